@@ -1,0 +1,232 @@
+//! Step 4 of the flow: assemble node documents into a tree with absolute
+//! paths (`/`, `/a`, `/a/b`), parents before children, siblings by name.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::metadata::{NodeDoc, NodeKind};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Absolute path; the root is `/`.
+    pub path: String,
+    pub attributes: Map<String, Value>,
+    pub kind: NodeKind,
+    /// A group that has no metadata of its own, implied by its descendants.
+    pub implicit: bool,
+}
+
+impl Node {
+    /// The last path segment; `/` for the root.
+    pub fn name(&self) -> &str {
+        if self.path == "/" {
+            "/"
+        } else {
+            self.path.rsplit('/').next().unwrap_or(&self.path)
+        }
+    }
+
+    pub fn is_array(&self) -> bool {
+        !matches!(self.kind, NodeKind::Group)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hierarchy {
+    /// The store URL as given (normalised).
+    pub url: String,
+    pub zarr_format: u8,
+    /// Read from consolidated metadata.
+    pub consolidated: bool,
+    /// Pre-order: every node after its parent, siblings sorted by name.
+    pub nodes: Vec<Node>,
+    children: Vec<Vec<usize>>,
+    pub warnings: Vec<String>,
+}
+
+fn absolute(relative: &str) -> String {
+    format!("/{relative}")
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+impl Hierarchy {
+    pub fn new(
+        url: impl Into<String>,
+        zarr_format: u8,
+        consolidated: bool,
+        docs: Vec<NodeDoc>,
+        mut warnings: Vec<String>,
+    ) -> Self {
+        let mut by_path: HashMap<String, Node> = HashMap::with_capacity(docs.len() + 1);
+        for doc in docs {
+            let path = absolute(&doc.path);
+            by_path.insert(
+                path.clone(),
+                Node {
+                    path,
+                    attributes: doc.attributes,
+                    kind: doc.kind,
+                    implicit: false,
+                },
+            );
+        }
+        // Every ancestor must exist for the tree to hang together.
+        let mut implied = Vec::new();
+        let paths: Vec<String> = by_path.keys().cloned().collect();
+        for path in paths {
+            let segs = segments(&path);
+            for depth in 0..segs.len() {
+                let ancestor = absolute(&segs[..depth].join("/"));
+                if !by_path.contains_key(&ancestor) {
+                    if ancestor != "/" {
+                        implied.push(ancestor.clone());
+                    }
+                    by_path.insert(
+                        ancestor.clone(),
+                        Node {
+                            path: ancestor,
+                            attributes: Map::new(),
+                            kind: NodeKind::Group,
+                            implicit: true,
+                        },
+                    );
+                }
+            }
+        }
+        if by_path.is_empty() {
+            by_path.insert(
+                "/".into(),
+                Node {
+                    path: "/".into(),
+                    attributes: Map::new(),
+                    kind: NodeKind::Group,
+                    implicit: true,
+                },
+            );
+        }
+        if !implied.is_empty() {
+            implied.sort();
+            let shown: Vec<_> = implied.iter().take(5).map(String::as_str).collect();
+            let more = implied.len().saturating_sub(shown.len());
+            warnings.push(format!(
+                "{} group(s) have no metadata of their own and are implied by their contents: {}{}",
+                implied.len(),
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+
+        let mut nodes: Vec<Node> = by_path.into_values().collect();
+        nodes.sort_by(|a, b| segments(&a.path).cmp(&segments(&b.path)));
+        let index: HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.path.as_str(), i))
+            .collect();
+        let mut children = vec![Vec::new(); nodes.len()];
+        for (i, node) in nodes.iter().enumerate().skip(1) {
+            let parent = match node.path.rsplit_once('/') {
+                Some(("", _)) | None => "/",
+                Some((parent, _)) => parent,
+            };
+            if let Some(&p) = index.get(parent) {
+                children[p].push(i);
+            }
+        }
+        Self {
+            url: url.into(),
+            zarr_format,
+            consolidated,
+            nodes,
+            children,
+            warnings,
+        }
+    }
+
+    pub fn root(&self) -> &Node {
+        &self.nodes[0]
+    }
+
+    /// Indices of the direct children of node `i`, sorted by name.
+    pub fn children(&self, i: usize) -> &[usize] {
+        self.children.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    /// Count of all descendants of node `i`.
+    pub fn descendants(&self, i: usize) -> usize {
+        // Iterative: hierarchies can be deep, the stack is not.
+        let mut pending: Vec<usize> = self.children(i).to_vec();
+        let mut count = 0;
+        while let Some(c) = pending.pop() {
+            count += 1;
+            pending.extend_from_slice(self.children(c));
+        }
+        count
+    }
+
+    pub fn arrays(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.is_array())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(path: &str) -> NodeDoc {
+        NodeDoc {
+            path: path.into(),
+            attributes: Map::new(),
+            kind: NodeKind::Group,
+        }
+    }
+
+    #[test]
+    fn orders_parents_first_and_siblings_by_name() {
+        let h = Hierarchy::new(
+            "u",
+            3,
+            true,
+            vec![
+                group("b"),
+                group("a/z"),
+                group(""),
+                group("a"),
+                group("a-c"),
+                group("a/b"),
+            ],
+            vec![],
+        );
+        let paths: Vec<_> = h.nodes.iter().map(|n| n.path.as_str()).collect();
+        assert_eq!(paths, ["/", "/a", "/a/b", "/a/z", "/a-c", "/b"]);
+        let root_children: Vec<_> = h.children(0).iter().map(|&i| h.nodes[i].name()).collect();
+        assert_eq!(root_children, ["a", "a-c", "b"]);
+        assert_eq!(h.descendants(0), 5);
+        assert!(h.warnings.is_empty());
+    }
+
+    #[test]
+    fn missing_ancestors_are_implied_and_reported() {
+        let h = Hierarchy::new("u", 2, true, vec![group("x/y/z")], vec![]);
+        let paths: Vec<_> = h.nodes.iter().map(|n| n.path.as_str()).collect();
+        assert_eq!(paths, ["/", "/x", "/x/y", "/x/y/z"]);
+        assert!(h.nodes[0].implicit && h.nodes[1].implicit && !h.nodes[3].implicit);
+        assert_eq!(h.warnings.len(), 1);
+        assert!(h.warnings[0].contains("/x, /x/y"), "{}", h.warnings[0]);
+    }
+
+    #[test]
+    fn empty_input_still_has_a_root() {
+        let h = Hierarchy::new("u", 2, true, vec![], vec![]);
+        assert_eq!(h.root().path, "/");
+        assert_eq!(h.root().name(), "/");
+    }
+}

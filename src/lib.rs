@@ -1,0 +1,15 @@
+//! zarrscope: explore Zarr stores in object storage from their metadata alone.
+//!
+//! The data flows one way, module by module:
+//! [`location`] (what the user typed) → [`store`] (guarded object store) →
+//! [`metadata`] (documents → nodes) → [`hierarchy`] (the tree) → [`render`].
+//! [`open`] ties store and metadata together; [`cli`] is the command line.
+
+pub mod cli;
+pub mod error;
+pub mod hierarchy;
+pub mod location;
+pub mod metadata;
+pub mod open;
+pub mod render;
+pub mod store;

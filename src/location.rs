@@ -1,0 +1,242 @@
+//! Step 1 of the flow: turn what the user typed into a [`Location`] — which
+//! backend, which bucket or base, and the prefix of the store inside it.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// Where the bytes live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    S3 {
+        bucket: String,
+    },
+    Gcs {
+        bucket: String,
+    },
+    Azure {
+        container: String,
+    },
+    /// A plain HTTP(S) server; `base` is scheme, host and port.
+    Http {
+        base: String,
+    },
+    Local {
+        root: PathBuf,
+    },
+}
+
+/// A parsed store location: a backend plus the key prefix of the store root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub backend: Backend,
+    /// Key prefix inside the bucket/base, without leading or trailing `/`.
+    pub prefix: String,
+    /// Normalised form for display and JSON (`s3a://` → `s3://`, no trailing `/`).
+    pub url: String,
+}
+
+const SUPPORTED: &str = "s3://, s3a://, gs://, az://, http://, https://, file:// or a local path";
+
+impl Location {
+    pub fn parse(input: &str) -> Result<Self> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(Error::new("empty store URL").with_hint(format!("give {SUPPORTED}")));
+        }
+        let Some((scheme, rest)) = trimmed.split_once("://") else {
+            return Self::local(PathBuf::from(trimmed));
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "s3" | "s3a" | "s3n" => {
+                let (bucket, prefix) = split_bucket(rest, input)?;
+                Ok(Self::new(Backend::S3 { bucket }, prefix, "s3"))
+            }
+            "gs" | "gcs" => {
+                let (bucket, prefix) = split_bucket(rest, input)?;
+                Ok(Self::new(Backend::Gcs { bucket }, prefix, "gs"))
+            }
+            "az" | "azure" | "abfs" | "abfss" => {
+                let (container, prefix) = split_bucket(rest, input)?;
+                // abfs://container@account.dfs.core.windows.net/path
+                let container = container
+                    .split_once('@')
+                    .map_or(container.clone(), |(c, _)| c.to_string());
+                Ok(Self::new(Backend::Azure { container }, prefix, "az"))
+            }
+            "http" | "https" => {
+                let parsed = url::Url::parse(trimmed).map_err(|e| {
+                    Error::new(format!("invalid URL {input:?}: {e}"))
+                        .with_hint("an HTTP store URL looks like https://host/path/store.zarr")
+                })?;
+                let host = parsed.host_str().unwrap_or_default();
+                if host.is_empty() {
+                    return Err(Error::new(format!("URL {input:?} has no host")));
+                }
+                let base = match parsed.port() {
+                    Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
+                    None => format!("{}://{host}", parsed.scheme()),
+                };
+                let prefix = clean_prefix(parsed.path());
+                let url = join_url(&base, &prefix);
+                Ok(Self {
+                    backend: Backend::Http { base },
+                    prefix,
+                    url,
+                })
+            }
+            "file" => {
+                let parsed = url::Url::parse(trimmed)
+                    .map_err(|e| Error::new(format!("invalid file URL {input:?}: {e}")))?;
+                let path = parsed.to_file_path().map_err(|()| {
+                    Error::new(format!("file URL {input:?} does not name a local path"))
+                        .with_hint("use file:///absolute/path/store.zarr or a plain path")
+                })?;
+                Self::local(path)
+            }
+            other => Err(
+                Error::new(format!("unsupported URL scheme {other:?} in {input:?}"))
+                    .with_hint(format!("zarrscope reads {SUPPORTED}")),
+            ),
+        }
+    }
+
+    fn new(backend: Backend, prefix: String, scheme: &str) -> Self {
+        let bucket = match &backend {
+            Backend::S3 { bucket } | Backend::Gcs { bucket } => bucket.clone(),
+            Backend::Azure { container } => container.clone(),
+            Backend::Http { base } => base.clone(),
+            Backend::Local { root } => root.display().to_string(),
+        };
+        let url = join_url(&format!("{scheme}://{bucket}"), &prefix);
+        Self {
+            backend,
+            prefix,
+            url,
+        }
+    }
+
+    fn local(path: PathBuf) -> Result<Self> {
+        let root = path.canonicalize().map_err(|e| {
+            Error::new(format!(
+                "local path {} cannot be opened: {e}",
+                path.display()
+            ))
+            .with_hint("check the path, or give a URL such as s3://bucket/store.zarr")
+        })?;
+        if !root.is_dir() {
+            return Err(
+                Error::new(format!("local path {} is not a directory", root.display())).with_hint(
+                    "point at the store's root directory (the one holding .zmetadata or zarr.json)",
+                ),
+            );
+        }
+        let url = root.display().to_string();
+        Ok(Self {
+            backend: Backend::Local { root },
+            prefix: String::new(),
+            url,
+        })
+    }
+
+    /// The full bucket-relative key of `key` inside this store.
+    pub fn key(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.prefix)
+        }
+    }
+}
+
+fn split_bucket(rest: &str, input: &str) -> Result<(String, String)> {
+    let (bucket, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(Error::new(format!("no bucket name in {input:?}"))
+            .with_hint("write it as s3://bucket/path/to/store.zarr"));
+    }
+    Ok((bucket.to_string(), clean_prefix(path)))
+}
+
+/// Drop leading/trailing and doubled slashes: `//a//b/` → `a/b`.
+fn clean_prefix(path: &str) -> String {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn join_url(base: &str, prefix: &str) -> String {
+    if prefix.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}/{prefix}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_forms_normalise() {
+        let l = Location::parse("s3a://noaa-nwm/chrtout.zarr/").unwrap();
+        assert_eq!(
+            l.backend,
+            Backend::S3 {
+                bucket: "noaa-nwm".into()
+            }
+        );
+        assert_eq!(l.prefix, "chrtout.zarr");
+        assert_eq!(l.url, "s3://noaa-nwm/chrtout.zarr");
+        assert_eq!(l.key(".zmetadata"), "chrtout.zarr/.zmetadata");
+
+        let root = Location::parse("s3://bucket").unwrap();
+        assert_eq!(root.prefix, "");
+        assert_eq!(root.key("zarr.json"), "zarr.json");
+    }
+
+    #[test]
+    fn cloud_and_http_forms() {
+        let g = Location::parse("gs://b/x//y/").unwrap();
+        assert_eq!(g.prefix, "x/y");
+        assert_eq!(g.url, "gs://b/x/y");
+        let a = Location::parse("abfss://cont@acct.dfs.core.windows.net/p").unwrap();
+        assert_eq!(
+            a.backend,
+            Backend::Azure {
+                container: "cont".into()
+            }
+        );
+        let h = Location::parse("https://example.org:8443/data/store.zarr/").unwrap();
+        assert_eq!(
+            h.backend,
+            Backend::Http {
+                base: "https://example.org:8443".into()
+            }
+        );
+        assert_eq!(h.prefix, "data/store.zarr");
+    }
+
+    #[test]
+    fn bad_inputs_explain() {
+        let e = Location::parse("ftp://x/y").unwrap_err();
+        assert!(
+            e.to_string().contains("unsupported URL scheme \"ftp\""),
+            "{e}"
+        );
+        let e = Location::parse("s3:///key").unwrap_err();
+        assert!(e.to_string().contains("no bucket name"), "{e}");
+        let e = Location::parse("/definitely/not/here.zarr").unwrap_err();
+        assert!(e.to_string().contains("cannot be opened"), "{e}");
+    }
+
+    #[test]
+    fn local_paths() {
+        let dir = std::env::temp_dir();
+        let l = Location::parse(dir.to_str().unwrap()).unwrap();
+        assert!(matches!(l.backend, Backend::Local { .. }));
+        let f = Location::parse(&format!("file://{}", dir.display())).unwrap();
+        assert_eq!(l.backend, f.backend);
+    }
+}

@@ -1,0 +1,169 @@
+//! Step 3 of the flow: the metadata model, kept apart from I/O. Documents go
+//! in as bytes or JSON values; [`NodeDoc`]s come out. Typed parsing uses
+//! zarrs' metadata model (`ArrayMetadataV2`, `ArrayMetadataV3`,
+//! `GroupMetadataV3`); fields that must be reported "as stored" (dtype, fill
+//! value) are kept as the raw JSON.
+
+pub mod codec;
+pub mod dtype;
+pub mod json;
+pub mod v2;
+pub mod v3;
+
+use serde_json::{Map, Value};
+
+use codec::Codec;
+use dtype::DataTypeInfo;
+
+/// One node read from metadata. `path` is relative to the store root, without
+/// leading `/`; the root is `""`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeDoc {
+    pub path: String,
+    pub attributes: Map<String, Value>,
+    pub kind: NodeKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    Group,
+    Array(Box<ArrayInfo>),
+    /// An array whose metadata does not conform; shown with the reason rather
+    /// than dropping the rest of the tree.
+    InvalidArray {
+        reason: String,
+    },
+}
+
+/// What a reader needs to know about an array, for either Zarr format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrayInfo {
+    pub zarr_format: u8,
+    pub shape: Vec<u64>,
+    /// The (inner) chunk shape; `None` for a chunk grid we do not understand.
+    pub chunks: Option<Vec<u64>>,
+    /// The shard shape of a sharded v3 array.
+    pub shards: Option<Vec<u64>>,
+    /// `dtype` (v2) or `data_type` (v3), exactly as stored.
+    pub dtype: Value,
+    pub data_type: DataTypeInfo,
+    /// As stored.
+    pub fill_value: Value,
+    /// v2 memory order (`C` or `F`).
+    pub order: Option<String>,
+    /// v2: filters then compressor; v3: the codec chain.
+    pub codecs: Vec<Codec>,
+    pub dimension_names: Option<Vec<Option<String>>>,
+}
+
+impl ArrayInfo {
+    /// Logical size in bytes; `None` when the element size is unknown or the
+    /// product does not fit in 128 bits.
+    pub fn nbytes(&self) -> Option<u128> {
+        let elements = self
+            .shape
+            .iter()
+            .try_fold(1u128, |n, &d| n.checked_mul(u128::from(d)))?;
+        elements.checked_mul(u128::from(self.data_type.itemsize?))
+    }
+
+    /// Number of (inner) chunks: the product of ceil(shape / chunks).
+    pub fn nchunks(&self) -> Option<u128> {
+        let chunks = self.chunks.as_ref()?;
+        if chunks.len() != self.shape.len() {
+            return None;
+        }
+        self.shape
+            .iter()
+            .zip(chunks)
+            .try_fold(1u128, |n, (&extent, &chunk)| {
+                let per_dim = u128::from(extent.div_ceil(chunk.max(1)));
+                n.checked_mul(per_dim)
+            })
+    }
+}
+
+/// Nodes read from one consolidated document, plus what was odd about it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Consolidated {
+    pub nodes: Vec<NodeDoc>,
+    /// Problems that did not stop the read (a skipped key, a bad entry).
+    pub warnings: Vec<String>,
+}
+
+/// Check a relative node path: no empty, `.` or `..` segments, no NUL.
+fn valid_node_path(path: &str) -> bool {
+    path.is_empty()
+        || path
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.contains('\0'))
+}
+
+fn dimension_names_from_attrs(attrs: &Map<String, Value>) -> Option<Vec<Option<String>>> {
+    attrs.get("_ARRAY_DIMENSIONS")?.as_array().map(|names| {
+        names
+            .iter()
+            .map(|n| n.as_str().map(str::to_string))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn array(shape: Vec<u64>, chunks: Vec<u64>, itemsize: Option<u64>) -> ArrayInfo {
+        ArrayInfo {
+            zarr_format: 2,
+            shape,
+            chunks: Some(chunks),
+            shards: None,
+            dtype: json!("<i4"),
+            data_type: DataTypeInfo {
+                v3_name: None,
+                itemsize,
+                display: String::new(),
+            },
+            fill_value: Value::Null,
+            order: None,
+            codecs: vec![],
+            dimension_names: None,
+        }
+    }
+
+    #[test]
+    fn sizes_of_a_chrtout_like_array() {
+        let a = array(vec![367_439, 2_776_738], vec![672, 30_000], Some(4));
+        assert_eq!(a.nchunks(), Some(547 * 93));
+        assert_eq!(a.nbytes(), Some(367_439u128 * 2_776_738 * 4));
+    }
+
+    #[test]
+    fn sizes_never_overflow() {
+        let huge = array(vec![1 << 63, 1 << 63], vec![1, 1], Some(8));
+        assert_eq!(huge.nchunks(), Some(1u128 << 126));
+        assert_eq!(huge.nbytes(), None, "2^126 * 8 does not fit in u128");
+        let three = array(vec![u64::MAX; 3], vec![1; 3], Some(1));
+        assert_eq!(three.nchunks(), None);
+    }
+
+    #[test]
+    fn zero_dimensional_and_empty_arrays() {
+        let scalar = array(vec![], vec![], Some(1));
+        assert_eq!((scalar.nbytes(), scalar.nchunks()), (Some(1), Some(1)));
+        let empty = array(vec![0, 10], vec![5, 5], Some(4));
+        assert_eq!((empty.nbytes(), empty.nchunks()), (Some(0), Some(0)));
+        let mismatched = array(vec![10, 10], vec![5], Some(4));
+        assert_eq!(mismatched.nchunks(), None);
+    }
+
+    #[test]
+    fn node_paths_are_checked() {
+        assert!(valid_node_path(""));
+        assert!(valid_node_path("a/__xarray_dataarray_variable__"));
+        for bad in ["/a", "a//b", "a/../b", "./a", "a/\0"] {
+            assert!(!valid_node_path(bad), "{bad:?}");
+        }
+    }
+}

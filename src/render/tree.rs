@@ -1,0 +1,204 @@
+//! `--format tree`: a box-drawing tree like zarr-python's `Group.tree()`,
+//! with array columns (shape, dtype, chunks, codecs) aligned.
+
+use std::io;
+
+use anstyle::{AnsiColor, Style};
+
+use super::{Renderer, Stats, dims_text, shape_text, truncate};
+use crate::hierarchy::Hierarchy;
+use crate::metadata::NodeKind;
+use crate::metadata::codec::summarize;
+
+pub struct TreeRenderer {
+    /// Show attributes under each node.
+    pub attrs: bool,
+    /// Deepest level shown (root is 0); `None` for all.
+    pub depth: Option<usize>,
+    pub color: bool,
+}
+
+/// Longest attribute value shown before it is cut.
+const MAX_ATTR_CHARS: usize = 120;
+
+const GROUP: Style = AnsiColor::Blue.on_default().bold();
+const ARRAY: Style = Style::new().bold();
+const DTYPE: Style = AnsiColor::Green.on_default();
+const DETAIL: Style = Style::new().dimmed();
+const INVALID: Style = AnsiColor::Red.on_default();
+
+const ARRAY_COLUMNS: usize = 6;
+const DTYPE_COLUMN: usize = 1;
+
+/// One line of output before alignment.
+struct Line {
+    /// Box-drawing prefix and connector.
+    lead: String,
+    name: String,
+    body: Body,
+}
+
+enum Body {
+    Group {
+        hidden: usize,
+    },
+    /// Columns: shape, dtype, chunks, shards, codecs, dimension names.
+    Array([String; ARRAY_COLUMNS]),
+    Invalid(String),
+    Attribute(String),
+}
+
+impl TreeRenderer {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color && !text.is_empty() {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn lines(&self, h: &Hierarchy) -> Vec<Line> {
+        let mut lines = Vec::new();
+        // Explicit stack: (node, depth, lead for its own line, lead for its children).
+        let mut stack = vec![(0usize, 0usize, String::new(), String::new())];
+        while let Some((i, depth, lead, child_lead)) = stack.pop() {
+            let node = &h.nodes[i];
+            let children = h.children(i);
+            let cut = self.depth.is_some_and(|max| depth >= max) && !children.is_empty();
+            let body = match &node.kind {
+                NodeKind::Group => Body::Group {
+                    hidden: if cut { h.descendants(i) } else { 0 },
+                },
+                NodeKind::Array(a) => Body::Array([
+                    shape_text(&a.shape),
+                    a.data_type.display.clone(),
+                    a.chunks.as_deref().map_or_else(
+                        || "chunks ?".into(),
+                        |c| format!("chunks {}", shape_text(c)),
+                    ),
+                    a.shards
+                        .as_deref()
+                        .map_or_else(String::new, |s| format!("shards {}", shape_text(s))),
+                    summarize(&a.codecs),
+                    a.dimension_names
+                        .as_deref()
+                        .filter(|d| !d.is_empty())
+                        .map_or_else(String::new, dims_text),
+                ]),
+                NodeKind::InvalidArray { reason } => Body::Invalid(reason.clone()),
+            };
+            lines.push(Line {
+                lead,
+                name: node.name().to_string(),
+                body,
+            });
+            let shown: &[usize] = if cut { &[] } else { children };
+            if self.attrs {
+                let bar = if shown.is_empty() { "  " } else { "│ " };
+                for (key, value) in &node.attributes {
+                    let text = match value {
+                        serde_json::Value::String(s) => format!("{s:?}"),
+                        other => other.to_string(),
+                    };
+                    lines.push(Line {
+                        lead: format!("{child_lead}{bar}"),
+                        name: String::new(),
+                        body: Body::Attribute(format!(
+                            "{key}: {}",
+                            truncate(&text, MAX_ATTR_CHARS)
+                        )),
+                    });
+                }
+            }
+            for (k, &c) in shown.iter().enumerate().rev() {
+                let last = k + 1 == shown.len();
+                let (connector, continuation) = if last {
+                    ("└── ", "    ")
+                } else {
+                    ("├── ", "│   ")
+                };
+                stack.push((
+                    c,
+                    depth + 1,
+                    format!("{child_lead}{connector}"),
+                    format!("{child_lead}{continuation}"),
+                ));
+            }
+        }
+        lines
+    }
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+impl Renderer for TreeRenderer {
+    fn render(&self, h: &Hierarchy, _stats: Stats, out: &mut dyn io::Write) -> io::Result<()> {
+        let lines = self.lines(h);
+        // Align every column across all array lines; an all-empty column
+        // (no sharded arrays, say) takes no space.
+        let mut name_w = 0;
+        let mut col_w = [0usize; ARRAY_COLUMNS];
+        for line in &lines {
+            if let Body::Array(cols) = &line.body {
+                name_w = name_w.max(width(&line.lead) + width(&line.name));
+                for (w, col) in col_w.iter_mut().zip(cols) {
+                    *w = (*w).max(width(col));
+                }
+            }
+        }
+        for line in &lines {
+            let lead = &line.lead;
+            match &line.body {
+                Body::Group { hidden } => {
+                    write!(out, "{lead}{}", self.paint(GROUP, &line.name))?;
+                    if *hidden > 0 {
+                        write!(
+                            out,
+                            "  {}",
+                            self.paint(DETAIL, &format!("… {hidden} more nodes"))
+                        )?;
+                    }
+                    writeln!(out)?;
+                }
+                Body::Array(cols) => {
+                    let pad = name_w - width(lead) - width(&line.name);
+                    write!(
+                        out,
+                        "{lead}{}{}",
+                        self.paint(ARRAY, &line.name),
+                        " ".repeat(pad)
+                    )?;
+                    let mut cells = String::new();
+                    for (k, (col, w)) in cols.iter().zip(col_w).enumerate() {
+                        if w == 0 {
+                            continue;
+                        }
+                        let style = if k == DTYPE_COLUMN {
+                            DTYPE
+                        } else if k == 0 {
+                            Style::new()
+                        } else {
+                            DETAIL
+                        };
+                        cells.push_str("  ");
+                        cells.push_str(&self.paint(style, col));
+                        if k + 1 < ARRAY_COLUMNS {
+                            cells.push_str(&" ".repeat(w - width(col)));
+                        }
+                    }
+                    writeln!(out, "{}", cells.trim_end())?;
+                }
+                Body::Invalid(reason) => writeln!(
+                    out,
+                    "{lead}{}  {}",
+                    self.paint(ARRAY, &line.name),
+                    self.paint(INVALID, &format!("<unreadable array metadata: {reason}>"))
+                )?,
+                Body::Attribute(text) => writeln!(out, "{lead}{}", self.paint(DETAIL, text))?,
+            }
+        }
+        Ok(())
+    }
+}

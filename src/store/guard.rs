@@ -1,0 +1,498 @@
+//! The metadata guard: an [`ObjectStore`] wrapper (in the style of
+//! object_store's `LimitStore`) that lets a command read Zarr metadata and
+//! nothing else.
+//!
+//! - Reads (`GET`/`HEAD`/ranges) are allowed only for metadata keys
+//!   (`.zmetadata`, `zmetadata`, `.zgroup`, `.zarray`, `.zattrs`, `zarr.json`);
+//!   any other key — a chunk, a shard, an unrelated object — is refused with an
+//!   error naming it, before a request is made.
+//! - A byte budget covers the whole command. A response whose size is known
+//!   up front is refused before its body is read; a body that grows past the
+//!   budget while streaming is cut off.
+//! - Writes are refused: the guard is read-only.
+//! - Listing is allowed (it never returns object bodies).
+
+use std::fmt;
+use std::ops::Range;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{BoxStream, Stream, StreamExt};
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetRange, GetResult, GetResultPayload, ListResult, MultipartUpload,
+    ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    Result,
+};
+
+/// File names that hold Zarr metadata (v2 and v3), and nothing else.
+pub const METADATA_FILE_NAMES: [&str; 6] = [
+    ".zmetadata",
+    "zmetadata",
+    ".zgroup",
+    ".zarray",
+    ".zattrs",
+    "zarr.json",
+];
+
+const STORE_NAME: &str = "MetadataGuard";
+
+/// Why the guard refused something. Carried as the source of an
+/// `object_store::Error::Generic` so callers can tell it apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    #[error("refused to read {key:?}: it is not a Zarr metadata key (only {allowed} are read)")]
+    NotMetadata { key: String, allowed: String },
+    #[error(
+        "refused to read {key:?}: its {size} bytes would exceed the byte budget ({used} of {max} bytes already used)"
+    )]
+    OverBudget {
+        key: String,
+        size: u64,
+        used: u64,
+        max: u64,
+    },
+    #[error(
+        "stopped reading {key:?}: the byte budget of {max} bytes was used up before the document ended"
+    )]
+    BudgetExhausted { key: String, max: u64 },
+    #[error("refused to {operation} {key:?}: this command only reads metadata")]
+    ReadOnly {
+        operation: &'static str,
+        key: String,
+    },
+}
+
+impl GuardError {
+    fn into_store_error(self) -> object_store::Error {
+        object_store::Error::Generic {
+            store: STORE_NAME,
+            source: Box::new(self),
+        }
+    }
+
+    /// The guard's refusal inside an object_store error, if that is what it is.
+    pub fn from_store_error(err: &object_store::Error) -> Option<&GuardError> {
+        match err {
+            object_store::Error::Generic { store, source } if *store == STORE_NAME => {
+                source.downcast_ref::<GuardError>()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Is `key`'s last segment a Zarr metadata file name?
+pub fn is_metadata_key(key: &str) -> bool {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    METADATA_FILE_NAMES.contains(&name)
+}
+
+/// A byte budget shared by every read of one command.
+#[derive(Debug)]
+pub struct ByteBudget {
+    max: u64,
+    used: AtomicU64,
+}
+
+impl ByteBudget {
+    pub fn new(max: u64) -> Arc<Self> {
+        Arc::new(Self {
+            max,
+            used: AtomicU64::new(0),
+        })
+    }
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+    fn check_fits(&self, key: &str, size: u64) -> Result<(), GuardError> {
+        let used = self.used();
+        if used.saturating_add(size) > self.max {
+            return Err(GuardError::OverBudget {
+                key: key.to_string(),
+                size,
+                used,
+                max: self.max,
+            });
+        }
+        Ok(())
+    }
+    /// Record `n` more bytes; false once the budget is exceeded.
+    fn consume(&self, n: u64) -> bool {
+        let before = self.used.fetch_add(n, Ordering::Relaxed);
+        before.saturating_add(n) <= self.max
+    }
+}
+
+pub struct MetadataGuard<T> {
+    inner: T,
+    budget: Arc<ByteBudget>,
+}
+
+impl<T: ObjectStore> MetadataGuard<T> {
+    pub fn new(inner: T, budget: Arc<ByteBudget>) -> Self {
+        Self { inner, budget }
+    }
+
+    fn allow_read(&self, location: &Path) -> Result<()> {
+        if is_metadata_key(location.as_ref()) {
+            Ok(())
+        } else {
+            Err(GuardError::NotMetadata {
+                key: location.to_string(),
+                allowed: METADATA_FILE_NAMES.join(", "),
+            }
+            .into_store_error())
+        }
+    }
+
+    fn refuse_write<R>(&self, operation: &'static str, location: &Path) -> Result<R> {
+        Err(GuardError::ReadOnly {
+            operation,
+            key: location.to_string(),
+        }
+        .into_store_error())
+    }
+}
+
+/// Cuts a body off once the shared budget is exceeded.
+struct BudgetedStream {
+    inner: BoxStream<'static, Result<Bytes>>,
+    budget: Arc<ByteBudget>,
+    key: String,
+    exhausted: bool,
+}
+
+impl Stream for BudgetedStream {
+    type Item = Result<Bytes>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.exhausted {
+            return Poll::Ready(None);
+        }
+        match self.inner.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if self.budget.consume(chunk.len() as u64) {
+                    Poll::Ready(Some(Ok(chunk)))
+                } else {
+                    self.exhausted = true;
+                    let err = GuardError::BudgetExhausted {
+                        key: self.key.clone(),
+                        max: self.budget.max(),
+                    };
+                    Poll::Ready(Some(Err(err.into_store_error())))
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+impl<T: ObjectStore> fmt::Display for MetadataGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "MetadataGuard({} bytes, {})",
+            self.budget.max, self.inner
+        )
+    }
+}
+
+impl<T: ObjectStore> fmt::Debug for MetadataGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MetadataGuard({:?})", self.inner)
+    }
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl<T: ObjectStore> ObjectStore for MetadataGuard<T> {
+    async fn put_opts(&self, location: &Path, _: PutPayload, _: PutOptions) -> Result<PutResult> {
+        self.refuse_write("write", location)
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        _: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.refuse_write("write", location)
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.allow_read(location)?;
+        // A range we can size before asking keeps the request itself small.
+        if let Some(GetRange::Bounded(r)) = &options.range {
+            self.budget
+                .check_fits(location.as_ref(), r.end.saturating_sub(r.start))
+                .map_err(GuardError::into_store_error)?;
+        }
+        let head = options.head;
+        let result = self.inner.get_opts(location, options).await?;
+        if head {
+            return Ok(result);
+        }
+        // The response headers carry the size: refuse before reading the body.
+        let size = result.range.end.saturating_sub(result.range.start);
+        self.budget
+            .check_fits(location.as_ref(), size)
+            .map_err(GuardError::into_store_error)?;
+        let GetResult {
+            payload,
+            meta,
+            range,
+            attributes,
+            extensions,
+        } = result;
+        let stream = match payload {
+            GetResultPayload::Stream(s) => s,
+            file @ GetResultPayload::File(..) => GetResult {
+                payload: file,
+                meta: meta.clone(),
+                range: range.clone(),
+                attributes: Default::default(),
+                extensions: Default::default(),
+            }
+            .into_stream(),
+        };
+        let budgeted = BudgetedStream {
+            inner: stream,
+            budget: Arc::clone(&self.budget),
+            key: location.to_string(),
+            exhausted: false,
+        };
+        Ok(GetResult {
+            payload: GetResultPayload::Stream(budgeted.boxed()),
+            meta,
+            range,
+            attributes,
+            extensions,
+        })
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        self.allow_read(location)?;
+        let total = ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum();
+        self.budget
+            .check_fits(location.as_ref(), total)
+            .map_err(GuardError::into_store_error)?;
+        let parts = self.inner.get_ranges(location, ranges).await?;
+        let got: u64 = parts.iter().map(|b| b.len() as u64).sum();
+        if !self.budget.consume(got) {
+            return Err(GuardError::BudgetExhausted {
+                key: location.to_string(),
+                max: self.budget.max(),
+            }
+            .into_store_error());
+        }
+        Ok(parts)
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        locations
+            .map(|location| {
+                let location = location?;
+                Err(GuardError::ReadOnly {
+                    operation: "delete",
+                    key: location.to_string(),
+                }
+                .into_store_error())
+            })
+            .boxed()
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.inner.list_with_offset(prefix, offset)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, _from: &Path, to: &Path, _: CopyOptions) -> Result<()> {
+        self.refuse_write("copy to", to)
+    }
+
+    async fn rename_opts(&self, from: &Path, _to: &Path, _: RenameOptions) -> Result<()> {
+        self.refuse_write("rename", from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::ObjectStoreExt;
+    use object_store::memory::InMemory;
+
+    async fn store_with(files: &[(&str, Vec<u8>)], max: u64) -> MetadataGuard<InMemory> {
+        let mem = InMemory::new();
+        for (key, body) in files {
+            mem.put(&Path::from(*key), PutPayload::from(body.clone()))
+                .await
+                .unwrap();
+        }
+        MetadataGuard::new(mem, ByteBudget::new(max))
+    }
+
+    fn guard_error(err: &object_store::Error) -> GuardError {
+        GuardError::from_store_error(err)
+            .cloned()
+            .unwrap_or_else(|| panic!("not a guard error: {err}"))
+    }
+
+    #[test]
+    fn metadata_keys_are_recognised() {
+        for key in [
+            "a/.zmetadata",
+            "zarr.json",
+            "x/y/.zarray",
+            "zmetadata",
+            "g/.zattrs",
+        ] {
+            assert!(is_metadata_key(key), "{key}");
+        }
+        for key in [
+            "a/0.0",
+            "a/c/0/0",
+            "a/zarr.json.bak",
+            "data.nc",
+            "a/.zarray/0",
+        ] {
+            assert!(!is_metadata_key(key), "{key}");
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_metadata_and_refuses_chunks_by_name() {
+        let g = store_with(
+            &[("s/.zarray", b"{}".to_vec()), ("s/0.0", vec![0; 8])],
+            1024,
+        )
+        .await;
+        let ok = g
+            .get(&Path::from("s/.zarray"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(&ok[..], b"{}");
+        let err = g.get(&Path::from("s/0.0")).await.unwrap_err();
+        match guard_error(&err) {
+            GuardError::NotMetadata { key, .. } => assert_eq!(key, "s/0.0"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(err.to_string().contains("not a Zarr metadata key"));
+        let err = g.get_range(&Path::from("s/0.0"), 0..4).await.unwrap_err();
+        assert!(matches!(guard_error(&err), GuardError::NotMetadata { .. }));
+        let err = g.head(&Path::from("s/0.0")).await.unwrap_err();
+        assert!(matches!(guard_error(&err), GuardError::NotMetadata { .. }));
+    }
+
+    #[tokio::test]
+    async fn refuses_a_document_larger_than_the_budget_before_reading_it() {
+        let g = store_with(&[("big/.zmetadata", vec![b' '; 2000])], 1000).await;
+        let err = g.get(&Path::from("big/.zmetadata")).await.unwrap_err();
+        match guard_error(&err) {
+            GuardError::OverBudget {
+                size, used, max, ..
+            } => {
+                assert_eq!((size, used, max), (2000, 0, 1000))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // Nothing was counted: the body was never read.
+        assert_eq!(g.budget.used(), 0);
+    }
+
+    #[tokio::test]
+    async fn budget_is_shared_across_reads() {
+        let g = store_with(
+            &[
+                ("a/.zattrs", vec![b' '; 600]),
+                ("b/.zattrs", vec![b' '; 600]),
+            ],
+            1000,
+        )
+        .await;
+        g.get(&Path::from("a/.zattrs"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(g.budget.used(), 600);
+        let err = g.get(&Path::from("b/.zattrs")).await.unwrap_err();
+        assert!(matches!(
+            guard_error(&err),
+            GuardError::OverBudget { used: 600, .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_outgrows_the_budget_is_cut_off() {
+        // Two concurrent reads each fit alone; together they exceed the budget.
+        let g = store_with(
+            &[
+                ("a/.zattrs", vec![b' '; 600]),
+                ("b/.zattrs", vec![b' '; 600]),
+            ],
+            1000,
+        )
+        .await;
+        let a = g.get(&Path::from("a/.zattrs")).await.unwrap();
+        let b = g.get(&Path::from("b/.zattrs")).await.unwrap();
+        assert!(a.bytes().await.is_ok());
+        let err = b.bytes().await.unwrap_err();
+        assert!(matches!(
+            guard_error(&err),
+            GuardError::BudgetExhausted { max: 1000, .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn writes_are_refused() {
+        let g = store_with(&[], 1000).await;
+        let err = g
+            .put(&Path::from("s/.zmetadata"), PutPayload::from_static(b"{}"))
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            guard_error(&err),
+            GuardError::ReadOnly {
+                operation: "write",
+                ..
+            }
+        ));
+        let err = g.delete(&Path::from("s/.zmetadata")).await.unwrap_err();
+        assert!(matches!(
+            guard_error(&err),
+            GuardError::ReadOnly {
+                operation: "delete",
+                ..
+            }
+        ));
+        let err = g
+            .copy(&Path::from("a/.zattrs"), &Path::from("b/.zattrs"))
+            .await
+            .unwrap_err();
+        assert!(matches!(guard_error(&err), GuardError::ReadOnly { .. }));
+    }
+}

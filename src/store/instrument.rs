@@ -1,0 +1,378 @@
+//! Counts every request and the body bytes received, and (with `-v`) logs one
+//! line per request: method, key, status, bytes, milliseconds. It sits
+//! directly on the backend so the keys it logs are the real bucket keys. It
+//! never sees credentials: signing happens below it, inside the backend.
+
+use std::fmt;
+use std::ops::Range;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{BoxStream, Stream, StreamExt};
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
+};
+
+/// Request and byte counters shared by every layer of one command.
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    requests: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl RequestStats {
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+    fn add_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+    fn add_bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// One finished request, as logged by `-v`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub method: &'static str,
+    pub key: String,
+    /// HTTP-like status: 200/206 on success, the mapped code on failure.
+    pub status: String,
+    pub bytes: u64,
+    pub millis: u128,
+}
+
+impl fmt::Display for RequestRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} {} B {} ms",
+            self.method, self.key, self.status, self.bytes, self.millis
+        )
+    }
+}
+
+pub type RequestLogger = Arc<dyn Fn(&RequestRecord) + Send + Sync>;
+
+/// Status text for a failed request, from object_store's error kinds.
+pub fn status_of(err: &object_store::Error) -> String {
+    match err {
+        object_store::Error::NotFound { .. } => "404".into(),
+        object_store::Error::PermissionDenied { .. } => "403".into(),
+        object_store::Error::Unauthenticated { .. } => "401".into(),
+        object_store::Error::Precondition { .. } => "412".into(),
+        object_store::Error::NotModified { .. } => "304".into(),
+        _ => "error".into(),
+    }
+}
+
+pub struct InstrumentedStore<T> {
+    inner: T,
+    stats: Arc<RequestStats>,
+    logger: Option<RequestLogger>,
+}
+
+impl<T: ObjectStore> InstrumentedStore<T> {
+    pub fn new(inner: T, stats: Arc<RequestStats>, logger: Option<RequestLogger>) -> Self {
+        Self {
+            inner,
+            stats,
+            logger,
+        }
+    }
+
+    fn start(&self) -> Instant {
+        self.stats.add_request();
+        Instant::now()
+    }
+
+    fn log(&self, method: &'static str, key: &str, status: String, bytes: u64, t0: Instant) {
+        if let Some(logger) = &self.logger {
+            logger(&RequestRecord {
+                method,
+                key: key.to_string(),
+                status,
+                bytes,
+                millis: t0.elapsed().as_millis(),
+            });
+        }
+    }
+
+    fn log_result<R>(&self, method: &'static str, key: &str, t0: Instant, r: &Result<R>) {
+        let status = match r {
+            Ok(_) => "200".to_string(),
+            Err(e) => status_of(e),
+        };
+        self.log(method, key, status, 0, t0);
+    }
+}
+
+impl<T: ObjectStore> fmt::Display for InstrumentedStore<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Instrumented({})", self.inner)
+    }
+}
+
+impl<T: ObjectStore> fmt::Debug for InstrumentedStore<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InstrumentedStore({:?})", self.inner)
+    }
+}
+
+/// Counts body bytes as they arrive and logs the request when the body ends
+/// (or is dropped early, e.g. when the guard aborts it).
+struct CountingStream {
+    inner: BoxStream<'static, Result<Bytes>>,
+    stats: Arc<RequestStats>,
+    logger: Option<RequestLogger>,
+    record: Option<RequestRecord>,
+    t0: Instant,
+}
+
+impl Stream for CountingStream {
+    type Item = Result<Bytes>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.inner.poll_next_unpin(cx);
+        if let Poll::Ready(Some(Ok(chunk))) = &polled {
+            let n = chunk.len() as u64;
+            self.stats.add_bytes(n);
+            if let Some(r) = self.record.as_mut() {
+                r.bytes += n;
+            }
+        }
+        if let Poll::Ready(Some(Err(e))) = &polled {
+            let status = format!("aborted ({})", status_of(e));
+            if let Some(r) = self.record.as_mut() {
+                r.status = status;
+            }
+        }
+        polled
+    }
+}
+
+impl Drop for CountingStream {
+    fn drop(&mut self) {
+        if let (Some(logger), Some(mut record)) = (&self.logger, self.record.take()) {
+            record.millis = self.t0.elapsed().as_millis();
+            logger(&record);
+        }
+    }
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        let t0 = self.start();
+        let size = payload.content_length() as u64;
+        let r = self.inner.put_opts(location, payload, opts).await;
+        let status = r.as_ref().map_or_else(status_of, |_| "200".into());
+        self.log("PUT", location.as_ref(), status, size, t0);
+        r
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        let t0 = self.start();
+        let r = self.inner.put_multipart_opts(location, opts).await;
+        self.log_result("POST (multipart)", location.as_ref(), t0, &r);
+        r
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        let method = if options.head { "HEAD" } else { "GET" };
+        let ranged = options.range.is_some();
+        let t0 = self.start();
+        match self.inner.get_opts(location, options).await {
+            Err(e) => {
+                self.log(method, location.as_ref(), status_of(&e), 0, t0);
+                Err(e)
+            }
+            Ok(result) => {
+                let GetResult {
+                    payload,
+                    meta,
+                    range,
+                    attributes,
+                    extensions,
+                } = result;
+                let stream = match payload {
+                    GetResultPayload::Stream(s) => s,
+                    // Local files: read them as a stream too, so counting is uniform.
+                    file @ GetResultPayload::File(..) => GetResult {
+                        payload: file,
+                        meta: meta.clone(),
+                        range: range.clone(),
+                        attributes: Default::default(),
+                        extensions: Default::default(),
+                    }
+                    .into_stream(),
+                };
+                let record = RequestRecord {
+                    method,
+                    key: location.to_string(),
+                    status: if ranged { "206" } else { "200" }.into(),
+                    bytes: 0,
+                    millis: 0,
+                };
+                let counting = CountingStream {
+                    inner: stream,
+                    stats: Arc::clone(&self.stats),
+                    logger: self.logger.clone(),
+                    record: Some(record),
+                    t0,
+                };
+                Ok(GetResult {
+                    payload: GetResultPayload::Stream(counting.boxed()),
+                    meta,
+                    range,
+                    attributes,
+                    extensions,
+                })
+            }
+        }
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let t0 = self.start();
+        let r = self.inner.get_ranges(location, ranges).await;
+        let (status, bytes) = match &r {
+            Ok(parts) => {
+                let n = parts.iter().map(|b| b.len() as u64).sum();
+                self.stats.add_bytes(n);
+                ("206".to_string(), n)
+            }
+            Err(e) => (status_of(e), 0),
+        };
+        self.log("GET (ranges)", location.as_ref(), status, bytes, t0);
+        r
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.stats.add_request();
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        let t0 = self.start();
+        self.log(
+            "LIST",
+            prefix.map_or("", |p| p.as_ref()),
+            "started".into(),
+            0,
+            t0,
+        );
+        self.inner.list(prefix)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let t0 = self.start();
+        self.log(
+            "LIST",
+            prefix.map_or("", |p| p.as_ref()),
+            "started".into(),
+            0,
+            t0,
+        );
+        self.inner.list_with_offset(prefix, offset)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        let t0 = self.start();
+        let r = self.inner.list_with_delimiter(prefix).await;
+        self.log_result(
+            "LIST (delimited)",
+            prefix.map_or("", |p| p.as_ref()),
+            t0,
+            &r,
+        );
+        r
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        let t0 = self.start();
+        let r = self.inner.copy_opts(from, to, options).await;
+        self.log_result("COPY", from.as_ref(), t0, &r);
+        r
+    }
+
+    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        let t0 = self.start();
+        let r = self.inner.rename_opts(from, to, options).await;
+        self.log_result("RENAME", from.as_ref(), t0, &r);
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::ObjectStoreExt;
+    use object_store::memory::InMemory;
+    use std::sync::Mutex;
+
+    #[tokio::test]
+    async fn counts_requests_and_bytes_and_logs_each() {
+        let mem = InMemory::new();
+        mem.put(
+            &Path::from("s/.zmetadata"),
+            PutPayload::from_static(b"{\"a\":1}"),
+        )
+        .await
+        .unwrap();
+        let stats = Arc::new(RequestStats::default());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let logger: RequestLogger = Arc::new(move |r| sink.lock().unwrap().push(r.clone()));
+        let store = InstrumentedStore::new(mem, Arc::clone(&stats), Some(logger));
+
+        let body = store
+            .get(&Path::from("s/.zmetadata"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"{\"a\":1}");
+        assert!(store.get(&Path::from("s/zarr.json")).await.is_err());
+
+        assert_eq!(stats.requests(), 2);
+        assert_eq!(stats.bytes(), 7);
+        let log = seen.lock().unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(
+            (log[0].key.as_str(), log[0].status.as_str(), log[0].bytes),
+            ("s/.zmetadata", "200", 7)
+        );
+        assert_eq!(
+            (log[1].key.as_str(), log[1].status.as_str()),
+            ("s/zarr.json", "404")
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! A real S3 HTTP server for tests: s3s + s3s-fs serving a temporary copy of
+//! the fixtures on 127.0.0.1, with SigV4 checking, a request log, an
+//! in-flight counter and an optional per-request delay.
+//!
+//! Buckets: `public` (anonymous reads allowed) and `private` (signed requests
+//! only). Both hold a copy of `fixtures/`.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+
+pub const ACCESS_KEY: &str = "AKIDZARRSCOPETEST";
+/// A marker secret: tests grep every output for it.
+pub const SECRET_KEY: &str = "zs-secret-MARKER-4f9c2b7e1d";
+pub const PUBLIC: &str = "public";
+pub const PRIVATE: &str = "private";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    pub method: String,
+    /// Path-style URI path, percent-decoded: `/bucket/key`.
+    pub path: String,
+    pub query: String,
+    pub status: u16,
+    pub signed: bool,
+}
+
+impl LoggedRequest {
+    /// The object key (without bucket), for object requests.
+    pub fn key(&self) -> Option<&str> {
+        let rest = self.path.strip_prefix('/')?;
+        let (_bucket, key) = rest.split_once('/')?;
+        (!key.is_empty()).then_some(key)
+    }
+}
+
+pub struct S3Server {
+    pub endpoint: String,
+    log: Arc<Mutex<Vec<LoggedRequest>>>,
+    max_in_flight: Arc<AtomicUsize>,
+    root: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Anonymous reads on `public`; everything else needs a valid signature.
+struct PublicReadAccess;
+
+#[async_trait::async_trait]
+impl S3Access for PublicReadAccess {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> s3s::S3Result<()> {
+        if cx.credentials().is_some() {
+            return Ok(());
+        }
+        let read = matches!(
+            cx.s3_op().name(),
+            "GetObject" | "HeadObject" | "ListObjects" | "ListObjectsV2" | "HeadBucket"
+        );
+        if read && cx.s3_path().get_bucket_name() == Some(PUBLIC) {
+            Ok(())
+        } else {
+            Err(s3s::s3_error!(AccessDenied, "Access Denied"))
+        }
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+impl S3Server {
+    pub fn start() -> Self {
+        Self::start_with_delay(Duration::ZERO)
+    }
+
+    /// Every request waits `delay` before it is served (a slow network).
+    pub fn start_with_delay(delay: Duration) -> Self {
+        let root = tempfile::tempdir().unwrap();
+        for bucket in [PUBLIC, PRIVATE] {
+            copy_dir(&repo_root().join("fixtures"), &root.path().join(bucket));
+        }
+        let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
+        let mut builder = S3ServiceBuilder::new(fs);
+        builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        builder.set_access(PublicReadAccess);
+        let service = builder.build();
+
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
+
+        let (log2, in_flight2, max2) = (log.clone(), in_flight.clone(), max_in_flight.clone());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                loop {
+                    let stream = tokio::select! {
+                        _ = &mut stop => break,
+                        accepted = listener.accept() => match accepted {
+                            Ok((stream, _)) => stream,
+                            Err(_) => continue,
+                        },
+                    };
+                    let (service, log, in_flight, max) = (
+                        service.clone(),
+                        log2.clone(),
+                        in_flight2.clone(),
+                        max2.clone(),
+                    );
+                    tokio::spawn(async move {
+                        let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                            let (service, log, in_flight, max) =
+                                (service.clone(), log.clone(), in_flight.clone(), max.clone());
+                            async move {
+                                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                                max.fetch_max(now, Ordering::SeqCst);
+                                let method = req.method().to_string();
+                                let path = percent_decode(req.uri().path());
+                                let query = req.uri().query().unwrap_or("").to_string();
+                                let signed = req.headers().contains_key("authorization");
+                                if !delay.is_zero() {
+                                    tokio::time::sleep(delay).await;
+                                }
+                                let result = hyper::service::Service::call(&service, req).await;
+                                let status = result.as_ref().map_or(500, |r| r.status().as_u16());
+                                log.lock().unwrap().push(LoggedRequest {
+                                    method,
+                                    path,
+                                    query,
+                                    status,
+                                    signed,
+                                });
+                                in_flight.fetch_sub(1, Ordering::SeqCst);
+                                result
+                            }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
+                    });
+                }
+            });
+        });
+        Self {
+            endpoint: format!("http://{addr}"),
+            log,
+            max_in_flight,
+            root,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Most requests the server was serving at one time.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    pub fn reset(&self) {
+        self.log.lock().unwrap().clear();
+        self.max_in_flight.store(0, Ordering::SeqCst);
+    }
+
+    /// Where bucket `bucket` lives on disk (to add objects in a test).
+    pub fn bucket_dir(&self, bucket: &str) -> PathBuf {
+        self.root.path().join(bucket)
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
