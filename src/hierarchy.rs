@@ -125,7 +125,8 @@ impl Hierarchy {
         }
 
         let mut nodes: Vec<Node> = by_path.into_values().collect();
-        nodes.sort_by(|a, b| segments(&a.path).cmp(&segments(&b.path)));
+        // Segment-wise order puts parents before children; no allocation per comparison.
+        nodes.sort_unstable_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
         let index: HashMap<&str, usize> = nodes
             .iter()
             .enumerate()

@@ -64,7 +64,7 @@ fn from_v2(ms: &MetadataStore, key: &str, bytes: &[u8]) -> Result<Hierarchy> {
     let Consolidated {
         nodes,
         mut warnings,
-    } = metadata::v2::parse_consolidated(&doc).map_err(|r| not_zarr(ms, key, r))?;
+    } = metadata::v2::parse_consolidated(doc).map_err(|r| not_zarr(ms, key, r))?;
     if key == "zmetadata" {
         warnings.push("read consolidated metadata from \"zmetadata\" (no leading dot), as an old zarr-python wrote it".into());
     }
@@ -84,7 +84,7 @@ pub async fn read_consolidated(ms: &MetadataStore) -> Result<Hierarchy> {
 
     if let Probe::Found(bytes) = &v3 {
         let doc = parse_json(ms, "zarr.json", bytes)?;
-        return match metadata::v3::parse_root(&doc).map_err(|r| not_zarr(ms, "zarr.json", r))? {
+        return match metadata::v3::parse_root(doc).map_err(|r| not_zarr(ms, "zarr.json", r))? {
             metadata::v3::Root::Consolidated(Consolidated { nodes, warnings }) => Ok(
                 Hierarchy::new(ms.location.url.clone(), 3, true, nodes, warnings),
             ),

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use zarrs::metadata::v2::ArrayMetadataV2;
 
@@ -14,18 +15,19 @@ use super::{
 };
 
 #[derive(Default)]
-struct Entry<'a> {
+struct Entry {
     zgroup: bool,
-    zarray: Option<&'a Value>,
-    zattrs: Option<&'a Value>,
+    zarray: Option<Value>,
+    zattrs: Option<Value>,
 }
 
-/// Read a parsed `.zmetadata` document into nodes.
-pub fn parse_consolidated(doc: &Value) -> Result<Consolidated, String> {
-    let Some(root) = doc.as_object() else {
+/// Read a parsed `.zmetadata` document into nodes. Takes the document by
+/// value so attributes move into the nodes instead of being copied.
+pub fn parse_consolidated(doc: Value) -> Result<Consolidated, String> {
+    let Value::Object(mut root) = doc else {
         return Err("expected a JSON object at the top level".into());
     };
-    let Some(metadata) = root.get("metadata").and_then(Value::as_object) else {
+    let Some(Value::Object(metadata)) = root.remove("metadata") else {
         return Err("missing the \"metadata\" object that consolidated metadata holds".into());
     };
     let mut warnings = Vec::new();
@@ -37,14 +39,14 @@ pub fn parse_consolidated(doc: &Value) -> Result<Consolidated, String> {
         )),
     }
 
-    let mut entries: BTreeMap<&str, Entry> = BTreeMap::new();
+    let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
     for (key, value) in metadata {
         let (dir, file) = key.rsplit_once('/').unwrap_or(("", key.as_str()));
         if !valid_node_path(dir) {
             warnings.push(format!("skipped key {key:?}: not a valid node path"));
             continue;
         }
-        let entry = entries.entry(dir).or_default();
+        let entry = entries.entry(dir.to_string()).or_default();
         match file {
             ".zgroup" => entry.zgroup = true,
             ".zarray" => entry.zarray = Some(value),
@@ -57,7 +59,7 @@ pub fn parse_consolidated(doc: &Value) -> Result<Consolidated, String> {
     for (path, entry) in entries {
         let attributes = match entry.zattrs {
             None => Map::new(),
-            Some(Value::Object(map)) => map.clone(),
+            Some(Value::Object(map)) => map,
             Some(_) => {
                 warnings.push(format!("{path:?}: .zattrs is not a JSON object; ignored"));
                 Map::new()
@@ -70,7 +72,7 @@ pub fn parse_consolidated(doc: &Value) -> Result<Consolidated, String> {
                         "{path:?} has both .zarray and .zgroup; shown as an array"
                     ));
                 }
-                match parse_array(zarray, &attributes) {
+                match parse_array(&zarray, &attributes) {
                     Ok(info) => NodeKind::Array(Box::new(info)),
                     Err(reason) => NodeKind::InvalidArray { reason },
                 }
@@ -78,7 +80,7 @@ pub fn parse_consolidated(doc: &Value) -> Result<Consolidated, String> {
             None => NodeKind::Group,
         };
         nodes.push(NodeDoc {
-            path: path.to_string(),
+            path,
             attributes,
             kind,
         });
@@ -88,7 +90,7 @@ pub fn parse_consolidated(doc: &Value) -> Result<Consolidated, String> {
 
 /// One `.zarray` document (with its node's `.zattrs`) into an [`ArrayInfo`].
 pub fn parse_array(zarray: &Value, attributes: &Map<String, Value>) -> Result<ArrayInfo, String> {
-    let meta: ArrayMetadataV2 = match serde_json::from_value(zarray.clone()) {
+    let meta = match ArrayMetadataV2::deserialize(zarray) {
         Ok(meta) => meta,
         // zarrs models structured fields as 3-element tuples; numpy writes
         // `[name, type]` pairs. Check the rest of the document with a
@@ -96,7 +98,7 @@ pub fn parse_array(zarray: &Value, attributes: &Map<String, Value>) -> Result<Ar
         Err(e) if zarray["dtype"].is_array() => {
             let mut stand_in = zarray.clone();
             stand_in["dtype"] = Value::String("|V1".into());
-            serde_json::from_value(stand_in).map_err(|_| format!("invalid .zarray: {e}"))?
+            ArrayMetadataV2::deserialize(&stand_in).map_err(|_| format!("invalid .zarray: {e}"))?
         }
         Err(e) => return Err(format!("invalid .zarray: {e}")),
     };
@@ -152,7 +154,7 @@ mod tests {
 
     #[test]
     fn reads_groups_arrays_and_attributes() {
-        let c = parse_consolidated(&chrtout_like()).unwrap();
+        let c = parse_consolidated(chrtout_like()).unwrap();
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         let paths: Vec<_> = c.nodes.iter().map(|n| n.path.as_str()).collect();
         assert_eq!(paths, ["", "crs", "streamflow"]);
@@ -194,7 +196,7 @@ mod tests {
         doc["metadata"]["bad/.zarray"] = json!({"zarr_format": 2, "shape": [3], "chunks": [0],
             "dtype": "<f4", "fill_value": null, "order": "C", "compressor": null, "filters": null});
         doc["metadata"]["../escape/.zarray"] = json!({});
-        let c = parse_consolidated(&doc).unwrap();
+        let c = parse_consolidated(doc).unwrap();
         let bad = c.nodes.iter().find(|n| n.path == "bad").unwrap();
         assert!(
             matches!(&bad.kind, NodeKind::InvalidArray { reason } if reason.contains(".zarray"))
@@ -206,12 +208,12 @@ mod tests {
     #[test]
     fn structural_errors() {
         assert!(
-            parse_consolidated(&json!([1]))
+            parse_consolidated(json!([1]))
                 .unwrap_err()
                 .contains("object")
         );
         assert!(
-            parse_consolidated(&json!({"zarr_consolidated_format": 1}))
+            parse_consolidated(json!({"zarr_consolidated_format": 1}))
                 .unwrap_err()
                 .contains("metadata")
         );

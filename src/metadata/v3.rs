@@ -22,8 +22,10 @@ pub enum Root {
     Unconsolidated(NodeDoc),
 }
 
-pub fn parse_root(doc: &Value) -> Result<Root, String> {
-    let Some(obj) = doc.as_object() else {
+/// Read a root `zarr.json`. Takes the document by value so attributes move
+/// into the nodes instead of being copied.
+pub fn parse_root(doc: Value) -> Result<Root, String> {
+    let Value::Object(mut obj) = doc else {
         return Err("expected a JSON object at the top level".into());
     };
     match obj.get("zarr_format").and_then(Value::as_u64) {
@@ -31,29 +33,36 @@ pub fn parse_root(doc: &Value) -> Result<Root, String> {
         Some(other) => return Err(format!("zarr_format is {other}, expected 3")),
         None => return Err("missing \"zarr_format\"".into()),
     }
-    match obj.get("node_type").and_then(Value::as_str) {
-        Some("array") => {
-            let kind = array_kind(doc);
-            Ok(Root::Array(NodeDoc {
-                path: String::new(),
-                attributes: attributes_of(doc),
-                kind,
-            }))
-        }
+    // Taken out first: the group's own metadata is checked without it.
+    let block = obj.remove("consolidated_metadata");
+    let doc = Value::Object(obj);
+    match doc.get("node_type").and_then(Value::as_str) {
+        Some("array") => Ok(Root::Array(node(String::new(), doc))),
         Some("group") => {
-            let group: GroupMetadataV3 = serde_json::from_value(doc.clone())
+            GroupMetadataV3::deserialize(&doc)
                 .map_err(|e| format!("invalid group metadata: {e}"))?;
-            let root = NodeDoc {
-                path: String::new(),
-                attributes: group.attributes,
-                kind: NodeKind::Group,
-            };
-            match obj.get("consolidated_metadata") {
+            let root = node(String::new(), doc);
+            match block {
                 None | Some(Value::Null) => Ok(Root::Unconsolidated(root)),
                 Some(block) => {
-                    let mut consolidated = parse_block(block)?;
-                    consolidated.nodes.insert(0, root);
-                    Ok(Root::Consolidated(consolidated))
+                    let mut warnings = Vec::new();
+                    let mut flat = BTreeMap::new();
+                    collect(block, "", &mut flat, &mut warnings, 0)?;
+                    let mut nodes = Vec::with_capacity(flat.len() + 1);
+                    nodes.push(root);
+                    for (path, doc) in flat {
+                        if path.is_empty() || !valid_node_path(&path) {
+                            warnings.push(format!("skipped entry {path:?}: not a valid node path"));
+                            continue;
+                        }
+                        match doc.get("node_type").and_then(Value::as_str) {
+                            Some("group" | "array") => nodes.push(node(path, doc)),
+                            other => warnings.push(format!(
+                                "skipped entry {path:?}: node_type is {other:?}, expected \"group\" or \"array\""
+                            )),
+                        }
+                    }
+                    Ok(Root::Consolidated(Consolidated { nodes, warnings }))
                 }
             }
         }
@@ -64,44 +73,14 @@ pub fn parse_root(doc: &Value) -> Result<Root, String> {
     }
 }
 
-/// The `consolidated_metadata` block: `{"kind": "inline", "metadata": {...}}`.
-fn parse_block(block: &Value) -> Result<Consolidated, String> {
-    let mut warnings = Vec::new();
-    let mut flat: BTreeMap<String, &Value> = BTreeMap::new();
-    collect(block, "", &mut flat, &mut warnings, 0)?;
-    let nodes = flat
-        .into_iter()
-        .filter_map(|(path, doc)| {
-            if !valid_node_path(&path) || path.is_empty() {
-                warnings.push(format!("skipped entry {path:?}: not a valid node path"));
-                return None;
-            }
-            let kind = match doc.get("node_type").and_then(Value::as_str) {
-                Some("group") => NodeKind::Group,
-                Some("array") => array_kind(doc),
-                other => {
-                    warnings.push(format!(
-                        "skipped entry {path:?}: node_type is {other:?}, expected \"group\" or \"array\""
-                    ));
-                    return None;
-                }
-            };
-            Some(NodeDoc {
-                attributes: attributes_of(doc),
-                path,
-                kind,
-            })
-        })
-        .collect();
-    Ok(Consolidated { nodes, warnings })
-}
-
-/// Gather entries, depth first; an entry already present (from an outer
-/// block) wins over the same path in a nested group's block.
-fn collect<'a>(
-    block: &'a Value,
+/// Gather the entries of a `consolidated_metadata` block
+/// (`{"kind": "inline", "metadata": {...}}`), depth first. An entry already
+/// present (from an outer block) wins over the same path in a nested group's
+/// own block.
+fn collect(
+    block: Value,
     prefix: &str,
-    flat: &mut BTreeMap<String, &'a Value>,
+    flat: &mut BTreeMap<String, Value>,
     warnings: &mut Vec<String>,
     depth: usize,
 ) -> Result<(), String> {
@@ -113,7 +92,7 @@ fn collect<'a>(
     } else {
         format!("{prefix:?}")
     };
-    let Some(block) = block.as_object() else {
+    let Value::Object(mut block) = block else {
         return Err(format!(
             "consolidated_metadata of {where_} is not an object"
         ));
@@ -124,19 +103,23 @@ fn collect<'a>(
             "consolidated_metadata of {where_} has kind {kind:?}, expected \"inline\"; reading it anyway"
         )),
     }
-    let Some(metadata) = block.get("metadata").and_then(Value::as_object) else {
+    let Some(Value::Object(metadata)) = block.remove("metadata") else {
         return Err(format!(
             "consolidated_metadata of {where_} has no \"metadata\" object"
         ));
     };
     let mut nested = Vec::new();
-    for (key, doc) in metadata {
+    for (key, mut doc) in metadata {
         let path = if prefix.is_empty() {
-            key.clone()
+            key
         } else {
             format!("{prefix}/{key}")
         };
-        if let Some(inner) = doc.get("consolidated_metadata").filter(|v| !v.is_null()) {
+        if let Some(inner) = doc
+            .as_object_mut()
+            .and_then(|d| d.remove("consolidated_metadata"))
+            .filter(|v| !v.is_null())
+        {
             nested.push((path.clone(), inner));
         }
         flat.entry(path).or_insert(doc);
@@ -155,17 +138,24 @@ fn collect<'a>(
     Ok(())
 }
 
-fn attributes_of(doc: &Value) -> Map<String, Value> {
-    match doc.get("attributes") {
-        Some(Value::Object(map)) => map.clone(),
+/// A node from its `zarr.json` document; arrays are parsed, attributes moved.
+fn node(path: String, mut doc: Value) -> NodeDoc {
+    // Attributes first, so the typed parse below does not copy them.
+    let attributes = match doc.as_object_mut().and_then(|d| d.remove("attributes")) {
+        Some(Value::Object(map)) => map,
         _ => Map::new(),
-    }
-}
-
-fn array_kind(doc: &Value) -> NodeKind {
-    match parse_array(doc) {
-        Ok(info) => NodeKind::Array(Box::new(info)),
-        Err(reason) => NodeKind::InvalidArray { reason },
+    };
+    let kind = match doc.get("node_type").and_then(Value::as_str) {
+        Some("array") => match parse_array(&doc) {
+            Ok(info) => NodeKind::Array(Box::new(info)),
+            Err(reason) => NodeKind::InvalidArray { reason },
+        },
+        _ => NodeKind::Group,
+    };
+    NodeDoc {
+        path,
+        attributes,
+        kind,
     }
 }
 
@@ -181,8 +171,9 @@ fn codec_of(m: &MetadataV3) -> Codec {
 
 /// One array `zarr.json` document into an [`ArrayInfo`].
 pub fn parse_array(doc: &Value) -> Result<ArrayInfo, String> {
-    let meta: ArrayMetadataV3 =
-        serde_json::from_value(doc.clone()).map_err(|e| format!("invalid array metadata: {e}"))?;
+    // Deserialize from the borrowed value: no copy of the document.
+    let meta =
+        ArrayMetadataV3::deserialize(doc).map_err(|e| format!("invalid array metadata: {e}"))?;
     let grid_chunks = match meta.chunk_grid.name() {
         "regular" => meta
             .chunk_grid
@@ -241,7 +232,7 @@ mod tests {
             "g/t": array_doc(json!([10, 20]), json!([5, 20])),
             "__xarray_dataarray_variable__": array_doc(json!([1, 1]), json!([1, 1]))
         }}});
-        let Root::Consolidated(c) = parse_root(&doc).unwrap() else {
+        let Root::Consolidated(c) = parse_root(doc).unwrap() else {
             panic!("not consolidated")
         };
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
@@ -291,8 +282,8 @@ mod tests {
     #[test]
     fn unconsolidated_and_single_array_roots() {
         let doc = json!({"zarr_format": 3, "node_type": "group", "consolidated_metadata": null});
-        assert!(matches!(parse_root(&doc).unwrap(), Root::Unconsolidated(_)));
-        let a = parse_root(&array_doc(json!([3]), json!([3]))).unwrap();
+        assert!(matches!(parse_root(doc).unwrap(), Root::Unconsolidated(_)));
+        let a = parse_root(array_doc(json!([3]), json!([3]))).unwrap();
         assert!(matches!(
             a,
             Root::Array(NodeDoc {
@@ -301,11 +292,11 @@ mod tests {
             })
         ));
         assert!(
-            parse_root(&json!({"zarr_format": 2}))
+            parse_root(json!({"zarr_format": 2}))
                 .unwrap_err()
                 .contains("expected 3")
         );
-        assert!(parse_root(&json!({"zarr_format": 3, "node_type": "x"})).is_err());
+        assert!(parse_root(json!({"zarr_format": 3, "node_type": "x"})).is_err());
     }
 
     #[test]
@@ -316,7 +307,7 @@ mod tests {
                 "bad": {"zarr_format": 3, "node_type": "array", "shape": "nope"},
                 "weird": {"node_type": "link"},
                 "a/../b": {"zarr_format": 3, "node_type": "group"}}}});
-        let Root::Consolidated(c) = parse_root(&doc).unwrap() else {
+        let Root::Consolidated(c) = parse_root(doc).unwrap() else {
             panic!()
         };
         let paths: Vec<_> = c.nodes.iter().map(|n| n.path.as_str()).collect();
