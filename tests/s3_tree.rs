@@ -363,3 +363,77 @@ fn a_dead_endpoint_fails_in_seconds() {
     assert!(err.contains("reading s3://public/x.zarr/"), "{err}");
     assert!(err.contains("--timeout"), "{err}");
 }
+
+#[test]
+fn plain_https_style_urls_use_the_http_backend() {
+    // The S3 server also answers plain path-style GETs: an HTTP(S) store.
+    let server = S3Server::start();
+    let url = format!("{}/public/v3-nested-sharded.zarr", server.endpoint);
+    let out = zarrscope()
+        .args(["tree", &url, "--format", "table"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).contains("/observations/temperature"));
+    assert_only_metadata_gets(&server);
+}
+
+#[test]
+fn the_guard_refuses_chunk_keys_before_any_request_reaches_the_server() {
+    use object_store::ObjectStoreExt;
+    use zarrscope::location::Location;
+    use zarrscope::store::credentials::{Env, S3Flags};
+    use zarrscope::store::guard::GuardError;
+    use zarrscope::store::{MetadataStore, StoreOptions};
+
+    struct NoEnv;
+    impl Env for NoEnv {
+        fn var(&self, _: &str) -> Option<String> {
+            None
+        }
+    }
+    let server = S3Server::start();
+    // A real chunk object sits in the bucket.
+    let store_dir = server.bucket_dir(PUBLIC).join("nwm-chrtout-v2.zarr");
+    std::fs::write(store_dir.join("time/0"), vec![7u8; 4096]).unwrap();
+    let options = StoreOptions {
+        s3: S3Flags {
+            anon: true,
+            endpoint_url: Some(server.endpoint.clone()),
+            region: None,
+        },
+        ..StoreOptions::default()
+    };
+    let location = Location::parse("s3://public/nwm-chrtout-v2.zarr").unwrap();
+    let ms = MetadataStore::open(location, &options, &NoEnv, None).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for key in ["time/0", "streamflow/0.0", "streamflow/c/0/0"] {
+            let err = ms
+                .store
+                .get(&object_store::path::Path::from(key))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(
+                    GuardError::from_store_error(&err),
+                    Some(GuardError::NotMetadata { .. })
+                ),
+                "{err}"
+            );
+        }
+        let ok = ms
+            .store
+            .get(&object_store::path::Path::from("time/.zarray"))
+            .await
+            .unwrap();
+        assert!(!ok.bytes().await.unwrap().is_empty());
+    });
+    let log = server.requests();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].key(), Some("nwm-chrtout-v2.zarr/time/.zarray"));
+    assert_eq!(ms.stats.requests(), 1);
+}

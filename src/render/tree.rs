@@ -202,3 +202,81 @@ impl Renderer for TreeRenderer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::NodeDoc;
+
+    fn small() -> Hierarchy {
+        let doc = |path: &str| NodeDoc {
+            path: path.into(),
+            attributes: serde_json::Map::from_iter([("k".to_string(), serde_json::json!("v"))]),
+            kind: NodeKind::Group,
+        };
+        Hierarchy::new(
+            "u",
+            3,
+            true,
+            vec![doc(""), doc("a"), doc("a/b"), doc("c")],
+            vec![],
+        )
+    }
+
+    fn render(r: &TreeRenderer) -> String {
+        let mut out = Vec::new();
+        r.render(&small(), Stats::default(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let plain = render(&TreeRenderer {
+            attrs: false,
+            depth: None,
+            color: false,
+        });
+        assert_eq!(plain, "/\n├── a\n│   └── b\n└── c\n");
+        let coloured = render(&TreeRenderer {
+            attrs: false,
+            depth: None,
+            color: true,
+        });
+        assert!(coloured.contains("\x1b["), "{coloured:?}");
+        let stripped: String = coloured
+            .split('\x1b')
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part
+                } else {
+                    part.split_once('m').map_or("", |(_, rest)| rest)
+                }
+            })
+            .collect();
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn attributes_hang_under_their_node() {
+        let text = render(&TreeRenderer {
+            attrs: true,
+            depth: None,
+            color: false,
+        });
+        assert_eq!(
+            text,
+            "/\n│ k: \"v\"\n├── a\n│   │ k: \"v\"\n│   └── b\n│         k: \"v\"\n└── c\n      k: \"v\"\n"
+        );
+    }
+
+    #[test]
+    fn depth_zero_shows_only_the_root_and_a_count() {
+        let text = render(&TreeRenderer {
+            attrs: false,
+            depth: Some(0),
+            color: false,
+        });
+        assert_eq!(text, "/  … 3 more nodes\n");
+    }
+}
