@@ -20,6 +20,11 @@ Exit codes:
   1  findings (reported by commands that compare or lint)
   2  usage, access or input error";
 
+const TOP_EXAMPLE: &str = "\
+Example:
+  zarrscope tree s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr --anon
+  zarrscope tree --help    (more examples: CONUS404 on the OSN endpoint, JSON, -v)";
+
 const TREE_EXAMPLES: &str = "\
 Examples:
   # NWM v2.1 retrospective streamflow, public on AWS (anonymous):
@@ -43,7 +48,7 @@ Examples:
 /// refuses every non-metadata key and enforces a byte budget: it never
 /// downloads array data.
 #[derive(Debug, Parser)]
-#[command(name = "zarrscope", version, after_help = EXIT_CODES)]
+#[command(name = "zarrscope", version, after_help = format!("{TOP_EXAMPLE}\n\n{EXIT_CODES}"))]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

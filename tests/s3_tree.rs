@@ -437,3 +437,23 @@ fn the_guard_refuses_chunk_keys_before_any_request_reaches_the_server() {
     assert_eq!(log[0].key(), Some("nwm-chrtout-v2.zarr/time/.zarray"));
     assert_eq!(ms.stats.requests(), 1);
 }
+
+#[test]
+fn a_bucket_in_another_region_asks_for_region() {
+    const REDIRECT: &[u8] = b"HTTP/1.1 301 Moved Permanently\r\nx-amz-bucket-region: us-west-2\r\nContent-Length: 77\r\nConnection: close\r\n\r\n<Error><Code>PermanentRedirect</Code><Message>wrong region</Message></Error>\r\n";
+    let endpoint = common::fixed_response_server(REDIRECT, 8);
+    let out = zarrscope()
+        .args([
+            "tree",
+            "s3://b/x.zarr",
+            "--anon",
+            "--endpoint-url",
+            &endpoint,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("another region"), "{err}");
+    assert!(err.contains("--region"), "{err}");
+}

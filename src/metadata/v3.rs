@@ -300,6 +300,22 @@ mod tests {
     }
 
     #[test]
+    fn zarrs_consolidated_type_would_drop_the_whole_tree_for_one_bad_entry() {
+        // Why entries are parsed one by one: zarrs' ConsolidatedMetadata is
+        // all-or-nothing, so one malformed array would hide every node.
+        use zarrs::metadata_ext::group::consolidated_metadata::ConsolidatedMetadata;
+        let block = json!({"kind": "inline", "metadata": {
+            "ok": {"zarr_format": 3, "node_type": "group"},
+            "bad": {"zarr_format": 3, "node_type": "array", "shape": "nope"}}});
+        assert!(serde_json::from_value::<ConsolidatedMetadata>(block.clone()).is_err());
+        let doc = json!({"zarr_format": 3, "node_type": "group", "consolidated_metadata": block});
+        let Root::Consolidated(c) = parse_root(doc).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.nodes.len(), 3);
+    }
+
+    #[test]
     fn bad_entries_become_warnings_or_invalid_nodes() {
         let doc = json!({"zarr_format": 3, "node_type": "group",
             "consolidated_metadata": {"kind": "inline", "metadata": {

@@ -136,6 +136,15 @@ impl MetadataStore {
                 "the server rejected the credentials (401) for {url}"
             ))
             .with_hint("check the access key, secret and session token"),
+            _ if ["301", "PermanentRedirect", "incorrectly configured region"]
+                .iter()
+                .any(|sign| detail.contains(sign)) =>
+            {
+                Error::new(
+                format!("reading {url} failed: the bucket answered with a redirect (301): it lives in another region"),
+            )
+                .with_hint("pass the bucket's region with --region (or AWS_REGION)")
+            }
             _ => Error::new(format!("reading {url} failed: {detail}")).with_hint(
                 "check the endpoint and network; slow servers may need --timeout or --retries",
             ),

@@ -219,3 +219,31 @@ fn percent_decode(s: &str) -> String {
         .decode_utf8_lossy()
         .into_owned()
 }
+
+/// A tiny HTTP server on 127.0.0.1 that answers every request with the same
+/// raw response, for faults the S3 server cannot produce. It serves at most
+/// `max_requests` connections and stops by itself after 20 seconds.
+pub fn fixed_response_server(response: &'static [u8], max_requests: usize) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut served = 0;
+        while served < max_requests && std::time::Instant::now() < deadline {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    let _ = stream.write_all(response);
+                    served += 1;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    format!("http://{addr}")
+}
