@@ -23,7 +23,7 @@ use zarrscope::hierarchy::Hierarchy;
 use zarrscope::location::Location;
 use zarrscope::metadata::{self, json as lenient};
 use zarrscope::render::{Renderer, Stats, TreeRenderer};
-use zarrscope::store::credentials::{Env, S3Flags};
+use zarrscope::store::credentials::S3Flags;
 use zarrscope::store::{MetadataStore, StoreOptions};
 
 /// Heap accounting: current and peak bytes.
@@ -198,12 +198,6 @@ fn parse_benchmark() {
     }
 }
 
-struct NoEnv;
-impl Env for NoEnv {
-    fn var(&self, _: &str) -> Option<String> {
-        None
-    }
-}
 
 fn open(server: &common::S3Server, store: &str) -> MetadataStore {
     let options = StoreOptions {
@@ -215,7 +209,7 @@ fn open(server: &common::S3Server, store: &str) -> MetadataStore {
         ..StoreOptions::default()
     };
     let location = Location::parse(&format!("s3://{}/{store}", common::PUBLIC)).expect("location");
-    MetadataStore::open(location, &options, &NoEnv, None).expect("store")
+    MetadataStore::open(location, &options, &std::collections::HashMap::<&str, &str>::new(), // no environment None).expect("store")
 }
 
 fn network_benchmark() {

@@ -382,16 +382,10 @@ fn plain_https_style_urls_use_the_http_backend() {
 fn the_guard_refuses_chunk_keys_before_any_request_reaches_the_server() {
     use object_store::ObjectStoreExt;
     use zarrscope::location::Location;
-    use zarrscope::store::credentials::{Env, S3Flags};
+    use zarrscope::store::credentials::S3Flags;
     use zarrscope::store::guard::GuardError;
     use zarrscope::store::{MetadataStore, StoreOptions};
 
-    struct NoEnv;
-    impl Env for NoEnv {
-        fn var(&self, _: &str) -> Option<String> {
-            None
-        }
-    }
     let server = S3Server::start();
     // A real chunk object sits in the bucket.
     let store_dir = server.bucket_dir(PUBLIC).join("nwm-chrtout-v2.zarr");
@@ -405,7 +399,7 @@ fn the_guard_refuses_chunk_keys_before_any_request_reaches_the_server() {
         ..StoreOptions::default()
     };
     let location = Location::parse("s3://public/nwm-chrtout-v2.zarr").unwrap();
-    let ms = MetadataStore::open(location, &options, &NoEnv, None).unwrap();
+    let ms = MetadataStore::open(location, &options, &std::collections::HashMap::<&str, &str>::new(), // no environment None).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

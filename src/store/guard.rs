@@ -23,10 +23,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use object_store::path::Path;
+
+use super::body::map_body;
 use object_store::{
-    CopyOptions, GetOptions, GetRange, GetResult, GetResultPayload, ListResult, MultipartUpload,
-    ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
-    Result,
+    CopyOptions, GetOptions, GetRange, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
 };
 
 /// File names that hold Zarr metadata (v2 and v3), and nothing else.
@@ -243,37 +244,17 @@ impl<T: ObjectStore> ObjectStore for MetadataGuard<T> {
         self.budget
             .check_fits(location.as_ref(), size)
             .map_err(GuardError::into_store_error)?;
-        let GetResult {
-            payload,
-            meta,
-            range,
-            attributes,
-            extensions,
-        } = result;
-        let stream = match payload {
-            GetResultPayload::Stream(s) => s,
-            file @ GetResultPayload::File(..) => GetResult {
-                payload: file,
-                meta: meta.clone(),
-                range: range.clone(),
-                attributes: Default::default(),
-                extensions: Default::default(),
+        let budget = Arc::clone(&self.budget);
+        let key = location.to_string();
+        Ok(map_body(result, |inner| {
+            BudgetedStream {
+                inner,
+                budget,
+                key,
+                exhausted: false,
             }
-            .into_stream(),
-        };
-        let budgeted = BudgetedStream {
-            inner: stream,
-            budget: Arc::clone(&self.budget),
-            key: location.to_string(),
-            exhausted: false,
-        };
-        Ok(GetResult {
-            payload: GetResultPayload::Stream(budgeted.boxed()),
-            meta,
-            range,
-            attributes,
-            extensions,
-        })
+            .boxed()
+        }))
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {

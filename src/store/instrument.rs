@@ -15,9 +15,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use object_store::path::Path;
+
+use super::body::map_body;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
 };
 
 /// Request and byte counters shared by every layer of one command.
@@ -107,6 +109,13 @@ impl<T: ObjectStore> InstrumentedStore<T> {
                 millis: t0.elapsed().as_millis(),
             });
         }
+    }
+
+    /// A paginated listing is logged when it starts (its pages stream later).
+    fn log_list_start(&self, prefix: Option<&Path>) {
+        let t0 = self.start();
+        let key = prefix.map_or("", |p| p.as_ref());
+        self.log("LIST", key, "started".into(), 0, t0);
     }
 
     fn log_result<R>(&self, method: &'static str, key: &str, t0: Instant, r: &Result<R>) {
@@ -208,25 +217,6 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
                 Err(e)
             }
             Ok(result) => {
-                let GetResult {
-                    payload,
-                    meta,
-                    range,
-                    attributes,
-                    extensions,
-                } = result;
-                let stream = match payload {
-                    GetResultPayload::Stream(s) => s,
-                    // Local files: read them as a stream too, so counting is uniform.
-                    file @ GetResultPayload::File(..) => GetResult {
-                        payload: file,
-                        meta: meta.clone(),
-                        range: range.clone(),
-                        attributes: Default::default(),
-                        extensions: Default::default(),
-                    }
-                    .into_stream(),
-                };
                 let record = RequestRecord {
                     method,
                     key: location.to_string(),
@@ -234,20 +224,17 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
                     bytes: 0,
                     millis: 0,
                 };
-                let counting = CountingStream {
-                    inner: stream,
-                    stats: Arc::clone(&self.stats),
-                    logger: self.logger.clone(),
-                    record: Some(record),
-                    t0,
-                };
-                Ok(GetResult {
-                    payload: GetResultPayload::Stream(counting.boxed()),
-                    meta,
-                    range,
-                    attributes,
-                    extensions,
-                })
+                let (stats, logger) = (Arc::clone(&self.stats), self.logger.clone());
+                Ok(map_body(result, |inner| {
+                    CountingStream {
+                        inner,
+                        stats,
+                        logger,
+                        record: Some(record),
+                        t0,
+                    }
+                    .boxed()
+                }))
             }
         }
     }
@@ -276,14 +263,7 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        let t0 = self.start();
-        self.log(
-            "LIST",
-            prefix.map_or("", |p| p.as_ref()),
-            "started".into(),
-            0,
-            t0,
-        );
+        self.log_list_start(prefix);
         self.inner.list(prefix)
     }
 
@@ -292,14 +272,7 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
         prefix: Option<&Path>,
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        let t0 = self.start();
-        self.log(
-            "LIST",
-            prefix.map_or("", |p| p.as_ref()),
-            "started".into(),
-            0,
-            t0,
-        );
+        self.log_list_start(prefix);
         self.inner.list_with_offset(prefix, offset)
     }
 

@@ -5,6 +5,7 @@
 //! `MetadataGuard` (metadata keys only, byte budget) → `PrefixStore` (the store
 //! root inside the bucket) → `InstrumentedStore` (counts, `-v` log) → backend.
 
+mod body;
 pub mod credentials;
 pub mod guard;
 pub mod instrument;
