@@ -198,7 +198,6 @@ fn parse_benchmark() {
     }
 }
 
-
 fn open(server: &common::S3Server, store: &str) -> MetadataStore {
     let options = StoreOptions {
         s3: S3Flags {
@@ -208,8 +207,9 @@ fn open(server: &common::S3Server, store: &str) -> MetadataStore {
         },
         ..StoreOptions::default()
     };
+    let no_env = std::collections::HashMap::<&str, &str>::new(); // an empty environment
     let location = Location::parse(&format!("s3://{}/{store}", common::PUBLIC)).expect("location");
-    MetadataStore::open(location, &options, &std::collections::HashMap::<&str, &str>::new(), // no environment None).expect("store")
+    MetadataStore::open(location, &options, &no_env, None).expect("store")
 }
 
 fn network_benchmark() {

@@ -398,8 +398,9 @@ fn the_guard_refuses_chunk_keys_before_any_request_reaches_the_server() {
         },
         ..StoreOptions::default()
     };
+    let no_env = std::collections::HashMap::<&str, &str>::new(); // an empty environment
     let location = Location::parse("s3://public/nwm-chrtout-v2.zarr").unwrap();
-    let ms = MetadataStore::open(location, &options, &std::collections::HashMap::<&str, &str>::new(), // no environment None).unwrap();
+    let ms = MetadataStore::open(location, &options, &no_env, None).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
