@@ -198,10 +198,11 @@ fn parse_benchmark() {
     }
 }
 
-fn open(server: &common::S3Server, store: &str) -> MetadataStore {
+fn open(rt: &tokio::runtime::Runtime, server: &common::S3Server, store: &str) -> MetadataStore {
     let options = StoreOptions {
         s3: S3Flags {
             anon: true,
+            profile: None,
             endpoint_url: Some(server.endpoint.clone()),
             region: None,
         },
@@ -209,7 +210,8 @@ fn open(server: &common::S3Server, store: &str) -> MetadataStore {
     };
     let no_env = std::collections::HashMap::<&str, &str>::new(); // an empty environment
     let location = Location::parse(&format!("s3://{}/{store}", common::PUBLIC)).expect("location");
-    MetadataStore::open(location, &options, &no_env, None).expect("store")
+    rt.block_on(MetadataStore::open(location, &options, &no_env, None))
+        .expect("store")
 }
 
 fn network_benchmark() {
@@ -234,7 +236,7 @@ fn network_benchmark() {
         ("v3-nested-sharded.zarr", "zarr.json"),
     ] {
         let floor = time_runs(runs, || {
-            let ms = open(&server, store);
+            let ms = open(&rt, &server, store);
             rt.block_on(async {
                 ms.store
                     .get(&Path::from(doc))
@@ -246,7 +248,7 @@ fn network_benchmark() {
             })
         });
         let sequential = time_runs(runs, || {
-            let ms = open(&server, store);
+            let ms = open(&rt, &server, store);
             rt.block_on(async {
                 let v3 = ms.store.get(&Path::from("zarr.json")).await;
                 let v3 = match v3 {
@@ -268,7 +270,7 @@ fn network_benchmark() {
         });
         server.reset();
         let ours = time_runs(runs, || {
-            let ms = open(&server, store);
+            let ms = open(&rt, &server, store);
             rt.block_on(zarrscope::open::read_consolidated(&ms))
                 .expect("tree")
         });
@@ -285,6 +287,45 @@ fn network_benchmark() {
     let _ = Arc::new(());
 }
 
+/// Start-up cost of deciding credentials when none are configured (no
+/// files, no variables): must stay far under 100 ms, with no stall on the
+/// instance-metadata service. Baseline: the same open with `--anon`.
+fn startup_benchmark() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let home = tempfile::tempdir().expect("tempdir");
+    let home_path = home.path().display().to_string();
+    let env = std::collections::HashMap::from([("HOME", home_path.as_str())]);
+    let open_with = |anon: bool| {
+        let options = StoreOptions {
+            s3: S3Flags {
+                anon,
+                ..S3Flags::default()
+            },
+            ..StoreOptions::default()
+        };
+        let location = Location::parse("s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr")
+            .expect("location");
+        rt.block_on(MetadataStore::open(location, &options, &env, None))
+            .expect("open")
+    };
+    let runs = 21;
+    let anon = time_runs(runs, || open_with(true));
+    let none = time_runs(runs, || open_with(false));
+    println!();
+    println!("## start-up before the first request, no credentials configured, median of {runs}");
+    println!("| --anon (baseline) | no credentials (anonymous + notice) | ratio |");
+    println!("|---|---|---|");
+    println!(
+        "| {:.2} ms | {:.2} ms | {:.2}x |",
+        anon.as_secs_f64() * 1e3,
+        none.as_secs_f64() * 1e3,
+        none.as_secs_f64() / anon.as_secs_f64()
+    );
+}
+
 fn main() {
     // `cargo test --benches` runs bench targets with no arguments in test
     // mode; keep that fast by only checking the documents parse.
@@ -295,4 +336,5 @@ fn main() {
     }
     parse_benchmark();
     network_benchmark();
+    startup_benchmark();
 }

@@ -127,6 +127,15 @@ pub struct AccessArgs {
     #[arg(long, visible_alias = "no-sign-request", help_heading = "Access")]
     pub anon: bool,
 
+    /// AWS profile from ~/.aws/config and ~/.aws/credentials (also AWS_PROFILE).
+    ///
+    /// Static keys, assume-role, SSO, credential_process and web identity
+    /// profiles all work; the profile's `region` and `endpoint_url` (global or
+    /// in its `services` section) apply unless a flag or variable overrides
+    /// them. Precedence as in aws-cli: flag > environment > profile.
+    #[arg(long, value_name = "NAME", help_heading = "Access")]
+    pub profile: Option<String>,
+
     /// S3-compatible endpoint, e.g. https://usgs.osn.mghpcc.org (path-style).
     ///
     /// Also read from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. Plain http://
@@ -189,6 +198,7 @@ impl AccessArgs {
         StoreOptions {
             s3: S3Flags {
                 anon: self.anon,
+                profile: self.profile.clone(),
                 endpoint_url: self.endpoint_url.clone(),
                 region: self.region.clone(),
             },
@@ -242,7 +252,8 @@ async fn tree(args: TreeArgs) -> Result<()> {
     let started = Instant::now();
     let location = Location::parse(&args.url)?;
     let logger = args.report.verbose.then(verbose_logger);
-    let ms = MetadataStore::open(location, &args.access.store_options(), &ProcessEnv, logger)?;
+    let ms =
+        MetadataStore::open(location, &args.access.store_options(), &ProcessEnv, logger).await?;
     if !args.report.quiet {
         for notice in &ms.notices {
             eprintln!("{notice}");

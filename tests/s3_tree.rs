@@ -393,6 +393,7 @@ fn the_guard_refuses_chunk_keys_before_any_request_reaches_the_server() {
     let options = StoreOptions {
         s3: S3Flags {
             anon: true,
+            profile: None,
             endpoint_url: Some(server.endpoint.clone()),
             region: None,
         },
@@ -400,10 +401,12 @@ fn the_guard_refuses_chunk_keys_before_any_request_reaches_the_server() {
     };
     let no_env = std::collections::HashMap::<&str, &str>::new(); // an empty environment
     let location = Location::parse("s3://public/nwm-chrtout-v2.zarr").unwrap();
-    let ms = MetadataStore::open(location, &options, &no_env, None).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+        .unwrap();
+    let ms = rt
+        .block_on(MetadataStore::open(location, &options, &no_env, None))
         .unwrap();
     rt.block_on(async {
         for key in ["time/0", "streamflow/0.0", "streamflow/c/0/0"] {

@@ -1,11 +1,15 @@
 //! Decides how S3 requests are signed, explicitly and up front, so that
 //! object_store never falls through to the EC2 instance-metadata service.
 //!
-//! The order is aws-cli's: `--anon` wins; then static keys from the
-//! environment; otherwise anonymous with a one-line notice. The profile and
-//! credential-chain step slots in between environment and anonymous.
+//! The order is aws-cli's: `--anon` wins (and never sends credentials); then
+//! `--profile`; then static keys from the environment; then `AWS_PROFILE`;
+//! then the `default` profile if it holds credentials; otherwise anonymous
+//! with a one-line notice. Region and endpoint: flag > environment > profile.
 
 use std::fmt;
+
+use super::profile::{ProfileSettings, Profiles};
+use crate::error::Result;
 
 /// Reads environment variables; a trait so tests can supply their own.
 pub trait Env {
@@ -61,18 +65,30 @@ pub enum S3Credentials {
         secret: Secret,
         token: Option<Secret>,
     },
+    /// A named profile, resolved by aws-config's profile provider (static
+    /// keys, assume-role, SSO, credential_process, web identity).
+    Profile { name: String },
 }
 
 impl S3Credentials {
     /// Values that must never appear in any output.
     pub fn secrets(&self) -> Vec<String> {
         match self {
-            Self::Anonymous { .. } => Vec::new(),
+            Self::Anonymous { .. } | Self::Profile { .. } => Vec::new(),
             Self::Static { secret, token, .. } => {
                 let mut v = vec![secret.expose().to_string()];
                 v.extend(token.iter().map(|t| t.expose().to_string()));
                 v
             }
+        }
+    }
+
+    /// Where the credentials came from, for messages ("profile osn").
+    pub fn source(&self) -> String {
+        match self {
+            Self::Anonymous { .. } => "unsigned requests".into(),
+            Self::Static { .. } => "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY".into(),
+            Self::Profile { name } => format!("profile {name}"),
         }
     }
 }
@@ -81,6 +97,7 @@ impl S3Credentials {
 #[derive(Debug, Clone, Default)]
 pub struct S3Flags {
     pub anon: bool,
+    pub profile: Option<String>,
     pub endpoint_url: Option<String>,
     pub region: Option<String>,
 }
@@ -97,37 +114,66 @@ pub struct S3Settings {
 pub const DEFAULT_REGION: &str = "us-east-1";
 
 impl S3Settings {
-    pub fn resolve(flags: &S3Flags, env: &dyn Env) -> Self {
+    /// Decide credentials, endpoint and region from flags, environment and
+    /// profiles, without touching the network.
+    pub fn resolve(flags: &S3Flags, env: &dyn Env, profiles: &Profiles) -> Result<Self> {
+        let env_profile = env.first(&["AWS_PROFILE"]);
+        // The profile whose settings apply: named by flag, then environment,
+        // then `default` when there is one.
+        let selected = match flags.profile.as_deref().or(env_profile.as_deref()) {
+            Some(name) => Some(
+                profiles
+                    .get(name)
+                    .ok_or_else(|| profiles.unknown(name, env))?,
+            ),
+            None => profiles.get("default"),
+        };
+        let env_keys = match (
+            env.first(&["AWS_ACCESS_KEY_ID"]),
+            env.first(&["AWS_SECRET_ACCESS_KEY"]),
+        ) {
+            (Some(key_id), Some(secret)) => Some(S3Credentials::Static {
+                key_id,
+                secret: Secret(secret),
+                token: env.first(&["AWS_SESSION_TOKEN"]).map(Secret),
+            }),
+            _ => None,
+        };
+        let profile_credentials = |p: &ProfileSettings| S3Credentials::Profile {
+            name: p.name.clone(),
+        };
+        let credentials = if flags.anon {
+            S3Credentials::Anonymous { notice: false }
+        } else if let (Some(_), Some(p)) = (&flags.profile, &selected) {
+            profile_credentials(p)
+        } else if let Some(keys) = env_keys {
+            keys
+        } else {
+            match &selected {
+                // A profile named explicitly is used even if it only points
+                // at a role or SSO; `default` only when it holds credentials.
+                Some(p) if env_profile.is_some() || p.has_credentials => profile_credentials(p),
+                _ => S3Credentials::Anonymous { notice: true },
+            }
+        };
         let endpoint = flags
             .endpoint_url
             .clone()
             .filter(|e| !e.trim().is_empty())
-            .or_else(|| env.first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]));
+            .or_else(|| env.first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]))
+            .or_else(|| selected.as_ref().and_then(|p| p.endpoint_url.clone()));
         let region = flags
             .region
             .clone()
             .filter(|r| !r.trim().is_empty())
             .or_else(|| env.first(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
+            .or_else(|| selected.as_ref().and_then(|p| p.region.clone()))
             .unwrap_or_else(|| DEFAULT_REGION.to_string());
-        let credentials = if flags.anon {
-            S3Credentials::Anonymous { notice: false }
-        } else if let (Some(key_id), Some(secret)) = (
-            env.first(&["AWS_ACCESS_KEY_ID"]),
-            env.first(&["AWS_SECRET_ACCESS_KEY"]),
-        ) {
-            S3Credentials::Static {
-                key_id,
-                secret: Secret(secret),
-                token: env.first(&["AWS_SESSION_TOKEN"]).map(Secret),
-            }
-        } else {
-            S3Credentials::Anonymous { notice: true }
-        };
-        Self {
+        Ok(Self {
             credentials,
             endpoint,
             region,
-        }
+        })
     }
 }
 
@@ -136,73 +182,203 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    #[test]
-    fn anon_flag_wins_over_keys_in_the_environment() {
-        let env = HashMap::from([("AWS_ACCESS_KEY_ID", "AK"), ("AWS_SECRET_ACCESS_KEY", "SK")]);
+    /// Profiles from inline file contents; returns the env that names them.
+    async fn setup(
+        config: &str,
+        credentials: &str,
+        extra: &[(&'static str, &'static str)],
+    ) -> (Profiles, HashMap<&'static str, String>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config"), config).unwrap();
+        std::fs::write(dir.path().join("credentials"), credentials).unwrap();
+        let mut env: HashMap<&'static str, String> = HashMap::from([
+            (
+                "AWS_CONFIG_FILE",
+                dir.path().join("config").display().to_string(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("credentials").display().to_string(),
+            ),
+            ("HOME", "/nonexistent".to_string()),
+        ]);
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        let profiles = Profiles::load(&env).await.unwrap();
+        (profiles, env, dir)
+    }
+
+    impl Env for HashMap<&'static str, String> {
+        fn var(&self, name: &str) -> Option<String> {
+            self.get(name).cloned()
+        }
+    }
+
+    fn flags() -> S3Flags {
+        S3Flags::default()
+    }
+
+    const FILES: (&str, &str) = (
+        "[default]\nregion = eu-west-1\n[profile osn]\nregion = us-west-2\nendpoint_url = https://osn.example\n",
+        "[default]\naws_access_key_id = DK\naws_secret_access_key = DS\n[osn]\naws_access_key_id = OK\naws_secret_access_key = OS\n",
+    );
+
+    #[tokio::test]
+    async fn anon_flag_wins_over_everything() {
+        let (p, env, _d) = setup(
+            FILES.0,
+            FILES.1,
+            &[("AWS_ACCESS_KEY_ID", "AK"), ("AWS_SECRET_ACCESS_KEY", "SK")],
+        )
+        .await;
         let s = S3Settings::resolve(
             &S3Flags {
                 anon: true,
-                ..Default::default()
+                profile: Some("osn".into()),
+                ..flags()
             },
             &env,
-        );
+            &p,
+        )
+        .unwrap();
         assert_eq!(s.credentials, S3Credentials::Anonymous { notice: false });
+        // The profile's endpoint and region still apply, as in aws-cli.
+        assert_eq!(s.endpoint.as_deref(), Some("https://osn.example"));
+        assert_eq!(s.region, "us-west-2");
     }
 
-    #[test]
-    fn static_keys_from_environment() {
-        let env = HashMap::from([
-            ("AWS_ACCESS_KEY_ID", "AK"),
-            ("AWS_SECRET_ACCESS_KEY", "SK"),
-            ("AWS_SESSION_TOKEN", "TOK"),
-        ]);
-        let s = S3Settings::resolve(&S3Flags::default(), &env);
-        match &s.credentials {
-            S3Credentials::Static {
-                key_id,
-                secret,
-                token,
-            } => {
-                assert_eq!(key_id, "AK");
-                assert_eq!(secret.expose(), "SK");
-                assert_eq!(token.as_ref().map(Secret::expose), Some("TOK"));
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-        assert_eq!(s.credentials.secrets(), vec!["SK", "TOK"]);
+    #[tokio::test]
+    async fn precedence_flag_then_env_keys_then_env_profile_then_default() {
+        let keys = [("AWS_ACCESS_KEY_ID", "AK"), ("AWS_SECRET_ACCESS_KEY", "SK")];
+        let (p, env, _d) = setup(FILES.0, FILES.1, &keys).await;
+        let by_flag = S3Settings::resolve(
+            &S3Flags {
+                profile: Some("osn".into()),
+                ..flags()
+            },
+            &env,
+            &p,
+        )
+        .unwrap();
+        assert_eq!(
+            by_flag.credentials,
+            S3Credentials::Profile { name: "osn".into() }
+        );
+        let by_env_keys = S3Settings::resolve(&flags(), &env, &p).unwrap();
         assert!(
-            !format!("{s:?}").contains("SK\""),
-            "Debug must redact secrets"
+            matches!(by_env_keys.credentials, S3Credentials::Static { ref key_id, .. } if key_id == "AK")
+        );
+        assert_eq!(by_env_keys.region, "eu-west-1", "default profile's region");
+
+        let (p, env, _d) = setup(FILES.0, FILES.1, &[("AWS_PROFILE", "osn")]).await;
+        let by_env_profile = S3Settings::resolve(&flags(), &env, &p).unwrap();
+        assert_eq!(
+            by_env_profile.credentials,
+            S3Credentials::Profile { name: "osn".into() }
+        );
+        assert_eq!(
+            by_env_profile.endpoint.as_deref(),
+            Some("https://osn.example")
+        );
+
+        let (p, env, _d) = setup(FILES.0, FILES.1, &[]).await;
+        let default = S3Settings::resolve(&flags(), &env, &p).unwrap();
+        assert_eq!(
+            default.credentials,
+            S3Credentials::Profile {
+                name: "default".into()
+            }
         );
     }
 
-    #[test]
-    fn no_credentials_means_anonymous_with_notice() {
-        let env: HashMap<&str, &str> = HashMap::from([("AWS_ACCESS_KEY_ID", "AK")]);
-        let s = S3Settings::resolve(&S3Flags::default(), &env);
+    #[tokio::test]
+    async fn flags_and_environment_beat_the_profile_for_endpoint_and_region() {
+        let (p, env, _d) = setup(
+            FILES.0,
+            FILES.1,
+            &[("AWS_PROFILE", "osn"), ("AWS_REGION", "ap-south-1")],
+        )
+        .await;
+        let s = S3Settings::resolve(&flags(), &env, &p).unwrap();
+        assert_eq!(s.region, "ap-south-1");
+        let s = S3Settings::resolve(
+            &S3Flags {
+                endpoint_url: Some("http://flag".into()),
+                region: Some("r".into()),
+                ..flags()
+            },
+            &env,
+            &p,
+        )
+        .unwrap();
+        assert_eq!(
+            (s.endpoint.as_deref(), s.region.as_str()),
+            (Some("http://flag"), "r")
+        );
+        let (p, env, _d) = setup(
+            FILES.0,
+            FILES.1,
+            &[
+                ("AWS_PROFILE", "osn"),
+                ("AWS_ENDPOINT_URL_S3", "http://s3-env"),
+                ("AWS_ENDPOINT_URL", "http://env"),
+            ],
+        )
+        .await;
+        let s = S3Settings::resolve(&flags(), &env, &p).unwrap();
+        assert_eq!(s.endpoint.as_deref(), Some("http://s3-env"));
+    }
+
+    #[tokio::test]
+    async fn no_credentials_anywhere_means_anonymous_with_notice() {
+        let (p, env, _d) = setup(
+            "[default]\nregion = eu-north-1\n",
+            "",
+            &[("AWS_ACCESS_KEY_ID", "only-half")],
+        )
+        .await;
+        let s = S3Settings::resolve(&flags(), &env, &p).unwrap();
         assert_eq!(s.credentials, S3Credentials::Anonymous { notice: true });
-        assert_eq!(s.region, DEFAULT_REGION);
+        assert_eq!(s.region, "eu-north-1");
         assert_eq!(s.endpoint, None);
     }
 
-    #[test]
-    fn endpoint_and_region_precedence() {
-        let env = HashMap::from([
-            ("AWS_ENDPOINT_URL", "http://generic"),
-            ("AWS_ENDPOINT_URL_S3", "http://s3-specific"),
-            ("AWS_DEFAULT_REGION", "eu-west-1"),
-            ("AWS_REGION", "us-west-2"),
-        ]);
-        let s = S3Settings::resolve(&S3Flags::default(), &env);
-        assert_eq!(s.endpoint.as_deref(), Some("http://s3-specific"));
-        assert_eq!(s.region, "us-west-2");
-        let flags = S3Flags {
-            endpoint_url: Some("https://usgs.osn.mghpcc.org".into()),
-            region: Some("us-east-2".into()),
-            anon: false,
-        };
-        let s = S3Settings::resolve(&flags, &env);
-        assert_eq!(s.endpoint.as_deref(), Some("https://usgs.osn.mghpcc.org"));
-        assert_eq!(s.region, "us-east-2");
+    #[tokio::test]
+    async fn unknown_profile_is_an_error_listing_profiles() {
+        let (p, env, _d) = setup(FILES.0, FILES.1, &[]).await;
+        let e = S3Settings::resolve(
+            &S3Flags {
+                profile: Some("nhgf-development".into()),
+                ..flags()
+            },
+            &env,
+            &p,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("profiles found: default, osn"),
+            "{e}"
+        );
+        let (p, env, _d) = setup(FILES.0, FILES.1, &[("AWS_PROFILE", "nope")]).await;
+        assert!(S3Settings::resolve(&flags(), &env, &p).is_err());
+    }
+
+    #[tokio::test]
+    async fn static_keys_are_redacted_in_debug_output() {
+        let (p, env, _d) = setup(
+            "",
+            "",
+            &[
+                ("AWS_ACCESS_KEY_ID", "AK"),
+                ("AWS_SECRET_ACCESS_KEY", "SK-MARKER"),
+                ("AWS_SESSION_TOKEN", "TOK-MARKER"),
+            ],
+        )
+        .await;
+        let s = S3Settings::resolve(&flags(), &env, &p).unwrap();
+        assert_eq!(s.credentials.secrets(), vec!["SK-MARKER", "TOK-MARKER"]);
+        assert!(
+            !format!("{s:?}").contains("MARKER"),
+            "Debug must redact secrets"
+        );
     }
 }

@@ -6,11 +6,13 @@
 //! root inside the bucket) → `InstrumentedStore` (counts, `-v` log) → backend.
 
 mod body;
+mod bridge;
 pub mod credentials;
 pub mod guard;
 pub mod instrument;
+pub mod profile;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
@@ -26,6 +28,7 @@ use crate::location::{Backend, Location};
 use credentials::{Env, S3Credentials, S3Flags, S3Settings};
 use guard::{ByteBudget, GuardError, MetadataGuard};
 use instrument::{InstrumentedStore, RequestLogger, RequestStats};
+use profile::Profiles;
 
 /// How to reach a store; built from command-line flags.
 #[derive(Debug, Clone)]
@@ -64,18 +67,21 @@ pub struct MetadataStore {
     pub anonymous: bool,
     /// One-line notices for stderr (e.g. "requests are unsigned").
     pub notices: Vec<String>,
-    /// Values to scrub from any message we print.
-    secrets: Vec<String>,
+    /// Where credentials came from, for messages ("profile osn").
+    pub credential_source: String,
+    /// Values to scrub from any message we print (grows as a profile's
+    /// credentials are loaded).
+    secrets: Arc<Mutex<Vec<String>>>,
 }
 
 impl MetadataStore {
-    pub fn open(
+    pub async fn open(
         location: Location,
         options: &StoreOptions,
         env: &dyn Env,
         logger: Option<RequestLogger>,
     ) -> Result<Self> {
-        let backend = Backend::build(&location, options, env)?;
+        let backend = Backend::build(&location, options, env).await?;
         let stats = Arc::new(RequestStats::default());
         let budget = ByteBudget::new(options.max_bytes);
         let instrumented = InstrumentedStore::new(backend.store, Arc::clone(&stats), logger);
@@ -88,13 +94,18 @@ impl MetadataStore {
             budget,
             anonymous: backend.anonymous,
             notices: backend.notices,
+            credential_source: backend.credential_source,
             secrets: backend.secrets,
         })
     }
 
     /// Remove any secret from a message before it is shown.
     pub fn redact(&self, message: &str) -> String {
-        self.secrets
+        let secrets = match self.secrets.lock() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        secrets
             .iter()
             .filter(|s| !s.is_empty())
             .fold(message.to_string(), |m, s| {
@@ -123,7 +134,7 @@ impl MetadataStore {
                 .with_hint("check the path (zarrscope expects the store's root)"),
             object_store::Error::PermissionDenied { .. } if detail.contains("SignatureDoesNotMatch") => {
                 Error::new(format!("signature rejected by the server for {url}"))
-                    .with_hint("check the secret key (AWS_SECRET_ACCESS_KEY) that goes with this access key")
+                    .with_hint(format!("check the secret key for {} (it must match the access key)", self.credential_source))
             }
             object_store::Error::PermissionDenied { .. } if self.anonymous => Error::new(format!(
                 "access denied (403) to {url} with unsigned requests: the bucket may be private, or the key may not exist (public AWS buckets answer 403 for missing keys)"
@@ -157,11 +168,33 @@ struct BuiltBackend {
     store: Arc<dyn ObjectStore>,
     anonymous: bool,
     notices: Vec<String>,
-    secrets: Vec<String>,
+    credential_source: String,
+    secrets: Arc<Mutex<Vec<String>>>,
+}
+
+impl BuiltBackend {
+    fn new(store: Arc<dyn ObjectStore>, anonymous: bool, notices: Vec<String>) -> Self {
+        Self {
+            store,
+            anonymous,
+            notices,
+            credential_source: if anonymous {
+                "unsigned requests"
+            } else {
+                "the configured credentials"
+            }
+            .into(),
+            secrets: Arc::default(),
+        }
+    }
 }
 
 impl Backend {
-    fn build(location: &Location, options: &StoreOptions, env: &dyn Env) -> Result<BuiltBackend> {
+    async fn build(
+        location: &Location,
+        options: &StoreOptions,
+        env: &dyn Env,
+    ) -> Result<BuiltBackend> {
         let retry = RetryConfig {
             backoff: BackoffConfig {
                 init_backoff: Duration::from_millis(100),
@@ -182,7 +215,10 @@ impl Backend {
         };
         match &location.backend {
             Backend::S3 { bucket } => {
-                let settings = S3Settings::resolve(&options.s3, env);
+                let profiles = Profiles::load(env).await?;
+                let settings = S3Settings::resolve(&options.s3, env, &profiles)?;
+                let secrets: Arc<Mutex<Vec<String>>> =
+                    Arc::new(Mutex::new(settings.credentials.secrets()));
                 let mut notices = Vec::new();
                 let mut builder = AmazonS3Builder::new()
                     .with_bucket_name(bucket)
@@ -226,13 +262,19 @@ impl Backend {
                         }
                         false
                     }
+                    S3Credentials::Profile { name } => {
+                        let provider = bridge::ProfileCredentials::new(name, Arc::clone(&secrets));
+                        builder = builder.with_credentials(Arc::new(provider));
+                        false
+                    }
                 };
                 let store = builder.build().map_err(|e| config_error("S3", e))?;
                 Ok(BuiltBackend {
                     store: Arc::new(store),
                     anonymous,
                     notices,
-                    secrets: settings.credentials.secrets(),
+                    credential_source: settings.credentials.source(),
+                    secrets,
                 })
             }
             Backend::Gcs { bucket } => {
@@ -255,12 +297,7 @@ impl Backend {
                     }
                 };
                 let store = builder.build().map_err(|e| config_error("GCS", e))?;
-                Ok(BuiltBackend {
-                    store: Arc::new(store),
-                    anonymous,
-                    notices,
-                    secrets: Vec::new(),
-                })
+                Ok(BuiltBackend::new(Arc::new(store), anonymous, notices))
             }
             Backend::Azure { container } => {
                 let account = env
@@ -274,12 +311,12 @@ impl Backend {
                     .with_container_name(container)
                     .with_client_options(client(false))
                     .with_retry(retry);
-                let mut secrets = Vec::new();
+                let mut key_secret = None;
                 let mut notices = Vec::new();
                 let anonymous = match env.first(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY"])
                 {
                     Some(key) if !options.s3.anon => {
-                        secrets.push(key.clone());
+                        key_secret = Some(key.clone());
                         builder = builder.with_access_key(key);
                         false
                     }
@@ -292,12 +329,11 @@ impl Backend {
                     }
                 };
                 let store = builder.build().map_err(|e| config_error("Azure", e))?;
-                Ok(BuiltBackend {
-                    store: Arc::new(store),
-                    anonymous,
-                    notices,
-                    secrets,
-                })
+                let built = BuiltBackend::new(Arc::new(store), anonymous, notices);
+                if let Ok(mut secrets) = built.secrets.lock() {
+                    secrets.extend(key_secret);
+                }
+                Ok(built)
             }
             Backend::Http { base } => {
                 let store = HttpBuilder::new()
@@ -306,22 +342,12 @@ impl Backend {
                     .with_retry(retry)
                     .build()
                     .map_err(|e| config_error("HTTP", e))?;
-                Ok(BuiltBackend {
-                    store: Arc::new(store),
-                    anonymous: true,
-                    notices: Vec::new(),
-                    secrets: Vec::new(),
-                })
+                Ok(BuiltBackend::new(Arc::new(store), true, Vec::new()))
             }
             Backend::Local { root } => {
                 let store = LocalFileSystem::new_with_prefix(root)
                     .map_err(|e| Error::new(format!("cannot open {}: {e}", root.display())))?;
-                Ok(BuiltBackend {
-                    store: Arc::new(store),
-                    anonymous: false,
-                    notices: Vec::new(),
-                    secrets: Vec::new(),
-                })
+                Ok(BuiltBackend::new(Arc::new(store), false, Vec::new()))
             }
         }
     }
