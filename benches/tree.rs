@@ -12,7 +12,6 @@
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -199,19 +198,7 @@ fn parse_benchmark() {
 }
 
 fn open(rt: &tokio::runtime::Runtime, server: &common::S3Server, store: &str) -> MetadataStore {
-    let options = StoreOptions {
-        s3: S3Flags {
-            anon: true,
-            profile: None,
-            endpoint_url: Some(server.endpoint.clone()),
-            region: None,
-        },
-        ..StoreOptions::default()
-    };
-    let no_env = std::collections::HashMap::<&str, &str>::new(); // an empty environment
-    let location = Location::parse(&format!("s3://{}/{store}", common::PUBLIC)).expect("location");
-    rt.block_on(MetadataStore::open(location, &options, &no_env, None))
-        .expect("store")
+    rt.block_on(server.open_public(store))
 }
 
 fn network_benchmark() {
@@ -284,7 +271,6 @@ fn network_benchmark() {
             sequential.as_secs_f64() / ours.as_secs_f64(),
         );
     }
-    let _ = Arc::new(());
 }
 
 /// Start-up cost of deciding credentials when none are configured (no

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -391,5 +390,4 @@ fn file_urls_and_trailing_slashes() {
         &format!("file://{}/", fixture("nwm-chrtout-v2.zarr")),
     ]);
     assert_eq!(plain, as_url);
-    let _ = PathBuf::new();
 }

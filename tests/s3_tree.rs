@@ -381,33 +381,17 @@ fn plain_https_style_urls_use_the_http_backend() {
 #[test]
 fn the_guard_refuses_chunk_keys_before_any_request_reaches_the_server() {
     use object_store::ObjectStoreExt;
-    use zarrscope::location::Location;
-    use zarrscope::store::credentials::S3Flags;
     use zarrscope::store::guard::GuardError;
-    use zarrscope::store::{MetadataStore, StoreOptions};
 
     let server = S3Server::start();
     // A real chunk object sits in the bucket.
     let store_dir = server.bucket_dir(PUBLIC).join("nwm-chrtout-v2.zarr");
     std::fs::write(store_dir.join("time/0"), vec![7u8; 4096]).unwrap();
-    let options = StoreOptions {
-        s3: S3Flags {
-            anon: true,
-            profile: None,
-            endpoint_url: Some(server.endpoint.clone()),
-            region: None,
-        },
-        ..StoreOptions::default()
-    };
-    let no_env = std::collections::HashMap::<&str, &str>::new(); // an empty environment
-    let location = Location::parse("s3://public/nwm-chrtout-v2.zarr").unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let ms = rt
-        .block_on(MetadataStore::open(location, &options, &no_env, None))
-        .unwrap();
+    let ms = rt.block_on(server.open_public("nwm-chrtout-v2.zarr"));
     rt.block_on(async {
         for key in ["time/0", "streamflow/0.0", "streamflow/c/0/0"] {
             let err = ms

@@ -197,6 +197,27 @@ impl S3Server {
         self.max_in_flight.store(0, Ordering::SeqCst);
     }
 
+    /// Open `s3://public/{store}` through the library's guarded store,
+    /// unsigned, on this server, with an empty environment.
+    pub async fn open_public(&self, store: &str) -> zarrscope::store::MetadataStore {
+        use zarrscope::store::credentials::S3Flags;
+        use zarrscope::store::{MetadataStore, StoreOptions};
+        let options = StoreOptions {
+            s3: S3Flags {
+                anon: true,
+                endpoint_url: Some(self.endpoint.clone()),
+                ..S3Flags::default()
+            },
+            ..StoreOptions::default()
+        };
+        let location = zarrscope::location::Location::parse(&format!("s3://{PUBLIC}/{store}"))
+            .expect("a valid location");
+        let no_env = std::collections::HashMap::<&str, &str>::new();
+        MetadataStore::open(location, &options, &no_env, None)
+            .await
+            .expect("the store opens")
+    }
+
     /// Where bucket `bucket` lives on disk (to add objects in a test).
     pub fn bucket_dir(&self, bucket: &str) -> PathBuf {
         self.root.path().join(bucket)
