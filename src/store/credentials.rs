@@ -32,9 +32,15 @@ impl Env for ProcessEnv {
     }
 }
 
-impl Env for std::collections::HashMap<&str, &str> {
+/// A fixed environment, for tests and library callers.
+impl<K, V, S> Env for std::collections::HashMap<K, V, S>
+where
+    K: std::borrow::Borrow<str> + std::hash::Hash + Eq,
+    V: AsRef<str>,
+    S: std::hash::BuildHasher,
+{
     fn var(&self, name: &str) -> Option<String> {
-        self.get(name).map(|v| v.to_string())
+        self.get(name).map(|v| v.as_ref().to_string())
     }
 }
 
@@ -180,38 +186,8 @@ impl S3Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    /// Profiles from inline file contents; returns the env that names them.
-    async fn setup(
-        config: &str,
-        credentials: &str,
-        extra: &[(&'static str, &'static str)],
-    ) -> (Profiles, HashMap<&'static str, String>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config"), config).unwrap();
-        std::fs::write(dir.path().join("credentials"), credentials).unwrap();
-        let mut env: HashMap<&'static str, String> = HashMap::from([
-            (
-                "AWS_CONFIG_FILE",
-                dir.path().join("config").display().to_string(),
-            ),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                dir.path().join("credentials").display().to_string(),
-            ),
-            ("HOME", "/nonexistent".to_string()),
-        ]);
-        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-        let profiles = Profiles::load(&env).await.unwrap();
-        (profiles, env, dir)
-    }
-
-    impl Env for HashMap<&'static str, String> {
-        fn var(&self, name: &str) -> Option<String> {
-            self.get(name).cloned()
-        }
-    }
+    use crate::store::profile::test_files::write_profiles as setup;
 
     fn flags() -> S3Flags {
         S3Flags::default()

@@ -127,23 +127,48 @@ impl Profiles {
     }
 }
 
+/// Config and credentials files in a temporary folder, for tests.
+#[cfg(test)]
+pub(crate) mod test_files {
+    use std::collections::HashMap;
+
+    use super::Profiles;
+
+    /// Write the two files, load them, and return the environment that names
+    /// them (plus `extra` variables); keep the folder alive while in use.
+    pub(crate) async fn write_profiles(
+        config: &str,
+        credentials: &str,
+        extra: &[(&'static str, &'static str)],
+    ) -> (Profiles, HashMap<&'static str, String>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config"), config).unwrap();
+        std::fs::write(dir.path().join("credentials"), credentials).unwrap();
+        let mut env = HashMap::from([
+            (
+                "AWS_CONFIG_FILE",
+                dir.path().join("config").display().to_string(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("credentials").display().to_string(),
+            ),
+            ("HOME", "/nonexistent".to_string()),
+        ]);
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        let profiles = Profiles::load(&env).await.unwrap();
+        (profiles, env, dir)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
 
     async fn profiles(config: &str, credentials: &str) -> (Profiles, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config"), config).unwrap();
-        std::fs::write(dir.path().join("credentials"), credentials).unwrap();
-        let c = dir.path().join("config").display().to_string();
-        let k = dir.path().join("credentials").display().to_string();
-        let env = HashMap::from([
-            ("AWS_CONFIG_FILE", c.as_str()),
-            ("AWS_SHARED_CREDENTIALS_FILE", k.as_str()),
-            ("HOME", "/nonexistent"),
-        ]);
-        (Profiles::load(&env).await.unwrap(), dir)
+        let (profiles, _env, dir) = test_files::write_profiles(config, credentials, &[]).await;
+        (profiles, dir)
     }
 
     #[tokio::test]
