@@ -23,7 +23,7 @@ use zarrscope::location::Location;
 use zarrscope::metadata::{self, json as lenient};
 use zarrscope::render::{Renderer, Stats, TreeRenderer};
 use zarrscope::store::credentials::S3Flags;
-use zarrscope::store::{MetadataStore, StoreOptions};
+use zarrscope::store::{StoreHandle, StoreOptions};
 
 /// Heap accounting: current and peak bytes.
 struct Counting;
@@ -197,7 +197,7 @@ fn parse_benchmark() {
     }
 }
 
-fn open(rt: &tokio::runtime::Runtime, server: &common::S3Server, store: &str) -> MetadataStore {
+fn open(rt: &tokio::runtime::Runtime, server: &common::S3Server, store: &str) -> StoreHandle {
     rt.block_on(server.open_public(store))
 }
 
@@ -294,7 +294,7 @@ fn startup_benchmark() {
         };
         let location = Location::parse("s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr")
             .expect("location");
-        rt.block_on(MetadataStore::open(location, &options, &env, None))
+        rt.block_on(StoreHandle::open(location, &options, &env, None))
             .expect("open")
     };
     let runs = 21;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod hierarchy;
 pub mod location;
 pub mod metadata;
+pub mod objects;
 pub mod open;
 pub mod render;
 pub mod store;

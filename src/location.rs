@@ -139,6 +139,15 @@ impl Location {
         })
     }
 
+    /// The URL of a bucket-relative `key` (`s3://bucket/{key}`).
+    pub fn url_of(&self, key: &str) -> String {
+        let base = match self.url.strip_suffix(self.prefix.as_str()) {
+            Some(base) if !self.prefix.is_empty() => base.trim_end_matches('/'),
+            _ => self.url.as_str(),
+        };
+        join_url(base, key)
+    }
+
     /// The full bucket-relative key of `key` inside this store.
     pub fn key(&self, key: &str) -> String {
         if self.prefix.is_empty() {
@@ -190,6 +199,7 @@ mod tests {
         assert_eq!(l.prefix, "chrtout.zarr");
         assert_eq!(l.url, "s3://noaa-nwm/chrtout.zarr");
         assert_eq!(l.key(".zmetadata"), "chrtout.zarr/.zmetadata");
+        assert_eq!(l.url_of("other/key"), "s3://noaa-nwm/other/key");
 
         let root = Location::parse("s3://bucket").unwrap();
         assert_eq!(root.prefix, "");

@@ -10,7 +10,7 @@ use object_store::path::Path;
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
 use crate::metadata::{self, Consolidated, NodeDoc, NodeKind, json};
-use crate::store::MetadataStore;
+use crate::store::StoreHandle;
 
 /// One probe's outcome.
 enum Probe {
@@ -21,7 +21,7 @@ enum Probe {
     },
 }
 
-async fn probe(ms: &MetadataStore, key: &str) -> Result<Probe> {
+async fn probe(ms: &StoreHandle, key: &str) -> Result<Probe> {
     let path = Path::from(key);
     let fetched = match ms.store.get(&path).await {
         Ok(result) => result.bytes().await,
@@ -37,7 +37,7 @@ async fn probe(ms: &MetadataStore, key: &str) -> Result<Probe> {
     }
 }
 
-fn parse_json(ms: &MetadataStore, key: &str, bytes: &[u8]) -> Result<serde_json::Value> {
+fn parse_json(ms: &StoreHandle, key: &str, bytes: &[u8]) -> Result<serde_json::Value> {
     json::parse(bytes).map_err(|e| {
         let hint = e.looks_like.map_or_else(
             || "the document is not valid JSON; if it was written by a tool, rewrite it (zarr.consolidate_metadata)".to_string(),
@@ -51,7 +51,7 @@ fn parse_json(ms: &MetadataStore, key: &str, bytes: &[u8]) -> Result<serde_json:
     })
 }
 
-fn not_zarr(ms: &MetadataStore, key: &str, reason: String) -> Error {
+fn not_zarr(ms: &StoreHandle, key: &str, reason: String) -> Error {
     Error::new(format!(
         "{}/{key} is not usable Zarr metadata: {reason}",
         ms.location.url
@@ -59,7 +59,7 @@ fn not_zarr(ms: &MetadataStore, key: &str, reason: String) -> Error {
     .with_hint("check that the URL points at the root of a Zarr store")
 }
 
-fn from_v2(ms: &MetadataStore, key: &str, bytes: &[u8]) -> Result<Hierarchy> {
+fn from_v2(ms: &StoreHandle, key: &str, bytes: &[u8]) -> Result<Hierarchy> {
     let doc = parse_json(ms, key, bytes)?;
     let Consolidated {
         nodes,
@@ -78,7 +78,7 @@ fn from_v2(ms: &MetadataStore, key: &str, bytes: &[u8]) -> Result<Hierarchy> {
 }
 
 /// Read the tree of the store at `ms.location` from consolidated metadata.
-pub async fn read_consolidated(ms: &MetadataStore) -> Result<Hierarchy> {
+pub async fn read_consolidated(ms: &StoreHandle) -> Result<Hierarchy> {
     let (v3, v2) = futures::join!(probe(ms, "zarr.json"), probe(ms, ".zmetadata"));
     let (v3, v2) = (v3?, v2?);
 
@@ -160,7 +160,7 @@ pub async fn read_consolidated(ms: &MetadataStore) -> Result<Hierarchy> {
     })
 }
 
-fn no_consolidated(ms: &MetadataStore, zarr_format: u8, also_v2: bool) -> Error {
+fn no_consolidated(ms: &StoreHandle, zarr_format: u8, also_v2: bool) -> Error {
     let which = if zarr_format == 3 {
         "its root zarr.json has no consolidated_metadata"
     } else {

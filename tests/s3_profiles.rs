@@ -5,58 +5,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use assert_cmd::Command;
-use common::{ACCESS_KEY, PRIVATE, S3Server, SECRET_KEY};
-
-const WRONG_SECRET: &str = "zs-wrong-MARKER-1111";
-
-/// A temporary HOME with ~/.aws/{config,credentials}.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new(endpoint: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let aws = dir.path().join(".aws");
-        std::fs::create_dir_all(&aws).unwrap();
-        std::fs::write(
-            aws.join("config"),
-            format!(
-                "[profile zs]\nregion = us-east-1\nendpoint_url = {endpoint}\n\n\
-                 [profile wrong]\nendpoint_url = {endpoint}\n\n\
-                 [profile services-only]\nservices = local\n\n\
-                 [services local]\ns3 =\n  endpoint_url = {endpoint}\n"
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            aws.join("credentials"),
-            format!(
-                "[zs]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n\n\
-                 [wrong]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {WRONG_SECRET}\n\n\
-                 [services-only]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
-            ),
-        )
-        .unwrap();
-        Self { dir }
-    }
-
-    fn zarrscope(&self) -> Command {
-        let mut cmd = Command::cargo_bin("zarrscope").unwrap();
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .timeout(Duration::from_secs(60));
-        cmd
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{ACCESS_KEY, Home, PRIVATE, S3Server, SECRET_KEY, WRONG_SECRET, text};
 
 const STORE: &str = "s3://private/nwm-chrtout-v2.zarr";
 

@@ -115,6 +115,9 @@ pub struct S3Settings {
     /// A custom endpoint (S3-compatible server); `None` means AWS.
     pub endpoint: Option<String>,
     pub region: String,
+    /// False when `region` is only the default: for AWS the bucket's real
+    /// region is then discovered on the first wrong-region answer.
+    pub region_given: bool,
 }
 
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -173,12 +176,12 @@ impl S3Settings {
             .clone()
             .filter(|r| !r.trim().is_empty())
             .or_else(|| env.first(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
-            .or_else(|| selected.as_ref().and_then(|p| p.region.clone()))
-            .unwrap_or_else(|| DEFAULT_REGION.to_string());
+            .or_else(|| selected.as_ref().and_then(|p| p.region.clone()));
         Ok(Self {
             credentials,
             endpoint,
-            region,
+            region_given: region.is_some(),
+            region: region.unwrap_or_else(|| DEFAULT_REGION.to_string()),
         })
     }
 }

@@ -1,16 +1,18 @@
-//! The metadata guard: an [`ObjectStore`] wrapper (in the style of
-//! object_store's `LimitStore`) that lets a command read Zarr metadata and
-//! nothing else.
+//! The guard: an [`ObjectStore`] wrapper (in the style of object_store's
+//! `LimitStore`) that lets a command do what it was asked and nothing more.
+//! Its [`Policy`] decides:
 //!
-//! - Reads (`GET`/`HEAD`/ranges) are allowed only for metadata keys
-//!   (`.zmetadata`, `zmetadata`, `.zgroup`, `.zarray`, `.zattrs`, `zarr.json`);
-//!   any other key — a chunk, a shard, an unrelated object — is refused with an
-//!   error naming it, before a request is made.
-//! - A byte budget covers the whole command. A response whose size is known
-//!   up front is refused before its body is read; a body that grows past the
-//!   budget while streaming is cut off.
-//! - Writes are refused: the guard is read-only.
-//! - Listing is allowed (it never returns object bodies).
+//! - which keys may be read: Zarr metadata only (`.zmetadata`, `zmetadata`,
+//!   `.zgroup`, `.zarray`, `.zattrs`, `zarr.json` — any other key, a chunk, a
+//!   shard, is refused with an error naming it, before a request is made) or
+//!   any key (for `head`, `cat`, `cp`);
+//! - whether writes (put, copy, delete) pass. Only a write command the user
+//!   confirmed with `--yes` builds a guard that lets them through.
+//!
+//! A byte budget covers every read of the command. A response whose size is
+//! known up front is refused before its body is read; a body that grows past
+//! the budget while streaming is cut off. Listing is always allowed (it never
+//! returns object bodies).
 
 use std::fmt;
 use std::ops::Range;
@@ -40,7 +42,39 @@ pub const METADATA_FILE_NAMES: [&str; 6] = [
     "zarr.json",
 ];
 
-const STORE_NAME: &str = "MetadataGuard";
+const STORE_NAME: &str = "Guard";
+
+/// Which keys a guard lets through for reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// Zarr metadata documents only: the tree and the crawl.
+    MetadataOnly,
+    /// Any key, still under the byte budget: `head`, `cat`, copies.
+    Any,
+}
+
+/// What a guard allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub keys: Keys,
+    pub writes: bool,
+}
+
+impl Policy {
+    pub const METADATA_ONLY: Policy = Policy {
+        keys: Keys::MetadataOnly,
+        writes: false,
+    };
+    pub const READ_ONLY: Policy = Policy {
+        keys: Keys::Any,
+        writes: false,
+    };
+    /// Built only after the user confirmed a write with `--yes`.
+    pub const READ_WRITE: Policy = Policy {
+        keys: Keys::Any,
+        writes: true,
+    };
+}
 
 /// Why the guard refused something. Carried as the source of an
 /// `object_store::Error::Generic` so callers can tell it apart.
@@ -61,7 +95,7 @@ pub enum GuardError {
         "stopped reading {key:?}: the byte budget of {max} bytes was used up before the document ended"
     )]
     BudgetExhausted { key: String, max: u64 },
-    #[error("refused to {operation} {key:?}: this command only reads metadata")]
+    #[error("refused to {operation} {key:?}: this command only reads")]
     ReadOnly {
         operation: &'static str,
         key: String,
@@ -132,18 +166,28 @@ impl ByteBudget {
     }
 }
 
-pub struct MetadataGuard<T> {
+pub struct Guard<T> {
     inner: T,
     budget: Arc<ByteBudget>,
+    policy: Policy,
 }
 
-impl<T: ObjectStore> MetadataGuard<T> {
-    pub fn new(inner: T, budget: Arc<ByteBudget>) -> Self {
-        Self { inner, budget }
+impl<T: ObjectStore> Guard<T> {
+    pub fn new(inner: T, budget: Arc<ByteBudget>, policy: Policy) -> Self {
+        Self {
+            inner,
+            budget,
+            policy,
+        }
+    }
+
+    /// The tree's guard: metadata keys only, no writes.
+    pub fn metadata_only(inner: T, budget: Arc<ByteBudget>) -> Self {
+        Self::new(inner, budget, Policy::METADATA_ONLY)
     }
 
     fn allow_read(&self, location: &Path) -> Result<()> {
-        if is_metadata_key(location.as_ref()) {
+        if self.policy.keys == Keys::Any || is_metadata_key(location.as_ref()) {
             Ok(())
         } else {
             Err(GuardError::NotMetadata {
@@ -154,7 +198,10 @@ impl<T: ObjectStore> MetadataGuard<T> {
         }
     }
 
-    fn refuse_write<R>(&self, operation: &'static str, location: &Path) -> Result<R> {
+    fn allow_write(&self, operation: &'static str, location: &Path) -> Result<()> {
+        if self.policy.writes {
+            return Ok(());
+        }
         Err(GuardError::ReadOnly {
             operation,
             key: location.to_string(),
@@ -195,35 +242,42 @@ impl Stream for BudgetedStream {
     }
 }
 
-impl<T: ObjectStore> fmt::Display for MetadataGuard<T> {
+impl<T: ObjectStore> fmt::Display for Guard<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "MetadataGuard({} bytes, {})",
-            self.budget.max, self.inner
+            "Guard({:?}, {} bytes, {})",
+            self.policy, self.budget.max, self.inner
         )
     }
 }
 
-impl<T: ObjectStore> fmt::Debug for MetadataGuard<T> {
+impl<T: ObjectStore> fmt::Debug for Guard<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MetadataGuard({:?})", self.inner)
+        write!(f, "Guard({:?}, {:?})", self.policy, self.inner)
     }
 }
 
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
-impl<T: ObjectStore> ObjectStore for MetadataGuard<T> {
-    async fn put_opts(&self, location: &Path, _: PutPayload, _: PutOptions) -> Result<PutResult> {
-        self.refuse_write("write", location)
+impl<T: ObjectStore> ObjectStore for Guard<T> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        options: PutOptions,
+    ) -> Result<PutResult> {
+        self.allow_write("write", location)?;
+        self.inner.put_opts(location, payload, options).await
     }
 
     async fn put_multipart_opts(
         &self,
         location: &Path,
-        _: PutMultipartOptions,
+        options: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
-        self.refuse_write("write", location)
+        self.allow_write("write", location)?;
+        self.inner.put_multipart_opts(location, options).await
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
@@ -279,6 +333,9 @@ impl<T: ObjectStore> ObjectStore for MetadataGuard<T> {
         &self,
         locations: BoxStream<'static, Result<Path>>,
     ) -> BoxStream<'static, Result<Path>> {
+        if self.policy.writes {
+            return self.inner.delete_stream(locations);
+        }
         locations
             .map(|location| {
                 let location = location?;
@@ -307,12 +364,14 @@ impl<T: ObjectStore> ObjectStore for MetadataGuard<T> {
         self.inner.list_with_delimiter(prefix).await
     }
 
-    async fn copy_opts(&self, _from: &Path, to: &Path, _: CopyOptions) -> Result<()> {
-        self.refuse_write("copy to", to)
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.allow_write("copy to", to)?;
+        self.inner.copy_opts(from, to, options).await
     }
 
-    async fn rename_opts(&self, from: &Path, _to: &Path, _: RenameOptions) -> Result<()> {
-        self.refuse_write("rename", from)
+    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        self.allow_write("rename", from)?;
+        self.inner.rename_opts(from, to, options).await
     }
 }
 
@@ -322,14 +381,14 @@ mod tests {
     use object_store::ObjectStoreExt;
     use object_store::memory::InMemory;
 
-    async fn store_with(files: &[(&str, Vec<u8>)], max: u64) -> MetadataGuard<InMemory> {
+    async fn store_with(files: &[(&str, Vec<u8>)], max: u64) -> Guard<InMemory> {
         let mem = InMemory::new();
         for (key, body) in files {
             mem.put(&Path::from(*key), PutPayload::from(body.clone()))
                 .await
                 .unwrap();
         }
-        MetadataGuard::new(mem, ByteBudget::new(max))
+        Guard::metadata_only(mem, ByteBudget::new(max))
     }
 
     fn guard_error(err: &object_store::Error) -> GuardError {
@@ -475,5 +534,35 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(guard_error(&err), GuardError::ReadOnly { .. }));
+    }
+
+    #[tokio::test]
+    async fn read_only_policy_reads_any_key_under_the_budget_but_never_writes() {
+        let mem = InMemory::new();
+        mem.put(&Path::from("data.bin"), PutPayload::from(vec![7u8; 100]))
+            .await
+            .unwrap();
+        let g = Guard::new(mem, ByteBudget::new(150), Policy::READ_ONLY);
+        let body = g.get(&Path::from("data.bin")).await.unwrap().bytes().await;
+        assert_eq!(body.unwrap().len(), 100);
+        let err = g.get(&Path::from("data.bin")).await.unwrap_err();
+        assert!(matches!(guard_error(&err), GuardError::OverBudget { .. }));
+        let err = g
+            .put(&Path::from("x"), PutPayload::from_static(b"1"))
+            .await
+            .unwrap_err();
+        assert!(matches!(guard_error(&err), GuardError::ReadOnly { .. }));
+    }
+
+    #[tokio::test]
+    async fn read_write_policy_lets_confirmed_writes_through() {
+        let g = Guard::new(InMemory::new(), ByteBudget::new(1000), Policy::READ_WRITE);
+        g.put(&Path::from("a"), PutPayload::from_static(b"hello"))
+            .await
+            .unwrap();
+        g.copy(&Path::from("a"), &Path::from("b")).await.unwrap();
+        g.delete(&Path::from("a")).await.unwrap();
+        assert!(g.head(&Path::from("a")).await.is_err());
+        assert_eq!(g.head(&Path::from("b")).await.unwrap().size, 5);
     }
 }

@@ -36,6 +36,11 @@ impl RequestStats {
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
     }
+    /// Count a request made outside the `ObjectStore` trait (e.g. mkdir's).
+    pub fn record_request(&self, bytes: u64) {
+        self.add_request();
+        self.add_bytes(bytes);
+    }
     fn add_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }

@@ -2,7 +2,7 @@
 //! and nothing else.
 //!
 //! The layers, outermost first — each one an `ObjectStore` wrapping the next:
-//! `MetadataGuard` (metadata keys only, byte budget) → `PrefixStore` (the store
+//! `Guard` (metadata keys only, byte budget) → `PrefixStore` (the store
 //! root inside the bucket) → `InstrumentedStore` (counts, `-v` log) → backend.
 
 mod body;
@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod guard;
 pub mod instrument;
 pub mod profile;
+pub mod region;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,7 +27,7 @@ use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use crate::error::{Error, Result};
 use crate::location::{Backend, Location};
 use credentials::{Env, S3Credentials, S3Flags, S3Settings};
-use guard::{ByteBudget, GuardError, MetadataGuard};
+use guard::{ByteBudget, Guard, GuardError, Policy};
 use instrument::{InstrumentedStore, RequestLogger, RequestStats};
 use profile::Profiles;
 
@@ -57,46 +58,115 @@ impl Default for StoreOptions {
     }
 }
 
-/// A store opened for metadata reads, with what the command needs to report.
-pub struct MetadataStore {
+/// Where the keys of an opened store start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Root {
+    /// At the location's prefix (the Zarr store's root): metadata reads.
+    Store,
+    /// At the bucket: keys are bucket-relative (ls, glob, cp, ...).
+    Bucket,
+}
+
+/// What `mkdir` needs to create an S3 bucket: a client that can presign the
+/// CreateBucket request, and where it goes.
+pub struct BucketAdmin {
+    pub signer: Arc<object_store::aws::AmazonS3>,
+    pub bucket: String,
+    pub region: String,
+    /// True for AWS itself (where a region other than us-east-1 must be named
+    /// in the request body); false for a custom endpoint.
+    pub aws: bool,
+    /// The custom endpoint, for messages.
+    pub endpoint: Option<String>,
+}
+
+/// An opened store: the guarded `ObjectStore` plus what a command needs to
+/// report on it.
+pub struct StoreHandle {
     pub location: Location,
     pub store: Arc<dyn ObjectStore>,
     pub stats: Arc<RequestStats>,
     pub budget: Arc<ByteBudget>,
     /// True when requests are unsigned.
     pub anonymous: bool,
-    /// One-line notices for stderr (e.g. "requests are unsigned").
-    pub notices: Vec<String>,
     /// Where credentials came from, for messages ("profile osn").
     pub credential_source: String,
+    /// S3 only: for creating buckets.
+    pub bucket_admin: Option<BucketAdmin>,
+    /// One-line notices for stderr; some arrive later (a discovered region).
+    notices: Arc<Mutex<Vec<String>>>,
     /// Values to scrub from any message we print (grows as a profile's
     /// credentials are loaded).
     secrets: Arc<Mutex<Vec<String>>>,
+    logger: Option<RequestLogger>,
 }
 
-impl MetadataStore {
+impl StoreHandle {
+    /// Open a Zarr store for metadata reads: keys rooted at the store,
+    /// metadata keys only, no writes.
     pub async fn open(
         location: Location,
         options: &StoreOptions,
         env: &dyn Env,
         logger: Option<RequestLogger>,
     ) -> Result<Self> {
-        let backend = Backend::build(&location, options, env).await?;
+        Self::open_with(
+            location,
+            options,
+            env,
+            logger,
+            Root::Store,
+            Policy::METADATA_ONLY,
+        )
+        .await
+    }
+
+    /// Open with an explicit root and guard policy.
+    pub async fn open_with(
+        location: Location,
+        options: &StoreOptions,
+        env: &dyn Env,
+        logger: Option<RequestLogger>,
+        root: Root,
+        policy: Policy,
+    ) -> Result<Self> {
         let stats = Arc::new(RequestStats::default());
+        let notices = Arc::new(Mutex::new(Vec::new()));
+        let backend = Backend::build(&location, options, env, &stats, &logger, &notices).await?;
         let budget = ByteBudget::new(options.max_bytes);
-        let instrumented = InstrumentedStore::new(backend.store, Arc::clone(&stats), logger);
-        let rooted = PrefixStore::new(instrumented, location.prefix.as_str());
-        let store: Arc<dyn ObjectStore> = Arc::new(MetadataGuard::new(rooted, Arc::clone(&budget)));
+        let store: Arc<dyn ObjectStore> = match root {
+            Root::Store => Arc::new(Guard::new(
+                PrefixStore::new(backend.store, location.prefix.as_str()),
+                Arc::clone(&budget),
+                policy,
+            )),
+            Root::Bucket => Arc::new(Guard::new(backend.store, Arc::clone(&budget), policy)),
+        };
         Ok(Self {
             location,
             store,
             stats,
             budget,
             anonymous: backend.anonymous,
-            notices: backend.notices,
             credential_source: backend.credential_source,
+            bucket_admin: backend.bucket_admin,
+            notices,
             secrets: backend.secrets,
+            logger,
         })
+    }
+
+    /// Notices not shown yet (each is returned once).
+    pub fn take_notices(&self) -> Vec<String> {
+        match self.notices.lock() {
+            Ok(mut n) => std::mem::take(&mut *n),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+
+    /// The `-v` logger, for requests made outside the `ObjectStore` trait.
+    pub fn logger(&self) -> Option<&RequestLogger> {
+        self.logger.as_ref()
     }
 
     /// Remove any secret from a message before it is shown.
@@ -115,7 +185,11 @@ impl MetadataStore {
 
     /// Explain a failed read of `key` (relative to the store root).
     pub fn explain(&self, key: &str, err: &object_store::Error) -> Error {
-        let url = format!("{}/{key}", self.location.url);
+        self.explain_url(&format!("{}/{key}", self.location.url), err)
+    }
+
+    /// Explain a failed request about `url`.
+    pub fn explain_url(&self, url: &str, err: &object_store::Error) -> Error {
         if let Some(refusal) = GuardError::from_store_error(err) {
             let hint = match refusal {
                 GuardError::OverBudget { .. } | GuardError::BudgetExhausted { .. } => format!(
@@ -123,28 +197,39 @@ impl MetadataStore {
                     self.budget.max()
                 ),
                 GuardError::NotMetadata { .. } | GuardError::ReadOnly { .. } => {
-                    "zarrscope tree reads metadata only; this is a bug if you see it".into()
+                    "this command may not do that; this is a bug if you see it".into()
                 }
             };
             return Error::new(format!("reading {url}: {refusal}")).with_hint(hint);
         }
         let detail = self.redact(&err.to_string());
-        match err {
-            object_store::Error::NotFound { .. } => Error::new(format!("not found: {url}"))
-                .with_hint("check the path (zarrscope expects the store's root)"),
-            object_store::Error::PermissionDenied { .. } if detail.contains("SignatureDoesNotMatch") => {
+        // Listing errors arrive as Generic with the status in the text.
+        let status = match err {
+            object_store::Error::NotFound { .. } => 404,
+            object_store::Error::PermissionDenied { .. } => 403,
+            object_store::Error::Unauthenticated { .. } => 401,
+            _ if detail.contains("403 Forbidden") => 403,
+            _ if detail.contains("404 Not Found") => 404,
+            _ if detail.contains("401 Unauthorized") => 401,
+            _ => 0,
+        };
+        match status {
+            404 => Error::new(format!("not found: {url}"))
+                .with_hint("check the path; `zarrscope ls` shows what is there"),
+            403 if detail.contains("SignatureDoesNotMatch") => {
                 Error::new(format!("signature rejected by the server for {url}"))
                     .with_hint(format!("check the secret key for {} (it must match the access key)", self.credential_source))
             }
-            object_store::Error::PermissionDenied { .. } if self.anonymous => Error::new(format!(
+            403 if self.anonymous => Error::new(format!(
                 "access denied (403) to {url} with unsigned requests: the bucket may be private, or the key may not exist (public AWS buckets answer 403 for missing keys)"
             ))
-            .with_hint("check the path, or set credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) instead of --anon"),
-            object_store::Error::PermissionDenied { .. } => Error::new(format!(
-                "access denied (403) to {url} with the credentials in use"
+            .with_hint("check the path, or use credentials: try --profile NAME (or AWS_PROFILE, AWS_ACCESS_KEY_ID) instead of --anon"),
+            403 => Error::new(format!(
+                "access denied (403) to {url} with {}",
+                self.credential_source
             ))
-            .with_hint("check that these credentials may read this bucket; for a public bucket try --anon"),
-            object_store::Error::Unauthenticated { .. } => Error::new(format!(
+            .with_hint("check that these credentials may do this; for a public bucket try --anon"),
+            401 => Error::new(format!(
                 "the server rejected the credentials (401) for {url}"
             ))
             .with_hint("check the access key, secret and session token"),
@@ -165,19 +250,19 @@ impl MetadataStore {
 }
 
 struct BuiltBackend {
+    /// The backend with instrumentation on top.
     store: Arc<dyn ObjectStore>,
     anonymous: bool,
-    notices: Vec<String>,
     credential_source: String,
     secrets: Arc<Mutex<Vec<String>>>,
+    bucket_admin: Option<BucketAdmin>,
 }
 
 impl BuiltBackend {
-    fn new(store: Arc<dyn ObjectStore>, anonymous: bool, notices: Vec<String>) -> Self {
+    fn new(store: Arc<dyn ObjectStore>, anonymous: bool) -> Self {
         Self {
             store,
             anonymous,
-            notices,
             credential_source: if anonymous {
                 "unsigned requests"
             } else {
@@ -185,7 +270,14 @@ impl BuiltBackend {
             }
             .into(),
             secrets: Arc::default(),
+            bucket_admin: None,
         }
+    }
+}
+
+fn push_notice(notices: &Mutex<Vec<String>>, notice: impl Into<String>) {
+    if let Ok(mut n) = notices.lock() {
+        n.push(notice.into());
     }
 }
 
@@ -194,6 +286,9 @@ impl Backend {
         location: &Location,
         options: &StoreOptions,
         env: &dyn Env,
+        stats: &Arc<RequestStats>,
+        logger: &Option<RequestLogger>,
+        notices: &Arc<Mutex<Vec<String>>>,
     ) -> Result<BuiltBackend> {
         let retry = RetryConfig {
             backoff: BackoffConfig {
@@ -213,16 +308,24 @@ impl Backend {
         let config_error = |what: &str, e: object_store::Error| {
             Error::new(format!("cannot set up the {what} client: {e}"))
         };
+        let instrument = {
+            let (stats, logger) = (Arc::clone(stats), logger.clone());
+            move |store: Arc<dyn ObjectStore>| -> Arc<dyn ObjectStore> {
+                Arc::new(InstrumentedStore::new(
+                    store,
+                    Arc::clone(&stats),
+                    logger.clone(),
+                ))
+            }
+        };
         match &location.backend {
             Backend::S3 { bucket } => {
                 let profiles = Profiles::load(env).await?;
                 let settings = S3Settings::resolve(&options.s3, env, &profiles)?;
                 let secrets: Arc<Mutex<Vec<String>>> =
                     Arc::new(Mutex::new(settings.credentials.secrets()));
-                let mut notices = Vec::new();
                 let mut builder = AmazonS3Builder::new()
                     .with_bucket_name(bucket)
-                    .with_region(&settings.region)
                     .with_retry(retry);
                 match &settings.endpoint {
                     Some(endpoint) => {
@@ -242,8 +345,9 @@ impl Backend {
                 let anonymous = match &settings.credentials {
                     S3Credentials::Anonymous { notice } => {
                         if *notice {
-                            notices.push(
-                                "note: no AWS credentials found; sending unsigned (anonymous) requests (--anon silences this)".into(),
+                            push_notice(
+                                notices,
+                                "note: no AWS credentials found; sending unsigned (anonymous) requests (--anon silences this)",
                             );
                         }
                         builder = builder.with_skip_signature(true);
@@ -268,13 +372,54 @@ impl Backend {
                         false
                     }
                 };
-                let store = builder.build().map_err(|e| config_error("S3", e))?;
+                let for_region = move |region: &str| {
+                    builder
+                        .clone()
+                        .with_region(region)
+                        .build()
+                        .map_err(|e| config_error("S3", e))
+                };
+                let first = Arc::new(for_region(&settings.region)?);
+                let instrumented = instrument(Arc::clone(&first) as Arc<dyn ObjectStore>);
+                let aws = settings.endpoint.is_none();
+                let store = if aws && !settings.region_given {
+                    let resolve_bucket = bucket.clone();
+                    let resolve_client = client(false);
+                    let resolve: region::ResolveRegion = Arc::new(move || {
+                        let (bucket, client) = (resolve_bucket.clone(), resolve_client.clone());
+                        Box::pin(async move {
+                            object_store::aws::resolve_bucket_region(&bucket, &client).await
+                        })
+                    });
+                    let rebuild: region::BuildForRegion = Arc::new(move |region: &str| {
+                        let store =
+                            for_region(region).map_err(|e| object_store::Error::Generic {
+                                store: "S3",
+                                source: e.to_string().into(),
+                            })?;
+                        Ok(instrument(Arc::new(store)))
+                    });
+                    Arc::new(region::RegionRedirect::new(
+                        instrumented,
+                        resolve,
+                        rebuild,
+                        Arc::clone(notices),
+                    ))
+                } else {
+                    instrumented
+                };
                 Ok(BuiltBackend {
-                    store: Arc::new(store),
+                    store,
                     anonymous,
-                    notices,
                     credential_source: settings.credentials.source(),
                     secrets,
+                    bucket_admin: Some(BucketAdmin {
+                        signer: first,
+                        bucket: bucket.clone(),
+                        region: settings.region.clone(),
+                        aws,
+                        endpoint: settings.endpoint.clone(),
+                    }),
                 })
             }
             Backend::Gcs { bucket } => {
@@ -282,7 +427,6 @@ impl Backend {
                     .with_bucket_name(bucket)
                     .with_client_options(client(false))
                     .with_retry(retry);
-                let mut notices = Vec::new();
                 let anonymous = match env.first(&["GOOGLE_APPLICATION_CREDENTIALS"]) {
                     Some(path) if !options.s3.anon => {
                         builder = builder.with_application_credentials(path);
@@ -290,14 +434,17 @@ impl Backend {
                     }
                     _ => {
                         if !options.s3.anon {
-                            notices.push("note: no Google credentials found (GOOGLE_APPLICATION_CREDENTIALS); sending anonymous requests".into());
+                            push_notice(
+                                notices,
+                                "note: no Google credentials found (GOOGLE_APPLICATION_CREDENTIALS); sending anonymous requests",
+                            );
                         }
                         builder = builder.with_skip_signature(true);
                         true
                     }
                 };
                 let store = builder.build().map_err(|e| config_error("GCS", e))?;
-                Ok(BuiltBackend::new(Arc::new(store), anonymous, notices))
+                Ok(BuiltBackend::new(instrument(Arc::new(store)), anonymous))
             }
             Backend::Azure { container } => {
                 let account = env
@@ -312,7 +459,6 @@ impl Backend {
                     .with_client_options(client(false))
                     .with_retry(retry);
                 let mut key_secret = None;
-                let mut notices = Vec::new();
                 let anonymous = match env.first(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY"])
                 {
                     Some(key) if !options.s3.anon => {
@@ -322,14 +468,17 @@ impl Backend {
                     }
                     _ => {
                         if !options.s3.anon {
-                            notices.push("note: no Azure key found (AZURE_STORAGE_ACCOUNT_KEY); sending anonymous requests".into());
+                            push_notice(
+                                notices,
+                                "note: no Azure key found (AZURE_STORAGE_ACCOUNT_KEY); sending anonymous requests",
+                            );
                         }
                         builder = builder.with_skip_signature(true);
                         true
                     }
                 };
                 let store = builder.build().map_err(|e| config_error("Azure", e))?;
-                let built = BuiltBackend::new(Arc::new(store), anonymous, notices);
+                let built = BuiltBackend::new(instrument(Arc::new(store)), anonymous);
                 if let Ok(mut secrets) = built.secrets.lock() {
                     secrets.extend(key_secret);
                 }
@@ -342,12 +491,12 @@ impl Backend {
                     .with_retry(retry)
                     .build()
                     .map_err(|e| config_error("HTTP", e))?;
-                Ok(BuiltBackend::new(Arc::new(store), true, Vec::new()))
+                Ok(BuiltBackend::new(instrument(Arc::new(store)), true))
             }
             Backend::Local { root } => {
                 let store = LocalFileSystem::new_with_prefix(root)
                     .map_err(|e| Error::new(format!("cannot open {}: {e}", root.display())))?;
-                Ok(BuiltBackend::new(Arc::new(store), false, Vec::new()))
+                Ok(BuiltBackend::new(instrument(Arc::new(store)), false))
             }
         }
     }

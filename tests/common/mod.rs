@@ -47,6 +47,7 @@ impl LoggedRequest {
 pub struct S3Server {
     pub endpoint: String,
     log: Arc<Mutex<Vec<LoggedRequest>>>,
+    denied: Arc<Mutex<Vec<String>>>,
     max_in_flight: Arc<AtomicUsize>,
     root: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -54,16 +55,23 @@ pub struct S3Server {
 }
 
 /// Anonymous reads on `public`; everything else needs a valid signature.
-struct PublicReadAccess;
+/// Operations named in `denied` are refused even when signed (a fault).
+struct PublicReadAccess {
+    denied: Arc<Mutex<Vec<String>>>,
+}
 
 #[async_trait::async_trait]
 impl S3Access for PublicReadAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> s3s::S3Result<()> {
+        let op = cx.s3_op().name();
+        if self.denied.lock().unwrap().iter().any(|d| d == op) {
+            return Err(s3s::s3_error!(AccessDenied, "Access Denied"));
+        }
         if cx.credentials().is_some() {
             return Ok(());
         }
         let read = matches!(
-            cx.s3_op().name(),
+            op,
             "GetObject" | "HeadObject" | "ListObjects" | "ListObjectsV2" | "HeadBucket"
         );
         if read && cx.s3_path().get_bucket_name() == Some(PUBLIC) {
@@ -105,7 +113,10 @@ impl S3Server {
         let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-        builder.set_access(PublicReadAccess);
+        let denied = Arc::new(Mutex::new(Vec::new()));
+        builder.set_access(PublicReadAccess {
+            denied: denied.clone(),
+        });
         let service = builder.build();
 
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -117,6 +128,7 @@ impl S3Server {
         let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
 
         let (log2, in_flight2, max2) = (log.clone(), in_flight.clone(), max_in_flight.clone());
+        let root_dir = root.path().to_path_buf();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -133,16 +145,22 @@ impl S3Server {
                             Err(_) => continue,
                         },
                     };
-                    let (service, log, in_flight, max) = (
+                    let (service, log, in_flight, max, root_dir) = (
                         service.clone(),
                         log2.clone(),
                         in_flight2.clone(),
                         max2.clone(),
+                        root_dir.clone(),
                     );
                     tokio::spawn(async move {
                         let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (service, log, in_flight, max) =
-                                (service.clone(), log.clone(), in_flight.clone(), max.clone());
+                            let (service, log, in_flight, max, root_dir) = (
+                                service.clone(),
+                                log.clone(),
+                                in_flight.clone(),
+                                max.clone(),
+                                root_dir.clone(),
+                            );
                             async move {
                                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                                 max.fetch_max(now, Ordering::SeqCst);
@@ -153,7 +171,17 @@ impl S3Server {
                                 if !delay.is_zero() {
                                     tokio::time::sleep(delay).await;
                                 }
-                                let result = hyper::service::Service::call(&service, req).await;
+                                // S3 has no directories: a key naming a directory on
+                                // disk is a missing key (s3s-fs would answer 500).
+                                let is_dir_key = matches!(method.as_str(), "GET" | "HEAD")
+                                    && path.trim_start_matches('/').contains('/')
+                                    && !path.ends_with('/')
+                                    && root_dir.join(path.trim_start_matches('/')).is_dir();
+                                let result = if is_dir_key {
+                                    Ok(not_found())
+                                } else {
+                                    hyper::service::Service::call(&service, req).await
+                                };
                                 let status = result.as_ref().map_or(500, |r| r.status().as_u16());
                                 log.lock().unwrap().push(LoggedRequest {
                                     method,
@@ -176,6 +204,7 @@ impl S3Server {
         Self {
             endpoint: format!("http://{addr}"),
             log,
+            denied,
             max_in_flight,
             root,
             shutdown: Some(shutdown),
@@ -192,6 +221,11 @@ impl S3Server {
         self.max_in_flight.load(Ordering::SeqCst)
     }
 
+    /// Refuse an S3 operation (e.g. "DeleteObject") from now on, signed or not.
+    pub fn deny(&self, operation: &str) {
+        self.denied.lock().unwrap().push(operation.to_string());
+    }
+
     pub fn reset(&self) {
         self.log.lock().unwrap().clear();
         self.max_in_flight.store(0, Ordering::SeqCst);
@@ -199,9 +233,9 @@ impl S3Server {
 
     /// Open `s3://public/{store}` through the library's guarded store,
     /// unsigned, on this server, with an empty environment.
-    pub async fn open_public(&self, store: &str) -> zarrscope::store::MetadataStore {
+    pub async fn open_public(&self, store: &str) -> zarrscope::store::StoreHandle {
         use zarrscope::store::credentials::S3Flags;
-        use zarrscope::store::{MetadataStore, StoreOptions};
+        use zarrscope::store::{StoreHandle, StoreOptions};
         let options = StoreOptions {
             s3: S3Flags {
                 anon: true,
@@ -213,7 +247,7 @@ impl S3Server {
         let location = zarrscope::location::Location::parse(&format!("s3://{PUBLIC}/{store}"))
             .expect("a valid location");
         let no_env = std::collections::HashMap::<&str, &str>::new();
-        MetadataStore::open(location, &options, &no_env, None)
+        StoreHandle::open(location, &options, &no_env, None)
             .await
             .expect("the store opens")
     }
@@ -233,6 +267,65 @@ impl Drop for S3Server {
             let _ = t.join();
         }
     }
+}
+
+/// A marker for a wrong secret: tests grep every output for it too.
+pub const WRONG_SECRET: &str = "zs-wrong-MARKER-1111";
+
+/// A temporary HOME with ~/.aws/{config,credentials}: profile `zs` (right
+/// keys, endpoint_url global), `wrong` (wrong secret), `services-only`
+/// (endpoint_url in a services section).
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new(endpoint: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let aws = dir.path().join(".aws");
+        std::fs::create_dir_all(&aws).unwrap();
+        std::fs::write(
+            aws.join("config"),
+            format!(
+                "[profile zs]\nregion = us-east-1\nendpoint_url = {endpoint}\n\n\
+                 [profile wrong]\nendpoint_url = {endpoint}\n\n\
+                 [profile services-only]\nservices = local\n\n\
+                 [services local]\ns3 =\n  endpoint_url = {endpoint}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            aws.join("credentials"),
+            format!(
+                "[zs]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n\n\
+                 [wrong]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {WRONG_SECRET}\n\n\
+                 [services-only]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+            ),
+        )
+        .unwrap();
+        Self { dir }
+    }
+
+    /// The binary with an empty environment except PATH and this HOME.
+    pub fn zarrscope(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("zarrscope").unwrap();
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .timeout(Duration::from_secs(60));
+        cmd
+    }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn not_found() -> hyper::Response<s3s::Body> {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>";
+    let mut response = hyper::Response::new(s3s::Body::from(body.to_string()));
+    *response.status_mut() = hyper::StatusCode::NOT_FOUND;
+    response
 }
 
 fn percent_decode(s: &str) -> String {

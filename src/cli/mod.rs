@@ -1,0 +1,553 @@
+//! The command line: flags documented once, here, with long help. Each
+//! command's work is in its own file; this one holds the definitions and the
+//! pieces they share.
+
+mod objects;
+mod tree;
+mod writes;
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::error::{EXIT_ERROR, EXIT_OK, Error, Result};
+use crate::store::credentials::S3Flags;
+use crate::store::instrument::RequestLogger;
+use crate::store::{StoreHandle, StoreOptions};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  findings (reported by commands that compare or lint)
+  2  usage, access or input error";
+
+const TOP_EXAMPLE: &str = "\
+Example:
+  zarrscope tree s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr --anon
+  zarrscope tree --help    (more examples: CONUS404 on the OSN endpoint, JSON, -v)";
+
+const TREE_EXAMPLES: &str = "\
+Examples:
+  # NWM v2.1 retrospective streamflow, public on AWS (anonymous):
+  zarrscope tree s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr --anon
+
+  # CONUS404 on the Open Storage Network pod (custom, path-style endpoint):
+  zarrscope tree s3://hytest/conus404/conus404_hourly.zarr --anon \\
+      --endpoint-url https://usgs.osn.mghpcc.org
+
+  # One row per array, or JSON for scripts:
+  zarrscope tree s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr --anon --format table
+  zarrscope tree fixtures/nwm-chrtout-v2.zarr --json
+
+  # See every request (method, key, status, bytes, ms) and the totals:
+  zarrscope tree s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr --anon -v --stats";
+
+/// Explore Zarr stores in object storage from their metadata alone.
+///
+/// zarrscope reads consolidated metadata (Zarr v2 `.zmetadata`, Zarr v3
+/// `consolidated_metadata` in the root `zarr.json`) through a guard that
+/// refuses every non-metadata key and enforces a byte budget: it never
+/// downloads array data.
+#[derive(Debug, Parser)]
+#[command(name = "zarrscope", version, after_help = format!("{TOP_EXAMPLE}\n\n{EXIT_CODES}"))]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a store's group/array tree from its consolidated metadata.
+    ///
+    /// Both metadata formats are probed at once (one round trip): the v3 root
+    /// `zarr.json` and the v2 `.zmetadata`. No chunk is ever read.
+    #[command(after_help = EXIT_CODES, after_long_help = format!("{TREE_EXAMPLES}\n\n{EXIT_CODES}"))]
+    Tree(TreeArgs),
+    /// List a prefix's immediate children (or everything below it with -r).
+    ///
+    /// One delimited LIST; objects are never read. Zarr stores recognisable
+    /// from the listed keys are pointed out on stderr.
+    #[command(disable_help_flag = true, after_long_help = LS_EXAMPLES)]
+    Ls(LsArgs),
+    /// Keys matching a pattern: *, ?, [abc], {a,b} within a segment, ** across.
+    ///
+    /// Only the pattern's fixed prefix is listed, one delimited LIST per
+    /// level where the pattern allows it: `s3://bucket/*.zarr` is one LIST of
+    /// the bucket's top level, never a walk of the whole bucket.
+    #[command(after_long_help = GLOB_EXAMPLES)]
+    Glob(GlobArgs),
+    /// What a key is: size, ETag, last-modified, content type (one HEAD); for
+    /// a prefix, its object count and total size (one listing).
+    Info(InfoArgs),
+    /// The first lines (or bytes) of an object, with small ranged GETs.
+    ///
+    /// Reads a 64 KiB window first and a larger one only if the lines are not
+    /// complete; never more than --max-bytes, never the whole object unless
+    /// it is that small.
+    Head(HeadArgs),
+    /// Print a whole object, only if it fits the byte budget (--max-bytes).
+    Cat(CatArgs),
+    /// Objects and bytes under a prefix, with a per-child breakdown (-d 1).
+    #[command(disable_help_flag = true)]
+    Du(DuArgs),
+    /// Copy objects: local ↔ bucket, or bucket → bucket (server-side within a
+    /// bucket). Dry run unless --yes.
+    #[command(after_long_help = WRITE_NOTES)]
+    Cp(TransferArgs),
+    /// Move objects: copy, confirm the copy (HEAD, size), then delete the
+    /// source. Dry run unless --yes.
+    #[command(after_long_help = WRITE_NOTES)]
+    Mv(TransferArgs),
+    /// Delete an object, or everything under a prefix with -r. Dry run unless --yes.
+    #[command(after_long_help = WRITE_NOTES)]
+    Rm(RmArgs),
+    /// Create an S3 bucket. (Prefixes need nothing: S3 has no directories.)
+    /// Dry run unless --yes.
+    #[command(after_long_help = WRITE_NOTES)]
+    Mkdir(MkdirArgs),
+    /// Print a shell completion script.
+    ///
+    /// Example: zarrscope completions bash > ~/.local/share/bash-completion/completions/zarrscope
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+}
+
+const LS_EXAMPLES: &str = "\
+Examples:
+  zarrscope ls s3://noaa-nwm-retrospective-2-1-zarr-pds/ --anon
+  zarrscope ls -l -h s3://hytest/conus404/ --anon --endpoint-url https://usgs.osn.mghpcc.org
+  zarrscope ls -r --json s3://bucket/store.zarr/";
+
+const GLOB_EXAMPLES: &str = "\
+Examples:
+  zarrscope glob 's3://noaa-nwm-retrospective-2-1-zarr-pds/*.zarr' --anon
+  zarrscope glob 's3://bucket/data/**/zarr.json'
+Quote the pattern so the shell does not expand it.";
+
+const WRITE_NOTES: &str = "\
+Safety:
+  Without --yes nothing is written: the command prints exactly what would
+  change (objects, bytes, what would be overwritten) and exits 0.
+  Writes are refused with --anon and without credentials.
+  A failure half-way stops the run and reports what was done, what failed and
+  what was not attempted (exit 2). mv deletes a source only after a HEAD of
+  its copy confirmed the size.";
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Box-drawing tree, arrays with shape, dtype, chunks and codecs.
+    Tree,
+    /// One row per array.
+    Table,
+    /// One JSON document (schema in the README).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// The store: s3://bucket/path/store.zarr, gs://…, az://…, https://…,
+    /// file://… or a local path. `s3a://` and trailing slashes are fine.
+    pub url: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Tree)]
+    pub format: Format,
+
+    /// Short for `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
+    /// Show each node's attributes under it (tree format).
+    #[arg(long)]
+    pub attrs: bool,
+
+    /// Show at most N levels below the root (tree format).
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How to reach the store. Shared by every command that reads one.
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    /// Send unsigned (anonymous) requests, as for public buckets.
+    ///
+    /// Without credentials zarrscope is anonymous anyway and says so once;
+    /// `--anon` also ignores any credentials that are configured.
+    #[arg(long, visible_alias = "no-sign-request", help_heading = "Access")]
+    pub anon: bool,
+
+    /// AWS profile from ~/.aws/config and ~/.aws/credentials (also AWS_PROFILE).
+    ///
+    /// Static keys, assume-role, SSO, credential_process and web identity
+    /// profiles all work; the profile's `region` and `endpoint_url` (global or
+    /// in its `services` section) apply unless a flag or variable overrides
+    /// them. Precedence as in aws-cli: flag > environment > profile.
+    #[arg(long, value_name = "NAME", help_heading = "Access")]
+    pub profile: Option<String>,
+
+    /// S3-compatible endpoint, e.g. https://usgs.osn.mghpcc.org (path-style).
+    ///
+    /// Also read from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. Plain http://
+    /// endpoints are allowed when given explicitly.
+    #[arg(long, value_name = "URL", help_heading = "Access")]
+    pub endpoint_url: Option<String>,
+
+    /// S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).
+    #[arg(long, help_heading = "Access")]
+    pub region: Option<String>,
+
+    /// Most bytes the command may download, e.g. 64MiB, 500KB, 1048576
+    /// [default: 64MiB].
+    ///
+    /// A document whose size is known is refused before it is downloaded;
+    /// one that grows past the budget is cut off.
+    ///
+    /// Default 64MiB; for cp and mv no limit (their dry run shows the total).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Access")]
+    pub max_bytes: Option<u64>,
+
+    /// Give up on a request after this long, e.g. 30s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, help_heading = "Access")]
+    pub timeout: Duration,
+
+    /// Give up on connecting after this long.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, help_heading = "Access")]
+    pub connect_timeout: Duration,
+
+    /// Retries of a failed request (server errors, resets, timeouts).
+    #[arg(long, value_name = "N", default_value_t = 2, help_heading = "Access")]
+    pub retries: usize,
+}
+
+/// What to report besides the output itself.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Print `requests: N  bytes: M  elapsed: T` to stderr at the end.
+    #[arg(long, help_heading = "Reporting")]
+    pub stats: bool,
+
+    /// Log every request to stderr: method, key, status, bytes, milliseconds.
+    #[arg(short, long, help_heading = "Reporting")]
+    pub verbose: bool,
+
+    /// Silence notices and warnings (errors are still shown).
+    #[arg(short, long, conflicts_with = "verbose", help_heading = "Reporting")]
+    pub quiet: bool,
+}
+
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    s.parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("{e} (try e.g. 64MiB or 1000000)"))
+}
+
+fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (try e.g. 30s or 500ms)"))
+}
+
+impl AccessArgs {
+    /// Options for opening a store; `default_max_bytes` applies unless
+    /// --max-bytes was given.
+    pub fn store_options(&self, default_max_bytes: u64) -> StoreOptions {
+        StoreOptions {
+            s3: S3Flags {
+                anon: self.anon,
+                profile: self.profile.clone(),
+                endpoint_url: self.endpoint_url.clone(),
+                region: self.region.clone(),
+            },
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            retries: self.retries,
+            max_bytes: self.max_bytes.unwrap_or(default_max_bytes),
+        }
+    }
+}
+
+/// Run a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Completions { shell } => {
+            let shell = match shell {
+                CompletionShell::Bash => clap_complete::Shell::Bash,
+                CompletionShell::Zsh => clap_complete::Shell::Zsh,
+                CompletionShell::Fish => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate(shell, &mut Cli::command(), "zarrscope", &mut io::stdout());
+            EXIT_OK
+        }
+        Command::Tree(args) => finish(block_on(tree::tree(args))),
+        Command::Ls(args) => finish(block_on(objects::ls(args))),
+        Command::Glob(args) => finish(block_on(objects::glob(args))),
+        Command::Info(args) => finish(block_on(objects::info(args))),
+        Command::Head(args) => finish(block_on(objects::head(args))),
+        Command::Cat(args) => finish(block_on(objects::cat(args))),
+        Command::Du(args) => finish(block_on(objects::du(args))),
+        Command::Cp(args) => finish(block_on(writes::transfer(args, false))),
+        Command::Mv(args) => finish(block_on(writes::transfer(args, true))),
+        Command::Rm(args) => finish(block_on(writes::rm(args))),
+        Command::Mkdir(args) => finish(block_on(writes::mkdir(args))),
+    }
+}
+
+fn block_on<F: std::future::Future<Output = Result<()>>>(f: F) -> Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(format!("cannot start the async runtime: {e}")))?
+        .block_on(f)
+}
+
+fn finish(result: Result<()>) -> u8 {
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn verbose_logger() -> RequestLogger {
+    Arc::new(|record| eprintln!("zarrscope: {record}"))
+}
+
+/// Notices not shown yet (credentials, a discovered region), unless --quiet.
+fn print_notices(handle: &StoreHandle, report: &ReportArgs) {
+    for notice in handle.take_notices() {
+        if !report.quiet {
+            eprintln!("{}", handle.redact(&notice));
+        }
+    }
+}
+
+/// `requests: N  bytes: M  elapsed: T` on stderr, with --stats.
+fn print_stats(handles: &[&StoreHandle], report: &ReportArgs, started: Instant) {
+    if report.stats {
+        let requests: u64 = handles.iter().map(|h| h.stats.requests()).sum();
+        let bytes: u64 = handles.iter().map(|h| h.stats.bytes()).sum();
+        eprintln!(
+            "requests: {requests}  bytes: {bytes}  elapsed: {:.3}s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// Write output, treating a closed pipe (`… | head`) as success.
+fn write_out(write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match write(&mut out).and_then(|()| io::Write::flush(&mut out)) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::new(format!("cannot write output: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}
+
+fn json_out<T: serde::Serialize>(value: &T) -> Result<()> {
+    write_out(|out| {
+        serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
+        writeln!(out)
+    })
+}
+
+fn human(bytes: u64) -> String {
+    bytesize::ByteSize::b(bytes).display().iec().to_string()
+}
+
+/// A remote URL argument: `s3://`, `gs://`, `az://`, `http(s)://`.
+fn is_url(arg: &str) -> bool {
+    arg.contains("://") && !arg.starts_with("file://")
+}
+
+/// Only URLs name object storage in the chores (a local path is for cp/mv).
+fn remote_location(arg: &str) -> Result<crate::location::Location> {
+    if !is_url(arg) {
+        return Err(Error::new(format!("{arg:?} is not a storage URL"))
+            .with_hint("give s3://bucket/prefix (or gs://, az://, https://)"));
+    }
+    crate::location::Location::parse(arg)
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Bucket or prefix, e.g. s3://bucket/ or s3://bucket/path/.
+    pub url: String,
+    /// Long form: last-modified, size, ETag.
+    #[arg(short, long)]
+    pub long: bool,
+    /// Everything below the prefix (one paginated listing), not just children.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Sizes in KiB/MiB/GiB.
+    #[arg(short = 'h', long)]
+    pub human_readable: bool,
+    /// One JSON document.
+    #[arg(long)]
+    pub json: bool,
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobArgs {
+    /// URL with a pattern, e.g. 's3://bucket/*.zarr' (quote it).
+    pub pattern: String,
+    /// Long form: last-modified, size, ETag.
+    #[arg(short, long)]
+    pub long: bool,
+    /// One JSON document.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// An object's URL, or a prefix's (a trailing / skips the HEAD).
+    pub url: String,
+    /// One JSON document.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HeadArgs {
+    /// The object's URL.
+    pub url: String,
+    /// Number of lines.
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "LINES",
+        default_value_t = 10,
+        conflicts_with = "bytes"
+    )]
+    pub lines: u64,
+    /// Number of bytes instead of lines, e.g. 100, 4KiB.
+    #[arg(short = 'c', long, value_name = "BYTES", value_parser = parse_size)]
+    pub bytes: Option<u64>,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CatArgs {
+    /// The object's URL.
+    pub url: String,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DuArgs {
+    /// Bucket or prefix.
+    pub url: String,
+    /// Break the total down by path, N levels below the prefix (-d 1: per child).
+    #[arg(short = 'd', long, value_name = "N", default_value_t = 0)]
+    pub max_depth: usize,
+    /// Sizes in KiB/MiB/GiB (the default); kept for `du -h` habits.
+    #[arg(short = 'h', long)]
+    pub human_readable: bool,
+    /// Exact byte counts instead of KiB/MiB/GiB.
+    #[arg(short = 'b', long, conflicts_with = "human_readable")]
+    pub bytes: bool,
+    /// One JSON document.
+    #[arg(long)]
+    pub json: bool,
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Flags every write command shares.
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// Do it. Without --yes the command only prints what it would change.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// The plan (and with --yes the result) as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Source: s3://bucket/key, s3://bucket/prefix/ (with -r) or a local path.
+    pub src: String,
+    /// Destination: s3://bucket/key, a prefix ending in /, or a local path.
+    pub dst: String,
+    /// Copy everything below the source prefix (or directory).
+    #[arg(short, long)]
+    pub recursive: bool,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The object, or with -r the prefix, to delete.
+    pub url: String,
+    /// Delete everything below the prefix.
+    #[arg(short, long)]
+    pub recursive: bool,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MkdirArgs {
+    /// s3://new-bucket (a longer path only gets an explanation).
+    pub url: String,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}

@@ -1,0 +1,50 @@
+//! The object-store chores beside the tree: listing (`ls`, `glob`, `du`),
+//! looking (`info`, `head`, `cat`) and confirmed writes (`cp`, `mv`, `rm`,
+//! `mkdir`). Everything here works on a [`StoreHandle`](crate::store::StoreHandle)
+//! rooted at the bucket, so keys are bucket-relative; the guard in that handle
+//! decides whether writes may pass.
+
+pub mod bucket;
+pub mod glob;
+pub mod head;
+pub mod listing;
+pub mod progress;
+pub mod remove;
+pub mod transfer;
+
+use object_store::path::Path;
+
+/// `prefix` as an object_store path; `None` for the bucket root.
+pub fn prefix_path(prefix: &str) -> Option<Path> {
+    (!prefix.is_empty()).then(|| Path::from(prefix))
+}
+
+/// The last segment of a key (`a/b/c.txt` → `c.txt`).
+pub fn base_name(key: &str) -> &str {
+    key.trim_end_matches('/').rsplit('/').next().unwrap_or(key)
+}
+
+/// `key` relative to `prefix` (a directory; `""` is the bucket root).
+pub fn relative<'a>(key: &'a str, prefix: &str) -> &'a str {
+    if prefix.is_empty() {
+        return key;
+    }
+    key.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_helpers() {
+        assert_eq!(base_name("a/b/c.txt"), "c.txt");
+        assert_eq!(base_name("a/b/"), "b");
+        assert_eq!(relative("a/b/c", "a"), "b/c");
+        assert_eq!(relative("a/b/c", ""), "a/b/c");
+        assert_eq!(relative("ab/c", "a"), "ab/c");
+        assert!(prefix_path("").is_none());
+    }
+}

@@ -1,0 +1,123 @@
+//! `rm`: show what would be deleted (count and bytes), delete only when
+//! confirmed; recursive only with `-r`.
+
+use futures::{StreamExt, TryStreamExt, stream};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde::Serialize;
+
+use super::listing::ObjectInfo;
+use super::prefix_path;
+use crate::error::{Error, Result};
+use crate::store::StoreHandle;
+
+#[derive(Debug, Serialize)]
+pub struct Removal {
+    pub objects: Vec<ObjectInfo>,
+    pub bytes: u64,
+}
+
+/// What `rm` would delete: the object at the key, or with `recursive` every
+/// object below the prefix.
+pub async fn plan(handle: &StoreHandle, key: &str, recursive: bool) -> Result<Removal> {
+    let url = handle.location.url.clone();
+    let store = &handle.store;
+    if !key.is_empty() {
+        match store.head(&Path::from(key)).await {
+            Ok(meta) => {
+                return Ok(Removal {
+                    bytes: meta.size,
+                    objects: vec![ObjectInfo::from(&meta)],
+                });
+            }
+            Err(object_store::Error::NotFound { .. })
+            | Err(object_store::Error::PermissionDenied { .. }) => {}
+            Err(e) => return Err(handle.explain_url(&url, &e)),
+        }
+    }
+    let listed: Vec<_> = store
+        .list(prefix_path(key).as_ref())
+        .try_collect()
+        .await
+        .map_err(|e| handle.explain_url(&url, &e))?;
+    if listed.is_empty() {
+        return Err(
+            Error::new(format!("nothing to delete: {url} does not exist"))
+                .with_hint("check the path; `zarrscope ls` shows what is there"),
+        );
+    }
+    let bytes = listed.iter().fold(0u64, |a, m| a.saturating_add(m.size));
+    if !recursive {
+        return Err(Error::new(format!(
+            "{url} is a directory holding {} objects ({})",
+            listed.len(),
+            bytesize::ByteSize::b(bytes).display().iec()
+        ))
+        .with_hint("add -r (--recursive) to delete everything below it"));
+    }
+    Ok(Removal {
+        objects: listed.iter().map(ObjectInfo::from).collect(),
+        bytes,
+    })
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct RemoveReport {
+    pub deleted: Vec<String>,
+    /// Keys not deleted, with the reason.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Delete the planned objects (batched by the store, e.g. S3 DeleteObjects).
+pub async fn execute(handle: &StoreHandle, removal: &Removal) -> RemoveReport {
+    let keys: Vec<Path> = removal
+        .objects
+        .iter()
+        .map(|o| Path::from(o.key.as_str()))
+        .collect();
+    let results: Vec<_> = handle
+        .store
+        .delete_stream(stream::iter(keys.clone().into_iter().map(Ok)).boxed())
+        .collect()
+        .await;
+    let mut report = RemoveReport::default();
+    let mut confirmed = std::collections::HashSet::new();
+    for r in results {
+        match r {
+            Ok(path) => {
+                confirmed.insert(path.to_string());
+            }
+            Err(e) => {
+                let key = match &e {
+                    object_store::Error::NotFound { path, .. } => path.clone(),
+                    _ => String::new(),
+                };
+                let why = handle.redact(
+                    &handle
+                        .explain_url(&handle.location.url_of(&key), &e)
+                        .to_string(),
+                );
+                report.failed.push((key, why));
+            }
+        }
+    }
+    for key in keys {
+        let key = key.to_string();
+        if confirmed.contains(&key) {
+            report.deleted.push(key);
+        } else if !report.failed.iter().any(|(k, _)| *k == key) {
+            // A batch error names no key: every unconfirmed key failed.
+            let why = report
+                .failed
+                .iter()
+                .find(|(k, _)| k.is_empty())
+                .map_or_else(
+                    || "not confirmed by the server".to_string(),
+                    |(_, w)| w.clone(),
+                );
+            report.failed.push((key, why));
+        }
+    }
+    report.failed.retain(|(k, _)| !k.is_empty());
+    report
+}
