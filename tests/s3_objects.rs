@@ -1055,3 +1055,139 @@ fn no_secret_appears_in_any_output_even_verbose() {
         }
     }
 }
+
+// ---------------------------------------------------------------- listing pages
+
+#[test]
+fn listing_requests_are_counted_per_page() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let dir = server.bucket_dir(PUBLIC).join("many");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..2500 {
+        std::fs::write(dir.join(format!("k{i:05}")), "z").unwrap();
+    }
+    let out = run(
+        &home,
+        &[
+            "du",
+            "s3://public/many",
+            "--stats",
+            "-v",
+            "-b",
+            "--anon",
+            "--endpoint-url",
+            &server.endpoint,
+        ],
+    );
+    assert_ok(&out);
+    assert!(
+        text(&out.stdout).contains("2500 objects"),
+        "{}",
+        text(&out.stdout)
+    );
+    let pages = server.requests().len();
+    assert_eq!(
+        pages,
+        3,
+        "S3 pages hold 1000 keys: {:?}",
+        log_lines(&server)
+    );
+    assert!(
+        text(&out.stderr).contains(&format!("requests: {pages} ")),
+        "zarrscope's count matches the server's: {}",
+        text(&out.stderr)
+    );
+}
+
+// ---------------------------------------------------------------- region
+
+/// The region lookup itself (object_store's `resolve_bucket_region`) only
+/// talks to AWS; here a stand-in answers it, while the redirect, the switch
+/// and the retried requests are real HTTP against a 301 responder and the S3
+/// server.
+#[tokio::test]
+async fn a_wrong_region_answer_switches_to_the_bucket_region_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use futures::TryStreamExt;
+    use object_store::aws::AmazonS3Builder;
+    use object_store::path::Path as Key;
+    use object_store::{ObjectStore, ObjectStoreExt};
+    use zarrscope::store::region::{BuildForRegion, RegionRedirect, ResolveRegion};
+
+    const REDIRECT: &[u8] = b"HTTP/1.1 301 Moved Permanently\r\nx-amz-bucket-region: eu-central-1\r\nContent-Length: 77\r\nConnection: close\r\n\r\n<Error><Code>PermanentRedirect</Code><Message>wrong region</Message></Error>\r\n";
+    let server = S3Server::start();
+    let client = |endpoint: &str, region: &str| -> Arc<dyn ObjectStore> {
+        Arc::new(
+            AmazonS3Builder::new()
+                .with_bucket_name(PUBLIC)
+                .with_endpoint(endpoint)
+                .with_region(region)
+                .with_allow_http(true)
+                .with_skip_signature(true)
+                .build()
+                .unwrap(),
+        )
+    };
+    for first_call in ["get", "list"] {
+        let wrong = common::fixed_response_server(REDIRECT, 4);
+        let lookups = Arc::new(AtomicUsize::new(0));
+        let counter = lookups.clone();
+        let resolve: ResolveRegion = Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok("eu-central-1".to_string()) })
+        });
+        let endpoint = server.endpoint.clone();
+        let rebuild: BuildForRegion = Arc::new(move |region: &str| {
+            assert_eq!(region, "eu-central-1");
+            Ok(client(&endpoint, region))
+        });
+        let notices = Arc::new(Mutex::new(Vec::new()));
+        let store = RegionRedirect::new(
+            client(&wrong, "us-east-1"),
+            resolve,
+            rebuild,
+            notices.clone(),
+        );
+        let key = Key::from("nwm-chrtout-v2.zarr/.zgroup");
+        if first_call == "list" {
+            let listed: Vec<_> = store
+                .list(Some(&Key::from("nwm-chrtout-v2.zarr")))
+                .try_collect()
+                .await
+                .unwrap();
+            assert!(!listed.is_empty());
+        }
+        let body = store.get(&key).await.unwrap().bytes().await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("zarr_format"));
+        store.head(&key).await.unwrap();
+        assert_eq!(
+            lookups.load(Ordering::SeqCst),
+            1,
+            "looked up once ({first_call})"
+        );
+        let notices = notices.lock().unwrap();
+        assert!(notices[0].contains("--region eu-central-1"), "{notices:?}");
+    }
+}
+
+#[test]
+fn an_http_server_that_cannot_list_says_so_and_is_never_written() {
+    const NOT_ALLOWED: &[u8] =
+        b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let base = common::fixed_response_server(NOT_ALLOWED, 4);
+    let home = Home::new("http://127.0.0.1:9");
+    let out = run(&home, &["ls", &format!("{base}/data/"), "--retries", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot list"), "{err}");
+    let out = run(&home, &["rm", &format!("{base}/data/x"), "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("only reads"),
+        "{}",
+        text(&out.stderr)
+    );
+}

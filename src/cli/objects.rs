@@ -114,7 +114,10 @@ pub(super) async fn glob(args: GlobArgs) -> Result<()> {
     let handle = open_read_only(&args.pattern, &args.access, &args.report).await?;
     // Location parsing keeps glob characters in the prefix as typed.
     let pattern = handle.location.prefix.clone();
+    let progress = Progress::spinner(!args.report.quiet);
+    progress.message(format!("listing for {}", args.pattern));
     let found = objects::glob::glob(&handle, &pattern).await;
+    progress.finish();
     print_notices(&handle, &args.report);
     print_stats(&[&handle], &args.report, started);
     let found = found?;

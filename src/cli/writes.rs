@@ -53,6 +53,12 @@ async fn open_bucket(
     default_max_bytes: u64,
 ) -> Result<StoreHandle> {
     let location = remote_location(url)?;
+    if policy.writes && matches!(location.backend, Backend::Http { .. }) {
+        return Err(Error::new(format!(
+            "{url} is a plain HTTP server: zarrscope only reads from those"
+        ))
+        .with_hint("write to s3://, gs:// or az:// instead"));
+    }
     let handle = StoreHandle::open_with(
         location,
         &access.store_options(default_max_bytes),

@@ -88,6 +88,10 @@ pub struct InstrumentedStore<T> {
     inner: T,
     stats: Arc<RequestStats>,
     logger: Option<RequestLogger>,
+    /// Entries per listing page, where the service has a fixed page size
+    /// (S3 and GCS 1000, Azure 5000): a listing's requests are counted from
+    /// the entries it returned, since object_store pages internally.
+    page_size: Option<u64>,
 }
 
 impl<T: ObjectStore> InstrumentedStore<T> {
@@ -96,7 +100,13 @@ impl<T: ObjectStore> InstrumentedStore<T> {
             inner,
             stats,
             logger,
+            page_size: None,
         }
+    }
+
+    pub fn with_page_size(mut self, page_size: u64) -> Self {
+        self.page_size = Some(page_size.max(1));
+        self
     }
 
     fn start(&self) -> Instant {
@@ -116,11 +126,26 @@ impl<T: ObjectStore> InstrumentedStore<T> {
         }
     }
 
-    /// A paginated listing is logged when it starts (its pages stream later).
-    fn log_list_start(&self, prefix: Option<&Path>) {
+    /// A paginated listing: counted as it starts, its further pages and its
+    /// log line when the stream ends.
+    fn counted_list(
+        &self,
+        prefix: Option<&Path>,
+        inner: BoxStream<'static, Result<ObjectMeta>>,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
         let t0 = self.start();
-        let key = prefix.map_or("", |p| p.as_ref());
-        self.log("LIST", key, "started".into(), 0, t0);
+        ListCounting {
+            inner,
+            stats: Arc::clone(&self.stats),
+            logger: self.logger.clone(),
+            page_size: self.page_size,
+            key: prefix.map_or(String::new(), |p| p.to_string()),
+            entries: 0,
+            status: "200".into(),
+            t0,
+            finished: false,
+        }
+        .boxed()
     }
 
     fn log_result<R>(&self, method: &'static str, key: &str, t0: Instant, r: &Result<R>) {
@@ -172,6 +197,65 @@ impl Stream for CountingStream {
             }
         }
         polled
+    }
+}
+
+/// Requests beyond the first that a listing of `entries` took.
+fn extra_pages(page_size: Option<u64>, entries: u64) -> u64 {
+    page_size.map_or(0, |size| entries.saturating_sub(1) / size)
+}
+
+/// Counts a listing's entries; on the end (or drop) adds the further pages
+/// and logs one line.
+struct ListCounting {
+    inner: BoxStream<'static, Result<ObjectMeta>>,
+    stats: Arc<RequestStats>,
+    logger: Option<RequestLogger>,
+    page_size: Option<u64>,
+    key: String,
+    entries: u64,
+    status: String,
+    t0: Instant,
+    finished: bool,
+}
+
+impl Stream for ListCounting {
+    type Item = Result<ObjectMeta>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.inner.poll_next_unpin(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(_))) => self.entries += 1,
+            Poll::Ready(Some(Err(e))) => self.status = status_of(e),
+            _ => {}
+        }
+        polled
+    }
+}
+
+impl Drop for ListCounting {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let extra = extra_pages(self.page_size, self.entries);
+        for _ in 0..extra {
+            self.stats.add_request();
+        }
+        if let Some(logger) = &self.logger {
+            logger(&RequestRecord {
+                method: "LIST",
+                key: self.key.clone(),
+                status: format!(
+                    "{} ({} entries, {} pages)",
+                    self.status,
+                    self.entries,
+                    extra + 1
+                ),
+                bytes: 0,
+                millis: self.t0.elapsed().as_millis(),
+            });
+        }
     }
 }
 
@@ -268,8 +352,8 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.log_list_start(prefix);
-        self.inner.list(prefix)
+        let inner = self.inner.list(prefix);
+        self.counted_list(prefix, inner)
     }
 
     fn list_with_offset(
@@ -277,13 +361,19 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
         prefix: Option<&Path>,
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.log_list_start(prefix);
-        self.inner.list_with_offset(prefix, offset)
+        let inner = self.inner.list_with_offset(prefix, offset);
+        self.counted_list(prefix, inner)
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         let t0 = self.start();
         let r = self.inner.list_with_delimiter(prefix).await;
+        if let Ok(listed) = &r {
+            let entries = (listed.objects.len() + listed.common_prefixes.len()) as u64;
+            for _ in 0..extra_pages(self.page_size, entries) {
+                self.stats.add_request();
+            }
+        }
         self.log_result(
             "LIST (delimited)",
             prefix.map_or("", |p| p.as_ref()),

@@ -213,6 +213,13 @@ impl StoreHandle {
             _ if detail.contains("401 Unauthorized") => 401,
             _ => 0,
         };
+        let http_server = matches!(self.location.backend, Backend::Http { .. });
+        if http_server && detail.contains("PROPFIND") {
+            return Error::new(format!(
+                "{url}: this HTTP server cannot list (listing needs WebDAV PROPFIND, which it refused)"
+            ))
+            .with_hint("give an object's URL to info, head or cat, or a store's root to tree; listing works on s3://, gs:// and az://");
+        }
         match status {
             404 => Error::new(format!("not found: {url}"))
                 .with_hint("check the path; `zarrscope ls` shows what is there"),
@@ -308,14 +315,20 @@ impl Backend {
         let config_error = |what: &str, e: object_store::Error| {
             Error::new(format!("cannot set up the {what} client: {e}"))
         };
+        // Listing page sizes: S3 and GCS 1000 entries, Azure 5000.
+        let page_size = match &location.backend {
+            Backend::Azure { .. } => Some(5000),
+            Backend::S3 { .. } | Backend::Gcs { .. } => Some(1000),
+            Backend::Http { .. } | Backend::Local { .. } => None,
+        };
         let instrument = {
             let (stats, logger) = (Arc::clone(stats), logger.clone());
             move |store: Arc<dyn ObjectStore>| -> Arc<dyn ObjectStore> {
-                Arc::new(InstrumentedStore::new(
-                    store,
-                    Arc::clone(&stats),
-                    logger.clone(),
-                ))
+                let counted = InstrumentedStore::new(store, Arc::clone(&stats), logger.clone());
+                match page_size {
+                    Some(size) => Arc::new(counted.with_page_size(size)),
+                    None => Arc::new(counted),
+                }
             }
         };
         match &location.backend {
