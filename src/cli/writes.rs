@@ -133,7 +133,7 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
         None => Side::local(&local_path(&args.dst)?, yes)?,
     };
     let handles: Vec<&StoreHandle> = src_handle.iter().chain(dst_handle.iter()).collect();
-    let plan = transfer::plan(&src, &dst, args.recursive).await;
+    let plan = transfer::plan(&src, &dst, args.recursive, !yes).await;
     let plan = match plan {
         Ok(plan) => plan,
         Err(e) => {

@@ -3,7 +3,7 @@
 
 use futures::{StreamExt, TryStreamExt, stream};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use serde::Serialize;
 
 use super::listing::ObjectInfo;
@@ -21,44 +21,63 @@ pub struct Removal {
 /// object below the prefix.
 pub async fn plan(handle: &StoreHandle, key: &str, recursive: bool) -> Result<Removal> {
     let url = handle.location.url.clone();
-    let store = &handle.store;
-    if !key.is_empty() {
-        match store.head(&Path::from(key)).await {
-            Ok(meta) => {
-                return Ok(Removal {
-                    bytes: meta.size,
-                    objects: vec![ObjectInfo::from(&meta)],
-                });
-            }
-            Err(object_store::Error::NotFound { .. })
-            | Err(object_store::Error::PermissionDenied { .. }) => {}
-            Err(e) => return Err(handle.explain_url(&url, &e)),
+    let single = |meta: &ObjectMeta| Removal {
+        bytes: meta.size,
+        objects: vec![ObjectInfo::from(meta)],
+    };
+    // The likelier reading first: -r names a prefix, otherwise an object.
+    if recursive {
+        let listed = list_below(handle, key).await?;
+        if !listed.is_empty() {
+            return Ok(Removal {
+                bytes: listed.iter().fold(0u64, |a, m| a.saturating_add(m.size)),
+                objects: listed.iter().map(ObjectInfo::from).collect(),
+            });
+        }
+        if let Some(meta) = head_object(handle, key).await? {
+            return Ok(single(&meta));
+        }
+    } else {
+        if let Some(meta) = head_object(handle, key).await? {
+            return Ok(single(&meta));
+        }
+        let listed = list_below(handle, key).await?;
+        if !listed.is_empty() {
+            let bytes = listed.iter().fold(0u64, |a, m| a.saturating_add(m.size));
+            return Err(Error::new(format!(
+                "{url} is a directory holding {} objects ({})",
+                listed.len(),
+                bytesize::ByteSize::b(bytes).display().iec()
+            ))
+            .with_hint("add -r (--recursive) to delete everything below it"));
         }
     }
-    let listed: Vec<_> = store
+    Err(
+        Error::new(format!("nothing to delete: {url} does not exist"))
+            .with_hint("check the path; `zarrscope ls` shows what is there"),
+    )
+}
+
+/// The object at `key`, if there is one (anonymous AWS answers 403 for "no").
+async fn head_object(handle: &StoreHandle, key: &str) -> Result<Option<ObjectMeta>> {
+    if key.is_empty() {
+        return Ok(None);
+    }
+    match handle.store.head(&Path::from(key)).await {
+        Ok(meta) => Ok(Some(meta)),
+        Err(object_store::Error::NotFound { .. })
+        | Err(object_store::Error::PermissionDenied { .. }) => Ok(None),
+        Err(e) => Err(handle.explain_url(&handle.location.url, &e)),
+    }
+}
+
+async fn list_below(handle: &StoreHandle, key: &str) -> Result<Vec<ObjectMeta>> {
+    handle
+        .store
         .list(prefix_path(key).as_ref())
         .try_collect()
         .await
-        .map_err(|e| handle.explain_url(&url, &e))?;
-    if listed.is_empty() {
-        return Err(
-            Error::new(format!("nothing to delete: {url} does not exist"))
-                .with_hint("check the path; `zarrscope ls` shows what is there"),
-        );
-    }
-    let bytes = listed.iter().fold(0u64, |a, m| a.saturating_add(m.size));
-    if !recursive {
-        return Err(Error::new(format!(
-            "{url} is a directory holding {} objects ({})",
-            listed.len(),
-            bytesize::ByteSize::b(bytes).display().iec()
-        ))
-        .with_hint("add -r (--recursive) to delete everything below it"));
-    }
-    Ok(Removal {
-        objects: listed.iter().map(ObjectInfo::from).collect(),
-        bytes,
-    })
+        .map_err(|e| handle.explain_url(&handle.location.url, &e))
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -154,7 +154,13 @@ fn join(dir: &str, name: &str) -> String {
 }
 
 /// Work out what `cp`/`mv` would do, reading (HEAD, LIST) but never writing.
-pub async fn plan(src: &Side<'_>, dst: &Side<'_>, recursive: bool) -> Result<Plan> {
+/// `check_existing` looks up what the copy would overwrite (for the dry run).
+pub async fn plan(
+    src: &Side<'_>,
+    dst: &Side<'_>,
+    recursive: bool,
+    check_existing: bool,
+) -> Result<Plan> {
     let method = match (src.is_remote(), dst.is_remote()) {
         (true, true) if src.same_bucket(dst) => Method::ServerSide,
         (true, true) => Method::Stream,
@@ -168,23 +174,22 @@ pub async fn plan(src: &Side<'_>, dst: &Side<'_>, recursive: bool) -> Result<Pla
     };
     // (source key, destination key, size)
     let mut pairs: Vec<(String, String, u64)> = Vec::new();
-    let mut single = false;
-    if !src.is_dir && !src.key.is_empty() {
-        match src.store.head(&Path::from(src.key.as_str())).await {
-            Ok(meta) => {
-                let to = if dst.is_dir {
-                    join(&dst.key, base_name(&src.key))
-                } else {
-                    dst.key.clone()
-                };
-                pairs.push((src.key.clone(), to, meta.size));
-                single = true;
-            }
-            Err(object_store::Error::NotFound { .. })
-            | Err(object_store::Error::PermissionDenied { .. }) => {}
-            Err(e) => return Err(src.explain(&src.key, &e)),
+    let single_target = |dst: &Side<'_>| {
+        if dst.is_dir {
+            join(&dst.key, base_name(&src.key))
+        } else {
+            dst.key.clone()
         }
+    };
+    let may_be_object = !src.is_dir && !src.key.is_empty();
+    // The likelier reading first: -r names a prefix, otherwise an object.
+    if may_be_object
+        && !recursive
+        && let Some(size) = head_size(src).await?
+    {
+        pairs.push((src.key.clone(), single_target(dst), size));
     }
+    let single = !pairs.is_empty();
     if !single {
         let listed: Vec<_> = src
             .store
@@ -192,14 +197,7 @@ pub async fn plan(src: &Side<'_>, dst: &Side<'_>, recursive: bool) -> Result<Pla
             .try_collect()
             .await
             .map_err(|e| src.explain(&src.key, &e))?;
-        if listed.is_empty() {
-            return Err(Error::new(format!(
-                "nothing to copy: {} does not exist",
-                src.show(&src.key)
-            ))
-            .with_hint("check the source; `zarrscope ls` shows what is there"));
-        }
-        if !recursive {
+        if !listed.is_empty() && !recursive {
             return Err(Error::new(format!(
                 "{} is a directory holding {} objects",
                 src.show(&src.key),
@@ -213,6 +211,22 @@ pub async fn plan(src: &Side<'_>, dst: &Side<'_>, recursive: bool) -> Result<Pla
             pairs.push((key, to, meta.size));
         }
     }
+    let mut single = single;
+    if pairs.is_empty()
+        && may_be_object
+        && recursive
+        && let Some(size) = head_size(src).await?
+    {
+        pairs.push((src.key.clone(), single_target(dst), size));
+        single = true;
+    }
+    if pairs.is_empty() {
+        return Err(Error::new(format!(
+            "nothing to copy: {} does not exist",
+            src.show(&src.key)
+        ))
+        .with_hint("check the source; `zarrscope ls` shows what is there"));
+    }
     for (from, to, _) in &pairs {
         if from == to && src.same_bucket(dst) {
             return Err(
@@ -221,9 +235,11 @@ pub async fn plan(src: &Side<'_>, dst: &Side<'_>, recursive: bool) -> Result<Pla
             );
         }
     }
-    // What already exists at the destination: one HEAD for one object, one
-    // listing for many.
-    let existing: std::collections::HashSet<String> = if single {
+    // What already exists at the destination, for the dry run: one HEAD for
+    // one object, one listing for many.
+    let existing: std::collections::HashSet<String> = if !check_existing {
+        Default::default()
+    } else if single {
         let to = &pairs[0].1;
         match dst.store.head(&Path::from(to.as_str())).await {
             Ok(_) => [to.clone()].into(),
@@ -257,6 +273,16 @@ pub async fn plan(src: &Side<'_>, dst: &Side<'_>, recursive: bool) -> Result<Pla
         items,
         bytes,
     })
+}
+
+/// The size of the object at the side's key, if there is one.
+async fn head_size(side: &Side<'_>) -> Result<Option<u64>> {
+    match side.store.head(&Path::from(side.key.as_str())).await {
+        Ok(meta) => Ok(Some(meta.size)),
+        Err(object_store::Error::NotFound { .. })
+        | Err(object_store::Error::PermissionDenied { .. }) => Ok(None),
+        Err(e) => Err(side.explain(&side.key, &e)),
+    }
 }
 
 /// Copy, or move (copy, confirm, delete the source).

@@ -141,7 +141,11 @@ impl S3Server {
                     let stream = tokio::select! {
                         _ = &mut stop => break,
                         accepted = listener.accept() => match accepted {
-                            Ok((stream, _)) => stream,
+                            Ok((stream, _)) => {
+                                // As real servers do: no Nagle delay on small writes.
+                                let _ = stream.set_nodelay(true);
+                                stream
+                            }
                             Err(_) => continue,
                         },
                     };
