@@ -50,6 +50,10 @@ Examples:
 /// `consolidated_metadata` in the root `zarr.json`) through a guard that
 /// refuses every non-metadata key and enforces a byte budget: it never
 /// downloads array data.
+///
+/// Beside the tree it does the everyday object-store chores — ls, glob, info,
+/// head, cat, du — and writes (cp, mv, rm, mkdir) that are dry runs until
+/// confirmed with --yes.
 #[derive(Debug, Parser)]
 #[command(name = "zarrscope", version, after_help = format!("{TOP_EXAMPLE}\n\n{EXIT_CODES}"))]
 pub struct Cli {
