@@ -80,6 +80,8 @@ fn ls_of_the_bucket_root_is_one_delimited_list() {
     assert_eq!(log[0].method, "GET");
     assert!(log[0].query.contains("delimiter=%2F"), "{:?}", log[0]);
     assert!(!log[0].signed, "--anon must not sign");
+    // Nothing extra on a pipe: no progress, no notices.
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -747,6 +749,60 @@ fn cp_within_a_bucket_is_server_side_and_download_works() {
         )
         .unwrap()
     );
+    // Between buckets the bytes are streamed through (GET, then PUT).
+    server.reset();
+    let out = run(
+        &home,
+        &[
+            "cp",
+            "s3://public/make_fixtures.py",
+            "s3://private/from-public/",
+            "--profile",
+            "zs",
+            "--yes",
+        ],
+    );
+    assert_ok(&out);
+    assert_eq!(
+        std::fs::read(
+            server
+                .bucket_dir(PRIVATE)
+                .join("from-public/make_fixtures.py")
+        )
+        .unwrap(),
+        std::fs::read(server.bucket_dir(PUBLIC).join("make_fixtures.py")).unwrap()
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.path == "/public/make_fixtures.py")
+    );
+
+    // A local directory, recursively.
+    let up = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(up.path().join("sub")).unwrap();
+    std::fs::write(up.path().join("a.txt"), "a").unwrap();
+    std::fs::write(up.path().join("sub/b.txt"), "b").unwrap();
+    let out = run(
+        &home,
+        &[
+            "cp",
+            "-r",
+            up.path().to_str().unwrap(),
+            "s3://private/upload-dir",
+            "--profile",
+            "zs",
+            "--yes",
+        ],
+    );
+    assert_ok(&out);
+    assert!(text(&out.stdout).contains("copied 2 of 2 objects"));
+    assert_eq!(
+        std::fs::read_to_string(server.bucket_dir(PRIVATE).join("upload-dir/sub/b.txt")).unwrap(),
+        "b"
+    );
+
     // Without -r a prefix is explained, not copied.
     let out = run(
         &home,
@@ -1189,5 +1245,38 @@ fn an_http_server_that_cannot_list_says_so_and_is_never_written() {
         text(&out.stderr).contains("only reads"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_large_object_is_copied_in_parts_between_buckets() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let source = write_big_csv(&server);
+    let out = run(
+        &home,
+        &[
+            "cp",
+            "s3://public/big.csv",
+            "s3://private/big-copy.csv",
+            "--profile",
+            "zs",
+            "--yes",
+        ],
+    );
+    assert_ok(&out);
+    let copy = server.bucket_dir(PRIVATE).join("big-copy.csv");
+    assert_eq!(std::fs::read(copy).unwrap(), std::fs::read(source).unwrap());
+    // Multipart: initiated with POST ?uploads, parts PUT with partNumber.
+    let log = server.requests();
+    assert!(
+        log.iter()
+            .any(|r| r.method == "POST" && r.query.contains("uploads"))
+    );
+    assert!(
+        log.iter()
+            .filter(|r| r.query.contains("partNumber"))
+            .count()
+            >= 3
     );
 }
