@@ -226,7 +226,7 @@ fn network_benchmark() {
             let ms = open(&rt, &server, store);
             rt.block_on(async {
                 ms.store
-                    .get(&Path::from(doc))
+                    .get(&ms.path(doc))
                     .await
                     .expect("get")
                     .bytes()
@@ -237,7 +237,7 @@ fn network_benchmark() {
         let sequential = time_runs(runs, || {
             let ms = open(&rt, &server, store);
             rt.block_on(async {
-                let v3 = ms.store.get(&Path::from("zarr.json")).await;
+                let v3 = ms.store.get(&ms.path("zarr.json")).await;
                 let v3 = match v3 {
                     Ok(r) => Some(r.bytes().await.expect("body")),
                     Err(_) => None,
@@ -246,7 +246,7 @@ fn network_benchmark() {
                     Some(b) => b,
                     None => ms
                         .store
-                        .get(&Path::from(".zmetadata"))
+                        .get(&ms.path(".zmetadata"))
                         .await
                         .expect("get")
                         .bytes()

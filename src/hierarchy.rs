@@ -34,11 +34,18 @@ impl Node {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hierarchy {
-    /// The store URL as given (normalised).
+    /// The URL asked for (normalised).
     pub url: String,
+    /// The store root whose metadata was read (differs from `url` when the
+    /// URL points inside a store).
+    pub root_url: String,
+    /// Absolute path of the shown node inside that store; `/` for the root.
+    pub base: String,
     pub zarr_format: u8,
     /// Read from consolidated metadata.
     pub consolidated: bool,
+    /// False when a crawl stopped early (request cap): nodes may be missing.
+    pub complete: bool,
     /// Pre-order: every node after its parent, siblings sorted by name.
     pub nodes: Vec<Node>,
     children: Vec<Vec<usize>>,
@@ -127,29 +134,47 @@ impl Hierarchy {
         let mut nodes: Vec<Node> = by_path.into_values().collect();
         // Segment-wise order puts parents before children; no allocation per comparison.
         nodes.sort_unstable_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
-        let index: HashMap<&str, usize> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.path.as_str(), i))
-            .collect();
-        let mut children = vec![Vec::new(); nodes.len()];
-        for (i, node) in nodes.iter().enumerate().skip(1) {
-            let parent = match node.path.rsplit_once('/') {
-                Some(("", _)) | None => "/",
-                Some((parent, _)) => parent,
-            };
-            if let Some(&p) = index.get(parent) {
-                children[p].push(i);
-            }
-        }
+        let url = url.into();
         Self {
-            url: url.into(),
+            root_url: url.clone(),
+            url,
+            base: "/".into(),
             zarr_format,
             consolidated,
+            complete: true,
+            children: link(&nodes),
             nodes,
-            children,
             warnings,
         }
+    }
+
+    /// The subtree at `path` (relative to the store root), keeping full
+    /// paths; `url` becomes the node's URL. `None` if there is no such node.
+    pub fn select(self, path: &str, url: String) -> Option<Hierarchy> {
+        let base = absolute(path);
+        if base == "/" {
+            return Some(self);
+        }
+        let below = format!("{base}/");
+        let nodes: Vec<Node> = self
+            .nodes
+            .into_iter()
+            .filter(|n| n.path == base || n.path.starts_with(&below))
+            .collect();
+        if nodes.first().is_none_or(|n| n.path != base) {
+            return None;
+        }
+        Some(Hierarchy {
+            url,
+            root_url: self.root_url,
+            base,
+            zarr_format: self.zarr_format,
+            consolidated: self.consolidated,
+            complete: self.complete,
+            children: link(&nodes),
+            nodes,
+            warnings: self.warnings,
+        })
     }
 
     pub fn root(&self) -> &Node {
@@ -176,6 +201,26 @@ impl Hierarchy {
     pub fn arrays(&self) -> impl Iterator<Item = &Node> {
         self.nodes.iter().filter(|n| n.is_array())
     }
+}
+
+/// Child indices of every node; `nodes` sorted parents first.
+fn link(nodes: &[Node]) -> Vec<Vec<usize>> {
+    let index: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.path.as_str(), i))
+        .collect();
+    let mut children = vec![Vec::new(); nodes.len()];
+    for (i, node) in nodes.iter().enumerate().skip(1) {
+        let parent = match node.path.rsplit_once('/') {
+            Some(("", _)) | None => "/",
+            Some((parent, _)) => parent,
+        };
+        if let Some(&p) = index.get(parent) {
+            children[p].push(i);
+        }
+    }
+    children
 }
 
 #[cfg(test)]
@@ -222,6 +267,30 @@ mod tests {
         assert!(h.nodes[0].implicit && h.nodes[1].implicit && !h.nodes[3].implicit);
         assert_eq!(h.warnings.len(), 1);
         assert!(h.warnings[0].contains("/x, /x/y"), "{}", h.warnings[0]);
+    }
+
+    #[test]
+    fn a_subtree_keeps_full_paths() {
+        let h = Hierarchy::new(
+            "s3://b/s.zarr",
+            3,
+            true,
+            vec![
+                group(""),
+                group("a"),
+                group("a/b"),
+                group("a/b/c"),
+                group("ab"),
+            ],
+            vec![],
+        );
+        let sub = h.clone().select("a/b", "s3://b/s.zarr/a/b".into()).unwrap();
+        let paths: Vec<_> = sub.nodes.iter().map(|n| n.path.as_str()).collect();
+        assert_eq!(paths, ["/a/b", "/a/b/c"]);
+        assert_eq!(sub.base, "/a/b");
+        assert_eq!(sub.root_url, "s3://b/s.zarr");
+        assert_eq!(sub.children(0), &[1]);
+        assert!(h.select("nope", String::new()).is_none());
     }
 
     #[test]

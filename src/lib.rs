@@ -6,6 +6,7 @@
 //! [`open`] ties store and metadata together; [`cli`] is the command line.
 
 pub mod cli;
+pub mod crawl;
 pub mod error;
 pub mod hierarchy;
 pub mod location;

@@ -132,9 +132,14 @@ impl Location {
             );
         }
         let url = root.display().to_string();
+        // The file system is the "bucket": keys are absolute paths without
+        // the leading `/`, so a path inside a store can look at its parents.
+        let prefix = clean_prefix(&root.to_string_lossy());
         Ok(Self {
-            backend: Backend::Local { root },
-            prefix: String::new(),
+            backend: Backend::Local {
+                root: PathBuf::from("/"),
+            },
+            prefix,
             url,
         })
     }

@@ -1,7 +1,9 @@
 //! Find and read a store's consolidated metadata through the guarded store:
 //! the v3 root `zarr.json` and the v2 `.zmetadata` are requested at once, so
-//! either format costs one round trip. Further probes happen only on the way
-//! to an error message (or for the rare `zmetadata` spelling).
+//! either format costs one round trip. Only when neither holds consolidated
+//! metadata does a second round trip (all at once) look at the location's
+//! own node documents and at every ancestor up to the bucket, for a URL that
+//! points inside a store.
 
 use bytes::Bytes;
 use object_store::ObjectStoreExt;
@@ -21,8 +23,10 @@ enum Probe {
     },
 }
 
-async fn probe(ms: &StoreHandle, key: &str) -> Result<Probe> {
-    let path = Path::from(key);
+/// GET `key`, relative to `prefix` (a bucket-relative directory).
+async fn probe_in(ms: &StoreHandle, prefix: &str, key: &str) -> Result<Probe> {
+    let full = join(prefix, key);
+    let path = Path::from(full.as_str());
     let fetched = match ms.store.get(&path).await {
         Ok(result) => result.bytes().await,
         Err(e) => Err(e),
@@ -33,94 +37,167 @@ async fn probe(ms: &StoreHandle, key: &str) -> Result<Probe> {
         Err(object_store::Error::PermissionDenied { .. }) if ms.anonymous => {
             Ok(Probe::Absent { forbidden: true })
         }
-        Err(e) => Err(ms.explain(key, &e)),
+        Err(e) => Err(ms.explain_url(&ms.location.url_of(&full), &e)),
     }
 }
 
-fn parse_json(ms: &StoreHandle, key: &str, bytes: &[u8]) -> Result<serde_json::Value> {
+/// GET `key` relative to the location.
+async fn probe(ms: &StoreHandle, key: &str) -> Result<Probe> {
+    probe_in(ms, &ms.location.prefix, key).await
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}/{key}")
+    }
+}
+
+/// The location's ancestors, nearest first, up to the bucket root.
+fn ancestors(prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = prefix;
+    while !current.is_empty() {
+        current = current.rsplit_once('/').map_or("", |(up, _)| up);
+        out.push(current.to_string());
+    }
+    out
+}
+
+/// Parse the document at `url` (for messages).
+fn parse_json(url: &str, bytes: &[u8]) -> Result<serde_json::Value> {
     json::parse(bytes).map_err(|e| {
         let hint = e.looks_like.map_or_else(
             || "the document is not valid JSON; if it was written by a tool, rewrite it (zarr.consolidate_metadata)".to_string(),
             |what| format!("{what}; check the URL and endpoint"),
         );
         Error::new(format!(
-            "{}/{key} is not valid JSON at line {}, column {}: {}",
-            ms.location.url, e.line, e.column, e.message
+            "{url} is not valid JSON at line {}, column {}: {}",
+            e.line, e.column, e.message
         ))
         .with_hint(hint)
     })
 }
 
-fn not_zarr(ms: &StoreHandle, key: &str, reason: String) -> Error {
-    Error::new(format!(
-        "{}/{key} is not usable Zarr metadata: {reason}",
-        ms.location.url
-    ))
-    .with_hint("check that the URL points at the root of a Zarr store")
+fn not_zarr(url: &str, reason: String) -> Error {
+    Error::new(format!("{url} is not usable Zarr metadata: {reason}"))
+        .with_hint("check that the URL points at a Zarr store, group or array")
 }
 
-fn from_v2(ms: &StoreHandle, key: &str, bytes: &[u8]) -> Result<Hierarchy> {
-    let doc = parse_json(ms, key, bytes)?;
+/// Consolidated metadata found in one directory, as a hierarchy rooted there.
+enum Found {
+    Tree(Hierarchy),
+    /// A v3 `zarr.json` that is a lone array (complete on its own).
+    LoneArray(Hierarchy),
+    /// A v3 group `zarr.json` without consolidated metadata.
+    UnconsolidatedV3,
+    Nothing,
+}
+
+/// What the `zarr.json` and `.zmetadata` probes of directory `prefix` hold.
+fn consolidated_in(ms: &StoreHandle, prefix: &str, v3: &Probe, v2: &Probe) -> Result<Found> {
+    let url = ms.location.url_of(prefix);
+    if let Probe::Found(bytes) = v3 {
+        let doc_url = format!("{url}/zarr.json");
+        let doc = parse_json(&doc_url, bytes)?;
+        return Ok(
+            match metadata::v3::parse_root(doc).map_err(|r| not_zarr(&doc_url, r))? {
+                metadata::v3::Root::Consolidated(Consolidated { nodes, warnings }) => {
+                    Found::Tree(Hierarchy::new(url, 3, true, nodes, warnings))
+                }
+                metadata::v3::Root::Array(node) => {
+                    Found::LoneArray(Hierarchy::new(url, 3, false, vec![node], vec![]))
+                }
+                metadata::v3::Root::Unconsolidated(_) => Found::UnconsolidatedV3,
+            },
+        );
+    }
+    if let Probe::Found(bytes) = v2 {
+        return from_v2(&url, ".zmetadata", bytes).map(Found::Tree);
+    }
+    Ok(Found::Nothing)
+}
+
+fn from_v2(url: &str, key: &str, bytes: &[u8]) -> Result<Hierarchy> {
+    let doc_url = format!("{url}/{key}");
+    let doc = parse_json(&doc_url, bytes)?;
     let Consolidated {
         nodes,
         mut warnings,
-    } = metadata::v2::parse_consolidated(doc).map_err(|r| not_zarr(ms, key, r))?;
+    } = metadata::v2::parse_consolidated(doc).map_err(|r| not_zarr(&doc_url, r))?;
     if key == "zmetadata" {
         warnings.push("read consolidated metadata from \"zmetadata\" (no leading dot), as an old zarr-python wrote it".into());
     }
-    Ok(Hierarchy::new(
-        ms.location.url.clone(),
-        2,
-        true,
-        nodes,
-        warnings,
-    ))
+    Ok(Hierarchy::new(url.to_string(), 2, true, nodes, warnings))
 }
 
-/// Read the tree of the store at `ms.location` from consolidated metadata.
+/// Read the tree at `ms.location` from consolidated metadata: the store's
+/// own, or for a URL inside a store the nearest ancestor's (that subtree).
 pub async fn read_consolidated(ms: &StoreHandle) -> Result<Hierarchy> {
     let (v3, v2) = futures::join!(probe(ms, "zarr.json"), probe(ms, ".zmetadata"));
     let (v3, v2) = (v3?, v2?);
+    let here = &ms.location.prefix;
+    let unconsolidated_v3 = match consolidated_in(ms, here, &v3, &v2)? {
+        Found::Tree(h) | Found::LoneArray(h) => return Ok(h),
+        Found::UnconsolidatedV3 => true,
+        Found::Nothing => false,
+    };
 
-    if let Probe::Found(bytes) = &v3 {
-        let doc = parse_json(ms, "zarr.json", bytes)?;
-        return match metadata::v3::parse_root(doc).map_err(|r| not_zarr(ms, "zarr.json", r))? {
-            metadata::v3::Root::Consolidated(Consolidated { nodes, warnings }) => Ok(
-                Hierarchy::new(ms.location.url.clone(), 3, true, nodes, warnings),
-            ),
-            // A lone array's zarr.json is its complete metadata.
-            metadata::v3::Root::Array(node) => Ok(Hierarchy::new(
-                ms.location.url.clone(),
-                3,
-                false,
-                vec![node],
-                vec![],
-            )),
-            metadata::v3::Root::Unconsolidated(_) => {
-                let also_v2 = matches!(v2, Probe::Found(_));
-                Err(no_consolidated(ms, 3, also_v2))
-            }
+    // Second round trip, all at once: the location's own node documents
+    // (and the old `zmetadata` spelling), and every ancestor's consolidated
+    // metadata.
+    let up = ancestors(here);
+    let ancestor_probes = futures::future::join_all(up.iter().map(|dir| async move {
+        let (v3, v2) = futures::join!(
+            probe_in(ms, dir, "zarr.json"),
+            probe_in(ms, dir, ".zmetadata")
+        );
+        (v3, v2)
+    }));
+    let own = async {
+        futures::join!(
+            probe(ms, "zmetadata"),
+            probe(ms, ".zgroup"),
+            probe(ms, ".zarray"),
+            probe(ms, ".zattrs")
+        )
+    };
+    let (ancestor_results, (old, zgroup, zarray, zattrs)) = futures::join!(ancestor_probes, own);
+
+    if !unconsolidated_v3 && let Probe::Found(bytes) = old? {
+        return from_v2(&ms.location.url, "zmetadata", &bytes);
+    }
+    // The nearest ancestor holding consolidated metadata that lists this node.
+    let mut stale_root = None;
+    for (dir, (v3, v2)) in up.iter().zip(ancestor_results) {
+        let (v3, v2) = match (v3, v2) {
+            (Ok(v3), Ok(v2)) => (v3, v2),
+            // An unreadable ancestor is not this node's problem.
+            _ => continue,
         };
+        let Ok(Found::Tree(tree)) = consolidated_in(ms, dir, &v3, &v2) else {
+            continue;
+        };
+        let relative = super::objects::relative(here, dir).to_string();
+        let root_url = tree.root_url.clone();
+        match tree.select(&relative, ms.location.url.clone()) {
+            Some(subtree) => return Ok(subtree),
+            None => {
+                stale_root = Some((root_url, relative));
+                break;
+            }
+        }
     }
-    if let Probe::Found(bytes) = &v2 {
-        return from_v2(ms, ".zmetadata", bytes);
-    }
+    let stale_warning = stale_root.as_ref().map(|(root, relative)| {
+        format!("the consolidated metadata of {root} does not list /{relative}: it may be stale (zarrscope check {root} compares it with the per-node metadata)")
+    });
 
-    // Nothing consolidated. One more round trip tells the user what is here.
-    let (old, zgroup, zarray, zattrs) = futures::join!(
-        probe(ms, "zmetadata"),
-        probe(ms, ".zgroup"),
-        probe(ms, ".zarray"),
-        probe(ms, ".zattrs")
-    );
-    if let Probe::Found(bytes) = old? {
-        return from_v2(ms, "zmetadata", &bytes);
-    }
     if let Probe::Found(bytes) = zarray? {
         // A lone v2 array: .zarray (+ .zattrs) is its complete metadata.
-        let doc = parse_json(ms, ".zarray", &bytes)?;
+        let doc = parse_json(&ms.location.url_of(&join(here, ".zarray")), &bytes)?;
         let attributes = match zattrs? {
-            Probe::Found(a) => match parse_json(ms, ".zattrs", &a)? {
+            Probe::Found(a) => match parse_json(&ms.location.url_of(&join(here, ".zattrs")), &a)? {
                 serde_json::Value::Object(map) => map,
                 _ => Default::default(),
             },
@@ -140,33 +217,49 @@ pub async fn read_consolidated(ms: &StoreHandle) -> Result<Hierarchy> {
             2,
             false,
             vec![node],
-            vec![],
+            stale_warning.into_iter().collect(),
         ));
+    }
+    if let Some((root, relative)) = stale_root {
+        return Err(Error::new(format!(
+            "/{relative} is not in the consolidated metadata of {root}"
+        ))
+        .with_hint(format!(
+            "the consolidated metadata may be stale: read the per-node metadata with `zarrscope tree {} --crawl`, or compare with `zarrscope check {root}`",
+            ms.location.url
+        )));
+    }
+    if unconsolidated_v3 {
+        let also_v2 = matches!(v2, Probe::Found(_));
+        return Err(no_consolidated(ms, 3, also_v2));
     }
     if let Probe::Found(_) = zgroup? {
         return Err(no_consolidated(ms, 2, false));
     }
     let forbidden = matches!(v3, Probe::Absent { forbidden: true })
         || matches!(v2, Probe::Absent { forbidden: true });
-    let looked = "zarr.json, .zmetadata, zmetadata, .zgroup, .zarray";
+    let looked = "zarr.json, .zmetadata, zmetadata, .zgroup, .zarray here, and zarr.json, .zmetadata in every parent";
     let err = Error::new(format!(
         "no Zarr metadata found at {} (looked for {looked})",
         ms.location.url
     ));
     Err(if forbidden {
-        err.with_hint("the server answered 403 to unsigned requests: the path may be wrong (public AWS buckets answer 403 for missing keys) or the bucket may need credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)")
+        err.with_hint("the server answered 403 to unsigned requests: the path may be wrong (public AWS buckets answer 403 for missing keys) or the bucket may need credentials (--profile NAME)")
     } else {
-        err.with_hint("check that the URL points at the store's root (the folder that holds zarr.json or .zmetadata)")
+        err.with_hint("check the URL; `zarrscope ls` shows what is there")
     })
 }
 
 fn no_consolidated(ms: &StoreHandle, zarr_format: u8, also_v2: bool) -> Error {
     let which = if zarr_format == 3 {
-        "its root zarr.json has no consolidated_metadata"
+        "its zarr.json has no consolidated_metadata"
     } else {
         "it has .zgroup but no .zmetadata"
     };
-    let mut hint = "reading every node's metadata needs a crawl (`zarrscope tree --crawl`, coming in the crawl work); with zarr-python you can write consolidated metadata with zarr.consolidate_metadata(store)".to_string();
+    let mut hint = format!(
+        "read every node's metadata instead with `zarrscope tree {} --crawl` (one listing per group, requests in parallel); `zarrscope consolidate` writes consolidated metadata",
+        ms.location.url
+    );
     if also_v2 {
         hint.push_str("; a v2 .zmetadata sits beside zarr.json, but zarr readers use the v3 metadata, so zarrscope does too");
     }

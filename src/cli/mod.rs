@@ -180,11 +180,45 @@ pub struct TreeArgs {
     #[arg(long, value_name = "N")]
     pub depth: Option<usize>,
 
+    /// Read every node's own metadata (a crawl) instead of consolidated metadata.
+    ///
+    /// For stores without consolidated metadata, or to see past stale
+    /// consolidated metadata: one delimited listing per group, node documents
+    /// fetched in parallel (--concurrency), metadata keys only.
+    #[arg(long)]
+    pub crawl: bool,
+
+    #[command(flatten)]
+    pub crawling: CrawlArgs,
+
     #[command(flatten)]
     pub access: AccessArgs,
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// How a crawl runs. Shared by every command that crawls.
+#[derive(Debug, Args)]
+pub struct CrawlArgs {
+    /// Requests in flight at once during a crawl.
+    #[arg(long, value_name = "N", default_value_t = crate::crawl::DEFAULT_CONCURRENCY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096), help_heading = "Crawl")]
+    pub concurrency: usize,
+
+    /// Most requests a crawl may make; past it the crawl stops and the
+    /// result is marked incomplete.
+    #[arg(long, value_name = "N", default_value_t = crate::crawl::DEFAULT_MAX_REQUESTS, help_heading = "Crawl")]
+    pub max_requests: u64,
+}
+
+impl CrawlArgs {
+    fn options(&self, report: &ReportArgs) -> crate::crawl::CrawlOptions {
+        crate::crawl::CrawlOptions {
+            concurrency: self.concurrency,
+            max_requests: self.max_requests,
+            progress: crate::objects::progress::Progress::spinner(!report.quiet),
+        }
+    }
 }
 
 /// How to reach the store. Shared by every command that reads one.

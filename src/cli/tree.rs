@@ -4,6 +4,7 @@ use std::io::{self, IsTerminal, Write};
 use std::time::Instant;
 
 use super::{Format, TreeArgs, print_notices, verbose_logger};
+use crate::crawl::crawl;
 use crate::error::{Error, Result};
 use crate::location::Location;
 use crate::open::read_consolidated;
@@ -18,7 +19,13 @@ pub(super) async fn tree(args: TreeArgs) -> Result<()> {
     let options = args.access.store_options(DEFAULT_MAX_BYTES);
     let ms = StoreHandle::open(location, &options, &ProcessEnv, logger).await?;
     print_notices(&ms, &args.report);
-    let result = read_consolidated(&ms).await;
+    let result = if args.crawl {
+        crawl(&ms, &args.crawling.options(&args.report))
+            .await
+            .map(|c| c.hierarchy)
+    } else {
+        read_consolidated(&ms).await
+    };
     print_notices(&ms, &args.report);
     let stats = Stats {
         requests: ms.stats.requests(),

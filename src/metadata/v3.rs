@@ -139,7 +139,7 @@ fn collect(
 }
 
 /// A node from its `zarr.json` document; arrays are parsed, attributes moved.
-fn node(path: String, mut doc: Value) -> NodeDoc {
+pub fn node(path: String, mut doc: Value) -> NodeDoc {
     // Attributes first, so the typed parse below does not copy them.
     let attributes = match doc.as_object_mut().and_then(|d| d.remove("attributes")) {
         Some(Value::Object(map)) => map,

@@ -15,8 +15,11 @@ pub struct JsonRenderer;
 #[derive(Serialize)]
 struct Document<'a> {
     url: &'a str,
+    root: &'a str,
+    path: &'a str,
     zarr_format: u8,
     consolidated: bool,
+    complete: bool,
     nodes: Vec<JsonNode<'a>>,
     stats: Stats,
     warnings: &'a [String],
@@ -86,8 +89,11 @@ impl Renderer for JsonRenderer {
     fn render(&self, h: &Hierarchy, stats: Stats, out: &mut dyn io::Write) -> io::Result<()> {
         let doc = Document {
             url: &h.url,
+            root: &h.root_url,
+            path: &h.base,
             zarr_format: h.zarr_format,
             consolidated: h.consolidated,
+            complete: h.complete,
             nodes: h.nodes.iter().map(node).collect(),
             stats,
             warnings: &h.warnings,

@@ -87,9 +87,11 @@ impl TreeRenderer {
                 ]),
                 NodeKind::InvalidArray { reason } => Body::Invalid(reason.clone()),
             };
+            // The top line names the node fully (`/` or, inside a store, `/a/b`).
+            let name = if i == 0 { &node.path } else { node.name() };
             lines.push(Line {
                 lead,
-                name: node.name().to_string(),
+                name: name.to_string(),
                 body,
             });
             let shown: &[usize] = if cut { &[] } else { children };
@@ -136,6 +138,13 @@ fn width(s: &str) -> usize {
 impl Renderer for TreeRenderer {
     fn render(&self, h: &Hierarchy, _stats: Stats, out: &mut dyn io::Write) -> io::Result<()> {
         let lines = self.lines(h);
+        if h.base != "/" {
+            writeln!(
+                out,
+                "{}",
+                self.paint(DETAIL, &format!("in store {}", h.root_url))
+            )?;
+        }
         // Align every column across all array lines; an all-empty column
         // (no sharded arrays, say) takes no space.
         let mut name_w = 0;

@@ -102,8 +102,9 @@ pub struct StoreHandle {
 }
 
 impl StoreHandle {
-    /// Open a Zarr store for metadata reads: keys rooted at the store,
-    /// metadata keys only, no writes.
+    /// Open a Zarr store for metadata reads: metadata keys only, no writes.
+    /// Keys are bucket-relative, so the store's ancestors can be read too
+    /// (a URL inside a store); [`StoreHandle::path`] maps a store-relative key.
     pub async fn open(
         location: Location,
         options: &StoreOptions,
@@ -115,10 +116,15 @@ impl StoreHandle {
             options,
             env,
             logger,
-            Root::Store,
+            Root::Bucket,
             Policy::METADATA_ONLY,
         )
         .await
+    }
+
+    /// The bucket key of `relative`, a key relative to the location.
+    pub fn path(&self, relative: &str) -> object_store::path::Path {
+        object_store::path::Path::from(self.location.key(relative))
     }
 
     /// Open with an explicit root and guard policy.

@@ -1,0 +1,470 @@
+//! The crawl: a store's tree from its per-node metadata (v2 `.zgroup`,
+//! `.zarray`, `.zattrs`; v3 `zarr.json`), for stores without consolidated
+//! metadata or to check it. Still through the metadata-only guard.
+//!
+//! Every request is a job in one queue, run with a bound on how many are in
+//! flight. A node's documents are fetched as soon as its directory is known;
+//! a directory is listed (with a delimiter) once it is known not to be an
+//! array — listing an array would enumerate its chunks. The root is listed
+//! at once, in parallel with its documents (the listing is dropped if the
+//! root is an array). So the wall time grows with the depth, not with the
+//! number of nodes.
+//!
+//! v2 directories are asked for `.zarray` and `.zattrs`; only one without
+//! `.zarray` (chunks live only in arrays) is then asked for `.zgroup` and
+//! listed, both at once. Once the format is known no other format's
+//! documents are requested; there is never a HEAD before a GET.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use futures::future::{BoxFuture, Either};
+use futures::stream::{FuturesUnordered, StreamExt};
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::hierarchy::Hierarchy;
+use crate::metadata::{self, NodeDoc, NodeKind, json};
+use crate::objects::progress::Progress;
+use crate::store::StoreHandle;
+
+pub const DEFAULT_CONCURRENCY: usize = 32;
+pub const DEFAULT_MAX_REQUESTS: u64 = 10_000;
+
+#[derive(Clone)]
+pub struct CrawlOptions {
+    /// Requests in flight at once (at least 1).
+    pub concurrency: usize,
+    /// Stop issuing requests after this many; the result is then incomplete.
+    pub max_requests: u64,
+    pub progress: Progress,
+}
+
+impl Default for CrawlOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: DEFAULT_CONCURRENCY,
+            max_requests: DEFAULT_MAX_REQUESTS,
+            progress: Progress::hidden(),
+        }
+    }
+}
+
+/// What a crawl read.
+pub struct Crawled {
+    pub hierarchy: Hierarchy,
+    /// Every metadata document read, by key relative to the store root
+    /// (`.zgroup`, `a/.zarray`, `a/zarr.json`, ...) — for `consolidate`.
+    pub documents: BTreeMap<String, Value>,
+}
+
+/// One request of the crawl.
+enum Job {
+    Get { dir: String, name: &'static str },
+    List { dir: String },
+}
+
+type Answer<T> = std::result::Result<T, String>;
+
+enum Outcome {
+    Doc {
+        dir: String,
+        name: &'static str,
+        doc: Answer<Option<Value>>,
+    },
+    Listed {
+        dir: String,
+        children: Answer<Vec<String>>,
+    },
+}
+
+/// What is known of one v2 directory (outer `None`: not answered yet).
+#[derive(Default)]
+struct V2Dir {
+    zarray: Option<Option<Value>>,
+    zattrs: Option<Option<Value>>,
+    zgroup: Option<Option<Value>>,
+    children: Option<Vec<String>>,
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// GET one document: `Ok(None)` when absent (404, or 403 while anonymous).
+async fn fetch(ms: &StoreHandle, key: &str) -> Answer<Option<Value>> {
+    let url = ms.location.url_of(&ms.location.key(key));
+    let body = match ms.store.get(&ms.path(key)).await {
+        Ok(r) => r.bytes().await,
+        Err(e) => Err(e),
+    };
+    match body {
+        Ok(bytes) => json::parse(&bytes).map(Some).map_err(|e| {
+            format!(
+                "{url} is not valid JSON at line {}, column {}: {}",
+                e.line, e.column, e.message
+            )
+        }),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(object_store::Error::PermissionDenied { .. }) if ms.anonymous => Ok(None),
+        Err(e) => Err(ms.explain_url(&url, &e).to_string()),
+    }
+}
+
+/// Child directories of `dir` (store-relative), by one delimited listing.
+async fn list(ms: &StoreHandle, dir: &str) -> Answer<Vec<String>> {
+    let key = ms.location.key(dir);
+    let prefix = (!key.is_empty()).then(|| object_store::path::Path::from(key.as_str()));
+    match ms.store.list_with_delimiter(prefix.as_ref()).await {
+        Ok(listed) => Ok(listed
+            .common_prefixes
+            .iter()
+            .map(|p| join(dir, crate::objects::base_name(p.as_ref())))
+            .collect()),
+        Err(e) => Err(ms.explain_url(&ms.location.url_of(&key), &e).to_string()),
+    }
+}
+
+struct Crawler<'a> {
+    ms: &'a StoreHandle,
+    options: &'a CrawlOptions,
+    v3: bool,
+    queue: VecDeque<Job>,
+    v2: BTreeMap<String, V2Dir>,
+    nodes: Vec<NodeDoc>,
+    documents: BTreeMap<String, Value>,
+    warnings: Vec<String>,
+    /// Directories without metadata of their own (not nodes).
+    skipped: Vec<String>,
+    complete: bool,
+}
+
+impl<'a> Crawler<'a> {
+    fn get(&mut self, dir: &str, name: &'static str) {
+        self.queue.push_back(Job::Get {
+            dir: dir.to_string(),
+            name,
+        });
+    }
+
+    fn children_found(&mut self, children: Vec<String>) {
+        for child in children {
+            if self.v3 {
+                self.get(&child, "zarr.json");
+            } else {
+                self.get(&child, ".zarray");
+                self.get(&child, ".zattrs");
+            }
+        }
+    }
+
+    fn start(&self, job: Job) -> BoxFuture<'a, Outcome> {
+        let ms = self.ms;
+        match job {
+            Job::Get { dir, name } => Box::pin(async move {
+                let doc = fetch(ms, &join(&dir, name)).await;
+                Outcome::Doc { dir, name, doc }
+            }),
+            Job::List { dir } => Box::pin(async move {
+                let children = list(ms, &dir).await;
+                Outcome::Listed { dir, children }
+            }),
+        }
+    }
+
+    fn failed(&mut self, message: String) {
+        self.warnings.push(message);
+        self.complete = false;
+    }
+
+    fn handle(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Listed { dir, children } => match children {
+                Err(message) => self.failed(message),
+                Ok(children) if self.v3 => self.children_found(children),
+                Ok(children) => {
+                    self.v2.entry(dir.clone()).or_default().children = Some(children);
+                    self.resolve_v2(&dir);
+                }
+            },
+            Outcome::Doc { dir, name, doc } => {
+                let doc = match doc {
+                    Ok(doc) => doc,
+                    Err(message) => {
+                        self.failed(message);
+                        None
+                    }
+                };
+                if let Some(d) = &doc {
+                    self.documents.insert(join(&dir, name), d.clone());
+                }
+                if self.v3 {
+                    self.v3_doc(&dir, doc);
+                    return;
+                }
+                let entry = self.v2.entry(dir.clone()).or_default();
+                match name {
+                    ".zarray" => entry.zarray = Some(doc),
+                    ".zattrs" => entry.zattrs = Some(doc),
+                    _ => entry.zgroup = Some(doc),
+                }
+                self.resolve_v2(&dir);
+            }
+        }
+    }
+
+    fn v3_doc(&mut self, dir: &str, doc: Option<Value>) {
+        let Some(doc) = doc else {
+            self.skipped.push(dir.to_string());
+            return;
+        };
+        let is_group = doc.get("node_type").and_then(Value::as_str) == Some("group");
+        match doc.get("node_type").and_then(Value::as_str) {
+            Some("group" | "array") => {}
+            other => {
+                self.warnings.push(format!(
+                    "/{dir}/zarr.json: node_type is {other:?}, expected \"group\" or \"array\"; skipped"
+                ));
+                return;
+            }
+        }
+        // A nested group's own consolidated block is not needed here.
+        let mut doc = doc;
+        if let Some(obj) = doc.as_object_mut() {
+            obj.remove("consolidated_metadata");
+        }
+        self.nodes.push(metadata::v3::node(dir.to_string(), doc));
+        if is_group {
+            self.queue.push_back(Job::List {
+                dir: dir.to_string(),
+            });
+        }
+    }
+
+    /// Decide a v2 directory once enough has answered.
+    fn resolve_v2(&mut self, dir: &str) {
+        let Some(entry) = self.v2.get_mut(dir) else {
+            return;
+        };
+        let (Some(zarray), Some(zattrs)) = (&entry.zarray, &entry.zattrs) else {
+            return;
+        };
+        let attributes = match zattrs {
+            Some(Value::Object(map)) => map.clone(),
+            Some(_) => {
+                self.warnings
+                    .push(format!("/{dir}/.zattrs is not a JSON object; ignored"));
+                Map::new()
+            }
+            None => Map::new(),
+        };
+        if let Some(zarray) = zarray {
+            let kind = match metadata::v2::parse_array(zarray, &attributes) {
+                Ok(info) => NodeKind::Array(Box::new(info)),
+                Err(reason) => NodeKind::InvalidArray { reason },
+            };
+            self.nodes.push(NodeDoc {
+                path: dir.to_string(),
+                attributes,
+                kind,
+            });
+            self.v2.remove(dir);
+            return;
+        }
+        // Not an array: a group if .zgroup exists; ask for it and list the
+        // directory at once (the root's were asked for already).
+        // (Called again only when one of those two answers.)
+        if entry.zgroup.is_none() && entry.children.is_none() {
+            let dir = dir.to_string();
+            self.get(&dir, ".zgroup");
+            self.queue.push_back(Job::List { dir });
+            return;
+        }
+        let (Some(zgroup), Some(children)) = (&entry.zgroup, &entry.children) else {
+            return;
+        };
+        if zgroup.is_none() {
+            self.skipped.push(dir.to_string());
+            self.v2.remove(dir);
+            return;
+        }
+        let children = children.clone();
+        self.nodes.push(NodeDoc {
+            path: dir.to_string(),
+            attributes,
+            kind: NodeKind::Group,
+        });
+        self.v2.remove(dir);
+        self.children_found(children);
+    }
+
+    async fn run(mut self) -> Result<Crawled> {
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while in_flight.len() < self.options.concurrency.max(1) {
+                if self.ms.stats.requests() >= self.options.max_requests {
+                    break;
+                }
+                let Some(job) = self.queue.pop_front() else {
+                    break;
+                };
+                in_flight.push(self.start(job));
+            }
+            let Some(outcome) = in_flight.next().await else {
+                break;
+            };
+            self.handle(outcome);
+            self.options.progress.message(format!(
+                "crawl: {} nodes, {} requests, {} bytes",
+                self.nodes.len(),
+                self.ms.stats.requests(),
+                self.ms.stats.bytes()
+            ));
+        }
+        if !self.queue.is_empty() {
+            self.complete = false;
+            self.warnings.push(format!(
+                "the crawl stopped at the request cap (--max-requests {}): {} requests were not made, so nodes may be missing",
+                self.options.max_requests,
+                self.queue.len()
+            ));
+        }
+        self.options.progress.finish();
+        if !self.skipped.is_empty() {
+            self.skipped.sort();
+            let shown: Vec<String> = self
+                .skipped
+                .iter()
+                .take(5)
+                .map(|d| format!("/{d}"))
+                .collect();
+            self.warnings.push(format!(
+                "{} director{} without Zarr metadata of {} own skipped: {}{}",
+                self.skipped.len(),
+                if self.skipped.len() == 1 { "y" } else { "ies" },
+                if self.skipped.len() == 1 {
+                    "its"
+                } else {
+                    "their"
+                },
+                shown.join(", "),
+                if self.skipped.len() > 5 { ", …" } else { "" }
+            ));
+        }
+        let mut hierarchy = Hierarchy::new(
+            self.ms.location.url.clone(),
+            if self.v3 { 3 } else { 2 },
+            false,
+            self.nodes,
+            self.warnings,
+        );
+        hierarchy.complete = self.complete;
+        Ok(Crawled {
+            hierarchy,
+            documents: self.documents,
+        })
+    }
+}
+
+/// Crawl the store at `ms.location`.
+pub async fn crawl(ms: &StoreHandle, options: &CrawlOptions) -> Result<Crawled> {
+    let url = ms.location.url.clone();
+    // The root: its format documents and its listing at once; the listing is
+    // kept only if the root is a group.
+    let docs = Box::pin(async {
+        futures::join!(
+            fetch(ms, "zarr.json"),
+            fetch(ms, ".zgroup"),
+            fetch(ms, ".zattrs")
+        )
+    });
+    let listing = Box::pin(list(ms, ""));
+    let ((v3, zgroup, zattrs), pending_listing) = match futures::future::select(docs, listing).await
+    {
+        Either::Left((docs, listing)) => (docs, Either::Left(listing)),
+        Either::Right((listed, docs)) => (docs.await, Either::Right(listed)),
+    };
+    let root_error = |e: String| Error::new(e).with_hint("check the URL and access");
+    let (v3, zgroup, zattrs) = (v3.map_err(root_error)?, zgroup.map_err(root_error)?, zattrs);
+    let mut crawler = Crawler {
+        ms,
+        options,
+        v3: v3.is_some(),
+        queue: VecDeque::new(),
+        v2: BTreeMap::new(),
+        nodes: Vec::new(),
+        documents: BTreeMap::new(),
+        warnings: Vec::new(),
+        skipped: Vec::new(),
+        complete: true,
+    };
+    let is_group = match (&v3, &zgroup) {
+        (Some(doc), _) => doc.get("node_type").and_then(Value::as_str) == Some("group"),
+        (None, Some(_)) => true,
+        (None, None) => false,
+    };
+    if v3.is_none() && zgroup.is_none() {
+        // Perhaps a lone v2 array.
+        drop(pending_listing);
+        let zarray = fetch(ms, ".zarray").await.map_err(root_error)?;
+        if zarray.is_none() {
+            return Err(Error::new(format!(
+                "no Zarr metadata at {url} (no zarr.json, .zgroup or .zarray)"
+            ))
+            .with_hint(
+                "point at a store's root, group or array; `zarrscope ls` shows what is there",
+            ));
+        }
+        crawler.handle(Outcome::Doc {
+            dir: String::new(),
+            name: ".zattrs",
+            doc: zattrs,
+        });
+        crawler.handle(Outcome::Doc {
+            dir: String::new(),
+            name: ".zarray",
+            doc: Ok(zarray),
+        });
+        return crawler.run().await;
+    }
+    let children = if is_group {
+        Some(match pending_listing {
+            Either::Left(listing) => listing.await,
+            Either::Right(listed) => listed,
+        })
+    } else {
+        None
+    };
+    if let Some(doc) = v3 {
+        crawler.documents.insert("zarr.json".into(), doc.clone());
+        let mut doc = doc;
+        if let Some(obj) = doc.as_object_mut() {
+            obj.remove("consolidated_metadata");
+        }
+        crawler.nodes.push(metadata::v3::node(String::new(), doc));
+    } else {
+        if let Some(g) = &zgroup {
+            crawler.documents.insert(".zgroup".into(), g.clone());
+        }
+        let entry = crawler.v2.entry(String::new()).or_default();
+        entry.zarray = Some(None);
+        entry.zgroup = Some(zgroup);
+        crawler.handle(Outcome::Doc {
+            dir: String::new(),
+            name: ".zattrs",
+            doc: zattrs,
+        });
+    }
+    if let Some(children) = children {
+        let children = children.map_err(root_error)?;
+        crawler.handle(Outcome::Listed {
+            dir: String::new(),
+            children: Ok(children),
+        });
+    }
+    crawler.run().await
+}
