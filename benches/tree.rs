@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use object_store::ObjectStoreExt;
-use object_store::path::Path;
 use serde_json::{Value, json};
 use zarrscope::hierarchy::Hierarchy;
 use zarrscope::location::Location;
