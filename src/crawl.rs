@@ -55,7 +55,16 @@ pub struct Crawled {
     pub hierarchy: Hierarchy,
     /// Every metadata document read, by key relative to the store root
     /// (`.zgroup`, `a/.zarray`, `a/zarr.json`, ...) — for `consolidate`.
-    pub documents: BTreeMap<String, Value>,
+    pub documents: BTreeMap<String, Document>,
+}
+
+/// One metadata document as read.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The bytes as stored (kept so a rewrite can copy them exactly).
+    pub raw: bytes::Bytes,
+    pub value: Value,
+    pub etag: Option<String>,
 }
 
 /// One request of the crawl.
@@ -70,7 +79,7 @@ enum Outcome {
     Doc {
         dir: String,
         name: &'static str,
-        doc: Answer<Option<Value>>,
+        doc: Answer<Option<Document>>,
     },
     Listed {
         dir: String,
@@ -96,19 +105,24 @@ fn join(dir: &str, name: &str) -> String {
 }
 
 /// GET one document: `Ok(None)` when absent (404, or 403 while anonymous).
-async fn fetch(ms: &StoreHandle, key: &str) -> Answer<Option<Value>> {
+async fn fetch(ms: &StoreHandle, key: &str) -> Answer<Option<Document>> {
     let url = ms.location.url_of(&ms.location.key(key));
     let body = match ms.store.get(&ms.path(key)).await {
-        Ok(r) => r.bytes().await,
+        Ok(r) => {
+            let etag = r.meta.e_tag.clone();
+            r.bytes().await.map(|b| (b, etag))
+        }
         Err(e) => Err(e),
     };
     match body {
-        Ok(bytes) => json::parse(&bytes).map(Some).map_err(|e| {
-            format!(
-                "{url} is not valid JSON at line {}, column {}: {}",
-                e.line, e.column, e.message
-            )
-        }),
+        Ok((raw, etag)) => json::parse(&raw)
+            .map(|value| Some(Document { raw, value, etag }))
+            .map_err(|e| {
+                format!(
+                    "{url} is not valid JSON at line {}, column {}: {}",
+                    e.line, e.column, e.message
+                )
+            }),
         Err(object_store::Error::NotFound { .. }) => Ok(None),
         Err(object_store::Error::PermissionDenied { .. }) if ms.anonymous => Ok(None),
         Err(e) => Err(ms.explain_url(&url, &e).to_string()),
@@ -136,7 +150,7 @@ struct Crawler<'a> {
     queue: VecDeque<Job>,
     v2: BTreeMap<String, V2Dir>,
     nodes: Vec<NodeDoc>,
-    documents: BTreeMap<String, Value>,
+    documents: BTreeMap<String, Document>,
     warnings: Vec<String>,
     /// Directories without metadata of their own (not nodes).
     skipped: Vec<String>,
@@ -199,9 +213,11 @@ impl<'a> Crawler<'a> {
                         None
                     }
                 };
-                if let Some(d) = &doc {
-                    self.documents.insert(join(&dir, name), d.clone());
-                }
+                let doc = doc.map(|d| {
+                    let value = d.value.clone();
+                    self.documents.insert(join(&dir, name), d);
+                    value
+                });
                 if self.v3 {
                     self.v3_doc(&dir, doc);
                     return;
@@ -403,7 +419,7 @@ pub async fn crawl(ms: &StoreHandle, options: &CrawlOptions) -> Result<Crawled> 
         complete: true,
     };
     let is_group = match (&v3, &zgroup) {
-        (Some(doc), _) => doc.get("node_type").and_then(Value::as_str) == Some("group"),
+        (Some(doc), _) => doc.value.get("node_type").and_then(Value::as_str) == Some("group"),
         (None, Some(_)) => true,
         (None, None) => false,
     };
@@ -440,16 +456,18 @@ pub async fn crawl(ms: &StoreHandle, options: &CrawlOptions) -> Result<Crawled> 
         None
     };
     if let Some(doc) = v3 {
-        crawler.documents.insert("zarr.json".into(), doc.clone());
-        let mut doc = doc;
-        if let Some(obj) = doc.as_object_mut() {
+        let mut value = doc.value.clone();
+        crawler.documents.insert("zarr.json".into(), doc);
+        if let Some(obj) = value.as_object_mut() {
             obj.remove("consolidated_metadata");
         }
-        crawler.nodes.push(metadata::v3::node(String::new(), doc));
+        crawler.nodes.push(metadata::v3::node(String::new(), value));
     } else {
-        if let Some(g) = &zgroup {
-            crawler.documents.insert(".zgroup".into(), g.clone());
-        }
+        let zgroup = zgroup.map(|g| {
+            let value = g.value.clone();
+            crawler.documents.insert(".zgroup".into(), g);
+            value
+        });
         let entry = crawler.v2.entry(String::new()).or_default();
         entry.zarray = Some(None);
         entry.zgroup = Some(zgroup);

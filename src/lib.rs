@@ -6,9 +6,12 @@
 //! [`open`] ties store and metadata together; [`cli`] is the command line.
 
 pub mod cli;
+pub mod compare;
+pub mod consolidate;
 pub mod crawl;
 pub mod error;
 pub mod hierarchy;
+pub mod lint;
 pub mod location;
 pub mod metadata;
 pub mod objects;

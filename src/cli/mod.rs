@@ -3,6 +3,7 @@
 //! pieces they share.
 
 mod objects;
+mod stores;
 mod tree;
 mod writes;
 
@@ -69,6 +70,33 @@ pub enum Command {
     /// `zarr.json` and the v2 `.zmetadata`. No chunk is ever read.
     #[command(after_help = EXIT_CODES, after_long_help = format!("{TREE_EXAMPLES}\n\n{EXIT_CODES}"))]
     Tree(TreeArgs),
+    /// Compare consolidated metadata with the per-node metadata, and lint.
+    ///
+    /// Crawls the store (as `tree --crawl`) while reading its consolidated
+    /// metadata, and reports nodes added since consolidation (only on disk),
+    /// removed since (only in the consolidated metadata), and nodes whose
+    /// metadata differ, field by field. Then lints from metadata alone:
+    /// dimension names vs ndim, one dimension with different sizes, chunks
+    /// larger than the shape, tiny or huge chunks, no compressor, unknown
+    /// codecs. Exit 0 consistent, 1 stale, 2 error (--strict: lint warnings
+    /// and errors also exit 1).
+    Check(CheckArgs),
+    /// Write consolidated metadata from a crawl (dry run unless --yes).
+    ///
+    /// v2: `.zmetadata` as zarr-python writes it; v3: `consolidated_metadata`
+    /// inline in the root zarr.json, every other field kept. The dry run shows
+    /// what would change against the current consolidated metadata. The write
+    /// is a conditional PUT (If-Match the ETag read, If-None-Match when new):
+    /// a concurrent change is reported, never overwritten. Only that one key
+    /// can be written.
+    #[command(after_long_help = WRITE_NOTES)]
+    Consolidate(ConsolidateArgs),
+    /// Compare two stores' metadata: nodes added/removed, and per array
+    /// shape, chunks, dtype, codecs, fill value, dimension names, attributes.
+    ///
+    /// Each side is read from consolidated metadata, or per node with
+    /// --crawl. Exit 0 same, 1 different, 2 error.
+    Diff(DiffArgs),
     /// List a prefix's immediate children (or everything below it with -r).
     ///
     /// One delimited LIST; objects are never read. Zarr stores recognisable
@@ -332,6 +360,9 @@ pub fn run(cli: Cli) -> u8 {
             EXIT_OK
         }
         Command::Tree(args) => finish(block_on(tree::tree(args))),
+        Command::Check(args) => finish_code(block_on(stores::check(args))),
+        Command::Consolidate(args) => finish(block_on(stores::consolidate(args))),
+        Command::Diff(args) => finish_code(block_on(stores::diff(args))),
         Command::Ls(args) => finish(block_on(objects::ls(args))),
         Command::Glob(args) => finish(block_on(objects::glob(args))),
         Command::Info(args) => finish(block_on(objects::info(args))),
@@ -345,12 +376,23 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
-fn block_on<F: std::future::Future<Output = Result<()>>>(f: F) -> Result<()> {
+fn block_on<T, F: std::future::Future<Output = Result<T>>>(f: F) -> Result<T> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::new(format!("cannot start the async runtime: {e}")))?
         .block_on(f)
+}
+
+/// For commands whose success has an exit code of its own (findings = 1).
+fn finish_code(result: Result<u8>) -> u8 {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_ERROR
+        }
+    }
 }
 
 fn finish(result: Result<()>) -> u8 {
@@ -422,6 +464,58 @@ fn remote_location(arg: &str) -> Result<crate::location::Location> {
             .with_hint("give s3://bucket/prefix (or gs://, az://, https://)"));
     }
     crate::location::Location::parse(arg)
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The store (or a group inside it).
+    pub url: String,
+    /// One JSON document.
+    #[arg(long)]
+    pub json: bool,
+    /// Lint warnings and errors also make the exit code 1.
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub crawling: CrawlArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsolidateArgs {
+    /// The store's root group.
+    pub url: String,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    #[command(flatten)]
+    pub crawling: CrawlArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first store (A).
+    pub url_a: String,
+    /// The second store (B).
+    pub url_b: String,
+    /// Read each store per node (a crawl) instead of consolidated metadata.
+    #[arg(long)]
+    pub crawl: bool,
+    /// One JSON document.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub crawling: CrawlArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]

@@ -53,7 +53,7 @@ async fn open_bucket(
     default_max_bytes: u64,
 ) -> Result<StoreHandle> {
     let location = remote_location(url)?;
-    if policy.writes && matches!(location.backend, Backend::Http { .. }) {
+    if policy.writes() && matches!(location.backend, Backend::Http { .. }) {
         return Err(Error::new(format!(
             "{url} is a plain HTTP server: zarrscope only reads from those"
         ))
@@ -106,7 +106,11 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     let yes = args.confirm.yes;
     let write = policy_for(&args.confirm);
     // cp only reads its source; mv deletes it.
-    let src_policy = if is_move { write } else { Policy::READ_ONLY };
+    let src_policy = if is_move {
+        write.clone()
+    } else {
+        Policy::READ_ONLY
+    };
     // Copies move data on purpose: no byte budget unless one is given.
     let src_handle = match is_url(&args.src) {
         true => {

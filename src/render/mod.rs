@@ -1,5 +1,6 @@
 //! Step 5 of the flow: one trait, one small file per output format.
 
+pub mod comparison;
 mod json;
 mod table;
 mod tree;

@@ -53,27 +53,49 @@ pub enum Keys {
     Any,
 }
 
+/// Which writes a guard lets through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Writes {
+    None,
+    /// Any key: a confirmed cp, mv, rm.
+    Any,
+    /// Puts to this one key only (`consolidate`); no deletes, no copies.
+    OnlyKey(String),
+}
+
 /// What a guard allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     pub keys: Keys,
-    pub writes: bool,
+    pub writes: Writes,
 }
 
 impl Policy {
     pub const METADATA_ONLY: Policy = Policy {
         keys: Keys::MetadataOnly,
-        writes: false,
+        writes: Writes::None,
     };
     pub const READ_ONLY: Policy = Policy {
         keys: Keys::Any,
-        writes: false,
+        writes: Writes::None,
     };
     /// Built only after the user confirmed a write with `--yes`.
     pub const READ_WRITE: Policy = Policy {
         keys: Keys::Any,
-        writes: true,
+        writes: Writes::Any,
     };
+
+    /// Metadata reads plus a put of `key` alone: `consolidate --yes`.
+    pub fn metadata_and_one_write(key: String) -> Policy {
+        Policy {
+            keys: Keys::MetadataOnly,
+            writes: Writes::OnlyKey(key),
+        }
+    }
+
+    pub fn writes(&self) -> bool {
+        self.writes != Writes::None
+    }
 }
 
 /// Why the guard refused something. Carried as the source of an
@@ -95,7 +117,7 @@ pub enum GuardError {
         "stopped reading {key:?}: the byte budget of {max} bytes was used up before the document ended"
     )]
     BudgetExhausted { key: String, max: u64 },
-    #[error("refused to {operation} {key:?}: this command only reads")]
+    #[error("refused to {operation} {key:?}: this command may not write there")]
     ReadOnly {
         operation: &'static str,
         key: String,
@@ -199,7 +221,12 @@ impl<T: ObjectStore> Guard<T> {
     }
 
     fn allow_write(&self, operation: &'static str, location: &Path) -> Result<()> {
-        if self.policy.writes {
+        let allowed = match &self.policy.writes {
+            Writes::Any => true,
+            Writes::OnlyKey(key) => operation == "write" && location.as_ref() == key,
+            Writes::None => false,
+        };
+        if allowed {
             return Ok(());
         }
         Err(GuardError::ReadOnly {
@@ -333,7 +360,7 @@ impl<T: ObjectStore> ObjectStore for Guard<T> {
         &self,
         locations: BoxStream<'static, Result<Path>>,
     ) -> BoxStream<'static, Result<Path>> {
-        if self.policy.writes {
+        if self.policy.writes == Writes::Any {
             return self.inner.delete_stream(locations);
         }
         locations
@@ -551,6 +578,27 @@ mod tests {
             .put(&Path::from("x"), PutPayload::from_static(b"1"))
             .await
             .unwrap_err();
+        assert!(matches!(guard_error(&err), GuardError::ReadOnly { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_one_key_policy_writes_that_key_and_nothing_else() {
+        let policy = Policy::metadata_and_one_write("s/.zmetadata".into());
+        let g = Guard::new(InMemory::new(), ByteBudget::new(1000), policy);
+        g.put(&Path::from("s/.zmetadata"), PutPayload::from_static(b"{}"))
+            .await
+            .unwrap();
+        for key in ["s/.zgroup", "s/0.0"] {
+            let err = g
+                .put(&Path::from(key), PutPayload::from_static(b"{}"))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(guard_error(&err), GuardError::ReadOnly { .. }),
+                "{key}"
+            );
+        }
+        let err = g.delete(&Path::from("s/.zmetadata")).await.unwrap_err();
         assert!(matches!(guard_error(&err), GuardError::ReadOnly { .. }));
     }
 

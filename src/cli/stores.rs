@@ -1,0 +1,388 @@
+//! Commands about a store's metadata as a whole: `check`, `consolidate`,
+//! `diff`.
+
+use std::time::Instant;
+
+use object_store::ObjectStoreExt;
+use serde::Serialize;
+
+use super::{
+    CheckArgs, ConsolidateArgs, DiffArgs, ReportArgs, human, json_out, print_notices, print_stats,
+    verbose_logger, write_out,
+};
+use crate::compare::{Comparison, Lone, NodeChange, compare};
+use crate::consolidate;
+use crate::crawl::{Document, crawl};
+use crate::error::{EXIT_FINDINGS, EXIT_OK, Error, Result};
+use crate::hierarchy::Hierarchy;
+use crate::lint::{Finding, Severity, lint};
+use crate::location::Location;
+use crate::metadata::json as lenient;
+use crate::open::read_consolidated;
+use crate::render::Stats;
+use crate::render::comparison::{Sides, write_comparison, write_findings};
+use crate::store::credentials::ProcessEnv;
+use crate::store::guard::Policy;
+use crate::store::{DEFAULT_MAX_BYTES, Root, StoreHandle};
+
+async fn open(
+    url: &str,
+    access: &super::AccessArgs,
+    report: &ReportArgs,
+    policy: Policy,
+) -> Result<StoreHandle> {
+    let location = Location::parse(url)?;
+    let handle = StoreHandle::open_with(
+        location,
+        &access.store_options(DEFAULT_MAX_BYTES),
+        &ProcessEnv,
+        report.verbose.then(verbose_logger),
+        Root::Bucket,
+        policy,
+    )
+    .await?;
+    print_notices(&handle, report);
+    Ok(handle)
+}
+
+fn print_warnings(handle: &StoreHandle, h: &Hierarchy, report: &ReportArgs) {
+    if !report.quiet {
+        for w in &h.warnings {
+            eprintln!("warning: {}", handle.redact(w));
+        }
+    }
+}
+
+fn stats(handles: &[&StoreHandle]) -> Stats {
+    Stats {
+        requests: handles.iter().map(|h| h.stats.requests()).sum(),
+        bytes: handles.iter().map(|h| h.stats.bytes()).sum(),
+    }
+}
+
+#[derive(Serialize)]
+struct CheckReport<'a> {
+    url: &'a str,
+    /// The store root whose consolidated metadata was compared.
+    consolidated_root: Option<&'a str>,
+    consolidated_nodes: Option<usize>,
+    crawled_nodes: usize,
+    /// True when consolidated metadata exists and differs from the nodes.
+    stale: bool,
+    only_on_disk: &'a [Lone],
+    only_in_consolidated: &'a [Lone],
+    changed: &'a [NodeChange],
+    findings: &'a [Finding],
+    stats: Stats,
+}
+
+pub(super) async fn check(args: CheckArgs) -> Result<u8> {
+    let started = Instant::now();
+    let ms = open(&args.url, &args.access, &args.report, Policy::METADATA_ONLY).await?;
+    let options = args.crawling.options(&args.report);
+    // Both at once: the crawl dominates the wall time anyway.
+    let (consolidated, crawled) = futures::join!(read_consolidated(&ms), crawl(&ms, &options));
+    print_notices(&ms, &args.report);
+    print_stats(&[&ms], &args.report, started);
+    let crawled = crawled?;
+    let disk = &crawled.hierarchy;
+    print_warnings(&ms, disk, &args.report);
+    if !disk.complete {
+        return Err(Error::new(
+            "the crawl stopped before reading every node, so staleness cannot be decided",
+        )
+        .with_hint("raise --max-requests"));
+    }
+    let consolidated = match consolidated {
+        Ok(h) if h.consolidated => Some(h),
+        // No consolidated metadata (or only a lone array): nothing to compare.
+        Ok(_) => None,
+        Err(e) if e.message().contains("without consolidated metadata") => None,
+        Err(e) => return Err(e),
+    };
+    let comparison = consolidated
+        .as_ref()
+        .map(|c| compare(c, disk))
+        .unwrap_or_default();
+    let stale = !comparison.is_empty();
+    let findings = lint(disk);
+    let lint_fails = findings.iter().any(|f| f.severity <= Severity::Warning);
+    let code = if stale || (args.strict && lint_fails) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    };
+    if args.json {
+        json_out(&CheckReport {
+            url: &ms.location.url,
+            consolidated_root: consolidated.as_ref().map(|c| c.root_url.as_str()),
+            consolidated_nodes: consolidated.as_ref().map(|c| c.nodes.len()),
+            crawled_nodes: disk.nodes.len(),
+            stale,
+            only_on_disk: &comparison.only_in_b,
+            only_in_consolidated: &comparison.only_in_a,
+            changed: &comparison.changed,
+            findings: &findings,
+            stats: stats(&[&ms]),
+        })?;
+        return Ok(code);
+    }
+    write_out(|out| {
+        match &consolidated {
+            None => writeln!(
+                out,
+                "{}: no consolidated metadata to check ({} nodes read one by one); `zarrscope consolidate` writes it",
+                ms.location.url,
+                disk.nodes.len()
+            )?,
+            Some(c) if !stale => writeln!(
+                out,
+                "{}: consistent — the consolidated metadata of {} matches all {} nodes",
+                ms.location.url,
+                c.root_url,
+                disk.nodes.len()
+            )?,
+            Some(c) => {
+                writeln!(
+                    out,
+                    "{}: STALE — the consolidated metadata of {} ({} nodes) differs from the per-node metadata ({} nodes)",
+                    ms.location.url,
+                    c.root_url,
+                    c.nodes.len(),
+                    disk.nodes.len()
+                )?;
+                write_comparison(
+                    out,
+                    &comparison,
+                    &Sides {
+                        only_a: "only in the consolidated metadata (removed since)",
+                        only_b: "only on disk (added since)",
+                    },
+                )?;
+                writeln!(
+                    out,
+                    "readers that trust consolidated metadata (zarr-python, xarray) see the old picture; `zarrscope consolidate {} --yes` rewrites it",
+                    c.root_url
+                )?;
+            }
+        }
+        write_findings(out, &findings)
+    })?;
+    Ok(code)
+}
+
+/// Read one side of a diff.
+async fn read_side(ms: &StoreHandle, crawl_it: bool, args: &DiffArgs) -> Result<Hierarchy> {
+    if crawl_it {
+        let crawled = crawl(ms, &args.crawling.options(&args.report)).await?;
+        Ok(crawled.hierarchy)
+    } else {
+        read_consolidated(ms).await
+    }
+}
+
+#[derive(Serialize)]
+struct DiffReport<'a> {
+    a: &'a str,
+    b: &'a str,
+    same: bool,
+    only_in_a: &'a [Lone],
+    only_in_b: &'a [Lone],
+    changed: &'a [NodeChange],
+    stats: Stats,
+}
+
+pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
+    let started = Instant::now();
+    let (a, b) = futures::join!(
+        open(
+            &args.url_a,
+            &args.access,
+            &args.report,
+            Policy::METADATA_ONLY
+        ),
+        open(
+            &args.url_b,
+            &args.access,
+            &args.report,
+            Policy::METADATA_ONLY
+        )
+    );
+    let (a, b) = (a?, b?);
+    let (ha, hb) = futures::join!(
+        read_side(&a, args.crawl, &args),
+        read_side(&b, args.crawl, &args)
+    );
+    print_stats(&[&a, &b], &args.report, started);
+    let (ha, hb) = (ha?, hb?);
+    print_warnings(&a, &ha, &args.report);
+    print_warnings(&b, &hb, &args.report);
+    let c: Comparison = compare(&ha, &hb);
+    let code = if c.is_empty() { EXIT_OK } else { EXIT_FINDINGS };
+    if args.json {
+        json_out(&DiffReport {
+            a: &ha.url,
+            b: &hb.url,
+            same: c.is_empty(),
+            only_in_a: &c.only_in_a,
+            only_in_b: &c.only_in_b,
+            changed: &c.changed,
+            stats: stats(&[&a, &b]),
+        })?;
+        return Ok(code);
+    }
+    write_out(|out| {
+        writeln!(out, "A: {}\nB: {}", ha.url, hb.url)?;
+        if c.is_empty() {
+            return writeln!(out, "same metadata: {} nodes", ha.nodes.len());
+        }
+        writeln!(
+            out,
+            "{} only in A, {} only in B, {} changed",
+            c.only_in_a.len(),
+            c.only_in_b.len(),
+            c.changed.len()
+        )?;
+        write_comparison(
+            out,
+            &c,
+            &Sides {
+                only_a: "only in A",
+                only_b: "only in B",
+            },
+        )
+    })?;
+    Ok(code)
+}
+
+/// The store's `.zmetadata` now, with its ETag (v2 consolidate).
+async fn current_zmetadata(ms: &StoreHandle) -> Result<Option<Document>> {
+    match ms.store.get(&ms.path(".zmetadata")).await {
+        Ok(r) => {
+            let etag = r.meta.e_tag.clone();
+            let raw = r.bytes().await.map_err(|e| ms.explain(".zmetadata", &e))?;
+            // Unreadable current metadata is what consolidate repairs.
+            let value = lenient::parse(&raw).unwrap_or(serde_json::Value::Null);
+            Ok(Some(Document { raw, value, etag }))
+        }
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(ms.explain(".zmetadata", &e)),
+    }
+}
+
+#[derive(Serialize)]
+struct ConsolidateReport<'a> {
+    dry_run: bool,
+    url: String,
+    key: &'a str,
+    bytes: usize,
+    nodes: usize,
+    replaces: bool,
+    if_match: Option<&'a str>,
+    only_in_current: &'a [Lone],
+    only_in_new: &'a [Lone],
+    changed: &'a [NodeChange],
+}
+
+pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
+    if args.access.anon {
+        return Err(Error::new("consolidate writes, and --anon never writes")
+            .with_hint("drop --anon and use credentials (--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID)"));
+    }
+    let started = Instant::now();
+    let location = Location::parse(&args.url)?;
+    // The guard lets the one key through, and only after --yes. Which key
+    // depends on the format, known after the crawl: allow both names here;
+    // `consolidate::write` puts exactly one.
+    let ms = open(&args.url, &args.access, &args.report, Policy::METADATA_ONLY).await?;
+    if ms.anonymous && !matches!(location.backend, crate::location::Backend::Local { .. }) {
+        return Err(Error::new(format!(
+            "consolidate writes to {}, but no credentials were found",
+            ms.location.url
+        ))
+        .with_hint("configure credentials: --profile NAME, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"));
+    }
+    let options = args.crawling.options(&args.report);
+    let (crawled, current) = futures::join!(crawl(&ms, &options), current_zmetadata(&ms));
+    let crawled = crawled?;
+    print_warnings(&ms, &crawled.hierarchy, &args.report);
+    let current = if crawled.hierarchy.zarr_format == 2 {
+        current?
+    } else {
+        None
+    };
+    let plan = consolidate::plan(&ms, &crawled, current.as_ref())?;
+    let url = ms.location.url_of(&ms.location.key(plan.key));
+    let report = |dry_run| ConsolidateReport {
+        dry_run,
+        url: url.clone(),
+        key: plan.key,
+        bytes: plan.body.len(),
+        nodes: plan.written.nodes.len(),
+        replaces: plan.if_match.is_some(),
+        if_match: plan.if_match.as_deref(),
+        only_in_current: &plan.changes.only_in_a,
+        only_in_new: &plan.changes.only_in_b,
+        changed: &plan.changes.changed,
+    };
+    if !args.confirm.yes {
+        print_stats(&[&ms], &args.report, started);
+        if args.confirm.json {
+            return json_out(&report(true));
+        }
+        return write_out(|out| {
+            writeln!(
+                out,
+                "would write {url} ({}, {} nodes){}",
+                human(plan.body.len() as u64),
+                plan.written.nodes.len(),
+                match &plan.current {
+                    Some(_) => " replacing the current consolidated metadata",
+                    None if plan.if_match.is_some() => " replacing the current document",
+                    None => " (new)",
+                }
+            )?;
+            if plan.current.is_some() && plan.changes.is_empty() {
+                writeln!(
+                    out,
+                    "the current consolidated metadata already matches every node"
+                )?;
+            } else {
+                write_comparison(
+                    out,
+                    &plan.changes,
+                    &Sides {
+                        only_a: "dropped (no longer on disk)",
+                        only_b: "added",
+                    },
+                )?;
+            }
+            writeln!(
+                out,
+                "dry run: nothing was changed; run again with --yes to write it"
+            )
+        });
+    }
+    // A second handle whose guard lets exactly this key be written.
+    let writer = open(
+        &args.url,
+        &args.access,
+        &args.report,
+        Policy::metadata_and_one_write(ms.location.key(plan.key)),
+    )
+    .await?;
+    let written = consolidate::write(&writer, &plan).await;
+    print_stats(&[&ms, &writer], &args.report, started);
+    written?;
+    if args.confirm.json {
+        return json_out(&report(false));
+    }
+    write_out(|out| {
+        writeln!(
+            out,
+            "wrote {url} ({}, {} nodes)",
+            human(plan.body.len() as u64),
+            plan.written.nodes.len()
+        )
+    })
+}

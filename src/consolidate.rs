@@ -1,0 +1,245 @@
+//! `consolidate`: write consolidated metadata from a crawl, the way
+//! zarr-python writes it — v2 `.zmetadata` (`zarr_consolidated_format: 1`),
+//! v3 `consolidated_metadata` inline in the root `zarr.json` with every other
+//! field of that document kept.
+//!
+//! The write is conditional: If-Match on the ETag of the document that was
+//! read (the root `zarr.json`, or the current `.zmetadata`), If-None-Match
+//! when there is none yet — so a concurrent change is reported, never
+//! overwritten.
+
+use bytes::Bytes;
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+use serde_json::{Map, Value, json};
+
+use crate::compare::{Comparison, compare};
+use crate::crawl::{Crawled, Document};
+use crate::error::{Error, Result};
+use crate::hierarchy::Hierarchy;
+use crate::metadata::{self, Consolidated, json as lenient};
+use crate::store::StoreHandle;
+
+/// What `consolidate` would write.
+pub struct Plan {
+    /// Store-relative key: `.zmetadata` or `zarr.json`.
+    pub key: &'static str,
+    pub body: Bytes,
+    /// The tree the new document describes (parsed back from `body`).
+    pub written: Hierarchy,
+    /// The consolidated metadata there now, if any.
+    pub current: Option<Hierarchy>,
+    /// `written` compared with `current` (everything new when there is none).
+    pub changes: Comparison,
+    /// The ETag the write is conditional on; `None`: the key must not exist.
+    pub if_match: Option<String>,
+}
+
+/// v2: the documents' own bytes, spliced into one `.zmetadata` (bare NaN
+/// tokens and number spellings survive as written).
+fn v2_body(documents: &std::collections::BTreeMap<String, Document>) -> Result<Bytes> {
+    let mut out = String::from("{\"metadata\":{");
+    let mut first = true;
+    for (key, doc) in documents {
+        let name = key.rsplit('/').next().unwrap_or(key);
+        if ![".zgroup", ".zarray", ".zattrs"].contains(&name) {
+            continue;
+        }
+        let raw = std::str::from_utf8(&doc.raw)
+            .map_err(|_| Error::new(format!("{key} is not UTF-8 text")))?;
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str(&serde_json::to_string(key).map_err(|e| Error::new(e.to_string()))?);
+        out.push(':');
+        out.push_str(raw.trim());
+    }
+    out.push_str("},\"zarr_consolidated_format\":1}\n");
+    Ok(Bytes::from(out))
+}
+
+/// v3: the root document with a fresh inline block; nested groups' own
+/// blocks are dropped (the root's lists every node).
+fn v3_body(documents: &std::collections::BTreeMap<String, Document>) -> Result<Bytes> {
+    let root = documents
+        .get("zarr.json")
+        .ok_or_else(|| Error::new("the crawl read no root zarr.json"))?;
+    let mut root = root.value.clone();
+    let mut entries = Map::new();
+    for (key, doc) in documents {
+        let Some(path) = key.strip_suffix("/zarr.json") else {
+            continue;
+        };
+        let mut value = doc.value.clone();
+        if let Some(obj) = value.as_object_mut() {
+            obj.remove("consolidated_metadata");
+        }
+        entries.insert(path.to_string(), value);
+    }
+    let Some(obj) = root.as_object_mut() else {
+        return Err(Error::new("the root zarr.json is not a JSON object"));
+    };
+    obj.insert(
+        "consolidated_metadata".into(),
+        json!({"kind": "inline", "must_understand": false, "metadata": Value::Object(entries)}),
+    );
+    let mut body = serde_json::to_vec_pretty(&root).map_err(|e| Error::new(e.to_string()))?;
+    body.push(b'\n');
+    Ok(Bytes::from(body))
+}
+
+/// The consolidated tree a body describes, read back with the same parser
+/// `tree` uses.
+fn read_back(url: &str, key: &str, body: &[u8]) -> Result<Hierarchy> {
+    let doc = lenient::parse(body)
+        .map_err(|e| Error::new(format!("the {key} written would not parse: {}", e.message)))?;
+    let invalid = |r: String| Error::new(format!("the {key} written would not read back: {r}"));
+    if key == ".zmetadata" {
+        let Consolidated { nodes, warnings } =
+            metadata::v2::parse_consolidated(doc).map_err(invalid)?;
+        return Ok(Hierarchy::new(url.to_string(), 2, true, nodes, warnings));
+    }
+    match metadata::v3::parse_root(doc).map_err(invalid)? {
+        metadata::v3::Root::Consolidated(Consolidated { nodes, warnings }) => {
+            Ok(Hierarchy::new(url.to_string(), 3, true, nodes, warnings))
+        }
+        _ => Err(invalid("no consolidated metadata in it".into())),
+    }
+}
+
+/// Plan from a complete crawl. `current_zmetadata` is the store's `.zmetadata`
+/// as read now (v2 only).
+pub fn plan(
+    ms: &StoreHandle,
+    crawled: &Crawled,
+    current_zmetadata: Option<&Document>,
+) -> Result<Plan> {
+    let h = &crawled.hierarchy;
+    if !h.complete {
+        return Err(Error::new(
+            "the crawl did not finish, so consolidated metadata would miss nodes",
+        )
+        .with_hint("raise --max-requests (and check the warnings above)"));
+    }
+    let url = ms.location.url.clone();
+    let (key, body, current, if_match) = if h.zarr_format == 3 {
+        let root = crawled
+            .documents
+            .get("zarr.json")
+            .ok_or_else(|| Error::new("the crawl read no root zarr.json"))?;
+        if root.value.get("node_type").and_then(Value::as_str) != Some("group") {
+            return Err(Error::new(format!(
+                "{url} is an array: consolidated metadata belongs to a group"
+            )));
+        }
+        let current = match metadata::v3::parse_root(root.value.clone()) {
+            Ok(metadata::v3::Root::Consolidated(Consolidated { nodes, warnings })) => {
+                Some(Hierarchy::new(url.clone(), 3, true, nodes, warnings))
+            }
+            _ => None,
+        };
+        let etag = root.etag.clone().ok_or_else(|| {
+            Error::new("the server gave no ETag for zarr.json, so the write cannot be made safe")
+                .with_hint("zarrscope writes consolidated metadata only with a conditional PUT")
+        })?;
+        (
+            "zarr.json",
+            v3_body(&crawled.documents)?,
+            current,
+            Some(etag),
+        )
+    } else {
+        if !crawled.documents.contains_key(".zgroup") {
+            return Err(Error::new(format!(
+                "{url} is not a group: consolidated metadata belongs to a group"
+            )));
+        }
+        let (current, etag) = match current_zmetadata {
+            Some(doc) => {
+                let current = metadata::v2::parse_consolidated(doc.value.clone())
+                    .ok()
+                    .map(|Consolidated { nodes, warnings }| {
+                        Hierarchy::new(url.clone(), 2, true, nodes, warnings)
+                    });
+                let etag = doc.etag.clone().ok_or_else(|| {
+                    Error::new(
+                        "the server gave no ETag for .zmetadata, so the write cannot be made safe",
+                    )
+                })?;
+                (current, Some(etag))
+            }
+            None => (None, None),
+        };
+        (".zmetadata", v2_body(&crawled.documents)?, current, etag)
+    };
+    let written = read_back(&url, key, &body)?;
+    let empty = Hierarchy::new(url.clone(), h.zarr_format, true, Vec::new(), Vec::new());
+    let changes = compare(current.as_ref().unwrap_or(&empty), &written);
+    Ok(Plan {
+        key,
+        body,
+        written,
+        current,
+        changes,
+        if_match,
+    })
+}
+
+/// Write the planned document with a conditional PUT.
+pub async fn write(ms: &StoreHandle, plan: &Plan) -> Result<()> {
+    let url = ms.location.url_of(&ms.location.key(plan.key));
+    let mode = match &plan.if_match {
+        Some(etag) => PutMode::Update(UpdateVersion {
+            e_tag: Some(etag.clone()),
+            version: None,
+        }),
+        None => PutMode::Create,
+    };
+    let local = matches!(ms.location.backend, crate::location::Backend::Local { .. });
+    if local && plan.if_match.is_some() {
+        // object_store's local file system has no conditional update: check
+        // the ETag just before writing instead (a small window, where object
+        // storage has none).
+        let now = ms
+            .store
+            .head(&ms.path(plan.key))
+            .await
+            .ok()
+            .and_then(|m| m.e_tag);
+        if now != plan.if_match {
+            return Err(conflict(&url));
+        }
+    }
+    let mode = if local && plan.if_match.is_some() {
+        PutMode::Overwrite
+    } else {
+        mode
+    };
+    let options = PutOptions {
+        mode,
+        ..PutOptions::default()
+    };
+    match ms
+        .store
+        .put_opts(
+            &ms.path(plan.key),
+            PutPayload::from(plan.body.clone()),
+            options,
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(object_store::Error::Precondition { .. })
+        | Err(object_store::Error::AlreadyExists { .. }) => Err(conflict(&url)),
+        Err(e) => Err(ms.explain_url(&url, &e)),
+    }
+}
+
+fn conflict(url: &str) -> Error {
+    Error::new(format!(
+        "conflict: {url} changed since it was read; nothing was written"
+    ))
+    .with_hint(
+        "someone else is writing this store: run consolidate again to start from what is there now",
+    )
+}
