@@ -320,14 +320,17 @@ impl<'a> Crawler<'a> {
 
     async fn run(mut self) -> Result<Crawled> {
         let mut in_flight = FuturesUnordered::new();
+        // Futures start when polled, so count requests as they are queued.
+        let mut issued = self.ms.stats.requests();
         loop {
             while in_flight.len() < self.options.concurrency.max(1) {
-                if self.ms.stats.requests() >= self.options.max_requests {
+                if issued >= self.options.max_requests {
                     break;
                 }
                 let Some(job) = self.queue.pop_front() else {
                     break;
                 };
+                issued += 1;
                 in_flight.push(self.start(job));
             }
             let Some(outcome) = in_flight.next().await else {
@@ -392,17 +395,29 @@ pub async fn crawl(ms: &StoreHandle, options: &CrawlOptions) -> Result<Crawled> 
     // The root: its format documents and its listing at once; the listing is
     // kept only if the root is a group.
     let docs = Box::pin(async {
-        futures::join!(
-            fetch(ms, "zarr.json"),
-            fetch(ms, ".zgroup"),
-            fetch(ms, ".zattrs")
-        )
+        if options.concurrency >= 4 {
+            futures::join!(
+                fetch(ms, "zarr.json"),
+                fetch(ms, ".zgroup"),
+                fetch(ms, ".zattrs")
+            )
+        } else {
+            (
+                fetch(ms, "zarr.json").await,
+                fetch(ms, ".zgroup").await,
+                fetch(ms, ".zattrs").await,
+            )
+        }
     });
     let listing = Box::pin(list(ms, ""));
-    let ((v3, zgroup, zattrs), pending_listing) = match futures::future::select(docs, listing).await
-    {
-        Either::Left((docs, listing)) => (docs, Either::Left(listing)),
-        Either::Right((listed, docs)) => (docs.await, Either::Right(listed)),
+    let ((v3, zgroup, zattrs), pending_listing) = if options.concurrency >= 4 {
+        match futures::future::select(docs, listing).await {
+            Either::Left((docs, listing)) => (docs, Either::Left(listing)),
+            Either::Right((listed, docs)) => (docs.await, Either::Right(listed)),
+        }
+    } else {
+        // Within a tight bound: the documents first, the listing after.
+        (docs.await, Either::Left(listing))
     };
     let root_error = |e: String| Error::new(e).with_hint("check the URL and access");
     let (v3, zgroup, zattrs) = (v3.map_err(root_error)?, zgroup.map_err(root_error)?, zattrs);

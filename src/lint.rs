@@ -252,3 +252,60 @@ pub fn lint(h: &Hierarchy) -> Vec<Finding> {
     findings.sort_by(|a, b| (a.severity, &a.path).cmp(&(b.severity, &b.path)));
     findings
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::v2::parse_consolidated;
+    use serde_json::json;
+
+    fn hierarchy(metadata: Value) -> Hierarchy {
+        let c = parse_consolidated(json!({"metadata": metadata, "zarr_consolidated_format": 1}))
+            .unwrap();
+        Hierarchy::new("u", 2, true, c.nodes, c.warnings)
+    }
+
+    fn array(shape: Value, chunks: Value, compressor: Value) -> Value {
+        json!({"zarr_format": 2, "shape": shape, "chunks": chunks, "dtype": "<f8",
+               "fill_value": null, "order": "C", "filters": null, "compressor": compressor})
+    }
+
+    #[test]
+    fn each_rule_fires_on_its_case_and_not_on_a_good_array() {
+        let zstd = json!({"id": "zstd", "level": 3});
+        let h = hierarchy(json!({
+            ".zgroup": {"zarr_format": 2},
+            // good: 8 MB chunks, compressed, names match
+            "good/.zarray": array(json!([1000, 1000]), json!([1000, 1000]), zstd.clone()),
+            "good/.zattrs": {"_ARRAY_DIMENSIONS": ["y", "x"]},
+            // three names for two dimensions
+            "names/.zarray": array(json!([10, 10]), json!([10, 10]), zstd.clone()),
+            "names/.zattrs": {"_ARRAY_DIMENSIONS": ["a", "b", "c"]},
+            // x is 1000 in good, 20 here
+            "conflict/.zarray": array(json!([20]), json!([20]), zstd.clone()),
+            "conflict/.zattrs": {"_ARRAY_DIMENSIONS": ["x"]},
+            "tiny/.zarray": array(json!([100000]), json!([100]), zstd.clone()),
+            "huge/.zarray": array(json!([100000, 100000]), json!([20000, 20000]), zstd.clone()),
+            "padded/.zarray": array(json!([10]), json!([100]), zstd.clone()),
+            "raw/.zarray": array(json!([10]), json!([10]), Value::Null),
+            "odd/.zarray": array(json!([10]), json!([10]), json!({"id": "mystery"})),
+        }));
+        let findings = lint(&h);
+        let codes = |path: &str| -> Vec<&str> {
+            findings
+                .iter()
+                .filter(|f| f.path == path)
+                .map(|f| f.code)
+                .collect()
+        };
+        assert!(codes("/good").is_empty(), "{findings:?}");
+        assert_eq!(codes("/names"), ["dimension-count"]);
+        assert!(codes("/").contains(&"dimension-size-conflict"));
+        assert_eq!(codes("/tiny"), ["small-chunks"]);
+        assert_eq!(codes("/huge"), ["large-chunks"]);
+        assert_eq!(codes("/padded"), ["chunk-larger-than-shape"]);
+        assert_eq!(codes("/raw"), ["uncompressed"]);
+        assert_eq!(codes("/odd"), ["unknown-codec"]);
+        assert_eq!(findings[0].severity, Severity::Error, "errors first");
+    }
+}

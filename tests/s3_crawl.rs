@@ -1,0 +1,501 @@
+//! Stores without (or with stale) consolidated metadata, against the
+//! in-process S3 server: the crawl, sub-path opens, check, consolidate and
+//! diff. Request counts and concurrency come from the server's own log.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Home, PRIVATE, PUBLIC, S3Server, text};
+use serde_json::Value;
+
+fn run(home: &Home, args: &[&str]) -> std::process::Output {
+    home.zarrscope().args(args).output().unwrap()
+}
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    })
+}
+
+fn assert_code(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// The nodes of a tree JSON without what legitimately differs between two
+/// reads of the same hierarchy (URLs, how it was read, request counts).
+fn nodes(doc: &Value) -> Value {
+    doc["nodes"].clone()
+}
+
+fn anon<'a>(server: &'a S3Server, args: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend(["--anon", "--endpoint-url", server.endpoint.as_str()]);
+    v
+}
+
+#[test]
+fn a_crawl_of_unconsolidated_stores_matches_the_consolidated_tree() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    for (crawled, consolidated) in [
+        ("nested-unconsolidated-v2.zarr", "nested-v2.zarr"),
+        ("v3-nested-unconsolidated.zarr", "v3-nested-sharded.zarr"),
+    ] {
+        let a = format!("s3://public/{crawled}");
+        let out = run(&home, &anon(&server, &["tree", &a, "--crawl", "--json"]));
+        assert_code(&out, 0);
+        let crawl = json(&out);
+        assert_eq!(crawl["consolidated"], false);
+        assert_eq!(crawl["complete"], true);
+        let b = format!("s3://public/{consolidated}");
+        let out = run(&home, &anon(&server, &["tree", &b, "--json"]));
+        assert_code(&out, 0);
+        assert_eq!(
+            nodes(&crawl),
+            nodes(&json(&out)),
+            "{crawled} vs {consolidated}"
+        );
+        // Empty groups are there too.
+        let paths: Vec<&str> = crawl["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["path"].as_str().unwrap())
+            .collect();
+        assert!(
+            paths.contains(&"/empty") || paths.contains(&"/empty_group"),
+            "{paths:?}"
+        );
+    }
+}
+
+#[test]
+fn the_crawl_reads_metadata_keys_only_never_lists_arrays_and_ignores_consolidated() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &["tree", "s3://public/nested-v2.zarr", "--crawl", "--stats"],
+        ),
+    );
+    assert_code(&out, 0);
+    let log = server.requests();
+    for r in &log {
+        assert_ne!(r.method, "HEAD", "no HEAD before GET: {r:?}");
+        if r.query.contains("list-type=2") {
+            // Only group directories are listed: never an array's chunks.
+            let prefix = r.query.split("prefix=").nth(1).unwrap_or("");
+            for array in ["time", "precip", "temp", "flow"] {
+                assert!(!prefix.contains(array), "listed an array: {r:?}");
+            }
+        } else {
+            let key = r.key().unwrap();
+            let name = key.rsplit('/').next().unwrap();
+            assert!(
+                [".zgroup", ".zarray", ".zattrs", "zarr.json"].contains(&name),
+                "{key}"
+            );
+            assert_ne!(name, ".zmetadata");
+        }
+    }
+    // v2: the root's zarr.json probe; no other v3 request once v2 is known.
+    let v3_probes = log.iter().filter(|r| r.path.ends_with("zarr.json")).count();
+    assert_eq!(v3_probes, 1, "{log:?}");
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("requests: {} ", log.len())), "{err}");
+}
+
+#[test]
+fn the_crawl_runs_requests_concurrently_up_to_the_bound() {
+    let server = S3Server::start_with_delay(Duration::from_millis(100));
+    let home = Home::new(&server.endpoint);
+    let url = "s3://public/nwm-chrtout-v2.zarr";
+    let out = run(&home, &anon(&server, &["tree", url, "--crawl"]));
+    assert_code(&out, 0);
+    let wide = server.max_in_flight();
+    let requests = server.requests().len();
+    // 10 arrays × (.zarray, .zattrs) are all asked at once.
+    assert!(wide >= 20, "max in flight {wide}");
+    server.reset();
+    let out = run(
+        &home,
+        &anon(&server, &["tree", url, "--crawl", "--concurrency", "1"]),
+    );
+    assert_code(&out, 0);
+    assert_eq!(server.max_in_flight(), 1);
+    assert_eq!(
+        server.requests().len(),
+        requests,
+        "same requests, fewer at once"
+    );
+}
+
+#[test]
+fn the_request_cap_stops_the_crawl_and_marks_it_incomplete() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &[
+                "tree",
+                "s3://public/nwm-chrtout-v2.zarr",
+                "--crawl",
+                "--max-requests",
+                "8",
+                "--json",
+            ],
+        ),
+    );
+    assert_code(&out, 0);
+    let doc = json(&out);
+    assert_eq!(doc["complete"], false);
+    assert!(server.requests().len() <= 8, "{}", server.requests().len());
+    assert!(
+        text(&out.stderr).contains("--max-requests 8"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_url_inside_a_store_uses_the_nearest_consolidated_metadata() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &[
+                "tree",
+                "s3://public/nested-v2.zarr/forcing/hourly",
+                "--json",
+            ],
+        ),
+    );
+    assert_code(&out, 0);
+    let doc = json(&out);
+    assert_eq!(doc["root"], "s3://public/nested-v2.zarr");
+    assert_eq!(doc["path"], "/forcing/hourly");
+    let paths: Vec<&str> = doc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/forcing/hourly",
+            "/forcing/hourly/station",
+            "/forcing/hourly/station/flow"
+        ]
+    );
+    // Round 1: the location's zarr.json + .zmetadata; round 2: its own
+    // documents (4) and zarr.json + .zmetadata of each of 3 ancestors.
+    let log = server.requests();
+    assert_eq!(log.len(), 2 + 4 + 3 * 2, "{log:?}");
+    assert!(log.iter().all(|r| r.method == "GET"));
+
+    // The tree view names the store used.
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &["tree", "s3://public/nwm-chrtout-v2.zarr/streamflow"],
+        ),
+    );
+    assert_code(&out, 0);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("in store s3://public/nwm-chrtout-v2.zarr\n/streamflow"),
+        "{stdout}"
+    );
+
+    // A node the consolidated metadata does not list: stale, say so.
+    let out = run(
+        &home,
+        &anon(&server, &["tree", "s3://public/stale-v2.zarr/added_later"]),
+    );
+    assert_code(&out, 0);
+    assert!(
+        text(&out.stderr).contains("may be stale"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn check_reports_a_stale_store_field_by_field_and_a_consistent_one_as_such() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let out = run(
+        &home,
+        &anon(&server, &["check", "s3://public/stale-v2.zarr", "--json"]),
+    );
+    assert_code(&out, 1);
+    let doc = json(&out);
+    assert_eq!(doc["stale"], true);
+    assert_eq!(doc["only_on_disk"][0]["path"], "/added_later");
+    assert_eq!(doc["only_in_consolidated"][0]["path"], "/forcing/precip");
+    let changed = doc["changed"].as_array().unwrap();
+    let field = |path: &str, field: &str| -> (Value, Value) {
+        let node = changed
+            .iter()
+            .find(|c| c["path"] == path)
+            .unwrap_or_else(|| panic!("{path} not changed: {changed:?}"));
+        let f = node["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == field)
+            .unwrap_or_else(|| panic!("{field} of {path}: {node}"));
+        (f["a"].clone(), f["b"].clone())
+    };
+    assert_eq!(
+        field("/time", "shape"),
+        (serde_json::json!([8760]), serde_json::json!([17520]))
+    );
+    assert_eq!(
+        field("/forcing/temp", "attributes.units"),
+        (Value::from("K"), Value::from("degC"))
+    );
+    let codes: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"dimension-size-conflict"), "{codes:?}");
+
+    let out = run(
+        &home,
+        &anon(&server, &["check", "s3://public/nwm-chrtout-v2.zarr"]),
+    );
+    assert_code(&out, 0);
+    assert!(text(&out.stdout).contains("consistent"));
+    // Without consolidated metadata there is nothing to be stale.
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &["check", "s3://public/nested-unconsolidated-v2.zarr"],
+        ),
+    );
+    assert_code(&out, 0);
+    assert!(text(&out.stdout).contains("no consolidated metadata"));
+}
+
+#[test]
+fn consolidate_round_trips_v2_and_v3_and_writes_only_with_yes() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    for (store, key) in [
+        ("nested-unconsolidated-v2.zarr", ".zmetadata"),
+        ("v3-nested-unconsolidated.zarr", "zarr.json"),
+        ("stale-v2.zarr", ".zmetadata"),
+    ] {
+        let url = format!("s3://private/{store}");
+        let on_disk = server.bucket_dir(PRIVATE).join(store).join(key);
+        let before = std::fs::read(&on_disk).ok();
+        server.reset();
+        let out = run(&home, &["consolidate", &url, "--profile", "zs"]);
+        assert_code(&out, 0);
+        assert!(
+            text(&out.stdout).contains("dry run"),
+            "{}",
+            text(&out.stdout)
+        );
+        assert!(server.requests().iter().all(|r| r.method == "GET"));
+        assert_eq!(std::fs::read(&on_disk).ok(), before);
+
+        server.reset();
+        let out = run(&home, &["consolidate", &url, "--profile", "zs", "--yes"]);
+        assert_code(&out, 0);
+        let puts: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.method != "GET")
+            .collect();
+        assert_eq!(puts.len(), 1, "{puts:?}");
+        assert_eq!(puts[0].key(), Some(format!("{store}/{key}").as_str()));
+
+        // Read back: the consolidated tree equals the crawl, and check agrees.
+        let tree = json(&run(&home, &["tree", &url, "--profile", "zs", "--json"]));
+        assert_eq!(tree["consolidated"], true);
+        let crawl = json(&run(
+            &home,
+            &["tree", &url, "--profile", "zs", "--crawl", "--json"],
+        ));
+        assert_eq!(nodes(&tree), nodes(&crawl), "{store}");
+        let out = run(&home, &["check", &url, "--profile", "zs"]);
+        assert_code(&out, 0);
+    }
+    // The v3 root document keeps its other fields.
+    let root: Value = serde_json::from_slice(
+        &std::fs::read(
+            server
+                .bucket_dir(PRIVATE)
+                .join("v3-nested-unconsolidated.zarr/zarr.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(root["attributes"]["title"], "zarrscope v3 fixture");
+    assert_eq!(root["consolidated_metadata"]["kind"], "inline");
+
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &[
+                "consolidate",
+                "s3://public/nested-unconsolidated-v2.zarr",
+                "--yes",
+            ],
+        ),
+    );
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("--anon never writes"));
+}
+
+#[test]
+fn a_concurrent_change_is_a_conflict_not_an_overwrite() {
+    use zarrscope::crawl::{CrawlOptions, crawl};
+    use zarrscope::location::Location;
+    use zarrscope::store::credentials::S3Flags;
+    use zarrscope::store::guard::Policy;
+    use zarrscope::store::{Root, StoreHandle, StoreOptions};
+
+    let server = S3Server::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let env: std::collections::HashMap<&str, &str> = [
+        ("AWS_ACCESS_KEY_ID", common::ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", common::SECRET_KEY),
+    ]
+    .into();
+    for (store, key) in [
+        ("v3-nested-unconsolidated.zarr", "zarr.json"),
+        ("nested-unconsolidated-v2.zarr", ".zmetadata"),
+    ] {
+        let options = StoreOptions {
+            s3: S3Flags {
+                endpoint_url: Some(server.endpoint.clone()),
+                ..S3Flags::default()
+            },
+            ..StoreOptions::default()
+        };
+        let location = Location::parse(&format!("s3://{PRIVATE}/{store}")).unwrap();
+        let policy = Policy::metadata_and_one_write(location.key(key));
+        let ms = rt
+            .block_on(StoreHandle::open_with(
+                location,
+                &options,
+                &env,
+                None,
+                Root::Bucket,
+                policy,
+            ))
+            .unwrap();
+        let crawled = rt.block_on(crawl(&ms, &CrawlOptions::default())).unwrap();
+        let plan = zarrscope::consolidate::plan(&ms, &crawled, None).unwrap();
+        // Someone else writes the key between our read and our write.
+        let on_disk = server.bucket_dir(PRIVATE).join(store).join(key);
+        let theirs = br#"{"zarr_format": 3, "node_type": "group", "attributes": {"theirs": true}}"#;
+        std::fs::write(&on_disk, theirs).unwrap();
+        let err = rt
+            .block_on(zarrscope::consolidate::write(&ms, &plan))
+            .unwrap_err();
+        assert!(err.to_string().contains("conflict"), "{err}");
+        assert_eq!(
+            std::fs::read(&on_disk).unwrap(),
+            theirs,
+            "{store}: not overwritten"
+        );
+    }
+    let _ = PUBLIC;
+}
+
+#[test]
+fn diff_shows_what_changed_between_two_stores() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &[
+                "diff",
+                "s3://public/nwm-chrtout-v2.zarr",
+                "s3://public/nwm-chrtout-next-v2.zarr",
+                "--json",
+            ],
+        ),
+    );
+    assert_code(&out, 1);
+    let doc = json(&out);
+    assert_eq!(doc["same"], false);
+    assert_eq!(doc["only_in_a"][0]["path"], "/elevation");
+    assert_eq!(doc["only_in_b"][0]["path"], "/qSfcLatRunoff");
+    let streamflow = doc["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "/streamflow")
+        .unwrap();
+    let fields: Vec<&str> = streamflow["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    for f in ["chunks", "codecs", "shape", "attributes.valid_range"] {
+        assert!(fields.contains(&f), "{fields:?}");
+    }
+    // Human form, and the same store against itself (consolidated vs crawl).
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &[
+                "diff",
+                "s3://public/nwm-chrtout-v2.zarr",
+                "s3://public/nwm-chrtout-next-v2.zarr",
+            ],
+        ),
+    );
+    assert_code(&out, 1);
+    assert!(text(&out.stdout).contains("chunks: [672,30000] -> [336,100000]"));
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &[
+                "diff",
+                "s3://public/nested-v2.zarr",
+                "s3://public/nested-unconsolidated-v2.zarr",
+                "--crawl",
+            ],
+        ),
+    );
+    assert_code(&out, 0);
+    assert!(text(&out.stdout).contains("same metadata"));
+}
