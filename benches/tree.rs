@@ -162,6 +162,7 @@ fn build_and_render(doc: &[u8], v3: bool) -> usize {
         attrs: false,
         depth: None,
         color: false,
+        sizes: false,
     };
     renderer
         .render(&h, Stats::default(), &mut out)

@@ -134,6 +134,7 @@ fn zarr_python_fixture_directory_consolidated_prints_every_node() {
         attrs: true,
         depth: None,
         color: false,
+        sizes: true,
     }
     .render(&h, Stats::default(), &mut out)
     .unwrap();

@@ -3,6 +3,7 @@
 //! pieces they share.
 
 mod objects;
+mod show;
 mod stores;
 mod tree;
 mod writes;
@@ -70,6 +71,17 @@ pub enum Command {
     /// `zarr.json` and the v2 `.zmetadata`. No chunk is ever read.
     #[command(after_help = EXIT_CODES, after_long_help = format!("{TREE_EXAMPLES}\n\n{EXIT_CODES}"))]
     Tree(TreeArgs),
+    /// What xarray's repr and zarr's `.info` show, from metadata alone.
+    ///
+    /// For a group: dimensions (a name with two sizes is flagged),
+    /// coordinates and data variables with dims, dtype (CF-decoded type),
+    /// size, chunks, units and names, sub-groups, attributes, and OME-Zarr
+    /// multiscale images. For an array: zarr format, data type, shape, chunk
+    /// and shard shapes, chunk grid, fill value, each codec, dimension names,
+    /// sizes per chunk and shard, attributes. Nothing but metadata is read
+    /// unless --coords asks for the first and last coordinate values.
+    #[command(after_long_help = SHOW_EXAMPLES)]
+    Show(ShowArgs),
     /// Compare consolidated metadata with the per-node metadata, and lint.
     ///
     /// Crawls the store (as `tree --crawl`) while reading its consolidated
@@ -148,6 +160,13 @@ pub enum Command {
     },
 }
 
+const SHOW_EXAMPLES: &str = "\
+Examples:
+  zarrscope show s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr --anon
+  zarrscope show s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr streamflow --anon
+  zarrscope show s3://hytest/conus404/conus404_hourly.zarr --anon \\
+      --endpoint-url https://usgs.osn.mghpcc.org --coords";
+
 const LS_EXAMPLES: &str = "\
 Examples:
   zarrscope ls s3://noaa-nwm-retrospective-2-1-zarr-pds/ --anon
@@ -207,6 +226,10 @@ pub struct TreeArgs {
     /// Show at most N levels below the root (tree format).
     #[arg(long, value_name = "N")]
     pub depth: Option<usize>,
+
+    /// Logical size of every array, and per group the arrays and bytes below it.
+    #[arg(long)]
+    pub sizes: bool,
 
     /// Read every node's own metadata (a crawl) instead of consolidated metadata.
     ///
@@ -360,6 +383,7 @@ pub fn run(cli: Cli) -> u8 {
             EXIT_OK
         }
         Command::Tree(args) => finish(block_on(tree::tree(args))),
+        Command::Show(args) => finish(block_on(show::show(args))),
         Command::Check(args) => finish_code(block_on(stores::check(args))),
         Command::Consolidate(args) => finish(block_on(stores::consolidate(args))),
         Command::Diff(args) => finish_code(block_on(stores::diff(args))),
@@ -464,6 +488,34 @@ fn remote_location(arg: &str) -> Result<crate::location::Location> {
             .with_hint("give s3://bucket/prefix (or gs://, az://, https://)"));
     }
     crate::location::Location::parse(arg)
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The store, or a group or array inside it.
+    pub url: String,
+    /// A group or array below URL, e.g. `streamflow` or `forcing/temp`.
+    pub path: Option<String>,
+    /// One JSON document.
+    #[arg(long)]
+    pub json: bool,
+    /// Read the first and last values of 1-D coordinates (CF times as dates).
+    ///
+    /// The only data zarrscope reads: the first and last chunk of each such
+    /// coordinate, through a guard that allows exactly those arrays' keys,
+    /// within --max-bytes (default 16MiB in this mode). A coordinate that
+    /// would not fit is skipped with a note giving its size.
+    #[arg(long)]
+    pub coords: bool,
+    /// Read every node's own metadata instead of consolidated metadata.
+    #[arg(long)]
+    pub crawl: bool,
+    #[command(flatten)]
+    pub crawling: CrawlArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]

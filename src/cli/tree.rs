@@ -54,6 +54,7 @@ pub(super) async fn tree(args: TreeArgs) -> Result<()> {
             attrs: args.attrs,
             depth: args.depth,
             color: is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            sizes: args.sizes,
         }),
         Format::Table => Box::new(TableRenderer {
             width: is_tty

@@ -1,6 +1,7 @@
 //! Step 5 of the flow: one trait, one small file per output format.
 
 pub mod comparison;
+pub mod dataset;
 mod json;
 mod table;
 mod tree;

@@ -5,10 +5,12 @@ use std::io;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Renderer, Stats, dims_text, shape_text, truncate};
+use super::{Renderer, Stats, dims_text, shape_text, size_text, truncate};
+use crate::dataset::total_nbytes;
 use crate::hierarchy::Hierarchy;
 use crate::metadata::NodeKind;
 use crate::metadata::codec::summarize;
+use crate::ome;
 
 pub struct TreeRenderer {
     /// Show attributes under each node.
@@ -16,6 +18,8 @@ pub struct TreeRenderer {
     /// Deepest level shown (root is 0); `None` for all.
     pub depth: Option<usize>,
     pub color: bool,
+    /// Logical size per array and totals per group.
+    pub sizes: bool,
 }
 
 /// Longest attribute value shown before it is cut.
@@ -27,7 +31,7 @@ const DTYPE: Style = AnsiColor::Green.on_default();
 const DETAIL: Style = Style::new().dimmed();
 const INVALID: Style = AnsiColor::Red.on_default();
 
-const ARRAY_COLUMNS: usize = 6;
+const ARRAY_COLUMNS: usize = 7;
 const DTYPE_COLUMN: usize = 1;
 
 /// One line of output before alignment.
@@ -41,8 +45,10 @@ struct Line {
 enum Body {
     Group {
         hidden: usize,
+        /// Totals (`--sizes`) and an OME-Zarr summary.
+        note: String,
     },
-    /// Columns: shape, dtype, chunks, shards, codecs, dimension names.
+    /// Columns: shape, dtype, chunks, shards, codecs, dimension names, size.
     Array([String; ARRAY_COLUMNS]),
     Invalid(String),
     Attribute(String),
@@ -57,6 +63,29 @@ impl TreeRenderer {
         }
     }
 
+    fn group_note(&self, h: &Hierarchy, i: usize) -> String {
+        let mut parts = Vec::new();
+        if self.sizes {
+            let mut arrays = 0usize;
+            let mut pending = h.children(i).to_vec();
+            while let Some(c) = pending.pop() {
+                if h.nodes[c].is_array() {
+                    arrays += 1;
+                }
+                pending.extend_from_slice(h.children(c));
+            }
+            let total = total_nbytes(h, i).map_or_else(|| "size ?".into(), size_text);
+            parts.push(format!(
+                "{arrays} array{}, {total}",
+                if arrays == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(m) = ome::multiscales(h, i) {
+            parts.push(ome::summary(&m));
+        }
+        parts.join("; ")
+    }
+
     fn lines(&self, h: &Hierarchy) -> Vec<Line> {
         let mut lines = Vec::new();
         // Explicit stack: (node, depth, lead for its own line, lead for its children).
@@ -68,6 +97,7 @@ impl TreeRenderer {
             let body = match &node.kind {
                 NodeKind::Group => Body::Group {
                     hidden: if cut { h.descendants(i) } else { 0 },
+                    note: self.group_note(h, i),
                 },
                 NodeKind::Array(a) => Body::Array([
                     shape_text(&a.shape),
@@ -84,6 +114,11 @@ impl TreeRenderer {
                         .as_deref()
                         .filter(|d| !d.is_empty())
                         .map_or_else(String::new, dims_text),
+                    if self.sizes {
+                        a.nbytes().map_or_else(|| "size ?".into(), size_text)
+                    } else {
+                        String::new()
+                    },
                 ]),
                 NodeKind::InvalidArray { reason } => Body::Invalid(reason.clone()),
             };
@@ -160,8 +195,11 @@ impl Renderer for TreeRenderer {
         for line in &lines {
             let lead = &line.lead;
             match &line.body {
-                Body::Group { hidden } => {
+                Body::Group { hidden, note } => {
                     write!(out, "{lead}{}", self.paint(GROUP, &line.name))?;
+                    if !note.is_empty() {
+                        write!(out, "  {}", self.paint(DETAIL, &format!("({note})")))?;
+                    }
                     if *hidden > 0 {
                         write!(
                             out,
@@ -244,12 +282,14 @@ mod tests {
             attrs: false,
             depth: None,
             color: false,
+            sizes: false,
         });
         assert_eq!(plain, "/\n├── a\n│   └── b\n└── c\n");
         let coloured = render(&TreeRenderer {
             attrs: false,
             depth: None,
             color: true,
+            sizes: false,
         });
         assert!(coloured.contains("\x1b["), "{coloured:?}");
         let stripped: String = coloured
@@ -272,6 +312,7 @@ mod tests {
             attrs: true,
             depth: None,
             color: false,
+            sizes: false,
         });
         assert_eq!(
             text,
@@ -285,6 +326,7 @@ mod tests {
             attrs: false,
             depth: Some(0),
             color: false,
+            sizes: false,
         });
         assert_eq!(text, "/  … 3 more nodes\n");
     }

@@ -45,10 +45,13 @@ pub const METADATA_FILE_NAMES: [&str; 6] = [
 const STORE_NAME: &str = "Guard";
 
 /// Which keys a guard lets through for reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Keys {
     /// Zarr metadata documents only: the tree and the crawl.
     MetadataOnly,
+    /// Metadata, plus every key below these prefixes: the chunks of the
+    /// coordinate arrays `show --coords` was asked to read.
+    MetadataAndBelow(Vec<String>),
     /// Any key, still under the byte budget: `head`, `cat`, copies.
     Any,
 }
@@ -209,7 +212,19 @@ impl<T: ObjectStore> Guard<T> {
     }
 
     fn allow_read(&self, location: &Path) -> Result<()> {
-        if self.policy.keys == Keys::Any || is_metadata_key(location.as_ref()) {
+        let key = location.as_ref();
+        let allowed = match &self.policy.keys {
+            Keys::Any => true,
+            Keys::MetadataOnly => is_metadata_key(key),
+            Keys::MetadataAndBelow(prefixes) => {
+                is_metadata_key(key)
+                    || prefixes.iter().any(|p| {
+                        key.strip_prefix(p.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                    })
+            }
+        };
+        if allowed {
             Ok(())
         } else {
             Err(GuardError::NotMetadata {
@@ -579,6 +594,30 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(guard_error(&err), GuardError::ReadOnly { .. }));
+    }
+
+    #[tokio::test]
+    async fn chunks_below_named_arrays_only() {
+        let mem = InMemory::new();
+        for key in ["s/time/0", "s/time/.zarray", "s/temp/0.0", "s/timeline/0"] {
+            mem.put(&Path::from(key), PutPayload::from_static(b"x"))
+                .await
+                .unwrap();
+        }
+        let policy = Policy {
+            keys: Keys::MetadataAndBelow(vec!["s/time".into()]),
+            writes: Writes::None,
+        };
+        let g = Guard::new(mem, ByteBudget::new(1000), policy);
+        assert!(g.get(&Path::from("s/time/0")).await.is_ok());
+        assert!(g.get(&Path::from("s/time/.zarray")).await.is_ok());
+        for refused in ["s/temp/0.0", "s/timeline/0"] {
+            let err = g.get(&Path::from(refused)).await.unwrap_err();
+            assert!(
+                matches!(guard_error(&err), GuardError::NotMetadata { .. }),
+                "{refused}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -99,6 +99,8 @@ pub struct StoreHandle {
     /// credentials are loaded).
     secrets: Arc<Mutex<Vec<String>>>,
     logger: Option<RequestLogger>,
+    /// The instrumented backend under the guard, for [`StoreHandle::guarded`].
+    backend: Arc<dyn ObjectStore>,
 }
 
 impl StoreHandle {
@@ -140,6 +142,7 @@ impl StoreHandle {
         let notices = Arc::new(Mutex::new(Vec::new()));
         let backend = Backend::build(&location, options, env, &stats, &logger, &notices).await?;
         let budget = ByteBudget::new(options.max_bytes);
+        let inner = Arc::clone(&backend.store);
         let store: Arc<dyn ObjectStore> = match root {
             Root::Store => Arc::new(Guard::new(
                 PrefixStore::new(backend.store, location.prefix.as_str()),
@@ -159,7 +162,19 @@ impl StoreHandle {
             notices,
             secrets: backend.secrets,
             logger,
+            backend: inner,
         })
+    }
+
+    /// The same bucket (same client, counters, budget) behind a guard with
+    /// another policy — for a command that was asked to read more, e.g.
+    /// coordinate chunks.
+    pub fn guarded(&self, policy: Policy) -> Arc<dyn ObjectStore> {
+        Arc::new(Guard::new(
+            Arc::clone(&self.backend),
+            Arc::clone(&self.budget),
+            policy,
+        ))
     }
 
     /// Notices not shown yet (each is returned once).

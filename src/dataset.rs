@@ -1,0 +1,536 @@
+//! The dataset view of a group (what `print(xr.open_zarr(url))` shows) and
+//! the detail of one array (what `zarr.open(url)[name].info` shows), from
+//! metadata alone. Pure: no I/O; the coordinate peek fills in values later.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::hierarchy::{Hierarchy, Node};
+use crate::metadata::codec::Codec;
+use crate::metadata::{ArrayInfo, NodeKind};
+use crate::ome::{self, Multiscales};
+
+/// A dimension of the group's variables.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dimension {
+    pub name: String,
+    pub size: u64,
+    /// Other sizes the same name has in some variables (a conflict xarray
+    /// refuses), with those variables.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conflict {
+    pub size: u64,
+    pub variables: Vec<String>,
+}
+
+/// CF conventions read from a variable's attributes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Cf {
+    /// What readers decode the stored values to, e.g. `float64`,
+    /// `datetime64[ns]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded_dtype: Option<String>,
+    /// How, e.g. `scale_factor 0.01, add_offset 0` or
+    /// `hours since 1979-02-01 01:00:00, standard calendar`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoding: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_name: Option<String>,
+    /// `_FillValue`, else `missing_value`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fill: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
+    /// The `units` of a CF time variable (`<unit> since <date>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_units: Option<String>,
+}
+
+/// First and last values of a 1-D coordinate, read with `--coords`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Peek {
+    pub first: Value,
+    pub last: Value,
+    /// For CF time: the decoded dates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_date: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Variable {
+    pub name: String,
+    pub path: String,
+    pub dims: Vec<String>,
+    pub shape: Vec<u64>,
+    pub chunks: Option<Vec<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<Vec<u64>>,
+    /// As zarrscope shows it (`int32`, `|S15`, `datetime64[ns]`, ...).
+    pub dtype: String,
+    /// Logical bytes; `null` for variable-length types or beyond 128 bits.
+    pub nbytes: Option<u128>,
+    pub nchunks: Option<u128>,
+    /// Uncompressed bytes of one (inner) chunk.
+    pub chunk_nbytes: Option<u128>,
+    pub cf: Cf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peek: Option<Peek>,
+    /// Why the coordinate was not peeked (e.g. too large).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peek_note: Option<String>,
+    #[serde(skip)]
+    pub attributes: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubGroup {
+    pub path: String,
+    pub variables: usize,
+    pub groups: usize,
+    pub nbytes: Option<u128>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dataset {
+    pub url: String,
+    pub root: String,
+    pub path: String,
+    pub zarr_format: u8,
+    pub dimensions: Vec<Dimension>,
+    pub coordinates: Vec<Variable>,
+    pub data_variables: Vec<Variable>,
+    pub attributes: Map<String, Value>,
+    pub groups: Vec<SubGroup>,
+    /// Logical bytes of every array in this group and below.
+    pub nbytes: Option<u128>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiscales: Option<Multiscales>,
+}
+
+fn text_attr(attrs: &Map<String, Value>, key: &str) -> Option<String> {
+    match attrs.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn number_text(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Is `units` a CF time unit (`<unit> since <reference>`)?
+pub fn is_time_units(units: &str) -> bool {
+    let Some((unit, _)) = units.split_once(" since ") else {
+        return false;
+    };
+    matches!(
+        unit.trim().to_ascii_lowercase().as_str(),
+        "days"
+            | "day"
+            | "d"
+            | "hours"
+            | "hour"
+            | "hr"
+            | "h"
+            | "minutes"
+            | "minute"
+            | "min"
+            | "seconds"
+            | "second"
+            | "sec"
+            | "s"
+            | "milliseconds"
+            | "millisecond"
+            | "ms"
+            | "microseconds"
+            | "microsecond"
+            | "us"
+            | "nanoseconds"
+            | "ns"
+    )
+}
+
+/// CF facts from attributes, for an array of stored type `info`.
+pub fn cf_of(info: Option<&ArrayInfo>, attrs: &Map<String, Value>) -> Cf {
+    let mut cf = Cf {
+        units: text_attr(attrs, "units"),
+        long_name: text_attr(attrs, "long_name"),
+        standard_name: text_attr(attrs, "standard_name"),
+        fill: attrs
+            .get("_FillValue")
+            .or_else(|| attrs.get("missing_value"))
+            .cloned(),
+        calendar: text_attr(attrs, "calendar"),
+        ..Cf::default()
+    };
+    let scale = attrs.get("scale_factor");
+    let offset = attrs.get("add_offset");
+    if scale.is_some() || offset.is_some() {
+        let small_int = info.is_some_and(|a| {
+            a.data_type
+                .v3_name
+                .as_deref()
+                .is_some_and(|n| matches!(n, "int8" | "uint8" | "int16" | "uint16"))
+        });
+        // xarray: small integers without an offset unpack to float32.
+        let decoded = if small_int && offset.is_none() {
+            "float32"
+        } else {
+            "float64"
+        };
+        cf.decoded_dtype = Some(decoded.into());
+        let mut how = Vec::new();
+        if let Some(s) = scale {
+            how.push(format!("scale_factor {}", number_text(s)));
+        }
+        if let Some(o) = offset {
+            how.push(format!("add_offset {}", number_text(o)));
+        }
+        cf.decoding = Some(how.join(", "));
+    }
+    if let Some(units) = cf.units.clone().filter(|u| is_time_units(u)) {
+        cf.decoded_dtype = Some("datetime64[ns]".into());
+        let calendar = cf.calendar.clone().unwrap_or_else(|| "standard".into());
+        cf.decoding = Some(format!("{units}, {calendar} calendar"));
+        cf.time_units = Some(units);
+    }
+    cf
+}
+
+/// Dimension names of an array: stored ones, else `dim_0`, `dim_1`, ... as
+/// xarray names them.
+fn dim_names(info: &ArrayInfo) -> Vec<String> {
+    (0..info.shape.len())
+        .map(|i| {
+            info.dimension_names
+                .as_ref()
+                .filter(|names| names.len() == info.shape.len())
+                .and_then(|names| names[i].clone())
+                .unwrap_or_else(|| format!("dim_{i}"))
+        })
+        .collect()
+}
+
+pub fn chunk_nbytes(info: &ArrayInfo) -> Option<u128> {
+    let itemsize = u128::from(info.data_type.itemsize?);
+    info.chunks
+        .as_ref()?
+        .iter()
+        .try_fold(itemsize, |n, &c| n.checked_mul(u128::from(c)))
+}
+
+fn variable(node: &Node) -> Variable {
+    let name = node.name().to_string();
+    match &node.kind {
+        NodeKind::Array(a) => Variable {
+            name,
+            path: node.path.clone(),
+            dims: dim_names(a),
+            shape: a.shape.clone(),
+            chunks: a.chunks.clone(),
+            shards: a.shards.clone(),
+            dtype: a.data_type.display.clone(),
+            nbytes: a.nbytes(),
+            nchunks: a.nchunks(),
+            chunk_nbytes: chunk_nbytes(a),
+            cf: cf_of(Some(a), &node.attributes),
+            error: None,
+            peek: None,
+            peek_note: None,
+            attributes: node.attributes.clone(),
+        },
+        NodeKind::InvalidArray { reason } => Variable {
+            name,
+            path: node.path.clone(),
+            dims: Vec::new(),
+            shape: Vec::new(),
+            chunks: None,
+            shards: None,
+            dtype: "?".into(),
+            nbytes: None,
+            nchunks: None,
+            chunk_nbytes: None,
+            cf: cf_of(None, &node.attributes),
+            error: Some(reason.clone()),
+            peek: None,
+            peek_note: None,
+            attributes: node.attributes.clone(),
+        },
+        NodeKind::Group => unreachable_group(name, node),
+    }
+}
+
+/// Groups are never variables; kept total so no input can panic.
+fn unreachable_group(name: String, node: &Node) -> Variable {
+    Variable {
+        name,
+        path: node.path.clone(),
+        dims: Vec::new(),
+        shape: Vec::new(),
+        chunks: None,
+        shards: None,
+        dtype: "group".into(),
+        nbytes: None,
+        nchunks: None,
+        chunk_nbytes: None,
+        cf: Cf::default(),
+        error: None,
+        peek: None,
+        peek_note: None,
+        attributes: Map::new(),
+    }
+}
+
+/// Sum of the logical bytes of every array at or below node `i`; `None` if
+/// any size is unknown or the sum overflows.
+pub fn total_nbytes(h: &Hierarchy, i: usize) -> Option<u128> {
+    let mut pending = vec![i];
+    let mut total: u128 = 0;
+    while let Some(n) = pending.pop() {
+        match &h.nodes[n].kind {
+            NodeKind::Array(a) => total = total.checked_add(a.nbytes()?)?,
+            NodeKind::InvalidArray { .. } => return None,
+            NodeKind::Group => {}
+        }
+        pending.extend_from_slice(h.children(n));
+    }
+    Some(total)
+}
+
+/// The dataset view of group `i` of `h`.
+pub fn dataset(h: &Hierarchy, i: usize) -> Dataset {
+    let group = &h.nodes[i];
+    let mut variables: Vec<Variable> = Vec::new();
+    let mut groups = Vec::new();
+    for &c in h.children(i) {
+        let child = &h.nodes[c];
+        if child.is_array() {
+            variables.push(variable(child));
+        } else {
+            let kids = h.children(c);
+            groups.push(SubGroup {
+                path: child.path.clone(),
+                variables: kids.iter().filter(|&&k| h.nodes[k].is_array()).count(),
+                groups: kids.iter().filter(|&&k| !h.nodes[k].is_array()).count(),
+                nbytes: total_nbytes(h, c),
+            });
+        }
+    }
+    // An OME-Zarr image: its levels are named by the axes, and differ in
+    // size by design; only the full-resolution level sizes the dimensions.
+    let multiscales = ome::multiscales(h, i);
+    let mut levels: Vec<String> = Vec::new();
+    if let Some(m) = &multiscales {
+        for image in &m.images {
+            let axes: Vec<String> = image.axes.iter().map(|a| a.name.clone()).collect();
+            for (k, level) in image.levels.iter().enumerate() {
+                if let Some(v) = variables.iter_mut().find(|v| v.name == level.path) {
+                    if v.dims.len() == axes.len() && v.dims.iter().all(|d| d.starts_with("dim_")) {
+                        v.dims = axes.clone();
+                    }
+                    if k > 0 {
+                        levels.push(v.name.clone());
+                    }
+                }
+            }
+        }
+    }
+    // Dimensions in order of first use; every size seen, by variable.
+    let mut order: Vec<String> = Vec::new();
+    let mut sizes: BTreeMap<String, BTreeMap<u64, Vec<String>>> = BTreeMap::new();
+    for v in variables.iter().filter(|v| !levels.contains(&v.name)) {
+        for (d, &s) in v.dims.iter().zip(&v.shape) {
+            if !sizes.contains_key(d) {
+                order.push(d.clone());
+            }
+            sizes
+                .entry(d.clone())
+                .or_default()
+                .entry(s)
+                .or_default()
+                .push(v.name.clone());
+        }
+    }
+    let dimensions = order
+        .into_iter()
+        .map(|name| {
+            let by_size = sizes.remove(&name).unwrap_or_default();
+            // The size most variables use is the dimension's size.
+            let main = by_size
+                .iter()
+                .max_by_key(|(size, vars)| (vars.len(), std::cmp::Reverse(**size)))
+                .map_or(0, |(size, _)| *size);
+            let conflicts = by_size
+                .into_iter()
+                .filter(|(size, _)| *size != main)
+                .map(|(size, variables)| Conflict { size, variables })
+                .collect();
+            Dimension {
+                name,
+                size: main,
+                conflicts,
+            }
+        })
+        .collect();
+    // Coordinates: a 1-D variable named like its dimension (xarray's index
+    // coordinates), and any name listed in a `coordinates` attribute.
+    let mut named: Vec<String> = Vec::new();
+    for v in &variables {
+        if let Some(Value::String(list)) = v.attributes.get("coordinates") {
+            named.extend(list.split_whitespace().map(str::to_string));
+        }
+    }
+    if let Some(Value::String(list)) = group.attributes.get("coordinates") {
+        named.extend(list.split_whitespace().map(str::to_string));
+    }
+    let (coordinates, data_variables): (Vec<Variable>, Vec<Variable>) = variables
+        .into_iter()
+        .partition(|v| is_index(v) || named.contains(&v.name));
+    let mut coordinates = coordinates;
+    // Index coordinates first (xarray marks them with `*`), then by name.
+    coordinates.sort_by(|a, b| (!is_index(a), &a.name).cmp(&(!is_index(b), &b.name)));
+    Dataset {
+        url: h.url.clone(),
+        root: h.root_url.clone(),
+        path: group.path.clone(),
+        zarr_format: h.zarr_format,
+        dimensions,
+        coordinates,
+        data_variables,
+        attributes: group.attributes.clone(),
+        groups,
+        nbytes: total_nbytes(h, i),
+        multiscales,
+    }
+}
+
+/// An index coordinate: 1-D, named like its dimension.
+pub fn is_index(v: &Variable) -> bool {
+    v.dims.len() == 1 && v.dims[0] == v.name
+}
+
+/// `zarr.open(url)[name].info`, and more.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArrayDetail {
+    pub url: String,
+    pub root: String,
+    pub path: String,
+    pub zarr_format: u8,
+    /// Zarr v3 data type name, where one exists.
+    pub data_type: Option<String>,
+    /// `dtype` (v2 typestr) or `data_type` (v3), as stored.
+    pub dtype: Value,
+    pub shape: Vec<u64>,
+    pub chunks: Option<Vec<u64>>,
+    pub shards: Option<Vec<u64>>,
+    /// Chunks per dimension.
+    pub chunk_grid: Option<Vec<u64>>,
+    pub nchunks: Option<u128>,
+    pub order: Option<String>,
+    pub fill_value: Value,
+    pub codecs: Vec<Codec>,
+    pub dimension_names: Vec<String>,
+    pub nbytes: Option<u128>,
+    pub chunk_nbytes: Option<u128>,
+    pub shard_nbytes: Option<u128>,
+    pub cf: Cf,
+    pub attributes: Map<String, Value>,
+}
+
+pub fn array_detail(h: &Hierarchy, i: usize) -> Result<ArrayDetail, String> {
+    let node = &h.nodes[i];
+    let a = match &node.kind {
+        NodeKind::Array(a) => a,
+        NodeKind::InvalidArray { reason } => {
+            return Err(format!(
+                "{}: the array's metadata cannot be read: {reason}",
+                node.path
+            ));
+        }
+        NodeKind::Group => return Err(format!("{} is a group", node.path)),
+    };
+    let chunk_grid = a
+        .chunks
+        .as_ref()
+        .filter(|c| c.len() == a.shape.len())
+        .map(|c| {
+            a.shape
+                .iter()
+                .zip(c)
+                .map(|(&s, &c)| s.div_ceil(c.max(1)))
+                .collect()
+        });
+    let shard_nbytes = a.shards.as_ref().and_then(|shards| {
+        let itemsize = u128::from(a.data_type.itemsize?);
+        shards
+            .iter()
+            .try_fold(itemsize, |n, &c| n.checked_mul(u128::from(c)))
+    });
+    Ok(ArrayDetail {
+        url: h.url.clone(),
+        root: h.root_url.clone(),
+        path: node.path.clone(),
+        zarr_format: a.zarr_format,
+        data_type: a.data_type.v3_name.clone(),
+        dtype: a.dtype.clone(),
+        shape: a.shape.clone(),
+        chunks: a.chunks.clone(),
+        shards: a.shards.clone(),
+        chunk_grid,
+        nchunks: a.nchunks(),
+        order: a.order.clone(),
+        fill_value: a.fill_value.clone(),
+        codecs: a.codecs.clone(),
+        dimension_names: dim_names(a),
+        nbytes: a.nbytes(),
+        chunk_nbytes: chunk_nbytes(a),
+        shard_nbytes,
+        cf: cf_of(Some(a), &node.attributes),
+        attributes: node.attributes.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cf_packing_and_time() {
+        let attrs = json!({"scale_factor": 0.01, "add_offset": 0.0, "units": "m3 s-1"});
+        let cf = cf_of(None, attrs.as_object().unwrap());
+        assert_eq!(cf.decoded_dtype.as_deref(), Some("float64"));
+        assert_eq!(
+            cf.decoding.as_deref(),
+            Some("scale_factor 0.01, add_offset 0.0")
+        );
+        let t = json!({"units": "hours since 1979-02-01 01:00:00", "calendar": "standard"});
+        let cf = cf_of(None, t.as_object().unwrap());
+        assert_eq!(cf.decoded_dtype.as_deref(), Some("datetime64[ns]"));
+        assert_eq!(
+            cf.time_units.as_deref(),
+            Some("hours since 1979-02-01 01:00:00")
+        );
+        assert!(!is_time_units("m s-1"));
+        assert!(is_time_units("days since 2000-01-01"));
+    }
+}

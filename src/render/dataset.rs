@@ -1,0 +1,299 @@
+//! Human text for `show`: the dataset view of a group (laid out like
+//! xarray's repr) and the detail of an array (like zarr's `.info`).
+
+use std::io;
+
+use serde_json::Value;
+
+use super::{shape_text, size_text};
+use crate::dataset::{ArrayDetail, Dataset, Variable, is_index};
+use crate::ome;
+
+/// Cut `text` to `width` characters with a `…` marker.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn size(bytes: Option<u128>) -> String {
+    bytes.map_or_else(|| "?".into(), size_text)
+}
+
+fn dtype_text(v: &Variable) -> String {
+    match &v.cf.decoded_dtype {
+        Some(decoded) => format!("{} → {decoded}", v.dtype),
+        None => v.dtype.clone(),
+    }
+}
+
+fn chunks_text(v: &Variable) -> String {
+    let Some(chunks) = &v.chunks else {
+        return "chunks ?".into();
+    };
+    let mut text = format!("chunks {}", shape_text(chunks));
+    if let Some(shards) = &v.shards {
+        text.push_str(&format!(" in shards {}", shape_text(shards)));
+    }
+    if let Some(n) = v.nchunks.filter(|&n| n > 1) {
+        text.push_str(&format!(" ×{n}"));
+    }
+    text
+}
+
+/// The free-text tail of a variable's line: CF decoding, units, name, fill,
+/// and peeked values.
+fn notes(v: &Variable) -> String {
+    let mut parts = Vec::new();
+    if let Some(peek) = &v.peek {
+        match (&peek.first_date, &peek.last_date) {
+            (Some(a), Some(b)) => parts.push(format!("{a} … {b}")),
+            _ => parts.push(format!(
+                "{} … {}",
+                value_text(&peek.first),
+                value_text(&peek.last)
+            )),
+        }
+    }
+    if let Some(note) = &v.peek_note {
+        parts.push(format!("[{note}]"));
+    }
+    if let Some(how) = &v.cf.decoding {
+        parts.push(how.clone());
+    }
+    if let Some(units) = v.cf.units.as_ref().filter(|_| v.cf.time_units.is_none()) {
+        parts.push(format!("[{units}]"));
+    }
+    if let Some(name) = v.cf.long_name.as_ref().or(v.cf.standard_name.as_ref()) {
+        parts.push(format!("{name:?}"));
+    }
+    if let Some(fill) = &v.cf.fill {
+        parts.push(format!("fill {}", value_text(fill)));
+    }
+    if let Some(e) = &v.error {
+        parts.push(format!("unreadable metadata: {e}"));
+    }
+    parts.join("  ")
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn pad(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    format!("{text}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+fn write_variables(
+    out: &mut dyn io::Write,
+    vars: &[Variable],
+    coords: bool,
+    width: usize,
+) -> io::Result<()> {
+    let rows: Vec<[String; 5]> = vars
+        .iter()
+        .map(|v| {
+            let mark = if coords && is_index(v) { "*" } else { " " };
+            [
+                format!("  {mark} {}", v.name),
+                format!("({})", v.dims.join(", ")),
+                dtype_text(v),
+                size(v.nbytes),
+                chunks_text(v),
+            ]
+        })
+        .collect();
+    let mut widths = [0usize; 5];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for (row, v) in rows.iter().zip(vars) {
+        let mut line = String::new();
+        for (k, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if k > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(&pad(cell, w));
+        }
+        let tail = notes(v);
+        if !tail.is_empty() {
+            line.push_str("  ");
+            line.push_str(&tail);
+        }
+        writeln!(out, "{}", cut(line.trim_end(), width.max(40) + 80))?;
+    }
+    Ok(())
+}
+
+fn write_attributes(
+    out: &mut dyn io::Write,
+    attrs: &serde_json::Map<String, Value>,
+    width: usize,
+) -> io::Result<()> {
+    let key_w = attrs.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    for (key, value) in attrs {
+        let line = format!(
+            "    {}  {}",
+            pad(&format!("{key}:"), key_w + 1),
+            value_text(value)
+        );
+        writeln!(out, "{}", cut(&line, width))?;
+    }
+    Ok(())
+}
+
+/// The dataset view. `width` is the terminal width (long values are cut).
+pub fn write_dataset(out: &mut dyn io::Write, d: &Dataset, width: usize) -> io::Result<()> {
+    writeln!(
+        out,
+        "<zarrscope.Dataset> {}  (Zarr v{}, {})  Size: {}",
+        d.path,
+        d.zarr_format,
+        d.root,
+        size(d.nbytes)
+    )?;
+    let dims: Vec<String> = d
+        .dimensions
+        .iter()
+        .map(|dim| format!("{}: {}", dim.name, dim.size))
+        .collect();
+    writeln!(out, "Dimensions:  ({})", dims.join(", "))?;
+    for dim in &d.dimensions {
+        for c in &dim.conflicts {
+            writeln!(
+                out,
+                "  ! dimension {:?} is {} in {} but {} elsewhere: xarray refuses such a group",
+                dim.name,
+                c.size,
+                c.variables.join(", "),
+                dim.size
+            )?;
+        }
+    }
+    if let Some(m) = &d.multiscales {
+        writeln!(out, "Multiscale image:")?;
+        for line in ome::details(m) {
+            writeln!(out, "    {line}")?;
+        }
+    }
+    writeln!(out, "Coordinates:")?;
+    write_variables(out, &d.coordinates, true, width)?;
+    writeln!(out, "Data variables:")?;
+    write_variables(out, &d.data_variables, false, width)?;
+    if !d.groups.is_empty() {
+        writeln!(out, "Groups:")?;
+        for g in &d.groups {
+            writeln!(
+                out,
+                "    {}  {} variable{}, {} group{}, {}",
+                g.path,
+                g.variables,
+                if g.variables == 1 { "" } else { "s" },
+                g.groups,
+                if g.groups == 1 { "" } else { "s" },
+                size(g.nbytes)
+            )?;
+        }
+    }
+    // The OME block is summarised above; show the other attributes.
+    let mut attrs = d.attributes.clone();
+    if d.multiscales.is_some() {
+        attrs.remove("multiscales");
+        attrs.remove("ome");
+    }
+    writeln!(out, "Attributes:")?;
+    write_attributes(out, &attrs, width)
+}
+
+/// The array detail.
+pub fn write_array(out: &mut dyn io::Write, a: &ArrayDetail, width: usize) -> io::Result<()> {
+    let mut rows: Vec<(&str, String)> = vec![
+        ("Name", a.path.clone()),
+        ("Store", a.root.clone()),
+        ("Zarr format", a.zarr_format.to_string()),
+    ];
+    let stored = value_text(&a.dtype);
+    rows.push((
+        "Data type",
+        match &a.data_type {
+            Some(name) if *name != stored => format!("{name} (stored as {stored})"),
+            Some(name) => name.clone(),
+            None => format!("{stored} (no Zarr v3 equivalent)"),
+        },
+    ));
+    rows.push(("Shape", shape_text(&a.shape)));
+    rows.push((
+        "Chunk shape",
+        a.chunks.as_deref().map_or("?".into(), shape_text),
+    ));
+    if let Some(s) = &a.shards {
+        rows.push(("Shard shape", shape_text(s)));
+    }
+    if let Some(grid) = &a.chunk_grid {
+        rows.push((
+            "Chunk grid",
+            format!(
+                "{} = {} chunks",
+                shape_text(grid),
+                a.nchunks.map_or("?".into(), |n| n.to_string())
+            ),
+        ));
+    }
+    if let Some(order) = &a.order {
+        rows.push(("Order", order.clone()));
+    }
+    rows.push(("Fill value", value_text(&a.fill_value)));
+    if a.codecs.is_empty() {
+        rows.push(("Codecs", "none (stored raw)".into()));
+    }
+    for (i, c) in a.codecs.iter().enumerate() {
+        let config = serde_json::to_string(&c.configuration).unwrap_or_default();
+        rows.push((
+            if i == 0 { "Codecs" } else { "" },
+            format!("{} {config}", c.name),
+        ));
+    }
+    rows.push((
+        "Dimension names",
+        format!("({})", a.dimension_names.join(", ")),
+    ));
+    rows.push((
+        "Logical size",
+        match a.nbytes {
+            Some(n) => format!("{} ({n} bytes)", size_text(n)),
+            None => "? (variable-length or too large)".into(),
+        },
+    ));
+    rows.push((
+        "Bytes per chunk",
+        format!("{} uncompressed", size(a.chunk_nbytes)),
+    ));
+    if a.shards.is_some() {
+        rows.push((
+            "Bytes per shard",
+            format!("{} uncompressed", size(a.shard_nbytes)),
+        ));
+    }
+    if let (Some(decoded), Some(how)) = (&a.cf.decoded_dtype, &a.cf.decoding) {
+        rows.push(("Decoded (CF)", format!("{decoded} via {how}")));
+    }
+    for (label, value) in rows {
+        let label = if label.is_empty() {
+            " ".repeat(16)
+        } else {
+            pad(label, 16)
+        };
+        writeln!(out, "{}", cut(&format!("{label}: {value}"), width))?;
+    }
+    writeln!(out, "Attributes:")?;
+    write_attributes(out, &a.attributes, width)
+}
