@@ -77,34 +77,66 @@ impl FloatJson for f64 {
 
 type Storage = AsyncObjectStore<PrefixStore<Arc<dyn object_store::ObjectStore>>>;
 
-/// The first and last element; one chunk read when they share it.
+/// How to reach the first and last element.
+#[derive(Clone, Copy)]
+enum Reach {
+    /// Whole chunks of this length (no HEAD, no partial reads).
+    Chunks(u64),
+    /// A sharded array: element subsets, read partially from the shards.
+    Subsets,
+}
+
+/// The first and last element of a 1-D array of `n` elements.
 async fn first_last<T: Scalar>(
     array: &Array<Storage>,
     n: u64,
-    one_chunk: bool,
+    reach: Reach,
 ) -> Result<(T, T), String> {
-    let read = |range: std::ops::Range<u64>| {
-        let subset = ArraySubset::new_with_ranges(&[range]);
-        async move {
-            array
-                .async_retrieve_array_subset::<Vec<T>>(&subset)
-                .await
-                .map_err(|e| e.to_string())
-        }
-    };
     let none = || "no value".to_string();
-    if one_chunk {
-        let all = read(0..n).await?;
-        return Ok((
-            *all.first().ok_or_else(none)?,
-            *all.last().ok_or_else(none)?,
-        ));
+    match reach {
+        Reach::Chunks(chunk) => {
+            let chunk = chunk.max(1);
+            let last_chunk = (n - 1) / chunk;
+            // Chunks are padded to full length: the last element sits at its
+            // offset within the last chunk.
+            let offset =
+                usize::try_from((n - 1) - last_chunk * chunk).map_err(|e| e.to_string())?;
+            let get = |index: u64| async move {
+                array
+                    .async_retrieve_chunk::<Vec<T>>(&[index])
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            if last_chunk == 0 {
+                let only = get(0).await?;
+                return Ok((
+                    *only.first().ok_or_else(none)?,
+                    *only.get(offset).ok_or_else(none)?,
+                ));
+            }
+            let (first, last) = futures::join!(get(0), get(last_chunk));
+            Ok((
+                *first?.first().ok_or_else(none)?,
+                *last?.get(offset).ok_or_else(none)?,
+            ))
+        }
+        Reach::Subsets => {
+            let read = |range: std::ops::Range<u64>| {
+                let subset = ArraySubset::new_with_ranges(&[range]);
+                async move {
+                    array
+                        .async_retrieve_array_subset::<Vec<T>>(&subset)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            };
+            let (first, last) = futures::join!(read(0..1), read(n - 1..n));
+            Ok((
+                *first?.first().ok_or_else(none)?,
+                *last?.first().ok_or_else(none)?,
+            ))
+        }
     }
-    let (first, last) = futures::join!(read(0..1), read(n - 1..n));
-    Ok((
-        *first?.first().ok_or_else(none)?,
-        *last?.first().ok_or_else(none)?,
-    ))
 }
 
 fn pair<T: Scalar>((a, b): (T, T)) -> (Value, Value, f64, f64) {
@@ -253,21 +285,24 @@ async fn peek_one(
         .await
         .map_err(|e| e.to_string())?;
     let n = v.shape[0];
-    let one = v.nchunks.is_none_or(|c| c <= 1);
+    let reach = match (&v.shards, v.chunks.as_deref()) {
+        (None, Some([chunk])) => Reach::Chunks(*chunk),
+        _ => Reach::Subsets,
+    };
     // zarrs names v2 types as `int32 / <i4`: the v3 name comes first.
     let full = array.data_type().to_string();
     let name = full.split(" / ").next().unwrap_or(&full);
     let (first, last, a, b) = match name {
-        "int8" => pair(first_last::<i8>(&array, n, one).await?),
-        "int16" => pair(first_last::<i16>(&array, n, one).await?),
-        "int32" => pair(first_last::<i32>(&array, n, one).await?),
-        "int64" => pair(first_last::<i64>(&array, n, one).await?),
-        "uint8" => pair(first_last::<u8>(&array, n, one).await?),
-        "uint16" => pair(first_last::<u16>(&array, n, one).await?),
-        "uint32" => pair(first_last::<u32>(&array, n, one).await?),
-        "uint64" => pair(first_last::<u64>(&array, n, one).await?),
-        "float32" => pair(first_last::<f32>(&array, n, one).await?),
-        "float64" => pair(first_last::<f64>(&array, n, one).await?),
+        "int8" => pair(first_last::<i8>(&array, n, reach).await?),
+        "int16" => pair(first_last::<i16>(&array, n, reach).await?),
+        "int32" => pair(first_last::<i32>(&array, n, reach).await?),
+        "int64" => pair(first_last::<i64>(&array, n, reach).await?),
+        "uint8" => pair(first_last::<u8>(&array, n, reach).await?),
+        "uint16" => pair(first_last::<u16>(&array, n, reach).await?),
+        "uint32" => pair(first_last::<u32>(&array, n, reach).await?),
+        "uint64" => pair(first_last::<u64>(&array, n, reach).await?),
+        "float32" => pair(first_last::<f32>(&array, n, reach).await?),
+        "float64" => pair(first_last::<f64>(&array, n, reach).await?),
         other => return Err(format!("values of type {other} are not shown")),
     };
     let (first_date, last_date) = match &v.cf.time_units {
