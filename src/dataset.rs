@@ -357,10 +357,19 @@ pub fn dataset(h: &Hierarchy, i: usize) -> Dataset {
     // Dimensions in order of first use; every size seen, by variable.
     let mut order: Vec<String> = Vec::new();
     let mut sizes: BTreeMap<String, BTreeMap<u64, Vec<String>>> = BTreeMap::new();
+    // Names we made up (`dim_0`) are per array, as in xarray: they size a
+    // dimension only if no stored name did, and never make a conflict.
+    let made_up = |v: &Variable, d: &str| {
+        d.starts_with("dim_")
+            && !v.attributes.contains_key("_ARRAY_DIMENSIONS")
+            && v.dims.iter().all(|x| x.starts_with("dim_"))
+    };
     for v in variables.iter().filter(|v| !levels.contains(&v.name)) {
         for (d, &s) in v.dims.iter().zip(&v.shape) {
             if !sizes.contains_key(d) {
                 order.push(d.clone());
+            } else if made_up(v, d) {
+                continue;
             }
             sizes
                 .entry(d.clone())
