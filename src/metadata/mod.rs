@@ -92,11 +92,27 @@ pub struct Consolidated {
 }
 
 /// Check a relative node path: no empty, `.` or `..` segments, no NUL.
+/// Deepest node path accepted. Real hierarchies are a few levels deep; a
+/// path thousands of levels deep is hostile (its implied parents alone cost
+/// quadratic memory), so it is skipped with a warning.
+pub const MAX_PATH_DEPTH: usize = 256;
+
 fn valid_node_path(path: &str) -> bool {
     path.is_empty()
-        || path
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.contains('\0'))
+        || (path.split('/').count() <= MAX_PATH_DEPTH
+            && path
+                .split('/')
+                .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.contains('\0')))
+}
+
+/// Why a node path was skipped, with the path cut to a readable length.
+fn invalid_path_warning(what: &str, path: &str) -> String {
+    let shown: String = path.chars().take(120).collect();
+    let more = if shown.len() < path.len() { "…" } else { "" };
+    format!(
+        "skipped {what} {:?}{more}: not a valid node path (empty, \".\", \"..\" or NUL segments, or deeper than {MAX_PATH_DEPTH} levels)",
+        shown
+    )
 }
 
 fn dimension_names_from_attrs(attrs: &Map<String, Value>) -> Option<Vec<Option<String>>> {

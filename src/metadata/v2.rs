@@ -43,7 +43,7 @@ pub fn parse_consolidated(doc: Value) -> Result<Consolidated, String> {
     for (key, value) in metadata {
         let (dir, file) = key.rsplit_once('/').unwrap_or(("", key.as_str()));
         if !valid_node_path(dir) {
-            warnings.push(format!("skipped key {key:?}: not a valid node path"));
+            warnings.push(super::invalid_path_warning("key", &key));
             continue;
         }
         let entry = entries.entry(dir.to_string()).or_default();

@@ -52,7 +52,7 @@ pub fn parse_root(doc: Value) -> Result<Root, String> {
                     nodes.push(root);
                     for (path, doc) in flat {
                         if path.is_empty() || !valid_node_path(&path) {
-                            warnings.push(format!("skipped entry {path:?}: not a valid node path"));
+                            warnings.push(super::invalid_path_warning("entry", &path));
                             continue;
                         }
                         match doc.get("node_type").and_then(Value::as_str) {
