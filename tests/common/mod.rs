@@ -35,6 +35,8 @@ pub struct LoggedRequest {
     pub query: String,
     pub status: u16,
     pub signed: bool,
+    /// Response body bytes, from its Content-Length (0 when none).
+    pub bytes: u64,
 }
 
 impl LoggedRequest {
@@ -189,12 +191,20 @@ impl S3Server {
                                     hyper::service::Service::call(&service, req).await
                                 };
                                 let status = result.as_ref().map_or(500, |r| r.status().as_u16());
+                                let bytes = result
+                                    .as_ref()
+                                    .ok()
+                                    .and_then(|r| r.headers().get(hyper::header::CONTENT_LENGTH))
+                                    .and_then(|v| v.to_str().ok())
+                                    .and_then(|v| v.parse().ok())
+                                    .unwrap_or(0);
                                 log.lock().unwrap().push(LoggedRequest {
                                     method,
                                     path,
                                     query,
                                     status,
                                     signed,
+                                    bytes,
                                 });
                                 in_flight.fetch_sub(1, Ordering::SeqCst);
                                 result
