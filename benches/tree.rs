@@ -171,16 +171,18 @@ fn build_and_render(doc: &[u8], v3: bool) -> usize {
 }
 
 fn parse_benchmark() {
-    println!("## parse + build + render, 5,000 arrays");
+    println!("## parse + build + render, 10 / 5,000 / 50,000 arrays");
     println!(
         "| document | size | serde_json::Value (baseline) | zarrscope tree | ratio | throughput | peak heap | peak / size |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for (label, doc, v3) in [
-        ("v2 .zmetadata", v2_document(5000), false),
-        ("v3 zarr.json", v3_document(5000), true),
-    ] {
-        let runs = 15;
+    for (label, doc, v3) in [10, 5000, 50_000].into_iter().flat_map(|n| {
+        [
+            (format!("v2 .zmetadata, {n} arrays"), v2_document(n), false),
+            (format!("v3 zarr.json, {n} arrays"), v3_document(n), true),
+        ]
+    }) {
+        let runs = if doc.len() > 10_000_000 { 5 } else { 15 };
         let baseline = time_runs(runs, || serde_json::from_slice::<Value>(&doc).map(|_| ()));
         let ours = time_runs(runs, || build_and_render(&doc, v3));
         let (_, peak) = peak_during(|| build_and_render(&doc, v3));

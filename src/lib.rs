@@ -20,4 +20,6 @@ pub mod ome;
 pub mod open;
 pub mod peek;
 pub mod render;
+#[doc(hidden)]
+pub mod robustness;
 pub mod store;
