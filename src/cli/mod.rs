@@ -433,6 +433,35 @@ fn verbose_logger() -> RequestLogger {
     Arc::new(|record| eprintln!("zarrscope: {record}"))
 }
 
+/// Open `location` rooted at its bucket behind a guard with `policy`, and
+/// show the notices that opening produced. Plain HTTP servers are read-only.
+async fn open_store(
+    location: crate::location::Location,
+    access: &AccessArgs,
+    report: &ReportArgs,
+    policy: crate::store::guard::Policy,
+    default_max_bytes: u64,
+) -> Result<StoreHandle> {
+    if policy.writes() && matches!(location.backend, crate::location::Backend::Http { .. }) {
+        return Err(Error::new(format!(
+            "{} is a plain HTTP server: zarrscope only reads from those",
+            location.url
+        ))
+        .with_hint("write to s3://, gs:// or az:// instead"));
+    }
+    let handle = StoreHandle::open_with(
+        location,
+        &access.store_options(default_max_bytes),
+        &crate::store::credentials::ProcessEnv,
+        report.verbose.then(verbose_logger),
+        crate::store::Root::Bucket,
+        policy,
+    )
+    .await?;
+    print_notices(&handle, report);
+    Ok(handle)
+}
+
 /// Notices not shown yet (credentials, a discovered region), unless --quiet.
 fn print_notices(handle: &StoreHandle, report: &ReportArgs) {
     for notice in handle.take_notices() {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::{
     AccessArgs, CatArgs, DuArgs, GlobArgs, HeadArgs, InfoArgs, LsArgs, ReportArgs, human, json_out,
-    print_notices, print_stats, remote_location, verbose_logger, write_out,
+    open_store, print_notices, print_stats, remote_location, write_out,
 };
 use crate::error::Result;
 use crate::objects::glob::Match;
@@ -13,28 +13,22 @@ use crate::objects::head::Take;
 use crate::objects::listing::{Info, ObjectInfo};
 use crate::objects::progress::Progress;
 use crate::objects::{self, relative};
-use crate::store::credentials::ProcessEnv;
 use crate::store::guard::Policy;
-use crate::store::{DEFAULT_MAX_BYTES, Root, StoreHandle};
+use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
 async fn open_read_only(
     url: &str,
     access: &AccessArgs,
     report: &ReportArgs,
 ) -> Result<StoreHandle> {
-    let location = remote_location(url)?;
-    let logger = report.verbose.then(verbose_logger);
-    let handle = StoreHandle::open_with(
-        location,
-        &access.store_options(DEFAULT_MAX_BYTES),
-        &ProcessEnv,
-        logger,
-        Root::Bucket,
+    open_store(
+        remote_location(url)?,
+        access,
+        report,
         Policy::READ_ONLY,
+        DEFAULT_MAX_BYTES,
     )
-    .await?;
-    print_notices(&handle, report);
-    Ok(handle)
+    .await
 }
 
 fn size_text(size: u64, human_readable: bool) -> String {

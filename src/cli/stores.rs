@@ -7,8 +7,8 @@ use object_store::ObjectStoreExt;
 use serde::Serialize;
 
 use super::{
-    CheckArgs, ConsolidateArgs, DiffArgs, ReportArgs, human, json_out, print_notices, print_stats,
-    verbose_logger, write_out,
+    CheckArgs, ConsolidateArgs, DiffArgs, ReportArgs, human, json_out, open_store, print_notices,
+    print_stats, write_out,
 };
 use crate::compare::{Comparison, Lone, NodeChange, compare};
 use crate::consolidate;
@@ -21,9 +21,8 @@ use crate::metadata::json as lenient;
 use crate::open::read_consolidated;
 use crate::render::Stats;
 use crate::render::comparison::{Sides, write_comparison, write_findings};
-use crate::store::credentials::ProcessEnv;
 use crate::store::guard::Policy;
-use crate::store::{DEFAULT_MAX_BYTES, Root, StoreHandle};
+use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
 async fn open(
     url: &str,
@@ -31,18 +30,14 @@ async fn open(
     report: &ReportArgs,
     policy: Policy,
 ) -> Result<StoreHandle> {
-    let location = Location::parse(url)?;
-    let handle = StoreHandle::open_with(
-        location,
-        &access.store_options(DEFAULT_MAX_BYTES),
-        &ProcessEnv,
-        report.verbose.then(verbose_logger),
-        Root::Bucket,
+    open_store(
+        Location::parse(url)?,
+        access,
+        report,
         policy,
+        DEFAULT_MAX_BYTES,
     )
-    .await?;
-    print_notices(&handle, report);
-    Ok(handle)
+    .await
 }
 
 fn print_warnings(handle: &StoreHandle, h: &Hierarchy, report: &ReportArgs) {

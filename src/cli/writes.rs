@@ -10,16 +10,15 @@ use serde::Serialize;
 
 use super::{
     AccessArgs, ConfirmArgs, MkdirArgs, ReportArgs, RmArgs, TransferArgs, human, is_url, json_out,
-    print_notices, print_stats, remote_location, verbose_logger, write_out,
+    open_store, print_notices, print_stats, remote_location, write_out,
 };
 use crate::error::{Error, Result};
 use crate::location::Backend;
 use crate::objects::progress::Progress;
 use crate::objects::transfer::{self, Mode, Side};
 use crate::objects::{bucket, remove};
-use crate::store::credentials::ProcessEnv;
 use crate::store::guard::Policy;
-use crate::store::{DEFAULT_MAX_BYTES, Root, StoreHandle};
+use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
 /// Items listed in a human-readable plan before "… and N more".
 const PLAN_LINES: usize = 50;
@@ -52,24 +51,14 @@ async fn open_bucket(
     policy: Policy,
     default_max_bytes: u64,
 ) -> Result<StoreHandle> {
-    let location = remote_location(url)?;
-    if policy.writes() && matches!(location.backend, Backend::Http { .. }) {
-        return Err(Error::new(format!(
-            "{url} is a plain HTTP server: zarrscope only reads from those"
-        ))
-        .with_hint("write to s3://, gs:// or az:// instead"));
-    }
-    let handle = StoreHandle::open_with(
-        location,
-        &access.store_options(default_max_bytes),
-        &ProcessEnv,
-        report.verbose.then(verbose_logger),
-        Root::Bucket,
+    open_store(
+        remote_location(url)?,
+        access,
+        report,
         policy,
+        default_max_bytes,
     )
-    .await?;
-    print_notices(&handle, report);
-    Ok(handle)
+    .await
 }
 
 fn local_path(arg: &str) -> Result<PathBuf> {

@@ -35,7 +35,7 @@ pub struct LoggedRequest {
     pub query: String,
     pub status: u16,
     pub signed: bool,
-    /// Response body bytes, from its Content-Length (0 when none).
+    /// Response body bytes, from its Content-Length (0 when none, and for HEAD).
     pub bytes: u64,
 }
 
@@ -191,9 +191,11 @@ impl S3Server {
                                     hyper::service::Service::call(&service, req).await
                                 };
                                 let status = result.as_ref().map_or(500, |r| r.status().as_u16());
+                                // A HEAD's Content-Length describes the object, not a body sent.
                                 let bytes = result
                                     .as_ref()
                                     .ok()
+                                    .filter(|_| method != "HEAD")
                                     .and_then(|r| r.headers().get(hyper::header::CONTENT_LENGTH))
                                     .and_then(|v| v.to_str().ok())
                                     .and_then(|v| v.parse().ok())
