@@ -1075,6 +1075,8 @@ fn no_secret_appears_in_any_output_even_verbose() {
     let local = home.dir.path().join("up.txt");
     std::fs::write(&local, "x").unwrap();
     let local = local.to_str().unwrap();
+    let download_dir = tempfile::tempdir().unwrap();
+    let download = download_dir.path().to_str().unwrap();
     let runs: Vec<Vec<&str>> = vec![
         vec!["tree", "s3://private/nwm-chrtout-v2.zarr"],
         vec!["ls", "-l", "s3://private/"],
@@ -1089,6 +1091,30 @@ fn no_secret_appears_in_any_output_even_verbose() {
         vec!["rm", "s3://private/up2.txt", "--yes"],
         vec!["mkdir", "s3://secret-test", "--yes"],
         vec!["ls", "s3://private/definitely-missing"],
+        vec![
+            "tree",
+            "s3://private/nested-unconsolidated-v2.zarr",
+            "--crawl",
+        ],
+        vec!["show", "s3://private/cf-small-v2.zarr", "--coords"],
+        vec!["show", "s3://private/nwm-chrtout-v2.zarr", "streamflow"],
+        vec!["check", "s3://private/stale-v2.zarr"],
+        vec![
+            "diff",
+            "s3://private/nested-v2.zarr",
+            "s3://private/stale-v2.zarr",
+        ],
+        vec![
+            "consolidate",
+            "s3://private/nested-unconsolidated-v2.zarr",
+            "--yes",
+        ],
+        vec![
+            "cp",
+            "s3://private/cf-small-v2.zarr/.zmetadata",
+            download,
+            "--yes",
+        ],
     ];
     for args in runs {
         for profile in ["zs", "wrong"] {
@@ -1109,6 +1135,22 @@ fn no_secret_appears_in_any_output_even_verbose() {
                 assert!(all.contains("signature rejected"), "{full:?}: {all}");
             }
         }
+    }
+    // Nor in any file written: downloads, and what the server stored.
+    let mut written = vec![download_dir.path().join(".zmetadata")];
+    written.push(
+        server
+            .bucket_dir(PRIVATE)
+            .join("nested-unconsolidated-v2.zarr/.zmetadata"),
+    );
+    for file in written {
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let body = String::from_utf8_lossy(&bytes);
+        assert!(
+            !body.contains(SECRET_KEY) && !body.contains(WRONG_SECRET),
+            "{}",
+            file.display()
+        );
     }
 }
 
