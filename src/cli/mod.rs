@@ -462,6 +462,52 @@ async fn open_store(
     Ok(handle)
 }
 
+/// The tree at the store's location: from consolidated metadata, or with
+/// `crawl` from every node's own documents.
+async fn read_tree(
+    ms: &StoreHandle,
+    crawl: bool,
+    crawling: &CrawlArgs,
+    report: &ReportArgs,
+) -> Result<crate::hierarchy::Hierarchy> {
+    if crawl {
+        let crawled = crate::crawl::crawl(ms, &crawling.options(report)).await?;
+        Ok(crawled.hierarchy)
+    } else {
+        crate::open::read_consolidated(ms).await
+    }
+}
+
+/// Problems that did not stop the read, unless --quiet.
+fn print_warnings(ms: &StoreHandle, h: &crate::hierarchy::Hierarchy, report: &ReportArgs) {
+    if !report.quiet {
+        for w in &h.warnings {
+            eprintln!("warning: {}", ms.redact(w));
+        }
+    }
+}
+
+/// Writes never go out unsigned: `--anon` refuses them before any request.
+fn refuse_anon(command: &str, access: &AccessArgs) -> Result<()> {
+    if access.anon {
+        return Err(Error::new(format!("{command} writes, and --anon never writes"))
+            .with_hint("drop --anon and use credentials (--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID)"));
+    }
+    Ok(())
+}
+
+/// ... nor when no credentials were found.
+fn require_credentials(command: &str, handle: &StoreHandle) -> Result<()> {
+    if handle.anonymous {
+        return Err(Error::new(format!(
+            "{command} writes to {}, but no credentials were found",
+            handle.location.url
+        ))
+        .with_hint("configure credentials: --profile NAME, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"));
+    }
+    Ok(())
+}
+
 /// Notices not shown yet (credentials, a discovered region), unless --quiet.
 fn print_notices(handle: &StoreHandle, report: &ReportArgs) {
     for notice in handle.take_notices() {

@@ -3,12 +3,13 @@
 use std::io::IsTerminal;
 use std::time::Instant;
 
-use super::{ShowArgs, json_out, print_notices, print_stats, verbose_logger, write_out};
-use crate::crawl::crawl;
+use super::{
+    ShowArgs, json_out, print_notices, print_stats, print_warnings, read_tree, verbose_logger,
+    write_out,
+};
 use crate::dataset::{array_detail, dataset};
 use crate::error::{Error, Result};
 use crate::location::Location;
-use crate::open::read_consolidated;
 use crate::peek::{DEFAULT_COORDS_BUDGET, peek_coordinates};
 use crate::render::dataset::{write_array, write_dataset};
 use crate::store::credentials::ProcessEnv;
@@ -39,13 +40,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     )
     .await?;
     print_notices(&ms, &args.report);
-    let read = if args.crawl {
-        crawl(&ms, &args.crawling.options(&args.report))
-            .await
-            .map(|c| c.hierarchy)
-    } else {
-        read_consolidated(&ms).await
-    };
+    let read = read_tree(&ms, args.crawl, &args.crawling, &args.report).await;
     let h = match read {
         Ok(h) => h,
         Err(e) => {
@@ -53,11 +48,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
             return Err(e);
         }
     };
-    if !args.report.quiet {
-        for w in &h.warnings {
-            eprintln!("warning: {}", ms.redact(w));
-        }
-    }
+    print_warnings(&ms, &h, &args.report);
     // The node asked for: the URL's, or PATH below it.
     let target = match args.path.as_deref().map(|p| p.trim_matches('/')) {
         None | Some("") => h.base.clone(),

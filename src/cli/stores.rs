@@ -8,13 +8,12 @@ use serde::Serialize;
 
 use super::{
     CheckArgs, ConsolidateArgs, DiffArgs, ReportArgs, human, json_out, open_store, print_notices,
-    print_stats, write_out,
+    print_stats, print_warnings, read_tree, refuse_anon, require_credentials, write_out,
 };
 use crate::compare::{Comparison, Lone, NodeChange, compare};
 use crate::consolidate;
 use crate::crawl::{Document, crawl};
 use crate::error::{EXIT_FINDINGS, EXIT_OK, Error, Result};
-use crate::hierarchy::Hierarchy;
 use crate::lint::{Finding, Severity, lint};
 use crate::location::Location;
 use crate::metadata::json as lenient;
@@ -38,14 +37,6 @@ async fn open(
         DEFAULT_MAX_BYTES,
     )
     .await
-}
-
-fn print_warnings(handle: &StoreHandle, h: &Hierarchy, report: &ReportArgs) {
-    if !report.quiet {
-        for w in &h.warnings {
-            eprintln!("warning: {}", handle.redact(w));
-        }
-    }
 }
 
 fn stats(handles: &[&StoreHandle]) -> Stats {
@@ -166,16 +157,6 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
     Ok(code)
 }
 
-/// Read one side of a diff.
-async fn read_side(ms: &StoreHandle, crawl_it: bool, args: &DiffArgs) -> Result<Hierarchy> {
-    if crawl_it {
-        let crawled = crawl(ms, &args.crawling.options(&args.report)).await?;
-        Ok(crawled.hierarchy)
-    } else {
-        read_consolidated(ms).await
-    }
-}
-
 #[derive(Serialize)]
 struct DiffReport<'a> {
     a: &'a str,
@@ -205,8 +186,8 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
     );
     let (a, b) = (a?, b?);
     let (ha, hb) = futures::join!(
-        read_side(&a, args.crawl, &args),
-        read_side(&b, args.crawl, &args)
+        read_tree(&a, args.crawl, &args.crawling, &args.report),
+        read_tree(&b, args.crawl, &args.crawling, &args.report)
     );
     print_stats(&[&a, &b], &args.report, started);
     let (ha, hb) = (ha?, hb?);
@@ -280,23 +261,12 @@ struct ConsolidateReport<'a> {
 }
 
 pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
-    if args.access.anon {
-        return Err(Error::new("consolidate writes, and --anon never writes")
-            .with_hint("drop --anon and use credentials (--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID)"));
-    }
+    refuse_anon("consolidate", &args.access)?;
     let started = Instant::now();
-    let location = Location::parse(&args.url)?;
-    // The guard lets the one key through, and only after --yes. Which key
-    // depends on the format, known after the crawl: allow both names here;
-    // `consolidate::write` puts exactly one.
+    // Plan with a read-only guard; after --yes a second handle's guard lets
+    // exactly the planned key be written.
     let ms = open(&args.url, &args.access, &args.report, Policy::METADATA_ONLY).await?;
-    if ms.anonymous && !matches!(location.backend, crate::location::Backend::Local { .. }) {
-        return Err(Error::new(format!(
-            "consolidate writes to {}, but no credentials were found",
-            ms.location.url
-        ))
-        .with_hint("configure credentials: --profile NAME, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"));
-    }
+    require_credentials("consolidate", &ms)?;
     let options = args.crawling.options(&args.report);
     let (crawled, current) = futures::join!(crawl(&ms, &options), current_zmetadata(&ms));
     let crawled = crawled?;

@@ -3,11 +3,9 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::Instant;
 
-use super::{Format, TreeArgs, print_notices, verbose_logger};
-use crate::crawl::crawl;
+use super::{Format, TreeArgs, print_notices, print_warnings, read_tree, verbose_logger};
 use crate::error::{Error, Result};
 use crate::location::Location;
-use crate::open::read_consolidated;
 use crate::render::{JsonRenderer, Renderer, Stats, TableRenderer, TreeRenderer};
 use crate::store::credentials::ProcessEnv;
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
@@ -19,13 +17,7 @@ pub(super) async fn tree(args: TreeArgs) -> Result<()> {
     let options = args.access.store_options(DEFAULT_MAX_BYTES);
     let ms = StoreHandle::open(location, &options, &ProcessEnv, logger).await?;
     print_notices(&ms, &args.report);
-    let result = if args.crawl {
-        crawl(&ms, &args.crawling.options(&args.report))
-            .await
-            .map(|c| c.hierarchy)
-    } else {
-        read_consolidated(&ms).await
-    };
+    let result = read_tree(&ms, args.crawl, &args.crawling, &args.report).await;
     print_notices(&ms, &args.report);
     let stats = Stats {
         requests: ms.stats.requests(),
@@ -41,11 +33,7 @@ pub(super) async fn tree(args: TreeArgs) -> Result<()> {
         );
     }
     let hierarchy = result?;
-    if !args.report.quiet {
-        for warning in &hierarchy.warnings {
-            eprintln!("warning: {}", ms.redact(warning));
-        }
-    }
+    print_warnings(&ms, &hierarchy, &args.report);
     let stdout = io::stdout();
     let is_tty = stdout.is_terminal();
     let format = if args.json { Format::Json } else { args.format };

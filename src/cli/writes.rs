@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::{
     AccessArgs, ConfirmArgs, MkdirArgs, ReportArgs, RmArgs, TransferArgs, human, is_url, json_out,
-    open_store, print_notices, print_stats, remote_location, write_out,
+    open_store, print_notices, print_stats, refuse_anon, remote_location, require_credentials,
+    write_out,
 };
 use crate::error::{Error, Result};
 use crate::location::Backend;
@@ -24,25 +25,6 @@ use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 const PLAN_LINES: usize = 50;
 
 const DRY_RUN: &str = "dry run: nothing was changed; run again with --yes to do it";
-
-fn refuse_anon(command: &str, access: &AccessArgs) -> Result<()> {
-    if access.anon {
-        return Err(Error::new(format!("{command} writes, and --anon never writes"))
-            .with_hint("drop --anon and use credentials (--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID)"));
-    }
-    Ok(())
-}
-
-fn require_credentials(command: &str, handle: &StoreHandle) -> Result<()> {
-    if handle.anonymous {
-        return Err(Error::new(format!(
-            "{command} writes to {}, but no credentials were found",
-            handle.location.url
-        ))
-        .with_hint("configure credentials: --profile NAME, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"));
-    }
-    Ok(())
-}
 
 async fn open_bucket(
     url: &str,
