@@ -239,11 +239,26 @@ pub fn chunk_nbytes(info: &ArrayInfo) -> Option<u128> {
 }
 
 fn variable(node: &Node) -> Variable {
-    let name = node.name().to_string();
+    // What any node has; arrays fill in the rest.
+    let bare = Variable {
+        name: node.name().to_string(),
+        path: node.path.clone(),
+        dims: Vec::new(),
+        shape: Vec::new(),
+        chunks: None,
+        shards: None,
+        dtype: "?".into(),
+        nbytes: None,
+        nchunks: None,
+        chunk_nbytes: None,
+        cf: cf_of(None, &node.attributes),
+        error: None,
+        peek: None,
+        peek_note: None,
+        attributes: node.attributes.clone(),
+    };
     match &node.kind {
         NodeKind::Array(a) => Variable {
-            name,
-            path: node.path.clone(),
             dims: dim_names(a),
             shape: a.shape.clone(),
             chunks: a.chunks.clone(),
@@ -253,50 +268,17 @@ fn variable(node: &Node) -> Variable {
             nchunks: a.nchunks(),
             chunk_nbytes: chunk_nbytes(a),
             cf: cf_of(Some(a), &node.attributes),
-            error: None,
-            peek: None,
-            peek_note: None,
-            attributes: node.attributes.clone(),
+            ..bare
         },
         NodeKind::InvalidArray { reason } => Variable {
-            name,
-            path: node.path.clone(),
-            dims: Vec::new(),
-            shape: Vec::new(),
-            chunks: None,
-            shards: None,
-            dtype: "?".into(),
-            nbytes: None,
-            nchunks: None,
-            chunk_nbytes: None,
-            cf: cf_of(None, &node.attributes),
             error: Some(reason.clone()),
-            peek: None,
-            peek_note: None,
-            attributes: node.attributes.clone(),
+            ..bare
         },
-        NodeKind::Group => unreachable_group(name, node),
-    }
-}
-
-/// Groups are never variables; kept total so no input can panic.
-fn unreachable_group(name: String, node: &Node) -> Variable {
-    Variable {
-        name,
-        path: node.path.clone(),
-        dims: Vec::new(),
-        shape: Vec::new(),
-        chunks: None,
-        shards: None,
-        dtype: "group".into(),
-        nbytes: None,
-        nchunks: None,
-        chunk_nbytes: None,
-        cf: Cf::default(),
-        error: None,
-        peek: None,
-        peek_note: None,
-        attributes: Map::new(),
+        // Callers pass arrays only; kept total so no input can panic.
+        NodeKind::Group => Variable {
+            dtype: "group".into(),
+            ..bare
+        },
     }
 }
 

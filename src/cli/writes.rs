@@ -43,6 +43,21 @@ async fn open_bucket(
     .await
 }
 
+/// The bucket a write command acts on: refused with `--anon` before any
+/// request, writable only after `--yes`, and never without credentials.
+async fn open_for_write(
+    command: &str,
+    url: &str,
+    access: &AccessArgs,
+    report: &ReportArgs,
+    confirm: &ConfirmArgs,
+) -> Result<StoreHandle> {
+    refuse_anon(command, access)?;
+    let handle = open_bucket(url, access, report, policy_for(confirm), DEFAULT_MAX_BYTES).await?;
+    require_credentials(command, &handle)?;
+    Ok(handle)
+}
+
 fn local_path(arg: &str) -> Result<PathBuf> {
     if let Some(rest) = arg.strip_prefix("file://") {
         let url = url::Url::parse(&format!("file://{rest}"))
@@ -219,17 +234,8 @@ fn plural(n: usize) -> &'static str {
 }
 
 pub(super) async fn rm(args: RmArgs) -> Result<()> {
-    refuse_anon("rm", &args.access)?;
     let started = Instant::now();
-    let handle = open_bucket(
-        &args.url,
-        &args.access,
-        &args.report,
-        policy_for(&args.confirm),
-        DEFAULT_MAX_BYTES,
-    )
-    .await?;
-    require_credentials("rm", &handle)?;
+    let handle = open_for_write("rm", &args.url, &args.access, &args.report, &args.confirm).await?;
     let key = handle.location.prefix.clone();
     let removal = remove::plan(&handle, &key, args.recursive).await;
     let removal = match removal {
@@ -314,17 +320,15 @@ pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
         return Err(Error::new("mkdir creates S3 buckets only")
             .with_hint("create GCS buckets with gcloud and Azure containers with az"));
     }
-    refuse_anon("mkdir", &args.access)?;
     let started = Instant::now();
-    let handle = open_bucket(
+    let handle = open_for_write(
+        "mkdir",
         &args.url,
         &args.access,
         &args.report,
-        policy_for(&args.confirm),
-        DEFAULT_MAX_BYTES,
+        &args.confirm,
     )
     .await?;
-    require_credentials("mkdir", &handle)?;
     let where_ = match &handle.bucket_admin {
         Some(admin) => match &admin.endpoint {
             Some(endpoint) => format!("at {endpoint}"),
