@@ -11,7 +11,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -19,19 +19,20 @@ use object_store::ObjectStoreExt;
 use serde_json::{Value, json};
 use zarrscope::hierarchy::Hierarchy;
 use zarrscope::location::Location;
-use zarrscope::metadata::{self, json as lenient};
+use zarrscope::metadata;
 use zarrscope::render::{Renderer, Stats, TreeRenderer};
 use zarrscope::store::credentials::S3Flags;
 use zarrscope::store::{StoreHandle, StoreOptions};
 
-/// Heap accounting: current and peak bytes.
+/// Heap accounting: current and peak bytes, over mimalloc (the allocator
+/// the `zarrscope` binary uses).
 struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { mimalloc::MiMalloc.alloc(layout) };
         if !p.is_null() {
             let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
             PEAK.fetch_max(now, Ordering::Relaxed);
@@ -39,7 +40,7 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) };
         CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
     }
 }
@@ -137,26 +138,31 @@ fn v3_document(n: usize) -> Vec<u8> {
     .unwrap()
 }
 
-fn build_and_render(doc: &[u8], v3: bool) -> usize {
-    let value = lenient::parse(doc).expect("valid benchmark document");
-    let (format, consolidated) = if v3 {
-        match metadata::v3::parse_root(value).expect("v3 root") {
+fn parse(doc: &[u8], v3: bool) -> (u8, metadata::Consolidated) {
+    if v3 {
+        match metadata::v3::parse_root(doc).expect("v3 root") {
             metadata::v3::Root::Consolidated(c) => (3, c),
             _ => panic!("benchmark document is consolidated"),
         }
     } else {
         (
             2,
-            metadata::v2::parse_consolidated(value).expect("v2 document"),
+            metadata::v2::parse_consolidated(doc).expect("v2 document"),
         )
-    };
-    let h = Hierarchy::new(
+    }
+}
+
+fn build((format, consolidated): (u8, metadata::Consolidated)) -> Hierarchy {
+    Hierarchy::new(
         "bench",
         format,
         true,
         consolidated.nodes,
         consolidated.warnings,
-    );
+    )
+}
+
+fn render(h: &Hierarchy) -> usize {
     let mut out = Vec::new();
     let renderer = TreeRenderer {
         attrs: false,
@@ -165,17 +171,25 @@ fn build_and_render(doc: &[u8], v3: bool) -> usize {
         sizes: false,
     };
     renderer
-        .render(&h, Stats::default(), &mut out)
+        .render(h, Stats::default(), &mut out)
         .expect("render");
     out.len()
+}
+
+fn build_and_render(doc: &[u8], v3: bool) -> usize {
+    render(&build(parse(doc, v3)))
 }
 
 fn parse_benchmark() {
     println!("## parse + build + render, 10 / 5,000 / 50,000 arrays");
     println!(
-        "| document | size | serde_json::Value (baseline) | zarrscope tree | ratio | throughput | peak heap | peak / size |"
+        "Baselines: serde_json reading the document into a `Value` tree, and serde_json only scanning it (`IgnoredAny`: the floor for any serde reader)."
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!();
+    println!(
+        "| document | size | serde_json Value | serde_json scan | zarrscope parse | + build | + render = tree | tree / Value | tree / scan | throughput | peak heap | peak / size |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (label, doc, v3) in [10, 5000, 50_000].into_iter().flat_map(|n| {
         [
             (format!("v2 .zmetadata, {n} arrays"), v2_document(n), false),
@@ -183,15 +197,25 @@ fn parse_benchmark() {
         ]
     }) {
         let runs = if doc.len() > 10_000_000 { 5 } else { 15 };
-        let baseline = time_runs(runs, || serde_json::from_slice::<Value>(&doc).map(|_| ()));
+        let value = time_runs(runs, || serde_json::from_slice::<Value>(&doc).map(|_| ()));
+        let scan = time_runs(runs, || {
+            serde_json::from_slice::<serde::de::IgnoredAny>(&doc).map(|_| ())
+        });
+        let parsed = time_runs(runs, || parse(&doc, v3));
+        let built = time_runs(runs, || build(parse(&doc, v3)));
         let ours = time_runs(runs, || build_and_render(&doc, v3));
         let (_, peak) = peak_during(|| build_and_render(&doc, v3));
         let mb = doc.len() as f64 / 1e6;
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
-            "| {label} | {mb:.2} MB | {:.1} ms | {:.1} ms | {:.2}x | {:.0} MB/s | {:.1} MB | {:.1}x |",
-            baseline.as_secs_f64() * 1e3,
-            ours.as_secs_f64() * 1e3,
-            ours.as_secs_f64() / baseline.as_secs_f64(),
+            "| {label} | {mb:.2} MB | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.2}x | {:.2}x | {:.0} MB/s | {:.1} MB | {:.1}x |",
+            ms(value),
+            ms(scan),
+            ms(parsed),
+            ms(built),
+            ms(ours),
+            ours.as_secs_f64() / value.as_secs_f64(),
+            ours.as_secs_f64() / scan.as_secs_f64(),
             mb / ours.as_secs_f64(),
             peak as f64 / 1e6,
             peak as f64 / doc.len() as f64,
@@ -322,7 +346,19 @@ fn main() {
         assert!(build_and_render(&v3_document(50), true) > 0);
         return;
     }
-    parse_benchmark();
-    network_benchmark();
-    startup_benchmark();
+    // `cargo bench --bench tree -- parse` runs one part (by name).
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |part: &str| only.is_empty() || only.iter().any(|o| part.contains(o.as_str()));
+    if wanted("parse") {
+        parse_benchmark();
+    }
+    if wanted("network") {
+        network_benchmark();
+    }
+    if wanted("startup") {
+        startup_benchmark();
+    }
 }

@@ -187,7 +187,8 @@ mod tests {
             attributes: attrs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect::<Map<_, _>>(),
+                .collect::<Map<_, _>>()
+                .into(),
             kind: NodeKind::Group,
         }
     }

@@ -16,7 +16,7 @@ use crate::compare::{Comparison, compare};
 use crate::crawl::{Crawled, Document};
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
-use crate::metadata::{self, Consolidated, json as lenient};
+use crate::metadata::{self, Consolidated};
 use crate::store::StoreHandle;
 
 /// What `consolidate` would write.
@@ -91,19 +91,19 @@ fn v3_body(documents: &std::collections::BTreeMap<String, Document>) -> Result<B
 /// The consolidated tree a body describes, read back with the same parser
 /// `tree` uses.
 fn read_back(url: &str, key: &str, body: &[u8]) -> Result<Hierarchy> {
-    let doc = lenient::parse(body)
-        .map_err(|e| Error::new(format!("the {key} written would not parse: {}", e.message)))?;
-    let invalid = |r: String| Error::new(format!("the {key} written would not read back: {r}"));
+    let invalid = |r: &dyn std::fmt::Display| {
+        Error::new(format!("the {key} written would not read back: {r}"))
+    };
     if key == ".zmetadata" {
         let Consolidated { nodes, warnings } =
-            metadata::v2::parse_consolidated(doc).map_err(invalid)?;
+            metadata::v2::parse_consolidated(body).map_err(|e| invalid(&e))?;
         return Ok(Hierarchy::new(url.to_string(), 2, true, nodes, warnings));
     }
-    match metadata::v3::parse_root(doc).map_err(invalid)? {
+    match metadata::v3::parse_root(body).map_err(|e| invalid(&e))? {
         metadata::v3::Root::Consolidated(Consolidated { nodes, warnings }) => {
             Ok(Hierarchy::new(url.to_string(), 3, true, nodes, warnings))
         }
-        _ => Err(invalid("no consolidated metadata in it".into())),
+        _ => Err(invalid(&"no consolidated metadata in it")),
     }
 }
 
@@ -132,7 +132,7 @@ pub fn plan(
                 "{url} is an array: consolidated metadata belongs to a group"
             )));
         }
-        let current = match metadata::v3::parse_root(root.value.clone()) {
+        let current = match metadata::v3::parse_root(&root.raw) {
             Ok(metadata::v3::Root::Consolidated(Consolidated { nodes, warnings })) => {
                 Some(Hierarchy::new(url.clone(), 3, true, nodes, warnings))
             }
@@ -156,11 +156,11 @@ pub fn plan(
         }
         let (current, etag) = match current_zmetadata {
             Some(doc) => {
-                let current = metadata::v2::parse_consolidated(doc.value.clone())
-                    .ok()
-                    .map(|Consolidated { nodes, warnings }| {
+                let current = metadata::v2::parse_consolidated(&doc.raw).ok().map(
+                    |Consolidated { nodes, warnings }| {
                         Hierarchy::new(url.clone(), 2, true, nodes, warnings)
-                    });
+                    },
+                );
                 let etag = doc.etag.clone().ok_or_else(|| {
                     Error::new(
                         "the server gave no ETag for .zmetadata, so the write cannot be made safe",

@@ -17,14 +17,15 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use bytes::Bytes;
 use futures::future::{BoxFuture, Either};
 use futures::stream::{FuturesUnordered, StreamExt};
 use object_store::{ObjectStore, ObjectStoreExt};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
-use crate::metadata::{self, NodeDoc, NodeKind, json};
+use crate::metadata::{self, Attributes, NodeDoc, NodeKind, json};
 use crate::objects::progress::Progress;
 use crate::store::StoreHandle;
 
@@ -90,9 +91,9 @@ enum Outcome {
 /// What is known of one v2 directory (outer `None`: not answered yet).
 #[derive(Default)]
 struct V2Dir {
-    zarray: Option<Option<Value>>,
-    zattrs: Option<Option<Value>>,
-    zgroup: Option<Option<Value>>,
+    zarray: Option<Option<Bytes>>,
+    zattrs: Option<Option<Bytes>>,
+    zgroup: Option<Option<Bytes>>,
     children: Option<Vec<String>>,
 }
 
@@ -214,9 +215,9 @@ impl<'a> Crawler<'a> {
                     }
                 };
                 let doc = doc.map(|d| {
-                    let value = d.value.clone();
+                    let raw = d.raw.clone();
                     self.documents.insert(join(&dir, name), d);
-                    value
+                    raw
                 });
                 if self.v3 {
                     self.v3_doc(&dir, doc);
@@ -233,27 +234,22 @@ impl<'a> Crawler<'a> {
         }
     }
 
-    fn v3_doc(&mut self, dir: &str, doc: Option<Value>) {
+    fn v3_doc(&mut self, dir: &str, doc: Option<Bytes>) {
         let Some(doc) = doc else {
             self.skipped.push(dir.to_string());
             return;
         };
-        let is_group = doc.get("node_type").and_then(Value::as_str) == Some("group");
-        match doc.get("node_type").and_then(Value::as_str) {
-            Some("group" | "array") => {}
-            other => {
-                self.warnings.push(format!(
-                    "/{dir}/zarr.json: node_type is {other:?}, expected \"group\" or \"array\"; skipped"
-                ));
+        // A nested group's own consolidated block is not read here.
+        let node = match metadata::v3::node(dir.to_string(), &doc) {
+            Ok(node) => node,
+            Err(reason) => {
+                self.warnings
+                    .push(format!("/{dir}/zarr.json: {reason}; skipped"));
                 return;
             }
-        }
-        // A nested group's own consolidated block is not needed here.
-        let mut doc = doc;
-        if let Some(obj) = doc.as_object_mut() {
-            obj.remove("consolidated_metadata");
-        }
-        self.nodes.push(metadata::v3::node(dir.to_string(), doc));
+        };
+        let is_group = node.kind == NodeKind::Group;
+        self.nodes.push(node);
         if is_group {
             self.queue.push_back(Job::List {
                 dir: dir.to_string(),
@@ -270,13 +266,12 @@ impl<'a> Crawler<'a> {
             return;
         };
         let attributes = match zattrs {
-            Some(Value::Object(map)) => map.clone(),
-            Some(_) => {
+            Some(raw) => Attributes::from_document(raw).unwrap_or_else(|reason| {
                 self.warnings
-                    .push(format!("/{dir}/.zattrs is not a JSON object; ignored"));
-                Map::new()
-            }
-            None => Map::new(),
+                    .push(format!("/{dir}/.zattrs is {reason}; ignored"));
+                Attributes::default()
+            }),
+            None => Attributes::default(),
         };
         if let Some(zarray) = zarray {
             let kind = match metadata::v2::parse_array(zarray, &attributes) {
@@ -471,17 +466,17 @@ pub async fn crawl(ms: &StoreHandle, options: &CrawlOptions) -> Result<Crawled> 
         None
     };
     if let Some(doc) = v3 {
-        let mut value = doc.value.clone();
-        crawler.documents.insert("zarr.json".into(), doc);
-        if let Some(obj) = value.as_object_mut() {
-            obj.remove("consolidated_metadata");
+        // The root's listing is already under way: its node only.
+        match metadata::v3::node(String::new(), &doc.raw) {
+            Ok(node) => crawler.nodes.push(node),
+            Err(reason) => crawler.warnings.push(format!("{url}/zarr.json: {reason}")),
         }
-        crawler.nodes.push(metadata::v3::node(String::new(), value));
+        crawler.documents.insert("zarr.json".into(), doc);
     } else {
         let zgroup = zgroup.map(|g| {
-            let value = g.value.clone();
+            let raw = g.raw.clone();
             crawler.documents.insert(".zgroup".into(), g);
-            value
+            raw
         });
         let entry = crawler.v2.entry(String::new()).or_default();
         entry.zarray = Some(None);

@@ -255,7 +255,7 @@ fn variable(node: &Node) -> Variable {
         error: None,
         peek: None,
         peek_note: None,
-        attributes: node.attributes.clone(),
+        attributes: node.attributes.map().clone(),
     };
     match &node.kind {
         NodeKind::Array(a) => Variable {
@@ -263,7 +263,7 @@ fn variable(node: &Node) -> Variable {
             shape: a.shape.clone(),
             chunks: a.chunks.clone(),
             shards: a.shards.clone(),
-            dtype: a.data_type.display.clone(),
+            dtype: a.data_type.display.to_string(),
             nbytes: a.nbytes(),
             nchunks: a.nchunks(),
             chunk_nbytes: chunk_nbytes(a),
@@ -407,7 +407,7 @@ pub fn dataset(h: &Hierarchy, i: usize) -> Dataset {
         dimensions,
         coordinates,
         data_variables,
-        attributes: group.attributes.clone(),
+        attributes: group.attributes.map().clone(),
         groups,
         nbytes: total_nbytes(h, i),
         multiscales,
@@ -481,7 +481,7 @@ pub fn array_detail(h: &Hierarchy, i: usize) -> Result<ArrayDetail, String> {
         root: h.root_url.clone(),
         path: node.path.clone(),
         zarr_format: a.zarr_format,
-        data_type: a.data_type.v3_name.clone(),
+        data_type: a.data_type.v3_name.as_deref().map(str::to_string),
         dtype: a.dtype.clone(),
         shape: a.shape.clone(),
         chunks: a.chunks.clone(),
@@ -496,7 +496,7 @@ pub fn array_detail(h: &Hierarchy, i: usize) -> Result<ArrayDetail, String> {
         chunk_nbytes: chunk_nbytes(a),
         shard_nbytes,
         cf: cf_of(Some(a), &node.attributes),
-        attributes: node.attributes.clone(),
+        attributes: node.attributes.map().clone(),
     })
 }
 

@@ -1,17 +1,15 @@
 //! Step 4 of the flow: assemble node documents into a tree with absolute
 //! paths (`/`, `/a`, `/a/b`), parents before children, siblings by name.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value};
-
-use crate::metadata::{NodeDoc, NodeKind};
+use crate::metadata::{Attributes, NodeDoc, NodeKind};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     /// Absolute path; the root is `/`.
     pub path: String,
-    pub attributes: Map<String, Value>,
+    pub attributes: Attributes,
     pub kind: NodeKind,
     /// A group that has no metadata of its own, implied by its descendants.
     pub implicit: bool,
@@ -56,8 +54,15 @@ fn absolute(relative: &str) -> String {
     format!("/{relative}")
 }
 
-fn segments(path: &str) -> Vec<&str> {
-    path.split('/').filter(|s| !s.is_empty()).collect()
+/// Segment-wise order of absolute paths: parents before children, siblings
+/// by name. Comparing bytes with `/` ranked below every other byte gives
+/// exactly that (names hold no NUL), without splitting.
+fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let rank = |c: u8| if c == b'/' { 0 } else { c };
+    match a.bytes().zip(b.bytes()).find(|(x, y)| x != y) {
+        Some((x, y)) => rank(x).cmp(&rank(y)),
+        None => a.len().cmp(&b.len()),
+    }
 }
 
 impl Hierarchy {
@@ -68,52 +73,54 @@ impl Hierarchy {
         docs: Vec<NodeDoc>,
         mut warnings: Vec<String>,
     ) -> Self {
-        let mut by_path: HashMap<String, Node> = HashMap::with_capacity(docs.len() + 1);
-        for doc in docs {
-            let path = absolute(&doc.path);
-            by_path.insert(
-                path.clone(),
-                Node {
-                    path,
-                    attributes: doc.attributes,
-                    kind: doc.kind,
-                    implicit: false,
-                },
-            );
-        }
-        // Every ancestor must exist for the tree to hang together.
+        let mut nodes: Vec<Node> = docs
+            .into_iter()
+            .map(|doc| Node {
+                path: absolute(&doc.path),
+                attributes: doc.attributes,
+                kind: doc.kind,
+                implicit: false,
+            })
+            .collect();
+        // Readers hand over nodes sorted or nearly so: cheap to sort.
+        nodes.sort_by(|a, b| tree_order(&a.path, &b.path));
+        // A path given twice keeps its first node.
+        nodes.dedup_by(|later, earlier| later.path == earlier.path);
+
+        // Every ancestor must exist for the tree to hang together: walk up
+        // from each node until an existing (or already implied) one.
         let mut implied = Vec::new();
-        let paths: Vec<String> = by_path.keys().cloned().collect();
-        for path in paths {
-            let segs = segments(&path);
-            for depth in 0..segs.len() {
-                let ancestor = absolute(&segs[..depth].join("/"));
-                if !by_path.contains_key(&ancestor) {
-                    if ancestor != "/" {
-                        implied.push(ancestor.clone());
+        {
+            let mut known: HashSet<&str> = nodes.iter().map(|n| n.path.as_str()).collect();
+            let mut missing: Vec<&str> = Vec::new();
+            for node in &nodes {
+                let mut path = node.path.as_str();
+                while path != "/" {
+                    let parent = match path.rfind('/') {
+                        Some(0) | None => "/",
+                        Some(i) => &path[..i],
+                    };
+                    if !known.insert(parent) {
+                        break;
                     }
-                    by_path.insert(
-                        ancestor.clone(),
-                        Node {
-                            path: ancestor,
-                            attributes: Map::new(),
-                            kind: NodeKind::Group,
-                            implicit: true,
-                        },
-                    );
+                    missing.push(parent);
+                    path = parent;
                 }
             }
+            if nodes.is_empty() {
+                missing.push("/");
+            }
+            implied.extend(missing.into_iter().map(str::to_string));
         }
-        if by_path.is_empty() {
-            by_path.insert(
-                "/".into(),
-                Node {
-                    path: "/".into(),
-                    attributes: Map::new(),
-                    kind: NodeKind::Group,
-                    implicit: true,
-                },
-            );
+        if !implied.is_empty() {
+            nodes.extend(implied.iter().map(|path| Node {
+                path: path.clone(),
+                attributes: Attributes::default(),
+                kind: NodeKind::Group,
+                implicit: true,
+            }));
+            nodes.sort_by(|a, b| tree_order(&a.path, &b.path));
+            implied.retain(|p| p != "/");
         }
         if !implied.is_empty() {
             implied.sort();
@@ -131,9 +138,6 @@ impl Hierarchy {
             ));
         }
 
-        let mut nodes: Vec<Node> = by_path.into_values().collect();
-        // Segment-wise order puts parents before children; no allocation per comparison.
-        nodes.sort_unstable_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
         let url = url.into();
         Self {
             root_url: url.clone(),
@@ -230,7 +234,7 @@ mod tests {
     fn group(path: &str) -> NodeDoc {
         NodeDoc {
             path: path.into(),
-            attributes: Map::new(),
+            attributes: Attributes::default(),
             kind: NodeKind::Group,
         }
     }

@@ -260,8 +260,12 @@ mod tests {
     use serde_json::json;
 
     fn hierarchy(metadata: Value) -> Hierarchy {
-        let c = parse_consolidated(json!({"metadata": metadata, "zarr_consolidated_format": 1}))
-            .unwrap();
+        let c = parse_consolidated(
+            json!({"metadata": metadata, "zarr_consolidated_format": 1})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
         Hierarchy::new("u", 2, true, c.nodes, c.warnings)
     }
 

@@ -11,7 +11,7 @@ use object_store::path::Path;
 
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
-use crate::metadata::{self, Consolidated, NodeDoc, NodeKind, json};
+use crate::metadata::{self, Attributes, Consolidated, NodeDoc, NodeKind, ReadError, json};
 use crate::store::StoreHandle;
 
 /// One probe's outcome.
@@ -67,17 +67,26 @@ fn ancestors(prefix: &str) -> Vec<String> {
 
 /// Parse the document at `url` (for messages).
 fn parse_json(url: &str, bytes: &[u8]) -> Result<serde_json::Value> {
-    json::parse(bytes).map_err(|e| {
-        let hint = e.looks_like.map_or_else(
-            || "the document is not valid JSON; if it was written by a tool, rewrite it (zarr.consolidate_metadata)".to_string(),
-            |what| format!("{what}; check the URL and endpoint"),
-        );
-        Error::new(format!(
-            "{url} is not valid JSON at line {}, column {}: {}",
-            e.line, e.column, e.message
-        ))
-        .with_hint(hint)
-    })
+    json::parse(bytes).map_err(|e| json_error(url, e))
+}
+
+fn json_error(url: &str, e: json::JsonError) -> Error {
+    let hint = e.looks_like.map_or_else(
+        || "the document is not valid JSON; if it was written by a tool, rewrite it (zarr.consolidate_metadata)".to_string(),
+        |what| format!("{what}; check the URL and endpoint"),
+    );
+    Error::new(format!(
+        "{url} is not valid JSON at line {}, column {}: {}",
+        e.line, e.column, e.message
+    ))
+    .with_hint(hint)
+}
+
+fn read_error(url: &str, e: ReadError) -> Error {
+    match e {
+        ReadError::Json(e) => json_error(url, e),
+        ReadError::Invalid(reason) => not_zarr(url, reason),
+    }
 }
 
 fn not_zarr(url: &str, reason: String) -> Error {
@@ -100,9 +109,8 @@ fn consolidated_in(ms: &StoreHandle, prefix: &str, v3: &Probe, v2: &Probe) -> Re
     let url = ms.location.url_of(prefix);
     if let Probe::Found(bytes) = v3 {
         let doc_url = format!("{url}/zarr.json");
-        let doc = parse_json(&doc_url, bytes)?;
         return Ok(
-            match metadata::v3::parse_root(doc).map_err(|r| not_zarr(&doc_url, r))? {
+            match metadata::v3::parse_root(bytes).map_err(|e| read_error(&doc_url, e))? {
                 metadata::v3::Root::Consolidated(Consolidated { nodes, warnings }) => {
                     Found::Tree(Hierarchy::new(url, 3, true, nodes, warnings))
                 }
@@ -121,11 +129,10 @@ fn consolidated_in(ms: &StoreHandle, prefix: &str, v3: &Probe, v2: &Probe) -> Re
 
 fn from_v2(url: &str, key: &str, bytes: &[u8]) -> Result<Hierarchy> {
     let doc_url = format!("{url}/{key}");
-    let doc = parse_json(&doc_url, bytes)?;
     let Consolidated {
         nodes,
         mut warnings,
-    } = metadata::v2::parse_consolidated(doc).map_err(|r| not_zarr(&doc_url, r))?;
+    } = metadata::v2::parse_consolidated(bytes).map_err(|e| read_error(&doc_url, e))?;
     if key == "zmetadata" {
         warnings.push("read consolidated metadata from \"zmetadata\" (no leading dot), as an old zarr-python wrote it".into());
     }
@@ -195,15 +202,15 @@ pub async fn read_consolidated(ms: &StoreHandle) -> Result<Hierarchy> {
 
     if let Probe::Found(bytes) = zarray? {
         // A lone v2 array: .zarray (+ .zattrs) is its complete metadata.
-        let doc = parse_json(&ms.location.url_of(&join(here, ".zarray")), &bytes)?;
+        parse_json(&ms.location.url_of(&join(here, ".zarray")), &bytes)?;
         let attributes = match zattrs? {
             Probe::Found(a) => match parse_json(&ms.location.url_of(&join(here, ".zattrs")), &a)? {
-                serde_json::Value::Object(map) => map,
-                _ => Default::default(),
+                serde_json::Value::Object(map) => Attributes::from_map(map),
+                _ => Attributes::default(),
             },
-            Probe::Absent { .. } => Default::default(),
+            Probe::Absent { .. } => Attributes::default(),
         };
-        let kind = match metadata::v2::parse_array(&doc, &attributes) {
+        let kind = match metadata::v2::parse_array(&bytes, &attributes) {
             Ok(info) => NodeKind::Array(Box::new(info)),
             Err(reason) => NodeKind::InvalidArray { reason },
         };

@@ -10,7 +10,7 @@ use crate::compare::compare;
 use crate::dataset::{array_detail, dataset};
 use crate::hierarchy::Hierarchy;
 use crate::lint::lint;
-use crate::metadata::{self, NodeDoc, NodeKind};
+use crate::metadata::{self, Attributes, NodeDoc, NodeKind};
 use crate::render::{JsonRenderer, Renderer, Stats, TableRenderer, TreeRenderer};
 
 fn exercise_hierarchy(h: &Hierarchy) {
@@ -50,22 +50,23 @@ pub fn exercise(data: &[u8]) -> bool {
     let Some((&which, rest)) = data.split_first() else {
         return false;
     };
-    let Ok(doc) = metadata::json::parse(rest) else {
-        return false;
-    };
     let url = "s3://bucket/fuzz.zarr";
     let h = match which % 3 {
-        0 => match metadata::v2::parse_consolidated(doc) {
+        0 => match metadata::v2::parse_consolidated(rest) {
             Ok(c) => Hierarchy::new(url, 2, true, c.nodes, c.warnings),
             Err(_) => return false,
         },
         1 => {
+            let Ok(doc) = metadata::json::parse(rest) else {
+                return false;
+            };
             let attrs = doc
                 .get("attributes")
                 .and_then(|a| a.as_object())
                 .cloned()
+                .map(Attributes::from_map)
                 .unwrap_or_default();
-            let kind = match metadata::v2::parse_array(&doc, &attrs) {
+            let kind = match metadata::v2::parse_array(rest, &attrs) {
                 Ok(info) => NodeKind::Array(Box::new(info)),
                 Err(reason) => NodeKind::InvalidArray { reason },
             };
@@ -76,7 +77,7 @@ pub fn exercise(data: &[u8]) -> bool {
             };
             Hierarchy::new(url, 2, false, vec![node], vec![])
         }
-        _ => match metadata::v3::parse_root(doc) {
+        _ => match metadata::v3::parse_root(rest) {
             Ok(metadata::v3::Root::Consolidated(c)) => {
                 Hierarchy::new(url, 3, true, c.nodes, c.warnings)
             }

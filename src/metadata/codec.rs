@@ -1,21 +1,107 @@
 //! Codecs as one list for both formats (v2 filters then compressor; v3
 //! codecs), and their short names for tables: `blosc(lz4,5,shuffle)`.
 
-use serde::Serialize;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Codec {
     pub name: String,
     /// The codec's configuration as stored (an object; empty when none).
-    pub configuration: Map<String, Value>,
+    pub configuration: Configuration,
+}
+
+/// A codec's settings in stored order. A handful of entries, looked up by
+/// a few names: a list, not a hash map (thousands of arrays each have one).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Configuration(Vec<(String, Value)>);
+
+impl Configuration {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Add an entry; a key given twice keeps the later value, as JSON
+    /// readers do.
+    fn insert(&mut self, key: String, value: Value) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+}
+
+impl From<Map<String, Value>> for Configuration {
+    fn from(map: Map<String, Value>) -> Self {
+        Self(map.into_iter().collect())
+    }
+}
+
+impl Serialize for Configuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Configuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ObjectVisitor {
+            special: &[],
+            expecting: "a codec configuration object",
+        })
+        .map(|(configuration, _)| configuration)
+    }
+}
+
+/// Reads an object into a [`Configuration`], setting aside the members
+/// named in `special` (a codec's `id`, a v3 entry's `name`...).
+struct ObjectVisitor {
+    special: &'static [&'static str],
+    expecting: &'static str,
+}
+
+type Special = Vec<(&'static str, Value)>;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = (Configuration, Special);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut configuration = Configuration::default();
+        let mut special = Special::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value: Value = map.next_value()?;
+            match self.special.iter().find(|s| **s == key) {
+                Some(name) => special.push((name, value)),
+                None => configuration.insert(key, value),
+            }
+        }
+        Ok((configuration, special))
+    }
 }
 
 impl Codec {
-    pub fn new(name: impl Into<String>, configuration: Map<String, Value>) -> Self {
+    pub fn new(name: impl Into<String>, configuration: impl Into<Configuration>) -> Self {
         Self {
             name: name.into(),
-            configuration,
+            configuration: configuration.into(),
         }
     }
 
@@ -84,16 +170,87 @@ fn scalar_text(v: &Value) -> String {
 /// A v3 codec entry: `"name"` or `{"name", "configuration"}`.
 pub fn codec_from_v3_value(v: &Value) -> Option<Codec> {
     match v {
-        Value::String(name) => Some(Codec::new(name.clone(), Map::new())),
+        Value::String(name) => Some(Codec::new(name.clone(), Configuration::default())),
         Value::Object(map) => {
             let name = map.get("name")?.as_str()?;
             let configuration = match map.get("configuration") {
-                Some(Value::Object(c)) => c.clone(),
-                _ => Map::new(),
+                Some(Value::Object(c)) => c.clone().into(),
+                _ => Configuration::default(),
             };
             Some(Codec::new(name, configuration))
         }
         _ => None,
+    }
+}
+
+/// A v2 codec document, `{"id": "blosc", ...its configuration}`, read
+/// straight into a [`Codec`] (what zarrs' `MetadataV2` holds, without the
+/// buffering its flattened configuration costs).
+pub struct V2Codec(pub Codec);
+
+impl<'de> Deserialize<'de> for V2Codec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (configuration, mut special) = d.deserialize_map(ObjectVisitor {
+            special: &["id"],
+            expecting: "a codec object like {\"id\": \"zstd\", \"level\": 1}",
+        })?;
+        match special.pop() {
+            Some((_, Value::String(id))) => Ok(V2Codec(Codec::new(id, configuration))),
+            _ => Err(de::Error::custom(
+                "a codec needs an \"id\" naming it, e.g. {\"id\": \"zstd\"}",
+            )),
+        }
+    }
+}
+
+/// A v3 extension point (codec, chunk grid, chunk key encoding, data type,
+/// storage transformer): `"name"` or `{"name", "configuration",
+/// "must_understand"}`, with zarrs' `MetadataV3` rules and message.
+pub struct V3Named(pub Codec);
+
+impl<'de> Deserialize<'de> for V3Named {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let invalid = || {
+            de::Error::custom(
+                r#"Expected metadata "<name>" or {"name":"<name>"} or {"name":"<name>","configuration":{}}"#,
+            )
+        };
+        struct NamedVisitor;
+        impl<'de> Visitor<'de> for NamedVisitor {
+            type Value = Option<Codec>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a name or an object with a \"name\"")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Option<Codec>, E> {
+                Ok(Some(Codec::new(name, Configuration::default())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Codec>, A::Error> {
+                let (mut name, mut configuration, mut valid) = (None, None, true);
+                while let Some(key) = map.next_key::<super::json::Key>()? {
+                    match key.0.as_ref() {
+                        "name" => name = Some(map.next_value::<Value>()?),
+                        "configuration" => {
+                            configuration = map.next_value::<Option<Configuration>>()?
+                        }
+                        "must_understand" => valid &= map.next_value::<Value>()?.is_boolean(),
+                        _ => {
+                            map.next_value::<de::IgnoredAny>()?;
+                            valid = false;
+                        }
+                    }
+                }
+                Ok(match name {
+                    Some(Value::String(name)) if valid => {
+                        Some(Codec::new(name, configuration.unwrap_or_default()))
+                    }
+                    _ => None,
+                })
+            }
+        }
+        match d.deserialize_any(NamedVisitor) {
+            Ok(Some(codec)) => Ok(V3Named(codec)),
+            _ => Err(invalid()),
+        }
     }
 }
 

@@ -2,17 +2,58 @@
 //! short form for display. Unknown types are not an error: they have no name
 //! and no size, and are shown as stored.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
+
+/// Text that is usually one of the names below (no allocation per array).
+pub type Name = Cow<'static, str>;
 
 /// What we know about one element type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataTypeInfo {
     /// The Zarr v3 name where one exists (e.g. `float32`).
-    pub v3_name: Option<String>,
+    pub v3_name: Option<Name>,
     /// Bytes per element; `None` for variable-length or unknown types.
     pub itemsize: Option<u64>,
     /// Short form for tree and table output.
-    pub display: String,
+    pub display: Name,
+}
+
+/// The Zarr v3 names of fixed-size numeric types.
+const NUMERIC: [&str; 25] = [
+    "bool",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "bfloat16",
+    "float8_e4m3",
+    "float8_e5m2",
+    "complex_float16",
+    "complex_float32",
+    "complex_float64",
+    "string",
+    "bytes",
+    "numpy.datetime64",
+    "numpy.timedelta64",
+    "fixed_length_utf32",
+];
+
+fn known_name(text: &str) -> Name {
+    NUMERIC
+        .iter()
+        .find(|n| **n == text)
+        .map_or_else(|| Cow::Owned(text.to_string()), |n| Cow::Borrowed(*n))
 }
 
 /// A v2 dtype as stored: a typestr like `<f8`, or a structured list.
@@ -36,7 +77,7 @@ pub fn from_v2(dtype: &Value, filter_ids: &[&str]) -> DataTypeInfo {
             DataTypeInfo {
                 v3_name: None,
                 itemsize: size,
-                display: format!("structured({} fields)", fields.len()),
+                display: format!("structured({} fields)", fields.len()).into(),
             }
         }
         other => unknown(other),
@@ -49,10 +90,13 @@ fn from_v2_typestr(typestr: &str, filter_ids: &[&str]) -> DataTypeInfo {
     let kind = chars.next();
     let rest: &str = chars.as_str();
     let size: Option<u64> = rest.parse().ok();
-    let numeric = |prefix: &str, size: u64| DataTypeInfo {
-        v3_name: Some(format!("{prefix}{}", size * 8)),
-        itemsize: Some(size),
-        display: format!("{prefix}{}", size * 8),
+    let numeric = |prefix: &str, size: u64| {
+        let n = known_name(&format!("{prefix}{}", size * 8));
+        DataTypeInfo {
+            v3_name: Some(n.clone()),
+            itemsize: Some(size),
+            display: n,
+        }
     };
     match (kind, size) {
         (Some('b'), Some(1)) => DataTypeInfo {
@@ -74,35 +118,36 @@ fn from_v2_typestr(typestr: &str, filter_ids: &[&str]) -> DataTypeInfo {
                 .into(),
             ),
             itemsize: Some(8),
-            display: typestr.to_string(),
+            display: typestr.to_string().into(),
         },
         (Some('S'), Some(n)) => DataTypeInfo {
             v3_name: Some("null_terminated_bytes".into()),
             itemsize: Some(n),
-            display: typestr.to_string(),
+            display: typestr.to_string().into(),
         },
         (Some('U'), Some(n)) => DataTypeInfo {
             v3_name: Some("fixed_length_utf32".into()),
             itemsize: n.checked_mul(4),
-            display: typestr.to_string(),
+            display: typestr.to_string().into(),
         },
         (Some('V'), Some(n)) => DataTypeInfo {
             v3_name: Some("raw_bytes".into()),
             itemsize: Some(n),
-            display: typestr.to_string(),
+            display: typestr.to_string().into(),
         },
         (Some('O'), _) => {
-            let v3_name = if filter_ids.contains(&"vlen-utf8") {
-                Some("string".to_string())
+            let v3_name: Option<Name> = if filter_ids.contains(&"vlen-utf8") {
+                Some("string".into())
             } else if filter_ids.contains(&"vlen-bytes") {
-                Some("bytes".to_string())
+                Some("bytes".into())
             } else {
                 None
             };
             DataTypeInfo {
                 display: v3_name
                     .as_ref()
-                    .map_or_else(|| typestr.to_string(), |n| format!("{n} ({typestr})")),
+                    .map_or_else(|| typestr.to_string(), |n| format!("{n} ({typestr})"))
+                    .into(),
                 v3_name,
                 itemsize: None,
             }
@@ -110,7 +155,7 @@ fn from_v2_typestr(typestr: &str, filter_ids: &[&str]) -> DataTypeInfo {
         _ => DataTypeInfo {
             v3_name: None,
             itemsize: None,
-            display: typestr.to_string(),
+            display: typestr.to_string().into(),
         },
     }
 }
@@ -149,12 +194,12 @@ pub fn from_v3(data_type: &Value) -> DataTypeInfo {
         name,
         config.and_then(|c| c.get("unit")).and_then(Value::as_str),
     ) {
-        ("numpy.datetime64", Some(unit)) => format!("datetime64[{unit}]"),
-        ("numpy.timedelta64", Some(unit)) => format!("timedelta64[{unit}]"),
-        _ => name.to_string(),
+        ("numpy.datetime64", Some(unit)) => format!("datetime64[{unit}]").into(),
+        ("numpy.timedelta64", Some(unit)) => format!("timedelta64[{unit}]").into(),
+        _ => known_name(name),
     };
     DataTypeInfo {
-        v3_name: Some(name.to_string()),
+        v3_name: Some(known_name(name)),
         itemsize,
         display,
     }
@@ -164,7 +209,7 @@ fn unknown(stored: &Value) -> DataTypeInfo {
     DataTypeInfo {
         v3_name: None,
         itemsize: None,
-        display: stored.to_string(),
+        display: stored.to_string().into(),
     }
 }
 
@@ -192,7 +237,7 @@ mod tests {
     #[test]
     fn v2_other_typestrs() {
         let s = from_v2(&json!("|S15"), &[]);
-        assert_eq!((s.itemsize, s.display.as_str()), (Some(15), "|S15"));
+        assert_eq!((s.itemsize, s.display.as_ref()), (Some(15), "|S15"));
         assert_eq!(from_v2(&json!("<U10"), &[]).itemsize, Some(40));
         let m = from_v2(&json!("<M8[ns]"), &[]);
         assert_eq!(
@@ -221,7 +266,7 @@ mod tests {
             &json!({"name": "numpy.datetime64", "configuration": {"unit": "ns", "scale_factor": 1}}),
         );
         assert_eq!(
-            (dt.display.as_str(), dt.itemsize),
+            (dt.display.as_ref(), dt.itemsize),
             ("datetime64[ns]", Some(8))
         );
         let u =

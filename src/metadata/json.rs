@@ -7,7 +7,12 @@
 //! the strings `"NaN"`, `"Infinity"`, `"-Infinity"`, which is how Zarr v3
 //! spells non-finite fill values, and parse again.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A document that could not be read, with where and a guess at why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,12 +34,26 @@ impl std::fmt::Display for JsonError {
     }
 }
 
+/// A whole document as a JSON value.
 pub fn parse(bytes: &[u8]) -> Result<Value, JsonError> {
-    match serde_json::from_slice(bytes) {
+    read_with(bytes, |b| serde_json::from_slice(b))
+}
+
+/// Run `read` over `bytes`; when the strict read fails and the document
+/// holds bare non-finite tokens, run it again over the rewritten bytes.
+/// `read` returns owned results, so the rewritten copy can be dropped here.
+/// A data error (valid JSON of the wrong shape) is not retried: the tokens
+/// cannot be its cause.
+pub fn read_with<R>(
+    bytes: &[u8],
+    read: impl Fn(&[u8]) -> Result<R, serde_json::Error>,
+) -> Result<R, JsonError> {
+    match read(bytes) {
         Ok(v) => Ok(v),
         Err(strict) => {
-            if let Some(rewritten) = quote_non_finite_tokens(bytes)
-                && let Ok(v) = serde_json::from_slice(&rewritten)
+            if !strict.is_data()
+                && let Some(rewritten) = quote_non_finite_tokens(bytes)
+                && let Ok(v) = read(&rewritten)
             {
                 return Ok(v);
             }
@@ -45,6 +64,86 @@ pub fn parse(bytes: &[u8]) -> Result<Value, JsonError> {
                 looks_like: diagnose(bytes, &strict),
             })
         }
+    }
+}
+
+/// An object key, borrowed from the document unless it holds escapes.
+pub struct Key<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// The members of a JSON object, each value left unparsed (a slice of the
+/// document): reading a large map costs one scan and no allocation per
+/// value. Anything but an object reads as `NotAnObject`, so callers can say
+/// what they expected instead of passing on serde's wording.
+pub enum Members<'a> {
+    Object(Vec<(Cow<'a, str>, &'a RawValue)>),
+    NotAnObject,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(Key(key)) = map.next_key()? {
+                    members.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Members::Object(members))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Members<'de>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Members::NotAnObject)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Members<'de>, E> {
+                Ok(Members::NotAnObject)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Members<'de>, E> {
+                Ok(Members::NotAnObject)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Members<'de>, E> {
+                Ok(Members::NotAnObject)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Members<'de>, E> {
+                Ok(Members::NotAnObject)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Members<'de>, E> {
+                Ok(Members::NotAnObject)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Members<'de>, E> {
+                Ok(Members::NotAnObject)
+            }
+        }
+        d.deserialize_any(MembersVisitor)
+    }
+}
+
+impl<'a> Members<'a> {
+    /// The members of `raw`, which is known to be valid JSON.
+    pub fn of(raw: &'a RawValue) -> Self {
+        serde_json::from_str(raw.get()).unwrap_or(Members::NotAnObject)
     }
 }
 

@@ -1,27 +1,55 @@
 //! Step 3 of the flow: the metadata model, kept apart from I/O. Documents go
-//! in as bytes or JSON values; [`NodeDoc`]s come out. Typed parsing uses
-//! zarrs' metadata model (`ArrayMetadataV2`, `ArrayMetadataV3`,
-//! `GroupMetadataV3`); fields that must be reported "as stored" (dtype, fill
-//! value) are kept as the raw JSON.
+//! in as bytes; [`NodeDoc`]s come out. Each document is read in one typed
+//! pass straight from its bytes: maps of nodes are split into unparsed
+//! members, each member is read into a small struct whose fields are zarrs'
+//! metadata types (shapes, chunk shapes, `MetadataV2`/`MetadataV3` codecs and
+//! grids, order, separator), and attributes stay as text until used (see
+//! [`attributes`]). zarrs' whole-document types (`ArrayMetadataV2`,
+//! `ArrayMetadataV3`) are not used here: their internal tag and flattened
+//! extra fields make serde buffer every document, attributes included, into
+//! an intermediate tree first, which was most of the time and memory of
+//! reading a large consolidated document. Fields reported "as stored" (dtype,
+//! fill value) are kept as JSON values.
 
+pub mod attributes;
 pub mod codec;
 pub mod dtype;
 pub mod json;
 pub mod v2;
 pub mod v3;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+pub use attributes::Attributes;
 use codec::Codec;
 use dtype::DataTypeInfo;
+use json::JsonError;
 
 /// One node read from metadata. `path` is relative to the store root, without
 /// leading `/`; the root is `""`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeDoc {
     pub path: String,
-    pub attributes: Map<String, Value>,
+    pub attributes: Attributes,
     pub kind: NodeKind,
+}
+
+/// Why a whole document could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadError {
+    /// Not JSON at all.
+    Json(JsonError),
+    /// JSON, but not the document expected.
+    Invalid(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Json(e) => write!(f, "not valid JSON at {e}"),
+            ReadError::Invalid(reason) => f.write_str(reason),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +119,16 @@ pub struct Consolidated {
     pub warnings: Vec<String>,
 }
 
+/// The error for a document that did not read: a valid JSON value that is
+/// not an object gets a plain statement instead of serde's wording.
+fn document_error(bytes: &[u8], e: JsonError) -> ReadError {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') && json::parse(bytes).is_ok() {
+        return ReadError::Invalid("expected a JSON object at the top level".into());
+    }
+    ReadError::Json(e)
+}
+
 /// Check a relative node path: no empty, `.` or `..` segments, no NUL.
 /// Deepest node path accepted. Real hierarchies are a few levels deep; a
 /// path thousands of levels deep is hostile (its implied parents alone cost
@@ -115,15 +153,6 @@ fn invalid_path_warning(what: &str, path: &str) -> String {
     )
 }
 
-fn dimension_names_from_attrs(attrs: &Map<String, Value>) -> Option<Vec<Option<String>>> {
-    attrs.get("_ARRAY_DIMENSIONS")?.as_array().map(|names| {
-        names
-            .iter()
-            .map(|n| n.as_str().map(str::to_string))
-            .collect()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,7 +168,7 @@ mod tests {
             data_type: DataTypeInfo {
                 v3_name: None,
                 itemsize,
-                display: String::new(),
+                display: "".into(),
             },
             fill_value: Value::Null,
             order: None,

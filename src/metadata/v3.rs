@@ -2,14 +2,18 @@
 //! `consolidated_metadata` inside it (a flat map of relative paths to node
 //! documents; nested groups may carry their own block, which we merge).
 
-use std::collections::BTreeMap;
+use std::collections::{HashSet, VecDeque};
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
-use zarrs::metadata::v3::{ArrayMetadataV3, GroupMetadataV3, MetadataV3};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use zarrs::metadata::ArrayShape;
 
-use super::codec::Codec;
-use super::{ArrayInfo, Consolidated, NodeDoc, NodeKind, dtype, valid_node_path};
+use super::codec::{Codec, V3Named};
+use super::json::{self, Members};
+use super::{
+    ArrayInfo, Attributes, Consolidated, NodeDoc, NodeKind, ReadError, dtype, valid_node_path,
+};
 
 /// What a root `zarr.json` holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,196 +26,397 @@ pub enum Root {
     Unconsolidated(NodeDoc),
 }
 
-/// Read a root `zarr.json`. Takes the document by value so attributes move
-/// into the nodes instead of being copied.
-pub fn parse_root(doc: Value) -> Result<Root, String> {
-    let Value::Object(mut obj) = doc else {
-        return Err("expected a JSON object at the top level".into());
-    };
-    match obj.get("zarr_format").and_then(Value::as_u64) {
-        Some(3) => {}
-        Some(other) => return Err(format!("zarr_format is {other}, expected 3")),
-        None => return Err("missing \"zarr_format\"".into()),
-    }
-    // Taken out first: the group's own metadata is checked without it.
-    let block = obj.remove("consolidated_metadata");
-    let doc = Value::Object(obj);
-    match doc.get("node_type").and_then(Value::as_str) {
-        Some("array") => Ok(Root::Array(node(String::new(), doc))),
-        Some("group") => {
-            GroupMetadataV3::deserialize(&doc)
-                .map_err(|e| format!("invalid group metadata: {e}"))?;
-            let root = node(String::new(), doc);
-            match block {
-                None | Some(Value::Null) => Ok(Root::Unconsolidated(root)),
-                Some(block) => {
-                    let mut warnings = Vec::new();
-                    let mut flat = BTreeMap::new();
-                    collect(block, "", &mut flat, &mut warnings, 0)?;
-                    let mut nodes = Vec::with_capacity(flat.len() + 1);
-                    nodes.push(root);
-                    for (path, doc) in flat {
-                        if path.is_empty() || !valid_node_path(&path) {
-                            warnings.push(super::invalid_path_warning("entry", &path));
-                            continue;
-                        }
-                        match doc.get("node_type").and_then(Value::as_str) {
-                            Some("group" | "array") => nodes.push(node(path, doc)),
-                            other => warnings.push(format!(
-                                "skipped entry {path:?}: node_type is {other:?}, expected \"group\" or \"array\""
-                            )),
-                        }
-                    }
-                    Ok(Root::Consolidated(Consolidated { nodes, warnings }))
-                }
-            }
-        }
-        Some(other) => Err(format!(
-            "node_type is {other:?}, expected \"group\" or \"array\""
-        )),
-        None => Err("missing \"node_type\"".into()),
+/// What every node document has. `B` is how `consolidated_metadata` is
+/// read: left as text ([`RawValue`]) in entries, where it is rare, and read
+/// at once in the root, where it is nearly the whole document.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "B: Deserialize<'de>"))]
+struct Head<'a, B> {
+    zarr_format: Option<Value>,
+    node_type: Option<Value>,
+    #[serde(borrow)]
+    attributes: Option<&'a RawValue>,
+    consolidated_metadata: Option<B>,
+}
+
+/// A node document read in one pass: the [`Head`] fields plus an array's,
+/// each a zarrs type where zarrs has one (see the module notes in [`super`]
+/// for why not `ArrayMetadataV3` itself). All optional here; what an array
+/// requires is checked in [`ArrayFields::info`].
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "B: Deserialize<'de>"))]
+struct Fields<'a, B> {
+    zarr_format: Option<Value>,
+    node_type: Option<Value>,
+    #[serde(borrow)]
+    attributes: Option<&'a RawValue>,
+    consolidated_metadata: Option<B>,
+    shape: Option<ArrayShape>,
+    /// As stored: a name, or `{"name", "configuration"}`.
+    data_type: Option<Value>,
+    chunk_grid: Option<V3Named>,
+    chunk_key_encoding: Option<V3Named>,
+    #[serde(default, deserialize_with = "present")]
+    fill_value: Option<Value>,
+    codecs: Option<Vec<V3Named>>,
+    #[allow(dead_code)] // read to check it
+    storage_transformers: Option<Vec<V3Named>>,
+    dimension_names: Option<Vec<Option<String>>>,
+}
+
+/// `Some` for any value present, `null` included (a null fill value is
+/// stored, not missing).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+struct ArrayFields {
+    shape: Option<ArrayShape>,
+    data_type: Option<Value>,
+    chunk_grid: Option<V3Named>,
+    chunk_key_encoding: Option<V3Named>,
+    fill_value: Option<Value>,
+    codecs: Option<Vec<V3Named>>,
+    dimension_names: Option<Vec<Option<String>>>,
+}
+
+/// A node document, split into what every node has and, for an array, its
+/// fields or why they did not read.
+struct Parsed<'a, B> {
+    head: Head<'a, B>,
+    array: Result<ArrayFields, String>,
+}
+
+fn read_node<'a, B: Deserialize<'a>>(text: &'a [u8]) -> Result<Parsed<'a, B>, serde_json::Error> {
+    match serde_json::from_slice::<Fields<B>>(text) {
+        Ok(f) => Ok(Parsed {
+            head: Head {
+                zarr_format: f.zarr_format,
+                node_type: f.node_type,
+                attributes: f.attributes,
+                consolidated_metadata: f.consolidated_metadata,
+            },
+            array: Ok(ArrayFields {
+                shape: f.shape,
+                data_type: f.data_type,
+                chunk_grid: f.chunk_grid,
+                chunk_key_encoding: f.chunk_key_encoding,
+                fill_value: f.fill_value,
+                codecs: f.codecs,
+                dimension_names: f.dimension_names,
+            }),
+        }),
+        // A field of the wrong type: the node is still placed in the tree.
+        Err(typed) if typed.is_data() => Ok(Parsed {
+            head: serde_json::from_slice(text)?,
+            array: Err(typed.to_string()),
+        }),
+        Err(e) => Err(e),
     }
 }
 
-/// Gather the entries of a `consolidated_metadata` block
-/// (`{"kind": "inline", "metadata": {...}}`), depth first. An entry already
-/// present (from an outer block) wins over the same path in a nested group's
-/// own block.
-fn collect(
-    block: Value,
-    prefix: &str,
-    flat: &mut BTreeMap<String, Value>,
-    warnings: &mut Vec<String>,
+impl<B> Head<'_, B> {
+    fn node_type(&self) -> Option<&str> {
+        self.node_type.as_ref().and_then(Value::as_str)
+    }
+
+    /// `node_type` as stored, for messages.
+    fn shown_node_type(&self) -> String {
+        self.node_type
+            .as_ref()
+            .map_or_else(|| "missing".to_string(), Value::to_string)
+    }
+
+    fn attributes(&self) -> Attributes {
+        self.attributes
+            .and_then(Attributes::from_raw)
+            .unwrap_or_default()
+    }
+}
+
+/// A `consolidated_metadata` member as read: `None` when null, `Err` when
+/// not an object.
+trait BlockSource<'a> {
+    fn into_block(self) -> Option<Result<Block<'a>, ()>>;
+}
+
+impl<'a> BlockSource<'a> for &'a RawValue {
+    fn into_block(self) -> Option<Result<Block<'a>, ()>> {
+        match self.get() {
+            "null" => None,
+            text if text.starts_with('{') => Some(serde_json::from_str(text).map_err(|_| ())),
+            _ => Some(Err(())),
+        }
+    }
+}
+
+impl<'a> BlockSource<'a> for Option<Block<'a>> {
+    fn into_block(self) -> Option<Result<Block<'a>, ()>> {
+        self.map(Ok)
+    }
+}
+
+impl<B> Parsed<'_, B> {
+    /// The node; anything not an array is a group (callers check
+    /// `node_type` where it matters).
+    fn into_node(self, path: String) -> NodeDoc {
+        let attributes = self.head.attributes();
+        let kind = match self.head.node_type() {
+            Some("array") => match self.array.and_then(ArrayFields::info) {
+                Ok(info) => NodeKind::Array(Box::new(info)),
+                Err(reason) => NodeKind::InvalidArray {
+                    reason: format!("invalid array metadata: {reason}"),
+                },
+            },
+            _ => NodeKind::Group,
+        };
+        NodeDoc {
+            path,
+            attributes,
+            kind,
+        }
+    }
+}
+
+/// Read a root `zarr.json`, with any consolidated metadata in it.
+pub fn parse_root(bytes: &[u8]) -> Result<Root, ReadError> {
+    json::read_with(bytes, |b| {
+        // One pass when the block is an object (or null); otherwise again
+        // with the block as text, to say what is wrong with it.
+        match read_node::<Option<Block>>(b) {
+            Ok(root) => Ok(root_from(root)),
+            Err(e) if e.is_data() => read_node::<&RawValue>(b).map(root_from),
+            Err(e) => Err(e),
+        }
+    })
+    .map_err(|e| super::document_error(bytes, e))?
+}
+
+fn root_from<'a, B: BlockSource<'a>>(mut root: Parsed<'a, B>) -> Result<Root, ReadError> {
+    let invalid = |reason: String| Err(ReadError::Invalid(reason));
+    match root.head.zarr_format.as_ref().map(|f| (f.as_u64(), f)) {
+        Some((Some(3), _)) => {}
+        Some((_, other)) => return invalid(format!("zarr_format is {other}, expected 3")),
+        None => return invalid("missing \"zarr_format\"".into()),
+    }
+    match root.head.node_type() {
+        Some("array") => Ok(Root::Array(root.into_node(String::new()))),
+        Some("group") => match root
+            .head
+            .consolidated_metadata
+            .take()
+            .and_then(B::into_block)
+        {
+            None => Ok(Root::Unconsolidated(root.into_node(String::new()))),
+            Some(block) => {
+                let mut warnings = Vec::new();
+                let mut pending = VecDeque::new();
+                let mut seen = HashSet::new();
+                collect(block, "", 0, &mut pending, &mut seen, &mut warnings)
+                    .map_err(ReadError::Invalid)?;
+                let mut nodes = Vec::with_capacity(pending.len() + 1);
+                // Entries in the order met; nested groups' blocks add theirs
+                // (an entry already met, from an outer block, wins).
+                while let Some((path, depth, doc)) = pending.pop_front() {
+                    if let Some(node) =
+                        entry(path, depth, doc, &mut pending, &mut seen, &mut warnings)
+                    {
+                        nodes.push(node);
+                    }
+                }
+                nodes.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+                nodes.insert(0, root.into_node(String::new()));
+                Ok(Root::Consolidated(Consolidated { nodes, warnings }))
+            }
+        },
+        _ if root.head.node_type.is_none() => invalid("missing \"node_type\"".into()),
+        _ => invalid(format!(
+            "node_type is {}, expected \"group\" or \"array\"",
+            root.head.shown_node_type()
+        )),
+    }
+}
+
+type Pending<'a> = VecDeque<(String, usize, &'a RawValue)>;
+
+/// One entry of a consolidated block into a node; a nested group's own
+/// block queues its entries.
+fn entry<'a>(
+    path: String,
     depth: usize,
+    doc: &'a RawValue,
+    pending: &mut Pending<'a>,
+    seen: &mut HashSet<String>,
+    warnings: &mut Vec<String>,
+) -> Option<NodeDoc> {
+    if path.is_empty() || !valid_node_path(&path) {
+        warnings.push(super::invalid_path_warning("entry", &path));
+        return None;
+    }
+    let mut parsed = match read_node::<&RawValue>(doc.get().as_bytes()) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            warnings.push(format!("skipped entry {path:?}: {e}"));
+            return None;
+        }
+    };
+    match parsed.head.node_type() {
+        Some("group" | "array") => {}
+        _ => {
+            warnings.push(format!(
+                "skipped entry {path:?}: node_type is {}, expected \"group\" or \"array\"",
+                parsed.head.shown_node_type()
+            ));
+            return None;
+        }
+    }
+    if let Some(block) = parsed
+        .head
+        .consolidated_metadata
+        .take()
+        .and_then(|b| b.into_block())
+    {
+        // Nested blocks mirror the hierarchy; a pathological document must
+        // not drive unbounded work.
+        const MAX_NESTING: usize = 64;
+        if depth >= MAX_NESTING {
+            warnings.push(format!(
+                "stopped at {path:?}: consolidated metadata nested too deep"
+            ));
+        } else if let Err(e) = collect(block, &path, depth + 1, pending, seen, warnings) {
+            warnings.push(e);
+        }
+    }
+    Some(parsed.into_node(path))
+}
+
+#[derive(Deserialize)]
+struct Block<'a> {
+    kind: Option<Value>,
+    #[serde(borrow)]
+    metadata: Option<Members<'a>>,
+}
+
+/// Queue the entries of a `consolidated_metadata` block
+/// (`{"kind": "inline", "metadata": {...}}`) not met before.
+fn collect<'a>(
+    block: Result<Block<'a>, ()>,
+    prefix: &str,
+    depth: usize,
+    pending: &mut Pending<'a>,
+    seen: &mut HashSet<String>,
+    warnings: &mut Vec<String>,
 ) -> Result<(), String> {
-    // Nested blocks mirror the hierarchy; a pathological document must not
-    // drive unbounded recursion.
-    const MAX_NESTING: usize = 64;
     let where_ = if prefix.is_empty() {
         "root".to_string()
     } else {
         format!("{prefix:?}")
     };
-    let Value::Object(mut block) = block else {
-        return Err(format!(
-            "consolidated_metadata of {where_} is not an object"
-        ));
-    };
-    match block.get("kind").and_then(Value::as_str) {
-        Some("inline") | None => {}
-        Some(kind) => warnings.push(format!(
-            "consolidated_metadata of {where_} has kind {kind:?}, expected \"inline\"; reading it anyway"
+    let block =
+        block.map_err(|()| format!("consolidated_metadata of {where_} is not an object"))?;
+    match block.kind.as_ref().map(|k| (k.as_str(), k)) {
+        Some((Some("inline"), _)) | None => {}
+        Some((_, kind)) => warnings.push(format!(
+            "consolidated_metadata of {where_} has kind {kind}, expected \"inline\"; reading it anyway"
         )),
     }
-    let Some(Value::Object(metadata)) = block.remove("metadata") else {
+    let Some(Members::Object(metadata)) = block.metadata else {
         return Err(format!(
             "consolidated_metadata of {where_} has no \"metadata\" object"
         ));
     };
-    let mut nested = Vec::new();
-    for (key, mut doc) in metadata {
+    for (key, doc) in metadata {
         let path = if prefix.is_empty() {
-            key
+            key.into_owned()
         } else {
             format!("{prefix}/{key}")
         };
-        if let Some(inner) = doc
-            .as_object_mut()
-            .and_then(|d| d.remove("consolidated_metadata"))
-            .filter(|v| !v.is_null())
-        {
-            nested.push((path.clone(), inner));
-        }
-        flat.entry(path).or_insert(doc);
-    }
-    for (path, inner) in nested {
-        if depth >= MAX_NESTING {
-            warnings.push(format!(
-                "stopped at {path:?}: consolidated metadata nested too deep"
-            ));
-            break;
-        }
-        if let Err(e) = collect(inner, &path, flat, warnings, depth + 1) {
-            warnings.push(e);
+        if seen.insert(path.clone()) {
+            pending.push_back((path, depth, doc));
         }
     }
     Ok(())
 }
 
-/// A node from its `zarr.json` document; arrays are parsed, attributes moved.
-pub fn node(path: String, mut doc: Value) -> NodeDoc {
-    // Attributes first, so the typed parse below does not copy them.
-    let attributes = match doc.as_object_mut().and_then(|d| d.remove("attributes")) {
-        Some(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    let kind = match doc.get("node_type").and_then(Value::as_str) {
-        Some("array") => match parse_array(&doc) {
-            Ok(info) => NodeKind::Array(Box::new(info)),
-            Err(reason) => NodeKind::InvalidArray { reason },
-        },
-        _ => NodeKind::Group,
-    };
-    NodeDoc {
-        path,
-        attributes,
-        kind,
+/// A node from its own `zarr.json` document (a crawl); `Err` says why it is
+/// not a node (not JSON, or `node_type` neither group nor array).
+pub fn node(path: String, bytes: &[u8]) -> Result<NodeDoc, String> {
+    json::read_with(bytes, |b| {
+        read_node::<&RawValue>(b).map(|parsed| match parsed.head.node_type() {
+            Some("group" | "array") => Ok(parsed.into_node(path.clone())),
+            _ => Err(format!(
+                "node_type is {}, expected \"group\" or \"array\"",
+                parsed.head.shown_node_type()
+            )),
+        })
+    })
+    .map_err(|e| format!("not valid JSON at {e}"))?
+}
+
+/// `configuration.chunk_shape` of a regular grid or a sharding codec.
+fn chunk_shape(named: &Codec) -> Option<Vec<u64>> {
+    named
+        .configuration
+        .get("chunk_shape")?
+        .as_array()?
+        .iter()
+        .map(Value::as_u64)
+        .collect()
+}
+
+impl ArrayFields {
+    fn info(self) -> Result<ArrayInfo, String> {
+        let missing = |field: &str| format!("missing field `{field}`");
+        let shape = self.shape.ok_or_else(|| missing("shape"))?;
+        let data_type = self.data_type.ok_or_else(|| missing("data_type"))?;
+        V3Named::deserialize(&data_type).map_err(|e| format!("data_type: {e}"))?;
+        let V3Named(chunk_grid) = self.chunk_grid.ok_or_else(|| missing("chunk_grid"))?;
+        self.chunk_key_encoding
+            .ok_or_else(|| missing("chunk_key_encoding"))?;
+        let fill_value = self.fill_value.ok_or_else(|| missing("fill_value"))?;
+        let codecs = self.codecs.ok_or_else(|| missing("codecs"))?;
+        let codecs: Vec<Codec> = codecs.into_iter().map(|c| c.0).collect();
+        let grid_chunks = match chunk_grid.name.as_str() {
+            "regular" => chunk_shape(&chunk_grid),
+            _ => None,
+        };
+        // Sharded: the grid is the shard shape; chunks are the inner chunks.
+        let (chunks, shards) = match codecs.first() {
+            Some(first) if first.name == "sharding_indexed" => (chunk_shape(first), grid_chunks),
+            _ => (grid_chunks, None),
+        };
+        Ok(ArrayInfo {
+            zarr_format: 3,
+            data_type: dtype::from_v3(&data_type),
+            dtype: data_type,
+            fill_value,
+            shape,
+            chunks,
+            shards,
+            order: None,
+            codecs,
+            dimension_names: self.dimension_names,
+        })
     }
 }
 
-#[derive(Deserialize)]
-struct ChunkShapeConfig {
-    chunk_shape: Vec<u64>,
-}
-
-fn codec_of(m: &MetadataV3) -> Codec {
-    let configuration: Option<zarrs::metadata::Configuration> = m.clone().into();
-    Codec::new(m.name(), configuration.map(Into::into).unwrap_or_default())
-}
-
 /// One array `zarr.json` document into an [`ArrayInfo`].
-pub fn parse_array(doc: &Value) -> Result<ArrayInfo, String> {
-    // Deserialize from the borrowed value: no copy of the document.
-    let meta =
-        ArrayMetadataV3::deserialize(doc).map_err(|e| format!("invalid array metadata: {e}"))?;
-    let grid_chunks = match meta.chunk_grid.name() {
-        "regular" => meta
-            .chunk_grid
-            .to_typed_configuration::<ChunkShapeConfig>()
-            .ok()
-            .map(|c| c.chunk_shape),
-        _ => None,
-    };
-    let codecs: Vec<Codec> = meta.codecs.iter().map(codec_of).collect();
-    // Sharded: the grid is the shard shape; chunks are the inner chunks.
-    let (chunks, shards) = match meta.codecs.first() {
-        Some(first) if first.name() == "sharding_indexed" => {
-            let inner = first
-                .to_typed_configuration::<ChunkShapeConfig>()
-                .ok()
-                .map(|c| c.chunk_shape);
-            (inner, grid_chunks)
-        }
-        _ => (grid_chunks, None),
-    };
-    Ok(ArrayInfo {
-        zarr_format: 3,
-        data_type: dtype::from_v3(&doc["data_type"]),
-        dtype: doc["data_type"].clone(),
-        fill_value: doc.get("fill_value").cloned().unwrap_or(Value::Null),
-        shape: meta.shape,
-        chunks,
-        shards,
-        order: None,
-        codecs,
-        dimension_names: meta.dimension_names,
+pub fn parse_array(bytes: &[u8]) -> Result<ArrayInfo, String> {
+    json::read_with(bytes, |b| {
+        read_node::<&RawValue>(b).map(|parsed| parsed.array.and_then(ArrayFields::info))
     })
+    .map_err(|e| e.message)?
+    .map_err(|reason| format!("invalid array metadata: {reason}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn bytes(v: Value) -> Vec<u8> {
+        serde_json::to_vec(&v).unwrap()
+    }
 
     fn array_doc(shape: Value, chunks: Value) -> Value {
         json!({"zarr_format": 3, "node_type": "array", "shape": shape, "data_type": "float32",
@@ -232,7 +437,7 @@ mod tests {
             "g/t": array_doc(json!([10, 20]), json!([5, 20])),
             "__xarray_dataarray_variable__": array_doc(json!([1, 1]), json!([1, 1]))
         }}});
-        let Root::Consolidated(c) = parse_root(doc).unwrap() else {
+        let Root::Consolidated(c) = parse_root(&bytes(doc)).unwrap() else {
             panic!("not consolidated")
         };
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
@@ -258,7 +463,7 @@ mod tests {
         doc["codecs"] = json!([{"name": "sharding_indexed", "configuration": {
             "chunk_shape": [10, 10], "codecs": [{"name": "bytes"}],
             "index_codecs": [{"name": "bytes"}, {"name": "crc32c"}], "index_location": "end"}}]);
-        let a = parse_array(&doc).unwrap();
+        let a = parse_array(&bytes(doc)).unwrap();
         assert_eq!(a.chunks.as_deref(), Some(&[10, 10][..]));
         assert_eq!(a.shards.as_deref(), Some(&[50, 50][..]));
         assert_eq!(a.nchunks(), Some(100));
@@ -270,7 +475,7 @@ mod tests {
         doc["data_type"] = json!({"name": "my.type", "configuration": {"x": 1}});
         doc["codecs"] = json!([{"name": "my.codec", "configuration": {"k": "v"}}]);
         doc["dimension_names"] = json!(["x"]);
-        let a = parse_array(&doc).unwrap();
+        let a = parse_array(&bytes(doc)).unwrap();
         assert_eq!(
             a.dtype,
             json!({"name": "my.type", "configuration": {"x": 1}})
@@ -282,8 +487,11 @@ mod tests {
     #[test]
     fn unconsolidated_and_single_array_roots() {
         let doc = json!({"zarr_format": 3, "node_type": "group", "consolidated_metadata": null});
-        assert!(matches!(parse_root(doc).unwrap(), Root::Unconsolidated(_)));
-        let a = parse_root(array_doc(json!([3]), json!([3]))).unwrap();
+        assert!(matches!(
+            parse_root(&bytes(doc)).unwrap(),
+            Root::Unconsolidated(_)
+        ));
+        let a = parse_root(&bytes(array_doc(json!([3]), json!([3])))).unwrap();
         assert!(matches!(
             a,
             Root::Array(NodeDoc {
@@ -292,11 +500,12 @@ mod tests {
             })
         ));
         assert!(
-            parse_root(json!({"zarr_format": 2}))
+            parse_root(&bytes(json!({"zarr_format": 2})))
                 .unwrap_err()
+                .to_string()
                 .contains("expected 3")
         );
-        assert!(parse_root(json!({"zarr_format": 3, "node_type": "x"})).is_err());
+        assert!(parse_root(&bytes(json!({"zarr_format": 3, "node_type": "x"}))).is_err());
     }
 
     #[test]
@@ -309,7 +518,7 @@ mod tests {
             "bad": {"zarr_format": 3, "node_type": "array", "shape": "nope"}}});
         assert!(serde_json::from_value::<ConsolidatedMetadata>(block.clone()).is_err());
         let doc = json!({"zarr_format": 3, "node_type": "group", "consolidated_metadata": block});
-        let Root::Consolidated(c) = parse_root(doc).unwrap() else {
+        let Root::Consolidated(c) = parse_root(&bytes(doc)).unwrap() else {
             panic!()
         };
         assert_eq!(c.nodes.len(), 3);
@@ -323,7 +532,7 @@ mod tests {
                 "bad": {"zarr_format": 3, "node_type": "array", "shape": "nope"},
                 "weird": {"node_type": "link"},
                 "a/../b": {"zarr_format": 3, "node_type": "group"}}}});
-        let Root::Consolidated(c) = parse_root(doc).unwrap() else {
+        let Root::Consolidated(c) = parse_root(&bytes(doc)).unwrap() else {
             panic!()
         };
         let paths: Vec<_> = c.nodes.iter().map(|n| n.path.as_str()).collect();

@@ -43,7 +43,7 @@ impl Renderer for TableRenderer {
                     shape_text(&a.shape),
                     or_dash(a.chunks.as_deref().map(shape_text)),
                     or_dash(a.shards.as_deref().map(shape_text)),
-                    a.data_type.display.clone(),
+                    a.data_type.display.to_string(),
                     summarize(&a.codecs),
                     a.fill_value.to_string(),
                     or_dash(a.dimension_names.as_deref().map(dims_text)),

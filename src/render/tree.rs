@@ -101,7 +101,7 @@ impl TreeRenderer {
                 },
                 NodeKind::Array(a) => Body::Array([
                     shape_text(&a.shape),
-                    a.data_type.display.clone(),
+                    a.data_type.display.to_string(),
                     a.chunks.as_deref().map_or_else(
                         || "chunks ?".into(),
                         |c| format!("chunks {}", shape_text(c)),
@@ -258,7 +258,8 @@ mod tests {
     fn small() -> Hierarchy {
         let doc = |path: &str| NodeDoc {
             path: path.into(),
-            attributes: serde_json::Map::from_iter([("k".to_string(), serde_json::json!("v"))]),
+            attributes: serde_json::Map::from_iter([("k".to_string(), serde_json::json!("v"))])
+                .into(),
             kind: NodeKind::Group,
         };
         Hierarchy::new(
