@@ -1,7 +1,7 @@
 //! Step 4 of the flow: assemble node documents into a tree with absolute
 //! paths (`/`, `/a`, `/a/b`), parents before children, siblings by name.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::metadata::{Attributes, NodeDoc, NodeKind};
 
@@ -87,10 +87,15 @@ impl Hierarchy {
         // A path given twice keeps its first node.
         nodes.dedup_by(|later, earlier| later.path == earlier.path);
 
-        // Every ancestor must exist for the tree to hang together: walk up
-        // from each node until an existing (or already implied) one.
+        // Every ancestor must exist for the tree to hang together. Usually
+        // they all do; otherwise walk up from each node until an existing
+        // (or already implied) one.
+        let linked = match nodes.first() {
+            Some(root) if root.path == "/" => link(&nodes),
+            _ => None,
+        };
         let mut implied = Vec::new();
-        {
+        if linked.is_none() {
             let mut known: HashSet<&str> = nodes.iter().map(|n| n.path.as_str()).collect();
             let mut missing: Vec<&str> = Vec::new();
             for node in &nodes {
@@ -146,7 +151,9 @@ impl Hierarchy {
             zarr_format,
             consolidated,
             complete: true,
-            children: link(&nodes),
+            children: linked
+                .or_else(|| link(&nodes))
+                .unwrap_or_else(|| vec![Vec::new(); nodes.len()]),
             nodes,
             warnings,
         }
@@ -175,7 +182,8 @@ impl Hierarchy {
             zarr_format: self.zarr_format,
             consolidated: self.consolidated,
             complete: self.complete,
-            children: link(&nodes),
+            // A subtree of a linked tree: every parent is present.
+            children: link(&nodes).unwrap_or_else(|| vec![Vec::new(); nodes.len()]),
             nodes,
             warnings: self.warnings,
         })
@@ -207,24 +215,28 @@ impl Hierarchy {
     }
 }
 
-/// Child indices of every node; `nodes` sorted parents first.
-fn link(nodes: &[Node]) -> Vec<Vec<usize>> {
-    let index: HashMap<&str, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.path.as_str(), i))
-        .collect();
+/// Child indices of every node, `nodes` being in tree order with the top
+/// node first: one pass, keeping the chain of open ancestors on a stack
+/// (in tree order a node's parent is always on it). `None` when a node's
+/// parent is missing.
+fn link(nodes: &[Node]) -> Option<Vec<Vec<usize>>> {
     let mut children = vec![Vec::new(); nodes.len()];
+    let mut open: Vec<usize> = vec![0];
     for (i, node) in nodes.iter().enumerate().skip(1) {
-        let parent = match node.path.rsplit_once('/') {
-            Some(("", _)) | None => "/",
-            Some((parent, _)) => parent,
+        let parent = match node.path.rfind('/') {
+            Some(0) | None => "/",
+            Some(at) => &node.path[..at],
         };
-        if let Some(&p) = index.get(parent) {
-            children[p].push(i);
+        while let Some(&top) = open.last() {
+            if nodes[top].path == parent {
+                break;
+            }
+            open.pop();
         }
+        children[*open.last()?].push(i);
+        open.push(i);
     }
-    children
+    Some(children)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! `{"zarr_consolidated_format": 1, "metadata": {".zgroup": {...},
 //! ".zattrs": {...}, "a/.zarray": {...}, "a/.zattrs": {...}}}`
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -58,14 +58,28 @@ fn from_document(doc: Document) -> Result<Consolidated, ReadError> {
         )),
     }
 
-    let mut entries: BTreeMap<&str, Entry> = BTreeMap::new();
+    // A node's documents are next to each other in what writers produce
+    // (keys sorted, or grouped by node): look at the last node first.
+    let mut entries: Vec<(&str, Entry)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     for (key, value) in &metadata {
         let (dir, file) = key.rsplit_once('/').unwrap_or(("", key));
-        if !valid_node_path(dir) {
-            warnings.push(super::invalid_path_warning("key", key));
-            continue;
-        }
-        let entry = entries.entry(dir).or_default();
+        let at = match entries.last() {
+            Some((last, _)) if *last == dir => entries.len() - 1,
+            _ => match index.get(dir) {
+                Some(&at) => at,
+                None => {
+                    if !valid_node_path(dir) {
+                        warnings.push(super::invalid_path_warning("key", key));
+                        continue;
+                    }
+                    index.insert(dir, entries.len());
+                    entries.push((dir, Entry::default()));
+                    entries.len() - 1
+                }
+            },
+        };
+        let entry = &mut entries[at].1;
         match file {
             ".zgroup" => entry.zgroup = true,
             ".zarray" => entry.zarray = Some(value),
@@ -103,6 +117,8 @@ fn from_document(doc: Document) -> Result<Consolidated, ReadError> {
             kind,
         });
     }
+    // Stable and nearly sorted already: cheap.
+    nodes.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Consolidated { nodes, warnings })
 }
 

@@ -211,20 +211,49 @@ fn root_from<'a, B: BlockSource<'a>>(mut root: Parsed<'a, B>) -> Result<Root, Re
             Some(block) => {
                 let mut warnings = Vec::new();
                 let mut pending = VecDeque::new();
-                let mut seen = HashSet::new();
-                collect(block, "", 0, &mut pending, &mut seen, &mut warnings)
+                collect(block, "", 0, &mut pending, None, &mut warnings)
                     .map_err(ReadError::Invalid)?;
-                let mut nodes = Vec::with_capacity(pending.len() + 1);
-                // Entries in the order met; nested groups' blocks add theirs
-                // (an entry already met, from an outer block, wins).
+                let mut nodes: Vec<NodeDoc> = Vec::with_capacity(pending.len() + 1);
+                // Paths met so far, needed only once a nested group's own
+                // block appears (an entry already met, from an outer block,
+                // wins over the same path there).
+                let mut seen: Option<HashSet<String>> = None;
                 while let Some((path, depth, doc)) = pending.pop_front() {
-                    if let Some(node) =
-                        entry(path, depth, doc, &mut pending, &mut seen, &mut warnings)
-                    {
-                        nodes.push(node);
+                    let Some((node, nested)) = entry(path, doc, &mut warnings) else {
+                        continue;
+                    };
+                    if let Some(block) = nested {
+                        // Nested blocks mirror the hierarchy; a pathological
+                        // document must not drive unbounded work.
+                        const MAX_NESTING: usize = 64;
+                        if depth >= MAX_NESTING {
+                            warnings.push(format!(
+                                "stopped at {:?}: consolidated metadata nested too deep",
+                                node.path
+                            ));
+                        } else {
+                            let seen = seen.get_or_insert_with(|| {
+                                let queued = pending.iter().map(|(p, _, _)| p);
+                                let read = nodes.iter().map(|n| &n.path);
+                                read.chain(queued).chain([&node.path]).cloned().collect()
+                            });
+                            let nested = collect(
+                                block,
+                                &node.path,
+                                depth + 1,
+                                &mut pending,
+                                Some(seen),
+                                &mut warnings,
+                            );
+                            if let Err(e) = nested {
+                                warnings.push(e);
+                            }
+                        }
                     }
+                    nodes.push(node);
                 }
-                nodes.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+                // Stable: of a path given twice, the first read stays first.
+                nodes.sort_by(|a, b| a.path.cmp(&b.path));
                 nodes.insert(0, root.into_node(String::new()));
                 Ok(Root::Consolidated(Consolidated { nodes, warnings }))
             }
@@ -239,16 +268,13 @@ fn root_from<'a, B: BlockSource<'a>>(mut root: Parsed<'a, B>) -> Result<Root, Re
 
 type Pending<'a> = VecDeque<(String, usize, &'a RawValue)>;
 
-/// One entry of a consolidated block into a node; a nested group's own
-/// block queues its entries.
+/// One entry of a consolidated block into a node, with a nested group's own
+/// block if it has one.
 fn entry<'a>(
     path: String,
-    depth: usize,
     doc: &'a RawValue,
-    pending: &mut Pending<'a>,
-    seen: &mut HashSet<String>,
     warnings: &mut Vec<String>,
-) -> Option<NodeDoc> {
+) -> Option<(NodeDoc, Option<Result<Block<'a>, ()>>)> {
     if path.is_empty() || !valid_node_path(&path) {
         warnings.push(super::invalid_path_warning("entry", &path));
         return None;
@@ -270,24 +296,12 @@ fn entry<'a>(
             return None;
         }
     }
-    if let Some(block) = parsed
+    let nested = parsed
         .head
         .consolidated_metadata
         .take()
-        .and_then(|b| b.into_block())
-    {
-        // Nested blocks mirror the hierarchy; a pathological document must
-        // not drive unbounded work.
-        const MAX_NESTING: usize = 64;
-        if depth >= MAX_NESTING {
-            warnings.push(format!(
-                "stopped at {path:?}: consolidated metadata nested too deep"
-            ));
-        } else if let Err(e) = collect(block, &path, depth + 1, pending, seen, warnings) {
-            warnings.push(e);
-        }
-    }
-    Some(parsed.into_node(path))
+        .and_then(|b| b.into_block());
+    Some((parsed.into_node(path), nested))
 }
 
 #[derive(Deserialize)]
@@ -298,13 +312,14 @@ struct Block<'a> {
 }
 
 /// Queue the entries of a `consolidated_metadata` block
-/// (`{"kind": "inline", "metadata": {...}}`) not met before.
+/// (`{"kind": "inline", "metadata": {...}}`): all of the root's, and of a
+/// nested block those not in `seen`.
 fn collect<'a>(
     block: Result<Block<'a>, ()>,
     prefix: &str,
     depth: usize,
     pending: &mut Pending<'a>,
-    seen: &mut HashSet<String>,
+    mut seen: Option<&mut HashSet<String>>,
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
     let where_ = if prefix.is_empty() {
@@ -331,7 +346,11 @@ fn collect<'a>(
         } else {
             format!("{prefix}/{key}")
         };
-        if seen.insert(path.clone()) {
+        let new = match seen.as_deref_mut() {
+            Some(seen) => seen.insert(path.clone()),
+            None => true,
+        };
+        if new {
             pending.push_back((path, depth, doc));
         }
     }

@@ -36,13 +36,17 @@ pub fn shape_text(shape: &[u64]) -> String {
     match shape {
         [] => "()".into(),
         [one] => format!("({one},)"),
-        many => format!(
-            "({})",
-            many.iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        [first, rest @ ..] => {
+            use std::fmt::Write;
+            // One string per shape: tables print thousands of them.
+            let mut text = String::with_capacity(2 + 12 * shape.len());
+            let _ = write!(text, "({first}");
+            for extent in rest {
+                let _ = write!(text, ", {extent}");
+            }
+            text.push(')');
+            text
+        }
     }
 }
 
