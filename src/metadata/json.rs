@@ -67,6 +67,22 @@ pub fn read_with<R>(
     }
 }
 
+/// serde_json's message without its trailing " at line L column C": for a
+/// member read out of a larger document, that position would point into the
+/// member, not the document.
+pub fn without_position(message: &str) -> &str {
+    match message.rsplit_once(" at line ") {
+        Some((text, at))
+            if at
+                .split_once(" column ")
+                .is_some_and(|(l, c)| l.parse::<u64>().is_ok() && c.parse::<u64>().is_ok()) =>
+        {
+            text
+        }
+        _ => message,
+    }
+}
+
 /// An object key, borrowed from the document unless it holds escapes.
 pub struct Key<'a>(pub Cow<'a, str>);
 
@@ -225,6 +241,15 @@ mod tests {
     fn tokens_inside_strings_are_untouched() {
         let v = parse(br#"{"k": "say \"NaN\" Infinity", "x": NaN}"#).unwrap();
         assert_eq!(v, json!({"k": "say \"NaN\" Infinity", "x": "NaN"}));
+    }
+
+    #[test]
+    fn positions_can_be_left_out() {
+        assert_eq!(
+            without_position("invalid value: integer `0` at line 7 column 17"),
+            "invalid value: integer `0`"
+        );
+        assert_eq!(without_position("at line one"), "at line one");
     }
 
     #[test]

@@ -146,7 +146,7 @@ struct ZArray {
 /// One `.zarray` document (with its node's attributes) into an [`ArrayInfo`].
 pub fn parse_array(zarray: &[u8], attributes: &Attributes) -> Result<ArrayInfo, String> {
     let meta = json::read_with(zarray, |b| serde_json::from_slice::<ZArray>(b))
-        .map_err(|e| format!("invalid .zarray: {}", e.message))?;
+        .map_err(|e| format!("invalid .zarray: {}", json::without_position(&e.message)))?;
     if meta.zarr_format.as_u64() != Some(2) {
         return Err(format!(
             "invalid .zarray: zarr_format is {}, expected 2",

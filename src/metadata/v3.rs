@@ -109,7 +109,7 @@ fn read_node<'a, B: Deserialize<'a>>(text: &'a [u8]) -> Result<Parsed<'a, B>, se
         // A field of the wrong type: the node is still placed in the tree.
         Err(typed) if typed.is_data() => Ok(Parsed {
             head: serde_json::from_slice(text)?,
-            array: Err(typed.to_string()),
+            array: Err(json::without_position(&typed.to_string()).to_string()),
         }),
         Err(e) => Err(e),
     }
