@@ -120,11 +120,13 @@ impl<B> Head<'_, B> {
         self.node_type.as_ref().and_then(Value::as_str)
     }
 
-    /// `node_type` as stored, for messages.
-    fn shown_node_type(&self) -> String {
-        self.node_type
+    /// Why this is not a node, when `node_type` is neither group nor array.
+    fn not_a_node(&self) -> String {
+        let stored = self
+            .node_type
             .as_ref()
-            .map_or_else(|| "missing".to_string(), Value::to_string)
+            .map_or_else(|| "missing".to_string(), Value::to_string);
+        format!("node_type is {stored}, expected \"group\" or \"array\"")
     }
 
     fn attributes(&self) -> Attributes {
@@ -259,10 +261,7 @@ fn root_from<'a, B: BlockSource<'a>>(mut root: Parsed<'a, B>) -> Result<Root, Re
             }
         },
         _ if root.head.node_type.is_none() => invalid("missing \"node_type\"".into()),
-        _ => invalid(format!(
-            "node_type is {}, expected \"group\" or \"array\"",
-            root.head.shown_node_type()
-        )),
+        _ => invalid(root.head.not_a_node()),
     }
 }
 
@@ -290,8 +289,8 @@ fn entry<'a>(
         Some("group" | "array") => {}
         _ => {
             warnings.push(format!(
-                "skipped entry {path:?}: node_type is {}, expected \"group\" or \"array\"",
-                parsed.head.shown_node_type()
+                "skipped entry {path:?}: {}",
+                parsed.head.not_a_node()
             ));
             return None;
         }
@@ -363,10 +362,7 @@ pub fn node(path: String, bytes: &[u8]) -> Result<NodeDoc, String> {
     json::read_with(bytes, |b| {
         read_node::<&RawValue>(b).map(|parsed| match parsed.head.node_type() {
             Some("group" | "array") => Ok(parsed.into_node(path.clone())),
-            _ => Err(format!(
-                "node_type is {}, expected \"group\" or \"array\"",
-                parsed.head.shown_node_type()
-            )),
+            _ => Err(parsed.head.not_a_node()),
         })
     })
     .map_err(|e| format!("not valid JSON at {e}"))?
