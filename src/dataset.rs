@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::cf;
 use crate::hierarchy::{Hierarchy, Node};
 use crate::metadata::codec::Codec;
 use crate::metadata::{ArrayInfo, NodeKind};
@@ -29,14 +30,17 @@ pub struct Conflict {
     pub variables: Vec<String>,
 }
 
-/// CF conventions read from a variable's attributes.
+/// CF conventions read from a variable's attributes, and what xarray's
+/// `open_zarr` decodes the variable to (see [`crate::cf`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Cf {
-    /// What readers decode the stored values to, e.g. `float64`,
-    /// `datetime64[ns]`.
+    /// The dtype xarray gives the variable, spelled as numpy spells it
+    /// (`float64`, `datetime64[ns]`, `<U5`, `object`); absent when the
+    /// stored type is one numpy has no name for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decoded_dtype: Option<String>,
-    /// How, e.g. `scale_factor 0.01, add_offset 0` or
+    /// How, when decoding changes the stored values, e.g.
+    /// `fill -9999 → NaN, scale_factor 0.01, add_offset 0` or
     /// `hours since 1979-02-01 01:00:00, standard calendar`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decoding: Option<String>,
@@ -46,14 +50,35 @@ pub struct Cf {
     pub long_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_name: Option<String>,
-    /// `_FillValue`, else `missing_value`.
+    /// The fill value xarray reads: in Zarr v2 the array's `fill_value`, in
+    /// v3 the `_FillValue` attribute (floats decoded from base64); else
+    /// `missing_value`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fill: Option<Value>,
+    /// Stored values xarray reads as missing (NaN, or NaT for times).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calendar: Option<String>,
     /// The `units` of a CF time variable (`<unit> since <date>`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_units: Option<String>,
+}
+
+impl Cf {
+    /// A stored time value as a date to the minute, `NaT` where xarray reads
+    /// it as missing (a fill value, NaN, or numpy's NaT sentinel, the
+    /// smallest int64); `None` for a value that is not a CF time.
+    pub fn date(&self, raw: f64) -> Option<String> {
+        let units = self.time_units.as_deref()?;
+        #[allow(clippy::cast_precision_loss)]
+        let nat_sentinel = i64::MIN as f64;
+        let masked = self.masked.iter().any(|m| m.as_f64() == Some(raw));
+        if raw.is_nan() || raw == nat_sentinel || masked {
+            return Some("NaT".into());
+        }
+        cf::cf_date(raw, units, self.calendar.as_deref())
+    }
 }
 
 /// First and last values of a 1-D coordinate, read with `--coords`.
@@ -77,6 +102,12 @@ pub struct Variable {
     pub chunks: Option<Vec<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shards: Option<Vec<u64>>,
+    /// Number of shards (objects) of a sharded array.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nshards: Option<u128>,
+    /// Uncompressed bytes of one shard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_nbytes: Option<u128>,
     /// As zarrscope shows it (`int32`, `|S15`, `datetime64[ns]`, ...).
     pub dtype: String,
     /// Logical bytes; `null` for variable-length types or beyond 128 bits.
@@ -129,88 +160,28 @@ fn text_attr(attrs: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-fn number_text(v: &Value) -> String {
-    match v {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Is `units` a CF time unit (`<unit> since <reference>`)?
-pub fn is_time_units(units: &str) -> bool {
-    let Some((unit, _)) = units.split_once(" since ") else {
-        return false;
-    };
-    matches!(
-        unit.trim().to_ascii_lowercase().as_str(),
-        "days"
-            | "day"
-            | "d"
-            | "hours"
-            | "hour"
-            | "hr"
-            | "h"
-            | "minutes"
-            | "minute"
-            | "min"
-            | "seconds"
-            | "second"
-            | "sec"
-            | "s"
-            | "milliseconds"
-            | "millisecond"
-            | "ms"
-            | "microseconds"
-            | "microsecond"
-            | "us"
-            | "nanoseconds"
-            | "ns"
-    )
-}
-
 /// CF facts from attributes, for an array of stored type `info`.
 pub fn cf_of(info: Option<&ArrayInfo>, attrs: &Map<String, Value>) -> Cf {
     let mut cf = Cf {
         units: text_attr(attrs, "units"),
         long_name: text_attr(attrs, "long_name"),
         standard_name: text_attr(attrs, "standard_name"),
-        fill: attrs
-            .get("_FillValue")
-            .or_else(|| attrs.get("missing_value"))
-            .cloned(),
         calendar: text_attr(attrs, "calendar"),
         ..Cf::default()
     };
-    let scale = attrs.get("scale_factor");
-    let offset = attrs.get("add_offset");
-    if scale.is_some() || offset.is_some() {
-        let small_int = info.is_some_and(|a| {
-            a.data_type
-                .v3_name
-                .as_deref()
-                .is_some_and(|n| matches!(n, "int8" | "uint8" | "int16" | "uint16"))
-        });
-        // xarray: small integers without an offset unpack to float32.
-        let decoded = if small_int && offset.is_none() {
-            "float32"
-        } else {
-            "float64"
-        };
-        cf.decoded_dtype = Some(decoded.into());
-        let mut how = Vec::new();
-        if let Some(s) = scale {
-            how.push(format!("scale_factor {}", number_text(s)));
-        }
-        if let Some(o) = offset {
-            how.push(format!("add_offset {}", number_text(o)));
-        }
-        cf.decoding = Some(how.join(", "));
-    }
-    if let Some(units) = cf.units.clone().filter(|u| is_time_units(u)) {
-        cf.decoded_dtype = Some("datetime64[ns]".into());
-        let calendar = cf.calendar.clone().unwrap_or_else(|| "standard".into());
-        cf.decoding = Some(format!("{units}, {calendar} calendar"));
+    let Some(info) = info else {
+        cf.fill = attrs
+            .get("_FillValue")
+            .or_else(|| attrs.get("missing_value"))
+            .cloned();
+        return cf;
+    };
+    let decoded = cf::decode(info, attrs);
+    cf.decoded_dtype = decoded.dtype.map(|d| d.to_string());
+    cf.decoding = (!decoded.steps.is_empty()).then(|| decoded.steps.join(", "));
+    cf.fill = decoded.fill;
+    cf.masked = decoded.masked;
+    if let Some(cf::TimeDecoding::Datetime { units, .. }) = decoded.time {
         cf.time_units = Some(units);
     }
     cf
@@ -231,11 +202,43 @@ fn dim_names(info: &ArrayInfo) -> Vec<String> {
 }
 
 pub fn chunk_nbytes(info: &ArrayInfo) -> Option<u128> {
+    block_nbytes(info, info.chunks.as_ref()?)
+}
+
+/// Uncompressed bytes of one block (chunk or shard) of shape `block`.
+fn block_nbytes(info: &ArrayInfo, block: &[u64]) -> Option<u128> {
     let itemsize = u128::from(info.data_type.itemsize?);
-    info.chunks
-        .as_ref()?
+    block
         .iter()
         .try_fold(itemsize, |n, &c| n.checked_mul(u128::from(c)))
+}
+
+/// Blocks of shape `block` per dimension (`ceil(shape / block)`); `None`
+/// when the ranks differ.
+fn block_grid(shape: &[u64], block: &[u64]) -> Option<Vec<u64>> {
+    (block.len() == shape.len()).then(|| {
+        shape
+            .iter()
+            .zip(block)
+            .map(|(&s, &b)| s.div_ceil(b.max(1)))
+            .collect()
+    })
+}
+
+fn grid_count(grid: &[u64]) -> Option<u128> {
+    grid.iter()
+        .try_fold(1u128, |n, &g| n.checked_mul(u128::from(g)))
+}
+
+/// Number of shards and bytes per shard of a sharded array.
+fn shard_counts(info: &ArrayInfo) -> (Option<u128>, Option<u128>) {
+    match &info.shards {
+        Some(shards) => (
+            block_grid(&info.shape, shards).and_then(|g| grid_count(&g)),
+            block_nbytes(info, shards),
+        ),
+        None => (None, None),
+    }
 }
 
 fn variable(node: &Node) -> Variable {
@@ -247,6 +250,8 @@ fn variable(node: &Node) -> Variable {
         shape: Vec::new(),
         chunks: None,
         shards: None,
+        nshards: None,
+        shard_nbytes: None,
         dtype: "?".into(),
         nbytes: None,
         nchunks: None,
@@ -263,6 +268,8 @@ fn variable(node: &Node) -> Variable {
             shape: a.shape.clone(),
             chunks: a.chunks.clone(),
             shards: a.shards.clone(),
+            nshards: shard_counts(a).0,
+            shard_nbytes: shard_counts(a).1,
             dtype: a.data_type.display.to_string(),
             nbytes: a.nbytes(),
             nchunks: a.nchunks(),
@@ -436,6 +443,11 @@ pub struct ArrayDetail {
     /// Chunks per dimension.
     pub chunk_grid: Option<Vec<u64>>,
     pub nchunks: Option<u128>,
+    /// Shards per dimension, for a sharded array.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_grid: Option<Vec<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nshards: Option<u128>,
     pub order: Option<String>,
     pub fill_value: Value,
     pub codecs: Vec<Codec>,
@@ -459,23 +471,9 @@ pub fn array_detail(h: &Hierarchy, i: usize) -> Result<ArrayDetail, String> {
         }
         NodeKind::Group => return Err(format!("{} is a group", node.path)),
     };
-    let chunk_grid = a
-        .chunks
-        .as_ref()
-        .filter(|c| c.len() == a.shape.len())
-        .map(|c| {
-            a.shape
-                .iter()
-                .zip(c)
-                .map(|(&s, &c)| s.div_ceil(c.max(1)))
-                .collect()
-        });
-    let shard_nbytes = a.shards.as_ref().and_then(|shards| {
-        let itemsize = u128::from(a.data_type.itemsize?);
-        shards
-            .iter()
-            .try_fold(itemsize, |n, &c| n.checked_mul(u128::from(c)))
-    });
+    let chunk_grid = a.chunks.as_ref().and_then(|c| block_grid(&a.shape, c));
+    let shard_grid = a.shards.as_ref().and_then(|s| block_grid(&a.shape, s));
+    let (nshards, shard_nbytes) = shard_counts(a);
     Ok(ArrayDetail {
         url: h.url.clone(),
         root: h.root_url.clone(),
@@ -488,6 +486,8 @@ pub fn array_detail(h: &Hierarchy, i: usize) -> Result<ArrayDetail, String> {
         shards: a.shards.clone(),
         chunk_grid,
         nchunks: a.nchunks(),
+        shard_grid,
+        nshards,
         order: a.order.clone(),
         fill_value: a.fill_value.clone(),
         codecs: a.codecs.clone(),
@@ -505,23 +505,63 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn int_array(typestr: &str) -> ArrayInfo {
+        ArrayInfo {
+            zarr_format: 2,
+            shape: vec![10, 4],
+            chunks: Some(vec![3, 4]),
+            shards: None,
+            dtype: json!(typestr),
+            data_type: crate::metadata::dtype::from_v2(&json!(typestr), &[]),
+            fill_value: Value::Null,
+            order: None,
+            codecs: Vec::new(),
+            dimension_names: None,
+        }
+    }
+
     #[test]
     fn cf_packing_and_time() {
         let attrs = json!({"scale_factor": 0.01, "add_offset": 0.0, "units": "m3 s-1"});
-        let cf = cf_of(None, attrs.as_object().unwrap());
+        let cf = cf_of(Some(&int_array("<i4")), attrs.as_object().unwrap());
         assert_eq!(cf.decoded_dtype.as_deref(), Some("float64"));
         assert_eq!(
             cf.decoding.as_deref(),
             Some("scale_factor 0.01, add_offset 0.0")
         );
         let t = json!({"units": "hours since 1979-02-01 01:00:00", "calendar": "standard"});
-        let cf = cf_of(None, t.as_object().unwrap());
+        let cf = cf_of(Some(&int_array("<i8")), t.as_object().unwrap());
         assert_eq!(cf.decoded_dtype.as_deref(), Some("datetime64[ns]"));
         assert_eq!(
             cf.time_units.as_deref(),
             Some("hours since 1979-02-01 01:00:00")
         );
-        assert!(!is_time_units("m s-1"));
-        assert!(is_time_units("days since 2000-01-01"));
+        // Without a readable stored type there is nothing to decode.
+        assert_eq!(cf_of(None, t.as_object().unwrap()).decoded_dtype, None);
+    }
+
+    #[test]
+    fn time_values_and_nat() {
+        let t = json!({"units": "hours since 2020-01-01", "_FillValue": -1});
+        let cf = cf_of(Some(&int_array("<i4")), t.as_object().unwrap());
+        assert_eq!(cf.date(6.0).as_deref(), Some("2020-01-01T06:00"));
+        assert_eq!(cf.date(-1.0).as_deref(), Some("NaT"));
+        // xarray v2 masks with the array's fill_value over the attribute.
+        let mut info = int_array("<i8");
+        info.fill_value = json!(-2);
+        let cf = cf_of(Some(&info), t.as_object().unwrap());
+        assert_eq!(cf.date(-1.0).as_deref(), Some("2019-12-31T23:00"));
+        assert_eq!(cf.date(-2.0).as_deref(), Some("NaT"));
+        #[allow(clippy::cast_precision_loss)]
+        let sentinel = i64::MIN as f64;
+        assert_eq!(cf.date(sentinel).as_deref(), Some("NaT"));
+        assert_eq!(cf.date(f64::NAN).as_deref(), Some("NaT"));
+    }
+
+    #[test]
+    fn shards_counted() {
+        let mut info = int_array("<i4");
+        info.shards = Some(vec![6, 4]);
+        assert_eq!(shard_counts(&info), (Some(2), Some(96)));
     }
 }

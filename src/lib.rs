@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod cf;
 pub mod consolidate;
 pub mod crawl;
 pub mod dataset;

@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration as TimeDelta, NaiveDate, NaiveDateTime};
 use object_store::prefix::PrefixStore;
 use serde_json::{Value, json};
 use zarrs::array::{Array, ArraySubset, ElementOwned};
@@ -143,52 +142,6 @@ fn pair<T: Scalar>((a, b): (T, T)) -> (Value, Value, f64, f64) {
     (a.json(), b.json(), a.float(), b.float())
 }
 
-/// Decode a CF time value (`<unit> since <reference>`, standard calendars).
-pub fn cf_date(value: f64, units: &str, calendar: Option<&str>) -> Option<String> {
-    if !matches!(
-        calendar.unwrap_or("standard").to_ascii_lowercase().as_str(),
-        "standard" | "gregorian" | "proleptic_gregorian"
-    ) {
-        return None;
-    }
-    let (unit, reference) = units.split_once(" since ")?;
-    let seconds = match unit.trim().to_ascii_lowercase().as_str() {
-        "days" | "day" | "d" => 86_400.0,
-        "hours" | "hour" | "hr" | "h" => 3_600.0,
-        "minutes" | "minute" | "min" => 60.0,
-        "seconds" | "second" | "sec" | "s" => 1.0,
-        "milliseconds" | "millisecond" | "ms" => 1e-3,
-        "microseconds" | "microsecond" | "us" => 1e-6,
-        "nanoseconds" | "ns" => 1e-9,
-        _ => return None,
-    };
-    let reference = reference
-        .trim()
-        .trim_end_matches('Z')
-        .trim_end_matches(" UTC");
-    let start = [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(reference, f).ok())
-    .or_else(|| {
-        NaiveDate::parse_from_str(reference, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-    })?;
-    let offset = value * seconds;
-    if !offset.is_finite() || offset.abs() > 1e13 {
-        return None;
-    }
-    #[allow(clippy::cast_possible_truncation)]
-    let millis = (offset * 1000.0).round() as i64;
-    let date = start.checked_add_signed(TimeDelta::try_milliseconds(millis)?)?;
-    Some(date.format("%Y-%m-%dT%H:%M").to_string())
-}
-
 /// Peek every 1-D numeric coordinate of `d` (a view of `h`).
 pub async fn peek_coordinates(handle: &StoreHandle, h: &Hierarchy, d: &mut Dataset) {
     let store_key = |path: &str| {
@@ -305,40 +258,11 @@ async fn peek_one(
         "float64" => pair(first_last::<f64>(&array, n, reach).await?),
         other => return Err(format!("values of type {other} are not shown")),
     };
-    let (first_date, last_date) = match &v.cf.time_units {
-        Some(units) => (
-            cf_date(a, units, v.cf.calendar.as_deref()),
-            cf_date(b, units, v.cf.calendar.as_deref()),
-        ),
-        None => (None, None),
-    };
+    let (first_date, last_date) = (v.cf.date(a), v.cf.date(b));
     Ok(Peek {
         first,
         last,
         first_date,
         last_date,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cf_dates() {
-        assert_eq!(
-            cf_date(0.0, "hours since 1979-02-01 01:00:00", Some("standard")).as_deref(),
-            Some("1979-02-01T01:00")
-        );
-        assert_eq!(
-            cf_date(367438.0, "hours since 1979-02-01 01:00:00", None).as_deref(),
-            Some("2020-12-31T23:00")
-        );
-        assert_eq!(
-            cf_date(1.5, "days since 2000-01-01", None).as_deref(),
-            Some("2000-01-02T12:00")
-        );
-        assert_eq!(cf_date(1.0, "days since 2000-01-01", Some("noleap")), None);
-        assert_eq!(cf_date(f64::NAN, "days since 2000-01-01", None), None);
-    }
 }

@@ -6,6 +6,7 @@ use std::io;
 use serde_json::Value;
 
 use super::{shape_text, size_text};
+use crate::cf;
 use crate::dataset::{ArrayDetail, Dataset, Variable, is_index};
 use crate::ome;
 
@@ -23,10 +24,12 @@ fn size(bytes: Option<u128>) -> String {
     bytes.map_or_else(|| "?".into(), size_text)
 }
 
+/// The stored type, and what xarray decodes it to when CF decoding changes
+/// it (`int16 → float32`).
 fn dtype_text(v: &Variable) -> String {
-    match &v.cf.decoded_dtype {
-        Some(decoded) => format!("{} → {decoded}", v.dtype),
-        None => v.dtype.clone(),
+    match (&v.cf.decoded_dtype, &v.cf.decoding) {
+        (Some(decoded), Some(_)) if *decoded != v.dtype => format!("{} → {decoded}", v.dtype),
+        _ => v.dtype.clone(),
     }
 }
 
@@ -35,11 +38,15 @@ fn chunks_text(v: &Variable) -> String {
         return "chunks ?".into();
     };
     let mut text = format!("chunks {}", shape_text(chunks));
-    if let Some(shards) = &v.shards {
-        text.push_str(&format!(" in shards {}", shape_text(shards)));
-    }
     if let Some(n) = v.nchunks.filter(|&n| n > 1) {
         text.push_str(&format!(" ×{n}"));
+    }
+    if let Some(shards) = &v.shards {
+        text.push_str(&format!(" in shards {}", shape_text(shards)));
+        if let Some(n) = v.nshards {
+            text.push_str(&format!(" ×{n}"));
+        }
+        text.push_str(&format!(" of {}", size(v.shard_nbytes)));
     }
     text
 }
@@ -70,8 +77,12 @@ fn notes(v: &Variable) -> String {
     if let Some(name) = v.cf.long_name.as_ref().or(v.cf.standard_name.as_ref()) {
         parts.push(format!("{name:?}"));
     }
-    if let Some(fill) = &v.cf.fill {
-        parts.push(format!("fill {}", value_text(fill)));
+    // A fill that masks is named in the decoding; a NaN fill of floats
+    // changes nothing.
+    if let Some(fill) = v.cf.fill.as_ref().filter(|f| {
+        v.cf.masked.is_empty() && !f.is_null() && !cf::fill_text(f).eq_ignore_ascii_case("nan")
+    }) {
+        parts.push(format!("fill {}", cf::fill_text(fill)));
     }
     if let Some(e) = &v.error {
         parts.push(format!("unreadable metadata: {e}"));
@@ -238,6 +249,16 @@ pub fn write_array(out: &mut dyn io::Write, a: &ArrayDetail, width: usize) -> io
     if let Some(s) = &a.shards {
         rows.push(("Shard shape", shape_text(s)));
     }
+    if let Some(grid) = &a.shard_grid {
+        rows.push((
+            "Shard grid",
+            format!(
+                "{} = {} shards",
+                shape_text(grid),
+                a.nshards.map_or("?".into(), |n| n.to_string())
+            ),
+        ));
+    }
     if let Some(grid) = &a.chunk_grid {
         rows.push((
             "Chunk grid",
@@ -283,8 +304,14 @@ pub fn write_array(out: &mut dyn io::Write, a: &ArrayDetail, width: usize) -> io
             format!("{} uncompressed", size(a.shard_nbytes)),
         ));
     }
-    if let (Some(decoded), Some(how)) = (&a.cf.decoded_dtype, &a.cf.decoding) {
-        rows.push(("Decoded (CF)", format!("{decoded} via {how}")));
+    if let Some(decoded) = &a.cf.decoded_dtype {
+        rows.push((
+            "Decoded (CF)",
+            match &a.cf.decoding {
+                Some(how) => format!("{decoded} via {how}"),
+                None => format!("{decoded} (as stored)"),
+            },
+        ));
     }
     for (label, value) in rows {
         let label = if label.is_empty() {
