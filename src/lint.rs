@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::hierarchy::Hierarchy;
 use crate::metadata::NodeKind;
 use crate::metadata::codec::Codec;
+use crate::render::size_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,13 +96,6 @@ fn codec_names(codecs: &[Codec], out: &mut Vec<String>) {
 fn known(name: &str) -> bool {
     let bare = name.strip_prefix("numcodecs.").unwrap_or(name);
     KNOWN_CODECS.contains(&bare)
-}
-
-fn size_text(bytes: u128) -> String {
-    u64::try_from(bytes).map_or_else(
-        |_| format!("{bytes} B"),
-        |b| bytesize::ByteSize::b(b).display().si().to_string(),
-    )
 }
 
 pub fn lint(h: &Hierarchy) -> Vec<Finding> {

@@ -3,6 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::Instant;
 
+use super::output::note;
 use super::{Format, TreeArgs, print_notices, print_warnings, read_tree, verbose_logger};
 use crate::error::{Error, Result};
 use crate::location::Location;
@@ -25,7 +26,7 @@ pub(super) async fn tree(args: TreeArgs) -> Result<()> {
     };
     // Totals are worth seeing even when the read failed.
     if args.report.stats {
-        eprintln!(
+        note!(
             "requests: {}  bytes: {}  elapsed: {:.3}s",
             stats.requests,
             stats.bytes,
