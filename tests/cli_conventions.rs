@@ -72,7 +72,10 @@ fn head_minus_n_du_sh_rm_rf_and_mkdir_p_are_accepted() {
     // head -5 is head -n 5.
     let five = assert_ok(&read(&home, &server, &["head", "-5", object]));
     assert_eq!(five.lines().count(), 5, "{five}");
-    assert_eq!(five, assert_ok(&read(&home, &server, &["head", "-n", "5", object])));
+    assert_eq!(
+        five,
+        assert_ok(&read(&home, &server, &["head", "-n", "5", object]))
+    );
 
     // du -sh: the total only, in binary units.
     let du = assert_ok(&read(
@@ -86,19 +89,36 @@ fn head_minus_n_du_sh_rm_rf_and_mkdir_p_are_accepted() {
     // rm -rf of nothing: no error, nothing written.
     let out = run(
         &home,
-        &["rm", "-rf", "s3://private/no-such-prefix/", "--profile", "zs"],
+        &[
+            "rm",
+            "-rf",
+            "s3://private/no-such-prefix/",
+            "--profile",
+            "zs",
+        ],
     );
     assert_ok(&out);
     // -f is not --yes: still a dry run for something that exists.
     let target = server.bucket_dir("private").join("make_fixtures.py");
     let out = run(
         &home,
-        &["rm", "-f", "s3://private/make_fixtures.py", "--profile", "zs"],
+        &[
+            "rm",
+            "-f",
+            "s3://private/make_fixtures.py",
+            "--profile",
+            "zs",
+        ],
     );
     let stdout = assert_ok(&out);
     assert!(stdout.contains("would delete 1 object"), "{stdout}");
     assert!(target.exists(), "rm -f without --yes deleted the object");
-    assert!(!server.requests().iter().any(|r| r.method == "DELETE" || r.method == "POST"));
+    assert!(
+        !server
+            .requests()
+            .iter()
+            .any(|r| r.method == "DELETE" || r.method == "POST")
+    );
     let help = text(&run(&home, &["rm", "--help"]).stdout);
     assert!(help.contains("still a dry run"), "{help}");
 
@@ -119,9 +139,13 @@ fn h_is_human_readable_in_ls_and_du_and_help_elsewhere() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
     let store = "s3://public/nwm-chrtout-v2.zarr/";
-    let size = std::fs::metadata(server.bucket_dir(PUBLIC).join("nwm-chrtout-v2.zarr/.zmetadata"))
-        .unwrap()
-        .len();
+    let size = std::fs::metadata(
+        server
+            .bucket_dir(PUBLIC)
+            .join("nwm-chrtout-v2.zarr/.zmetadata"),
+    )
+    .unwrap()
+    .len();
     let (_, total) = disk_usage(&server.bucket_dir(PUBLIC).join("nwm-chrtout-v2.zarr"));
 
     // Without -h: exact bytes in both ls -l and du.
@@ -165,7 +189,8 @@ fn disk_usage(dir: &Path) -> (u64, u64) {
 fn has_si_size(text: &str) -> bool {
     let words: Vec<&str> = text.split_whitespace().collect();
     words.windows(2).any(|w| {
-        w[0].parse::<f64>().is_ok() && ["kB", "KB", "MB", "GB", "TB"].contains(&w[1].trim_end_matches([')', ',', ';']))
+        w[0].parse::<f64>().is_ok()
+            && ["kB", "KB", "MB", "GB", "TB"].contains(&w[1].trim_end_matches([')', ',', ';']))
     })
 }
 
@@ -182,13 +207,20 @@ fn one_size_convention_across_ls_du_check_and_tree() {
     let ls_size = ls_size.join(" ");
     assert!(ls_size.ends_with("KiB"), "{ls}");
     assert!(du.contains(&ls_size), "ls {ls_size:?} vs du {du}");
-    assert!(info.contains(&format!("({ls_size})")), "ls {ls_size:?} vs info {info}");
+    assert!(
+        info.contains(&format!("({ls_size})")),
+        "ls {ls_size:?} vs info {info}"
+    );
 
     let check = local(&["check", &fixture("v3-nested-sharded.zarr")]);
     let check = text(&check.stdout);
     assert!(check.contains("small-chunks"), "{check}");
     assert!(check.contains("KiB") && !has_si_size(&check), "{check}");
-    let tree = assert_ok(&local(&["tree", &fixture("nwm-chrtout-v2.zarr"), "--sizes"]));
+    let tree = assert_ok(&local(&[
+        "tree",
+        &fixture("nwm-chrtout-v2.zarr"),
+        "--sizes",
+    ]));
     assert!(tree.contains("TiB") || tree.contains("GiB"), "{tree}");
     for t in [&ls, &du, &info, &tree] {
         assert!(!has_si_size(t), "{t}");
@@ -219,7 +251,10 @@ fn double_star_matches_zero_or_more_segments_below_the_fixed_prefix_only() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
         lines,
-        ["s3://public/data/a/b/deep.zarr/", "s3://public/data/top.zarr/"],
+        [
+            "s3://public/data/a/b/deep.zarr/",
+            "s3://public/data/top.zarr/"
+        ],
         "{stdout}"
     );
     let log = server.requests();
@@ -253,17 +288,35 @@ fn ls_glob_du_and_info_json_share_one_envelope() {
     let home = Home::new(&server.endpoint);
     let store = "s3://public/nwm-chrtout-v2.zarr";
     let cases: [(&str, Vec<&str>, &str, &str); 4] = [
-        ("ls", vec!["ls", "--json", store], "objects", "nwm-chrtout-v2.zarr"),
+        (
+            "ls",
+            vec!["ls", "--json", store],
+            "objects",
+            "nwm-chrtout-v2.zarr",
+        ),
         (
             "glob",
-            vec!["glob", "--json", "s3://public/nwm-chrtout-v2.zarr/*/.zarray"],
+            vec![
+                "glob",
+                "--json",
+                "s3://public/nwm-chrtout-v2.zarr/*/.zarray",
+            ],
             "matches",
             "nwm-chrtout-v2.zarr",
         ),
-        ("du", vec!["du", "--json", store], "bytes", "nwm-chrtout-v2.zarr"),
+        (
+            "du",
+            vec!["du", "--json", store],
+            "bytes",
+            "nwm-chrtout-v2.zarr",
+        ),
         (
             "info",
-            vec!["info", "--json", "s3://public/nwm-chrtout-v2.zarr/.zmetadata"],
+            vec![
+                "info",
+                "--json",
+                "s3://public/nwm-chrtout-v2.zarr/.zmetadata",
+            ],
             "size",
             "nwm-chrtout-v2.zarr/.zmetadata",
         ),
@@ -274,7 +327,10 @@ fn ls_glob_du_and_info_json_share_one_envelope() {
         assert_eq!(doc["bucket"], "public", "{doc}");
         assert_eq!(doc["prefix"], prefix, "{doc}");
         assert!(
-            doc["url"].as_str().unwrap().starts_with("s3://public/nwm-chrtout-v2.zarr"),
+            doc["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("s3://public/nwm-chrtout-v2.zarr"),
             "{doc}"
         );
         assert!(!doc[field].is_null(), "{command}: no {field} in {doc}");
@@ -282,7 +338,11 @@ fn ls_glob_du_and_info_json_share_one_envelope() {
     let glob = json_of(&read(
         &home,
         &server,
-        &["glob", "--json", "s3://public/nwm-chrtout-v2.zarr/*/.zarray"],
+        &[
+            "glob",
+            "--json",
+            "s3://public/nwm-chrtout-v2.zarr/*/.zarray",
+        ],
     ));
     assert_eq!(glob["pattern"], "nwm-chrtout-v2.zarr/*/.zarray");
     assert!(
@@ -315,7 +375,13 @@ fn output_file_takes_stdout_and_errors_stay_on_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tree.json");
     let file_arg = file.display().to_string();
-    let out = local(&["tree", &fixture("nwm-chrtout-v2.zarr"), "--json", "-o", &file_arg]);
+    let out = local(&[
+        "tree",
+        &fixture("nwm-chrtout-v2.zarr"),
+        "--json",
+        "-o",
+        &file_arg,
+    ]);
     assert_ok(&out);
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
     let doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
@@ -324,7 +390,12 @@ fn output_file_takes_stdout_and_errors_stay_on_stderr() {
     let out = local(&["--output", &file_arg, "ls", "not-a-url"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("not a storage URL"));
-    let out = local(&["tree", &fixture("nwm-chrtout-v2.zarr"), "-o", "/no/such/dir/x"]);
+    let out = local(&[
+        "tree",
+        &fixture("nwm-chrtout-v2.zarr"),
+        "-o",
+        "/no/such/dir/x",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot write to /no/such/dir/x"));
 }
@@ -462,13 +533,13 @@ fn check_flags_large_shards_and_folds_identical_findings() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("large-shards"), "{stdout}");
     assert!(stdout.contains("2.1 GiB"), "{stdout}");
-    let line = stdout
-        .lines()
-        .find(|l| l.contains("large-shards"))
-        .unwrap();
+    let line = stdout.lines().find(|l| l.contains("large-shards")).unwrap();
     assert!(line.contains("28 arrays: /v00, /v01, /v02, …"), "{stdout}");
     assert_eq!(
-        stdout.lines().filter(|l| l.contains("large-shards")).count(),
+        stdout
+            .lines()
+            .filter(|l| l.contains("large-shards"))
+            .count(),
         1,
         "{stdout}"
     );
@@ -487,7 +558,11 @@ fn check_flags_large_shards_and_folds_identical_findings() {
     let small = tempfile::tempdir().unwrap();
     sharded_store(small.path(), 1, [4000, 4000]);
     let out = local(&["check", &small.path().display().to_string()]);
-    assert!(!text(&out.stdout).contains("large-shards"), "{}", text(&out.stdout));
+    assert!(
+        !text(&out.stdout).contains("large-shards"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]

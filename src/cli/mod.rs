@@ -71,7 +71,13 @@ pub struct Cli {
 
     /// Write the command's output to FILE instead of stdout (errors and
     /// notices still go to stderr).
-    #[arg(short = 'o', long, value_name = "FILE", global = true, help_heading = "Output")]
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE",
+        global = true,
+        help_heading = "Output"
+    )]
     pub output: Option<std::path::PathBuf>,
 }
 
@@ -767,7 +773,7 @@ pub struct InfoArgs {
 pub struct HeadArgs {
     /// The object's URL.
     pub url: String,
-    /// Number of lines.
+    /// Number of lines (`-N` is short for `-n N`, as in head(1)).
     #[arg(
         short = 'n',
         long,
@@ -886,4 +892,44 @@ pub struct MkdirArgs {
     pub access: AccessArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalized(args: &[&str]) -> Vec<String> {
+        normalize_args(args.iter().map(std::ffi::OsString::from))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn head_minus_count_is_minus_n_count_and_nothing_else_changes() {
+        assert_eq!(
+            normalized(&["zs", "head", "-5", "s3://b/k"]),
+            ["zs", "head", "-n", "5", "s3://b/k"]
+        );
+        assert_eq!(
+            normalized(&["zs", "-o", "head", "head", "s3://b/k", "-12"]),
+            ["zs", "-o", "head", "head", "s3://b/k", "-n", "12"]
+        );
+        // Values of options and anything after `--` stay as typed.
+        assert_eq!(
+            normalized(&["zs", "head", "-c", "-5", "--", "-7"]),
+            ["zs", "head", "-c", "-5", "--", "-7"]
+        );
+        assert_eq!(normalized(&["zs", "du", "-5"]), ["zs", "du", "-5"]);
+        assert_eq!(normalized(&["zs", "tree", "head"]), ["zs", "tree", "head"]);
+        // The parsed result.
+        let cli = Cli::try_parse_from(normalize_args(
+            ["zs", "head", "-3", "s3://b/k"].map(std::ffi::OsString::from),
+        ))
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Head(HeadArgs { lines: 3, .. })
+        ));
+    }
 }

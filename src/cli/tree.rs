@@ -3,7 +3,9 @@
 use std::time::Instant;
 
 use super::output::{self, note};
-use super::{write_out, Format, TreeArgs, print_notices, print_warnings, read_tree, verbose_logger};
+use super::{
+    Format, TreeArgs, print_notices, print_warnings, read_tree, verbose_logger, write_out,
+};
 use crate::error::Result;
 use crate::location::Location;
 use crate::render::{JsonRenderer, Renderer, Stats, TableRenderer, TreeRenderer};

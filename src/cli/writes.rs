@@ -8,12 +8,12 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::output::note;
 use super::{
     AccessArgs, ConfirmArgs, MkdirArgs, ReportArgs, RmArgs, TransferArgs, human, is_url, json_out,
     open_store, print_notices, print_stats, refuse_anon, remote_location, require_credentials,
     write_out,
 };
-use super::output::note;
 use crate::error::{Error, Result};
 use crate::location::Backend;
 use crate::objects::progress::Progress;

@@ -10,8 +10,8 @@
 
 use futures::{StreamExt, TryStreamExt, stream};
 use globset::{GlobBuilder, GlobMatcher};
-use object_store::{ObjectMeta, ObjectStoreExt};
 use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStoreExt};
 use serde::Serialize;
 
 use super::listing::ObjectInfo;
@@ -262,6 +262,10 @@ mod tests {
             .collect();
         assert_eq!(keys, ["data/a/b/deep.zarr", "data/top.zarr"]);
         let zgroup = matcher("top.zarr/**/.zgroup").unwrap();
-        assert_eq!(deep_matches("data", &metas, &zgroup).len(), 1, "zero segments");
+        assert_eq!(
+            deep_matches("data", &metas, &zgroup).len(),
+            1,
+            "zero segments"
+        );
     }
 }

@@ -6,8 +6,8 @@ use std::io;
 use serde_json::Value;
 
 use crate::compare::{Comparison, FieldChange, short};
-use crate::metadata::codec::{Codec, codec_from_v3_value, summarize};
 use crate::lint::Finding;
+use crate::metadata::codec::{Codec, codec_from_v3_value, summarize};
 
 /// How to name the two sides, e.g. ("only in the consolidated metadata
 /// (removed since)", "only on disk (added since)").
@@ -77,9 +77,10 @@ pub fn write_findings(out: &mut dyn io::Write, findings: &[Finding]) -> io::Resu
     // (finding, paths sharing its severity, code and message), in order.
     let mut folded: Vec<(&Finding, Vec<&str>)> = Vec::new();
     for f in findings {
-        match folded.iter_mut().find(|(g, _)| {
-            (g.severity, g.code, &g.message) == (f.severity, f.code, &f.message)
-        }) {
+        match folded
+            .iter_mut()
+            .find(|(g, _)| (g.severity, g.code, &g.message) == (f.severity, f.code, &f.message))
+        {
             Some((_, paths)) => paths.push(&f.path),
             None => folded.push((f, vec![&f.path])),
         }
@@ -90,7 +91,11 @@ pub fn write_findings(out: &mut dyn io::Write, findings: &[Finding]) -> io::Resu
             [one] => one.to_string(),
             many => {
                 let shown = many[..FOLDED_PATHS.min(many.len())].join(", ");
-                let more = if many.len() > FOLDED_PATHS { ", …" } else { "" };
+                let more = if many.len() > FOLDED_PATHS {
+                    ", …"
+                } else {
+                    ""
+                };
                 format!("{} arrays: {shown}{more}", many.len())
             }
         })

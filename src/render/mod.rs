@@ -90,8 +90,8 @@ mod tests {
 
     #[test]
     fn sizes_and_truncation() {
-        assert_eq!(size_text(0), "0 B");
-        assert_eq!(size_text(1536), "1.5 KiB");
+        assert_eq!(size_text(0u64), "0 B");
+        assert_eq!(size_text(1536u64), "1.5 KiB");
         assert_eq!(size_text(1u128 << 70), format!("{} B", 1u128 << 70));
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
