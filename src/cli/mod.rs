@@ -455,6 +455,20 @@ pub fn normalize_args<I: IntoIterator<Item = std::ffi::OsString>>(
     if args.get(i).and_then(|a| a.to_str()) != Some("head") {
         return args;
     }
+    // Options of `head` whose value is the next argument, whatever it
+    // looks like (`-c -5` stays an error about -5, `--profile -5` a name).
+    let command = Cli::command();
+    let takes_value: Vec<String> = command
+        .find_subcommand("head")
+        .into_iter()
+        .flat_map(|head| head.get_arguments())
+        .filter(|a| a.get_action().takes_values() && !a.is_positional())
+        .flat_map(|a| {
+            let short = a.get_short().map(|c| format!("-{c}"));
+            let long = a.get_long().map(|l| format!("--{l}"));
+            short.into_iter().chain(long)
+        })
+        .collect();
     let mut j = i + 1;
     while j < args.len() {
         let Some(arg) = args[j].to_str() else {
@@ -464,8 +478,7 @@ pub fn normalize_args<I: IntoIterator<Item = std::ffi::OsString>>(
         if arg == "--" {
             break;
         }
-        if matches!(arg, "-n" | "-c" | "--lines" | "--bytes") {
-            // Its value follows, whatever it looks like.
+        if takes_value.iter().any(|t| t == arg) {
             j += 2;
             continue;
         }
@@ -919,6 +932,10 @@ mod tests {
         assert_eq!(
             normalized(&["zs", "head", "-c", "-5", "--", "-7"]),
             ["zs", "head", "-c", "-5", "--", "-7"]
+        );
+        assert_eq!(
+            normalized(&["zs", "head", "--profile", "-5", "-2"]),
+            ["zs", "head", "--profile", "-5", "-n", "2"]
         );
         assert_eq!(normalized(&["zs", "du", "-5"]), ["zs", "du", "-5"]);
         assert_eq!(normalized(&["zs", "tree", "head"]), ["zs", "tree", "head"]);
