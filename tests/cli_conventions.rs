@@ -77,6 +77,13 @@ fn head_minus_n_du_sh_rm_rf_and_mkdir_p_are_accepted() {
         assert_ok(&read(&home, &server, &["head", "-n", "5", object]))
     );
 
+    // ls -1 is what ls prints anyway.
+    let names = assert_ok(&read(&home, &server, &["ls", "-1", "s3://public/"]));
+    assert_eq!(
+        names,
+        assert_ok(&read(&home, &server, &["ls", "s3://public/"]))
+    );
+
     // du -sh: the total only, in binary units.
     let du = assert_ok(&read(
         &home,
@@ -119,6 +126,31 @@ fn head_minus_n_du_sh_rm_rf_and_mkdir_p_are_accepted() {
             .iter()
             .any(|r| r.method == "DELETE" || r.method == "POST")
     );
+    // aws-cli's --dryrun says what is the default anyway; never with --yes.
+    let out = run(
+        &home,
+        &[
+            "rm",
+            "--dryrun",
+            "s3://private/make_fixtures.py",
+            "--profile",
+            "zs",
+        ],
+    );
+    assert!(assert_ok(&out).contains("would delete 1 object"));
+    let out = run(
+        &home,
+        &[
+            "rm",
+            "--dryrun",
+            "--yes",
+            "s3://private/make_fixtures.py",
+            "--profile",
+            "zs",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(target.exists());
     let help = text(&run(&home, &["rm", "--help"]).stdout);
     assert!(help.contains("still a dry run"), "{help}");
 

@@ -741,6 +741,9 @@ pub struct LsArgs {
     /// Sizes in KiB/MiB/GiB instead of exact bytes (with -l).
     #[arg(short = 'h', long)]
     pub human_readable: bool,
+    /// One name per line: what ls prints anyway (accepted for `ls -1` habits).
+    #[arg(short = '1', hide = true)]
+    pub one_per_line: bool,
     /// One JSON document.
     #[arg(long)]
     pub json: bool,
@@ -848,6 +851,10 @@ pub struct ConfirmArgs {
     /// Do it. Without --yes the command only prints what it would change.
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// Only print what would change: the default without --yes (aws-cli's
+    /// `--dryrun`, accepted for scripts that say it).
+    #[arg(long, visible_alias = "dryrun", conflicts_with = "yes")]
+    pub dry_run: bool,
     /// The plan (and with --yes the result) as one JSON document.
     #[arg(long)]
     pub json: bool,
