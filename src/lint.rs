@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::hierarchy::Hierarchy;
 use crate::metadata::NodeKind;
 use crate::metadata::codec::Codec;
+use crate::render::size_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -36,8 +37,11 @@ pub struct Finding {
     pub message: String,
 }
 
-const SMALL_CHUNK: u128 = 1_000_000;
-const LARGE_CHUNK: u128 = 1_000_000_000;
+const SMALL_CHUNK: u128 = 1 << 20;
+const LARGE_CHUNK: u128 = 1 << 30;
+/// Shards above this are written (and rewritten) whole by zarr-python and
+/// tensorstore, and approach S3's 5 GiB limit for a single PUT.
+const LARGE_SHARD: u128 = 1 << 30;
 
 /// Codecs zarrscope knows (v2 numcodecs ids and v3 names).
 const KNOWN_CODECS: &[&str] = &[
@@ -95,13 +99,6 @@ fn codec_names(codecs: &[Codec], out: &mut Vec<String>) {
 fn known(name: &str) -> bool {
     let bare = name.strip_prefix("numcodecs.").unwrap_or(name);
     KNOWN_CODECS.contains(&bare)
-}
-
-fn size_text(bytes: u128) -> String {
-    u64::try_from(bytes).map_or_else(
-        |_| format!("{bytes} B"),
-        |b| bytesize::ByteSize::b(b).display().si().to_string(),
-    )
 }
 
 pub fn lint(h: &Hierarchy) -> Vec<Finding> {
@@ -186,7 +183,7 @@ pub fn lint(h: &Hierarchy) -> Vec<Finding> {
                     Severity::Warning,
                     "large-chunks",
                     format!(
-                        "uncompressed chunks of {} (> 1 GB): every read of one value loads that much",
+                        "uncompressed chunks of {} (> 1 GiB): every read of one value loads that much",
                         size_text(b)
                     ),
                 ),
@@ -194,13 +191,28 @@ pub fn lint(h: &Hierarchy) -> Vec<Finding> {
                     Severity::Info,
                     "small-chunks",
                     format!(
-                        "uncompressed chunks of {} (< 1 MB) across {} chunks: reads need many requests",
+                        "uncompressed chunks of {} (< 1 MiB) across {} chunks: reads need many requests",
                         size_text(b),
                         a.nchunks().unwrap_or(0)
                     ),
                 ),
                 _ => {}
             }
+        }
+        if let (Some(shards), Some(itemsize)) = (&a.shards, a.data_type.itemsize)
+            && let Some(b) = shards
+                .iter()
+                .try_fold(u128::from(itemsize), |n, &s| n.checked_mul(u128::from(s)))
+            && b > LARGE_SHARD
+        {
+            push(
+                Severity::Warning,
+                "large-shards",
+                format!(
+                    "uncompressed shards of {} (> 1 GiB): writers build each shard whole in memory, and one PUT holds at most 5 GiB",
+                    size_text(b)
+                ),
+            );
         }
         let mut names = Vec::new();
         codec_names(&a.codecs, &mut names);

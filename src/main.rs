@@ -9,6 +9,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = zarrscope::cli::Cli::parse();
+    let args = zarrscope::cli::normalize_args(std::env::args_os());
+    let cli = zarrscope::cli::Cli::parse_from(args);
     ExitCode::from(zarrscope::cli::run(cli))
 }

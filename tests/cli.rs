@@ -18,7 +18,9 @@ fn fixture(name: &str) -> String {
 
 fn zarrscope() -> Command {
     let mut cmd = Command::cargo_bin("zarrscope").unwrap();
-    cmd.env_remove("NO_COLOR").timeout(Duration::from_secs(30));
+    cmd.env_remove("NO_COLOR")
+        .env_remove("COLUMNS")
+        .timeout(Duration::from_secs(30));
     cmd
 }
 

@@ -338,7 +338,8 @@ fn glob_levels_and_double_star() {
     );
     assert_ok(&out);
     let doc = json(&out);
-    let keys: Vec<&str> = doc
+    // The JSON envelope (README "JSON output"): matches under "matches".
+    let keys: Vec<&str> = doc["matches"]
         .as_array()
         .unwrap()
         .iter()

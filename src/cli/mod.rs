@@ -3,6 +3,7 @@
 //! pieces they share.
 
 mod objects;
+pub mod output;
 mod show;
 mod stores;
 mod tree;
@@ -18,6 +19,8 @@ use crate::error::{EXIT_ERROR, EXIT_OK, Error, Result};
 use crate::store::credentials::S3Flags;
 use crate::store::instrument::RequestLogger;
 use crate::store::{StoreHandle, StoreOptions};
+pub use output::ColorChoice;
+use output::{note, write_out};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -61,6 +64,21 @@ Examples:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Colour the output: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, global = true, help_heading = "Output")]
+    pub color: ColorChoice,
+
+    /// Write the command's output to FILE instead of stdout (errors and
+    /// notices still go to stderr).
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE",
+        global = true,
+        help_heading = "Output"
+    )]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +176,10 @@ pub enum Command {
         #[arg(value_enum)]
         shell: CompletionShell,
     },
+    /// Print the manual page (roff).
+    ///
+    /// Example: zarrscope man > ~/.local/share/man/man1/zarrscope.1
+    Man,
 }
 
 const SHOW_EXAMPLES: &str = "\
@@ -372,6 +394,10 @@ impl AccessArgs {
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
+    if let Err(e) = output::configure(cli.color, cli.output.as_deref()) {
+        note!("error: {e}");
+        return EXIT_ERROR;
+    }
     match cli.command {
         Command::Completions { shell } => {
             let shell = match shell {
@@ -379,8 +405,18 @@ pub fn run(cli: Cli) -> u8 {
                 CompletionShell::Zsh => clap_complete::Shell::Zsh,
                 CompletionShell::Fish => clap_complete::Shell::Fish,
             };
-            clap_complete::generate(shell, &mut Cli::command(), "zarrscope", &mut io::stdout());
-            EXIT_OK
+            // Generated into memory first: clap_complete panics on a failed
+            // write, and the output has one place that handles closed pipes.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "zarrscope", &mut script);
+            finish(write_out(|out| out.write_all(&script)))
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            let rendered = clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| Error::new(format!("cannot render the man page: {e}")));
+            finish(rendered.and_then(|()| write_out(|out| out.write_all(&page))))
         }
         Command::Tree(args) => finish(block_on(tree::tree(args))),
         Command::Show(args) => finish(block_on(show::show(args))),
@@ -400,6 +436,65 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
+/// The command line as typed, with the forms coreutils users type that clap
+/// cannot express rewritten: `head -5` is `head -n 5`. Nothing else changes.
+pub fn normalize_args<I: IntoIterator<Item = std::ffi::OsString>>(
+    args: I,
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    // The subcommand: the first argument after the program that is neither
+    // an option nor the value of a global option that takes one.
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].to_str() {
+            Some("-o" | "--output" | "--color") => i += 2,
+            Some(a) if a.starts_with('-') => i += 1,
+            _ => break,
+        }
+    }
+    if args.get(i).and_then(|a| a.to_str()) != Some("head") {
+        return args;
+    }
+    // Options of `head` whose value is the next argument, whatever it
+    // looks like (`-c -5` stays an error about -5, `--profile -5` a name).
+    let command = Cli::command();
+    let takes_value: Vec<String> = command
+        .find_subcommand("head")
+        .into_iter()
+        .flat_map(|head| head.get_arguments())
+        .filter(|a| a.get_action().takes_values() && !a.is_positional())
+        .flat_map(|a| {
+            let short = a.get_short().map(|c| format!("-{c}"));
+            let long = a.get_long().map(|l| format!("--{l}"));
+            short.into_iter().chain(long)
+        })
+        .collect();
+    let mut j = i + 1;
+    while j < args.len() {
+        let Some(arg) = args[j].to_str() else {
+            j += 1;
+            continue;
+        };
+        if arg == "--" {
+            break;
+        }
+        if takes_value.iter().any(|t| t == arg) {
+            j += 2;
+            continue;
+        }
+        if let Some(count) = arg.strip_prefix('-')
+            && !count.is_empty()
+            && count.bytes().all(|b| b.is_ascii_digit())
+        {
+            let count = count.to_string();
+            args.splice(j..=j, [std::ffi::OsString::from("-n"), count.into()]);
+            j += 1;
+        }
+        j += 1;
+    }
+    args
+}
+
 fn block_on<T, F: std::future::Future<Output = Result<T>>>(f: F) -> Result<T> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -413,7 +508,7 @@ fn finish_code(result: Result<u8>) -> u8 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            note!("error: {e}");
             EXIT_ERROR
         }
     }
@@ -423,14 +518,14 @@ fn finish(result: Result<()>) -> u8 {
     match result {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("error: {e}");
+            note!("error: {e}");
             EXIT_ERROR
         }
     }
 }
 
 fn verbose_logger() -> RequestLogger {
-    Arc::new(|record| eprintln!("zarrscope: {record}"))
+    Arc::new(|record| note!("zarrscope: {record}"))
 }
 
 /// Open `location` rooted at its bucket behind a guard with `policy`, and
@@ -482,7 +577,7 @@ async fn read_tree(
 fn print_warnings(ms: &StoreHandle, h: &crate::hierarchy::Hierarchy, report: &ReportArgs) {
     if !report.quiet {
         for w in &h.warnings {
-            eprintln!("warning: {}", ms.redact(w));
+            note!("warning: {}", ms.redact(w));
         }
     }
 }
@@ -512,7 +607,7 @@ fn require_credentials(command: &str, handle: &StoreHandle) -> Result<()> {
 fn print_notices(handle: &StoreHandle, report: &ReportArgs) {
     for notice in handle.take_notices() {
         if !report.quiet {
-            eprintln!("{}", handle.redact(&notice));
+            note!("{}", handle.redact(&notice));
         }
     }
 }
@@ -522,21 +617,10 @@ fn print_stats(handles: &[&StoreHandle], report: &ReportArgs, started: Instant) 
     if report.stats {
         let requests: u64 = handles.iter().map(|h| h.stats.requests()).sum();
         let bytes: u64 = handles.iter().map(|h| h.stats.bytes()).sum();
-        eprintln!(
+        note!(
             "requests: {requests}  bytes: {bytes}  elapsed: {:.3}s",
             started.elapsed().as_secs_f64()
         );
-    }
-}
-
-/// Write output, treating a closed pipe (`… | head`) as success.
-fn write_out(write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>) -> Result<()> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    match write(&mut out).and_then(|()| io::Write::flush(&mut out)) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::new(format!("cannot write output: {e}"))),
-        Ok(()) => Ok(()),
     }
 }
 
@@ -547,9 +631,8 @@ fn json_out<T: serde::Serialize>(value: &T) -> Result<()> {
     })
 }
 
-fn human(bytes: u64) -> String {
-    bytesize::ByteSize::b(bytes).display().iec().to_string()
-}
+/// Sizes for people, the same in every command: binary units (`1.5 KiB`).
+use crate::render::size_text as human;
 
 /// A remote URL argument: `s3://`, `gs://`, `az://`, `http(s)://`.
 fn is_url(arg: &str) -> bool {
@@ -655,9 +738,12 @@ pub struct LsArgs {
     /// Everything below the prefix (one paginated listing), not just children.
     #[arg(short, long)]
     pub recursive: bool,
-    /// Sizes in KiB/MiB/GiB.
+    /// Sizes in KiB/MiB/GiB instead of exact bytes (with -l).
     #[arg(short = 'h', long)]
     pub human_readable: bool,
+    /// One name per line: what ls prints anyway (accepted for `ls -1` habits).
+    #[arg(short = '1', hide = true)]
+    pub one_per_line: bool,
     /// One JSON document.
     #[arg(long)]
     pub json: bool,
@@ -703,7 +789,7 @@ pub struct InfoArgs {
 pub struct HeadArgs {
     /// The object's URL.
     pub url: String,
-    /// Number of lines.
+    /// Number of lines (`-N` is short for `-n N`, as in head(1)).
     #[arg(
         short = 'n',
         long,
@@ -738,10 +824,13 @@ pub struct DuArgs {
     /// Break the total down by path, N levels below the prefix (-d 1: per child).
     #[arg(short = 'd', long, value_name = "N", default_value_t = 0)]
     pub max_depth: usize,
-    /// Sizes in KiB/MiB/GiB (the default); kept for `du -h` habits.
+    /// Only the total (depth 0, the default), as `du -s`.
+    #[arg(short = 's', long, conflicts_with = "max_depth")]
+    pub summarize: bool,
+    /// Sizes in KiB/MiB/GiB instead of exact bytes.
     #[arg(short = 'h', long)]
     pub human_readable: bool,
-    /// Exact byte counts instead of KiB/MiB/GiB.
+    /// Exact byte counts (the default).
     #[arg(short = 'b', long, conflicts_with = "human_readable")]
     pub bytes: bool,
     /// One JSON document.
@@ -762,6 +851,10 @@ pub struct ConfirmArgs {
     /// Do it. Without --yes the command only prints what it would change.
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// Only print what would change: the default without --yes (aws-cli's
+    /// `--dryrun`, accepted for scripts that say it).
+    #[arg(long, visible_alias = "dryrun", conflicts_with = "yes")]
+    pub dry_run: bool,
     /// The plan (and with --yes the result) as one JSON document.
     #[arg(long)]
     pub json: bool,
@@ -791,6 +884,12 @@ pub struct RmArgs {
     /// Delete everything below the prefix.
     #[arg(short, long)]
     pub recursive: bool,
+    /// No error when nothing exists at the URL (as `rm -f`).
+    ///
+    /// It does not confirm anything: without --yes, `rm -f` is still a dry
+    /// run that deletes nothing.
+    #[arg(short, long)]
+    pub force: bool,
     #[command(flatten)]
     pub confirm: ConfirmArgs,
     #[command(flatten)]
@@ -803,10 +902,58 @@ pub struct RmArgs {
 pub struct MkdirArgs {
     /// s3://new-bucket (a longer path only gets an explanation).
     pub url: String,
+    /// No error when the bucket already exists (as `mkdir -p`); one extra
+    /// listing checks for it.
+    #[arg(short, long)]
+    pub parents: bool,
     #[command(flatten)]
     pub confirm: ConfirmArgs,
     #[command(flatten)]
     pub access: AccessArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalized(args: &[&str]) -> Vec<String> {
+        normalize_args(args.iter().map(std::ffi::OsString::from))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn head_minus_count_is_minus_n_count_and_nothing_else_changes() {
+        assert_eq!(
+            normalized(&["zs", "head", "-5", "s3://b/k"]),
+            ["zs", "head", "-n", "5", "s3://b/k"]
+        );
+        assert_eq!(
+            normalized(&["zs", "-o", "head", "head", "s3://b/k", "-12"]),
+            ["zs", "-o", "head", "head", "s3://b/k", "-n", "12"]
+        );
+        // Values of options and anything after `--` stay as typed.
+        assert_eq!(
+            normalized(&["zs", "head", "-c", "-5", "--", "-7"]),
+            ["zs", "head", "-c", "-5", "--", "-7"]
+        );
+        assert_eq!(
+            normalized(&["zs", "head", "--profile", "-5", "-2"]),
+            ["zs", "head", "--profile", "-5", "-n", "2"]
+        );
+        assert_eq!(normalized(&["zs", "du", "-5"]), ["zs", "du", "-5"]);
+        assert_eq!(normalized(&["zs", "tree", "head"]), ["zs", "tree", "head"]);
+        // The parsed result.
+        let cli = Cli::try_parse_from(normalize_args(
+            ["zs", "head", "-3", "s3://b/k"].map(std::ffi::OsString::from),
+        ))
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Head(HeadArgs { lines: 3, .. })
+        ));
+    }
 }

@@ -3,11 +3,15 @@
 
 use std::time::Instant;
 
+use super::output::note;
 use super::{
     AccessArgs, CatArgs, DuArgs, GlobArgs, HeadArgs, InfoArgs, LsArgs, ReportArgs, human, json_out,
     open_store, print_notices, print_stats, remote_location, write_out,
 };
+use serde::Serialize;
+
 use crate::error::Result;
+use crate::location::Backend;
 use crate::objects::glob::Match;
 use crate::objects::head::Take;
 use crate::objects::listing::{Info, ObjectInfo};
@@ -31,12 +35,60 @@ async fn open_read_only(
     .await
 }
 
+/// Exact bytes by default, as `ls -l` and `du -b` print them; binary units
+/// with `-h`, the same text every command uses.
 fn size_text(size: u64, human_readable: bool) -> String {
     if human_readable {
         human(size)
     } else {
         size.to_string()
     }
+}
+
+/// The one shape of `ls`, `glob`, `du` and `info` JSON: what was asked
+/// (command, URL, bucket, the bucket-relative prefix or key), then the
+/// command's own fields (`objects`, `matches`, `bytes`, `type`...).
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    command: &'static str,
+    url: &'a str,
+    bucket: &'a str,
+    prefix: &'a str,
+    #[serde(flatten)]
+    body: T,
+}
+
+fn envelope_out<T: Serialize>(
+    command: &'static str,
+    handle: &StoreHandle,
+    prefix: &str,
+    body: T,
+) -> Result<()> {
+    let bucket = match &handle.location.backend {
+        Backend::S3 { bucket } | Backend::Gcs { bucket } => bucket.as_str(),
+        Backend::Azure { container } => container.as_str(),
+        Backend::Http { base } => base.as_str(),
+        Backend::Local { .. } => "",
+    };
+    json_out(&Envelope {
+        command,
+        url: &handle.location.url,
+        bucket,
+        prefix,
+        body,
+    })
+}
+
+/// Glob's own JSON fields.
+#[derive(Serialize)]
+struct GlobBody<'a> {
+    pattern: &'a str,
+    matches: &'a [Match],
+}
+
+/// `1 object`, `2 objects`.
+fn objects_text(n: u64) -> String {
+    format!("{n} object{}", if n == 1 { "" } else { "s" })
 }
 
 fn long_line(o: &ObjectInfo, name: &str, human_readable: bool) -> String {
@@ -66,14 +118,14 @@ pub(super) async fn ls(args: LsArgs) -> Result<()> {
             } else {
                 ""
             };
-            eprintln!(
+            note!(
                 "note: {url} is a Zarr {} store{consolidated}: zarrscope tree {url}",
                 store.format
             );
         }
     }
     if args.json {
-        return json_out(&listing);
+        return envelope_out("ls", &handle, &prefix, &listing);
     }
     let name_of = |key: &str| -> String {
         if listing.single_object {
@@ -116,10 +168,19 @@ pub(super) async fn glob(args: GlobArgs) -> Result<()> {
     print_stats(&[&handle], &args.report, started);
     let found = found?;
     if found.is_empty() && !args.report.quiet {
-        eprintln!("note: nothing matches {}", args.pattern);
+        note!("note: nothing matches {}", args.pattern);
     }
     if args.json {
-        return json_out(&found);
+        let fixed = objects::glob::Pattern::parse(&pattern).fixed;
+        return envelope_out(
+            "glob",
+            &handle,
+            &fixed,
+            GlobBody {
+                pattern: &pattern,
+                matches: &found,
+            },
+        );
     }
     write_out(|out| {
         for m in &found {
@@ -158,7 +219,7 @@ pub(super) async fn info(args: InfoArgs) -> Result<()> {
     print_stats(&[&handle], &args.report, started);
     let found = found?;
     if args.json {
-        return json_out(&found);
+        return envelope_out("info", &handle, &key, &found);
     }
     write_out(|out| {
         match &found {
@@ -237,22 +298,23 @@ pub(super) async fn du(args: DuArgs) -> Result<()> {
     let handle = open_read_only(&args.url, &args.access, &args.report).await?;
     let prefix = handle.location.prefix.clone();
     let progress = Progress::spinner(!args.report.quiet);
-    let usage = objects::listing::du(&handle, &prefix, args.max_depth, &progress).await;
+    let depth = if args.summarize { 0 } else { args.max_depth };
+    let usage = objects::listing::du(&handle, &prefix, depth, &progress).await;
     progress.finish();
     print_notices(&handle, &args.report);
     print_stats(&[&handle], &args.report, started);
     let usage = usage?;
     if args.json {
-        return json_out(&usage);
+        return envelope_out("du", &handle, &prefix, &usage);
     }
-    let size = |b: u64| size_text(b, !args.bytes);
+    let size = |b: u64| size_text(b, args.human_readable);
     write_out(|out| {
         for child in &usage.children {
             writeln!(
                 out,
-                "{:>12}  {:>10} objects  {}",
+                "{:>12}  {:>18}  {}",
                 size(child.bytes),
-                child.objects,
+                objects_text(child.objects),
                 handle
                     .location
                     .url_of(&objects::listing::join_key(&prefix, &child.name))
@@ -260,9 +322,9 @@ pub(super) async fn du(args: DuArgs) -> Result<()> {
         }
         writeln!(
             out,
-            "{:>12}  {:>10} objects  {}{}",
+            "{:>12}  {:>18}  {}{}",
             size(usage.bytes),
-            usage.objects,
+            objects_text(usage.objects),
             handle.location.url,
             if usage.children.is_empty() {
                 ""

@@ -1,6 +1,5 @@
 //! `zarrscope show`.
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use super::{
@@ -15,13 +14,10 @@ use crate::render::dataset::{write_array, write_dataset};
 use crate::store::credentials::ProcessEnv;
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
-/// Width long values are cut to: the terminal's, else a generous default.
+/// Width long values are cut to: the terminal's (or COLUMNS), else a
+/// generous default.
 fn width() -> usize {
-    if std::io::stdout().is_terminal() {
-        terminal_size::terminal_size().map_or(100, |(w, _)| usize::from(w.0))
-    } else {
-        160
-    }
+    super::output::terminal_width().map_or(160, usize::from)
 }
 
 pub(super) async fn show(args: ShowArgs) -> Result<()> {

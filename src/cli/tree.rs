@@ -1,10 +1,12 @@
 //! `zarrscope tree`.
 
-use std::io::{self, IsTerminal, Write};
 use std::time::Instant;
 
-use super::{Format, TreeArgs, print_notices, print_warnings, read_tree, verbose_logger};
-use crate::error::{Error, Result};
+use super::output::{self, note};
+use super::{
+    Format, TreeArgs, print_notices, print_warnings, read_tree, verbose_logger, write_out,
+};
+use crate::error::Result;
 use crate::location::Location;
 use crate::render::{JsonRenderer, Renderer, Stats, TableRenderer, TreeRenderer};
 use crate::store::credentials::ProcessEnv;
@@ -25,7 +27,7 @@ pub(super) async fn tree(args: TreeArgs) -> Result<()> {
     };
     // Totals are worth seeing even when the read failed.
     if args.report.stats {
-        eprintln!(
+        note!(
             "requests: {}  bytes: {}  elapsed: {:.3}s",
             stats.requests,
             stats.bytes,
@@ -34,31 +36,18 @@ pub(super) async fn tree(args: TreeArgs) -> Result<()> {
     }
     let hierarchy = result?;
     print_warnings(&ms, &hierarchy, &args.report);
-    let stdout = io::stdout();
-    let is_tty = stdout.is_terminal();
     let format = if args.json { Format::Json } else { args.format };
     let renderer: Box<dyn Renderer> = match format {
         Format::Tree => Box::new(TreeRenderer {
             attrs: args.attrs,
             depth: args.depth,
-            color: is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            color: output::color(),
             sizes: args.sizes,
         }),
         Format::Table => Box::new(TableRenderer {
-            width: is_tty
-                .then(|| terminal_size::terminal_size().map(|(w, _)| w.0))
-                .flatten(),
+            width: output::terminal_width(),
         }),
         Format::Json => Box::new(JsonRenderer),
     };
-    let mut out = io::BufWriter::new(stdout.lock());
-    let written = renderer
-        .render(&hierarchy, stats, &mut out)
-        .and_then(|()| out.flush());
-    match written {
-        // `zarrscope tree … | head` closes the pipe early: not an error.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::new(format!("cannot write output: {e}"))),
-        Ok(()) => Ok(()),
-    }
+    write_out(|out| renderer.render(&hierarchy, stats, out))
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::output::note;
 use super::{
     AccessArgs, ConfirmArgs, MkdirArgs, ReportArgs, RmArgs, TransferArgs, human, is_url, json_out,
     open_store, print_notices, print_stats, refuse_anon, remote_location, require_credentials,
@@ -240,6 +241,15 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
     let removal = remove::plan(&handle, &key, args.recursive).await;
     let removal = match removal {
         Ok(r) => r,
+        // `rm -f`: a URL with nothing at it is not an error (plan() names
+        // that case "nothing to delete"). -f never stands in for --yes.
+        Err(e) if args.force && e.message().starts_with("nothing to delete") => {
+            print_stats(&[&handle], &args.report, started);
+            if !args.report.quiet {
+                note!("note: nothing at {} (ignored with -f)", handle.location.url);
+            }
+            return Ok(());
+        }
         Err(e) => {
             print_stats(&[&handle], &args.report, started);
             return Err(e);
@@ -304,6 +314,12 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
     Err(Error::new(message).with_hint("run the same command again to retry what is left"))
 }
 
+/// True when a listing of the bucket's top level succeeds.
+async fn bucket_exists(handle: &StoreHandle) -> bool {
+    use object_store::ObjectStore;
+    handle.store.list_with_delimiter(None).await.is_ok()
+}
+
 pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
     let location = remote_location(&args.url)?;
     if !location.prefix.is_empty() {
@@ -329,6 +345,18 @@ pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
         &args.confirm,
     )
     .await?;
+    // `mkdir -p`: an existing bucket is not an error. A listing of it
+    // succeeds only if it exists (and we may read it).
+    if args.parents && bucket_exists(&handle).await {
+        print_stats(&[&handle], &args.report, started);
+        return write_out(|out| {
+            writeln!(
+                out,
+                "bucket {} already exists: nothing to do",
+                handle.location.url
+            )
+        });
+    }
     let where_ = match &handle.bucket_admin {
         Some(admin) => match &admin.endpoint {
             Some(endpoint) => format!("at {endpoint}"),

@@ -10,8 +10,8 @@
 
 use futures::{StreamExt, TryStreamExt, stream};
 use globset::{GlobBuilder, GlobMatcher};
-use object_store::ObjectStoreExt;
 use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStoreExt};
 use serde::Serialize;
 
 use super::listing::ObjectInfo;
@@ -109,21 +109,19 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
     for (i, segment) in pattern.rest.iter().enumerate() {
         let last = i + 1 == pattern.rest.len();
         if segment.contains("**") {
-            // Everything below the directories reached so far, matched
-            // against the rest of the pattern.
+            // Everything below the directories reached so far (one
+            // recursive listing each, never above them), matched against the
+            // rest of the pattern. `**` spans zero or more segments, and a
+            // pattern may name directories as well as objects: the
+            // directories implied by the listed keys are matched too, as
+            // fsspec's glob does (`**/*.zarr` finds stores).
             let tail = matcher(&pattern.rest[i..].join("/"))?;
             let listings = stream::iter(frontier.into_iter().map(|dir| {
                 let tail = &tail;
                 async move {
                     let metas: Vec<_> =
                         store.list(prefix_path(&dir).as_ref()).try_collect().await?;
-                    Ok::<_, object_store::Error>(
-                        metas
-                            .iter()
-                            .filter(|m| tail.is_match(super::relative(m.location.as_ref(), &dir)))
-                            .map(|m| Match::Object(ObjectInfo::from(m)))
-                            .collect::<Vec<_>>(),
-                    )
+                    Ok::<_, object_store::Error>(deep_matches(&dir, &metas, tail))
                 }
             }))
             .buffer_unordered(CONCURRENT_LISTINGS)
@@ -180,6 +178,29 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
     Ok(Vec::new())
 }
 
+/// The objects listed below `dir` and the directories their keys imply,
+/// each matched by `tail` on its path relative to `dir`.
+fn deep_matches(dir: &str, metas: &[ObjectMeta], tail: &GlobMatcher) -> Vec<Match> {
+    let mut found = Vec::new();
+    let mut directories = std::collections::BTreeSet::new();
+    for m in metas {
+        let rel = super::relative(m.location.as_ref(), dir);
+        if tail.is_match(rel) {
+            found.push(Match::Object(ObjectInfo::from(m)));
+        }
+        // Every directory above the key, below `dir`: a/b/c.txt → a, a/b.
+        for (end, _) in rel.match_indices('/') {
+            let sub = &rel[..end];
+            if directories.insert(sub.to_string()) && tail.is_match(sub) {
+                found.push(Match::Directory {
+                    key: join(dir, sub),
+                });
+            }
+        }
+    }
+    found
+}
+
 fn sorted(mut matches: Vec<Match>) -> Vec<Match> {
     matches.sort_by(|a, b| a.key().cmp(b.key()));
     matches
@@ -218,5 +239,33 @@ mod tests {
         let deep = matcher("**/.zarray").unwrap();
         assert!(deep.is_match("a/b/.zarray"));
         assert!(matcher("[").is_err());
+    }
+
+    #[test]
+    fn double_star_spans_zero_or_more_segments_and_matches_directories() {
+        let meta = |key: &str| ObjectMeta {
+            location: Path::from(key),
+            last_modified: chrono::DateTime::default(),
+            size: 1,
+            e_tag: None,
+            version: None,
+        };
+        let metas = [
+            meta("data/top.zarr/.zgroup"),
+            meta("data/a/b/deep.zarr/x/.zarray"),
+            meta("data/readme.txt"),
+        ];
+        let tail = matcher("**/*.zarr").unwrap();
+        let keys: Vec<String> = sorted(deep_matches("data", &metas, &tail))
+            .iter()
+            .map(|m| m.key().to_string())
+            .collect();
+        assert_eq!(keys, ["data/a/b/deep.zarr", "data/top.zarr"]);
+        let zgroup = matcher("top.zarr/**/.zgroup").unwrap();
+        assert_eq!(
+            deep_matches("data", &metas, &zgroup).len(),
+            1,
+            "zero segments"
+        );
     }
 }

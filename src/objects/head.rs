@@ -159,8 +159,8 @@ pub async fn cat(handle: &StoreHandle, key: &str) -> Result<Bytes> {
         {
             return Error::new(format!(
                 "{url} is {} ({size} bytes), more than the byte budget of {}",
-                bytesize::ByteSize::b(*size).display().iec(),
-                bytesize::ByteSize::b(*max).display().iec()
+                crate::render::size_text(*size),
+                crate::render::size_text(*max)
             ))
             .with_hint(format!(
                 "look at the start with `zarrscope head {url}`, or raise the budget with --max-bytes {size}"

@@ -55,7 +55,9 @@ pub struct ZarrStore {
 /// What `ls` found under a prefix.
 #[derive(Debug, Default, Serialize)]
 pub struct Listing {
-    /// Bucket-relative prefix that was listed (`""` for the bucket root).
+    /// Bucket-relative prefix that was listed (`""` for the bucket root);
+    /// in JSON it is the envelope's `prefix`.
+    #[serde(skip)]
     pub prefix: String,
     /// Sub-prefixes ("directories"), bucket-relative, without trailing `/`.
     pub directories: Vec<String>,
@@ -139,7 +141,7 @@ pub async fn list_all(
                     progress.message(format!(
                         "listed {} objects, {}",
                         out.len(),
-                        bytesize::ByteSize::b(bytes).display().iec()
+                        crate::render::size_text(bytes)
                     ));
                 }
             }
@@ -201,6 +203,8 @@ pub fn zarr_stores<'a>(
 /// `du`: objects and bytes below a prefix, optionally per child.
 #[derive(Debug, Serialize)]
 pub struct Usage {
+    /// In JSON, the envelope's `prefix`.
+    #[serde(skip)]
     pub prefix: String,
     pub objects: u64,
     pub bytes: u64,
@@ -286,6 +290,8 @@ pub async fn du(
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Info {
     Object {
+        /// In JSON, the envelope's `url`.
+        #[serde(skip)]
         url: String,
         key: String,
         size: u64,
@@ -302,6 +308,7 @@ pub enum Info {
         cache_control: Option<String>,
     },
     Directory {
+        #[serde(skip)]
         url: String,
         key: String,
         objects: u64,

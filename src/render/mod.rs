@@ -50,8 +50,12 @@ pub fn shape_text(shape: &[u64]) -> String {
     }
 }
 
-/// Human size in binary units (`4.1 TiB`); exact bytes beyond 2^64.
-pub fn size_text(bytes: u128) -> String {
+/// Human size in binary (IEC) units (`4.1 TiB`); exact bytes beyond 2^64.
+///
+/// The one way sizes are written for people, in every command: tree, show,
+/// check's lints, ls -h, du -h, info, and the plans of the writes.
+pub fn size_text(bytes: impl Into<u128>) -> String {
+    let bytes: u128 = bytes.into();
     match u64::try_from(bytes) {
         Ok(b) => bytesize::ByteSize::b(b).display().iec().to_string(),
         Err(_) => format!("{bytes} B"),
@@ -86,8 +90,8 @@ mod tests {
 
     #[test]
     fn sizes_and_truncation() {
-        assert_eq!(size_text(0), "0 B");
-        assert_eq!(size_text(1536), "1.5 KiB");
+        assert_eq!(size_text(0u64), "0 B");
+        assert_eq!(size_text(1536u64), "1.5 KiB");
         assert_eq!(size_text(1u128 << 70), format!("{} B", 1u128 << 70));
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
