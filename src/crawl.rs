@@ -475,6 +475,9 @@ pub async fn crawl_seeded(
         drop(pending_listing);
         let zarray = fetch(ms, ".zarray").await.map_err(root_error)?;
         if zarray.is_none() {
+            if let Some(array_url) = crate::open::enclosing_array_url(ms).await {
+                return Err(crate::open::chunk_key_error(&url, &array_url, "/"));
+            }
             return Err(Error::new(format!(
                 "no Zarr metadata at {url} (no zarr.json, .zgroup or .zarray)"
             ))

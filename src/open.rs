@@ -9,10 +9,10 @@ use bytes::Bytes;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
+use crate::crawl::Seed;
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
 use crate::metadata::{self, Attributes, Consolidated, NodeDoc, NodeKind, ReadError, json};
-use crate::crawl::Seed;
 use crate::store::StoreHandle;
 
 /// One probe's outcome.
@@ -309,7 +309,11 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
             ))
         });
         let error = stale_error.unwrap_or_else(|| {
-            no_consolidated(ms, zarr_format, unconsolidated_v3 && matches!(v2, Probe::Found(_)))
+            no_consolidated(
+                ms,
+                zarr_format,
+                unconsolidated_v3 && matches!(v2, Probe::Found(_)),
+            )
         });
         let zarr_json = match v3 {
             Probe::Found(bytes) if unconsolidated_v3 => Some(bytes),
@@ -331,8 +335,9 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
         )));
     }
     // Nothing here. A v2 chunk key inside an unconsolidated store: the
-    // nearest ancestor with a `.zarray` (one more round trip, errors only).
-    if let Some(array_url) = enclosing_v2_array(ms, &up).await {
+    // nearest ancestor with a `.zarray` (one more round trip, errors only;
+    // the ancestors' zarr.json were read above).
+    if let Some(array_url) = enclosing_array_dir(ms, &up, false).await {
         return Err(chunk_key_error(&ms.location.url, &array_url, "/"));
     }
     let forbidden = matches!(v3, Probe::Absent { forbidden: true })
@@ -349,15 +354,40 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
     })
 }
 
-/// The URL of the nearest ancestor directory holding a v2 `.zarray`.
-async fn enclosing_v2_array(ms: &StoreHandle, up: &[String]) -> Option<String> {
+/// Whether `ms.location` is a chunk key: the URL of the nearest ancestor
+/// that is an array (v2 `.zarray`, and with `v3` an array `zarr.json`),
+/// asked all at once. For error paths only.
+pub async fn enclosing_array_url(ms: &StoreHandle) -> Option<String> {
+    enclosing_array_dir(ms, &ancestors(&ms.location.prefix), true).await
+}
+
+async fn enclosing_array_dir(ms: &StoreHandle, up: &[String], v3: bool) -> Option<String> {
     // The bucket root holds no chunk of anything.
-    let dirs: Vec<&String> = up.iter().filter(|d| !d.is_empty()).collect();
-    let found = futures::future::join_all(dirs.iter().map(|dir| probe_in(ms, dir, ".zarray"))).await;
+    let dirs: Vec<&str> = up
+        .iter()
+        .map(String::as_str)
+        .filter(|d| !d.is_empty())
+        .collect();
+    let found = futures::future::join_all(dirs.iter().map(|&dir| is_array_dir(ms, dir, v3))).await;
     dirs.into_iter()
         .zip(found)
-        .find(|(_, p)| matches!(p, Ok(Probe::Found(_))))
+        .find(|(_, array)| *array)
         .map(|(dir, _)| ms.location.url_of(dir))
+}
+
+/// Whether `dir` holds array metadata (`.zarray`, or with `v3` an array
+/// `zarr.json`).
+async fn is_array_dir(ms: &StoreHandle, dir: &str, v3: bool) -> bool {
+    let (v2_doc, v3_doc) = futures::join!(probe_in(ms, dir, ".zarray"), async {
+        if v3 {
+            probe_in(ms, dir, "zarr.json").await
+        } else {
+            Ok(Probe::Absent { forbidden: false })
+        }
+    });
+    matches!(v2_doc, Ok(Probe::Found(_)))
+        || matches!(v3_doc, Ok(Probe::Found(doc)) if metadata::v3::node(String::new(), &doc)
+            .is_ok_and(|n| n.kind != NodeKind::Group))
 }
 
 /// The array of `tree` that `relative` (store-relative) lies below, if any.

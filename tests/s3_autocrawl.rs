@@ -81,9 +81,17 @@ fn copy_dir(from: &Path, to: &Path) {
 fn tree_show_and_diff_crawl_an_unconsolidated_store_with_a_notice_and_no_repeated_request() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    for (unconsolidated, consolidated) in [
-        ("nested-unconsolidated-v2.zarr", "nested-v2.zarr"),
-        ("v3-nested-unconsolidated.zarr", "v3-nested-sharded.zarr"),
+    for (unconsolidated, consolidated, after) in [
+        (
+            "nested-unconsolidated-v2.zarr",
+            "nested-v2.zarr",
+            "one round trip of 2 GETs",
+        ),
+        (
+            "v3-nested-unconsolidated.zarr",
+            "v3-nested-sharded.zarr",
+            "one GET",
+        ),
     ] {
         let url = format!("s3://public/{unconsolidated}");
         server.reset();
@@ -94,8 +102,16 @@ fn tree_show_and_diff_crawl_an_unconsolidated_store_with_a_notice_and_no_repeate
         assert_eq!(doc["crawled"], true, "{unconsolidated}");
         assert_eq!(doc["complete"], true, "{unconsolidated}");
         let err = text(&out.stderr);
-        assert!(err.contains(&format!("note: {url} has no consolidated metadata")), "{err}");
-        assert!(err.contains(&format!("`zarrscope consolidate {url} --yes` would make this one GET")), "{err}");
+        assert!(
+            err.contains(&format!("note: {url} has no consolidated metadata")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "`zarrscope consolidate {url} --yes` would make this {after}"
+            )),
+            "{err}"
+        );
         assert_eq!(err.lines().count(), 1, "one line: {err}");
         // What the notice says it cost is what the server saw.
         let log = server.requests();
@@ -113,7 +129,10 @@ fn tree_show_and_diff_crawl_an_unconsolidated_store_with_a_notice_and_no_repeate
         // Same nodes as the consolidated twin.
         let twin = run(
             &home,
-            &anon(&server, &["tree", &format!("s3://public/{consolidated}"), "--json"]),
+            &anon(
+                &server,
+                &["tree", &format!("s3://public/{consolidated}"), "--json"],
+            ),
         );
         assert_code(&twin, 0);
         assert_eq!(doc["nodes"], json(&twin)["nodes"], "{unconsolidated}");
@@ -140,17 +159,26 @@ fn tree_show_and_diff_crawl_an_unconsolidated_store_with_a_notice_and_no_repeate
         ),
     );
     assert_code(&out, 0);
-    assert!(text(&out.stdout).contains("same metadata"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("same metadata"),
+        "{}",
+        text(&out.stdout)
+    );
     let err = text(&out.stderr);
     assert!(
-        err.contains("note: s3://public/nested-unconsolidated-v2.zarr has no consolidated metadata"),
+        err.contains(
+            "note: s3://public/nested-unconsolidated-v2.zarr has no consolidated metadata"
+        ),
         "{err}"
     );
     assert!(!err.contains("s3://public/nested-v2.zarr has no"), "{err}");
     // --quiet silences the notice, not the result.
     let out = run(
         &home,
-        &anon(&server, &["tree", "s3://public/nested-unconsolidated-v2.zarr", "-q"]),
+        &anon(
+            &server,
+            &["tree", "s3://public/nested-unconsolidated-v2.zarr", "-q"],
+        ),
     );
     assert_code(&out, 0);
     assert_eq!(text(&out.stderr), "");
@@ -176,7 +204,9 @@ fn consolidated_only_keeps_the_strict_behaviour_with_a_hint_for_any_command() {
         assert_code(&out, 2);
         let err = text(&out.stderr);
         assert!(
-            err.contains(&format!("{url} is a Zarr v2 store without consolidated metadata")),
+            err.contains(&format!(
+                "{url} is a Zarr v2 store without consolidated metadata"
+            )),
             "{args:?}: {err}"
         );
         assert!(err.contains("drop --consolidated-only"), "{args:?}: {err}");
@@ -184,7 +214,10 @@ fn consolidated_only_keeps_the_strict_behaviour_with_a_hint_for_any_command() {
         assert!(!err.contains("tree --crawl"), "{args:?}: {err}");
         // No crawl: only the probes' GETs, never a listing.
         assert!(
-            server.requests().iter().all(|r| r.method == "GET" && r.key().is_some()),
+            server
+                .requests()
+                .iter()
+                .all(|r| r.method == "GET" && r.key().is_some()),
             "{:?}",
             server.requests()
         );
@@ -208,7 +241,11 @@ fn consolidated_only_keeps_the_strict_behaviour_with_a_hint_for_any_command() {
         &anon(&server, &["tree", url, "--crawl", "--consolidated-only"]),
     );
     assert_code(&out, 2);
-    assert!(text(&out.stderr).contains("cannot be used with"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot be used with"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -287,7 +324,10 @@ fn a_draft_v3_store_gives_the_same_clear_error_everywhere() {
             )),
             "{args:?}: {err}"
         );
-        assert!(err.contains("hint: rewrite the store with a current writer"), "{args:?}: {err}");
+        assert!(
+            err.contains("hint: rewrite the store with a current writer"),
+            "{args:?}: {err}"
+        );
     }
 }
 
@@ -302,7 +342,11 @@ fn an_unrelated_parents_consolidated_metadata_is_never_used_silently() {
     let parent = tmp.path().join("parent");
     std::fs::create_dir_all(&parent).unwrap();
     for doc in [".zgroup", ".zmetadata", ".zattrs"] {
-        std::fs::copy(fixtures.join("nwm-chrtout-v2.zarr").join(doc), parent.join(doc)).unwrap();
+        std::fs::copy(
+            fixtures.join("nwm-chrtout-v2.zarr").join(doc),
+            parent.join(doc),
+        )
+        .unwrap();
     }
     let store = parent.join("store.zarr");
     copy_dir(&fixtures.join("nested-unconsolidated-v2.zarr"), &store);
@@ -310,9 +354,18 @@ fn an_unrelated_parents_consolidated_metadata_is_never_used_silently() {
     let out = run(&home, &["tree", store_url, "--json"]);
     assert_code(&out, 0);
     let doc = json(&out);
-    assert_eq!(doc["root"], doc["url"], "the parent's metadata is not the tree");
+    assert_eq!(
+        doc["root"], doc["url"],
+        "the parent's metadata is not the tree"
+    );
     assert_eq!(doc["crawled"], true);
-    assert!(doc["nodes"].as_array().unwrap().iter().any(|n| n["path"] == "/forcing/precip"));
+    assert!(
+        doc["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["path"] == "/forcing/precip")
+    );
     let err = text(&out.stderr);
     assert!(
         err.contains(&format!(
@@ -323,12 +376,20 @@ fn an_unrelated_parents_consolidated_metadata_is_never_used_silently() {
     );
     // The same warning in the JSON.
     assert!(
-        doc["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("so it was not used")),
+        doc["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("so it was not used")),
         "{doc}"
     );
     let out = run(&home, &["tree", store_url]);
     assert_code(&out, 0);
-    assert!(text(&out.stdout).starts_with("/\n"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("/\n"),
+        "{}",
+        text(&out.stdout)
+    );
     // Strict: the metadata that does not list it is named, never used.
     let out = run(&home, &["tree", store_url, "--consolidated-only"]);
     assert_code(&out, 2);
@@ -354,7 +415,9 @@ fn an_unrelated_parents_consolidated_metadata_is_never_used_silently() {
     let out = run(&home, &["show", &group]);
     assert_code(&out, 0);
     assert!(
-        text(&out.stdout).starts_with(&format!("<zarrscope.Dataset> /forcing  (Zarr v2, in store {root})")),
+        text(&out.stdout).starts_with(&format!(
+            "<zarrscope.Dataset> /forcing  (Zarr v2, in store {root})"
+        )),
         "{}",
         text(&out.stdout)
     );
@@ -392,6 +455,23 @@ fn a_chunk_key_given_as_a_node_is_named_as_a_chunk_of_its_array() {
             ],
             "s3://public/v3-nested-unconsolidated.zarr/observations/temperature",
         ),
+        // An explicit crawl says so too.
+        (
+            vec![
+                "tree",
+                "s3://public/nested-unconsolidated-v2.zarr/time/0",
+                "--crawl",
+            ],
+            "s3://public/nested-unconsolidated-v2.zarr/time",
+        ),
+        (
+            vec![
+                "show",
+                "s3://public/v3-nested-unconsolidated.zarr/observations/temperature/c/0",
+                "--crawl",
+            ],
+            "s3://public/v3-nested-unconsolidated.zarr/observations/temperature",
+        ),
         (
             vec![
                 "show",
@@ -407,7 +487,9 @@ fn a_chunk_key_given_as_a_node_is_named_as_a_chunk_of_its_array() {
         assert_code(&out, 2);
         let err = text(&out.stderr);
         assert!(
-            err.contains(&format!("is a chunk key of the array {array}, not a group or array")),
+            err.contains(&format!(
+                "is a chunk key of the array {array}, not a group or array"
+            )),
             "{args:?}: {err}"
         );
         assert!(!err.contains("stale"), "{args:?}: {err}");
@@ -417,8 +499,15 @@ fn a_chunk_key_given_as_a_node_is_named_as_a_chunk_of_its_array() {
             if let Some(key) = r.key() {
                 let name = key.rsplit('/').next().unwrap();
                 assert!(
-                    [".zgroup", ".zarray", ".zattrs", "zarr.json", ".zmetadata", "zmetadata"]
-                        .contains(&name),
+                    [
+                        ".zgroup",
+                        ".zarray",
+                        ".zattrs",
+                        "zarr.json",
+                        ".zmetadata",
+                        "zmetadata"
+                    ]
+                    .contains(&name),
                     "{args:?}: {key}"
                 );
             }

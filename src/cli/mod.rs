@@ -508,10 +508,12 @@ async fn read_tree(
         eprintln!(
             "{}",
             ms.redact(&format!(
-                "note: {url} has no consolidated metadata, so its {} nodes were read one by one ({} requests after {probes} probes{}); `zarrscope consolidate {url} --yes` would make this one GET (--consolidated-only refuses instead)",
+                "note: {url} has no consolidated metadata, so its {} nodes were read one by one ({} requests after {probes} probes{}); `zarrscope consolidate {url} --yes` would make this {} (--consolidated-only refuses instead)",
                 h.nodes.len(),
                 ms.stats.requests().saturating_sub(probes),
                 if h.complete { "" } else { ", stopped at --max-requests" },
+                // v2: `.zmetadata` beside the `zarr.json` probe, at once.
+                if h.zarr_format == 3 { "one GET" } else { "one round trip of 2 GETs" },
             ))
         );
     }

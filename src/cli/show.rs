@@ -64,11 +64,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
             .max_by_key(|n| n.path.len())
         {
             let url = format!("{}{target}", h.root_url);
-            return Err(crate::open::chunk_key_error(
-                &url,
-                &h.root_url,
-                &array.path,
-            ));
+            return Err(crate::open::chunk_key_error(&url, &h.root_url, &array.path));
         }
         let names: Vec<&str> = h.children(0).iter().map(|&c| h.nodes[c].name()).collect();
         return Err(
