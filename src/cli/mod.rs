@@ -68,7 +68,9 @@ pub enum Command {
     /// Print a store's group/array tree from its consolidated metadata.
     ///
     /// Both metadata formats are probed at once (one round trip): the v3 root
-    /// `zarr.json` and the v2 `.zmetadata`. No chunk is ever read.
+    /// `zarr.json` and the v2 `.zmetadata`. A store without consolidated
+    /// metadata is crawled instead, with a notice of what it cost
+    /// (--consolidated-only makes that an error). No chunk is ever read.
     #[command(after_help = EXIT_CODES, after_long_help = format!("{TREE_EXAMPLES}\n\n{EXIT_CODES}"))]
     Tree(TreeArgs),
     /// What xarray's repr and zarr's `.info` show, from metadata alone.
@@ -106,8 +108,9 @@ pub enum Command {
     /// Compare two stores' metadata: nodes added/removed, and per array
     /// shape, chunks, dtype, codecs, fill value, dimension names, attributes.
     ///
-    /// Each side is read from consolidated metadata, or per node with
-    /// --crawl. Exit 0 same, 1 different, 2 error.
+    /// Each side is read as `tree` reads it: from consolidated metadata, per
+    /// node (a crawl) where there is none, or always per node with --crawl.
+    /// Exit 0 same, 1 different, 2 error.
     Diff(DiffArgs),
     /// List a prefix's immediate children (or everything below it with -r).
     ///
