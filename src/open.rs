@@ -250,20 +250,18 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
             _ => continue,
         };
         let relative = super::objects::relative(here, dir).to_string();
-        if let Some(array) = enclosing_array(&tree, &relative) {
-            return Err(chunk_key_error(&ms.location.url, &tree.root_url, &array));
-        }
         let root_url = tree.root_url.clone();
+        let array = enclosing_array(&tree, &relative);
         match tree.select(&relative, ms.location.url.clone()) {
             Some(subtree) => return Ok(Opened::Tree(subtree)),
             None => {
+                if let Some(array) = array {
+                    return Err(chunk_key_error(&ms.location.url, &root_url, &array));
+                }
                 unlisted = Some((root_url, relative));
                 break;
             }
         }
-    }
-    if let Some(array_url) = in_array {
-        return Err(chunk_key_error(&ms.location.url, &array_url, "/"));
     }
     let unlisted_warning = unlisted.as_ref().map(|(root, relative)| {
         format!("the consolidated metadata of {root} does not list /{relative}, so it was not used: it belongs to an unrelated parent, or it may be stale (`zarrscope check {root}` compares it with the per-node metadata)")
@@ -325,6 +323,9 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
             warnings: unlisted_warning.into_iter().collect(),
             seed: Seed::new(ms, Ok(zarr_json), Ok(zgroup), body(zattrs)),
         })));
+    }
+    if let Some(array_url) = in_array {
+        return Err(chunk_key_error(&ms.location.url, &array_url, "/"));
     }
     if let Some((root, relative)) = unlisted {
         return Err(Error::new(format!(
