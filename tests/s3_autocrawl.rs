@@ -146,6 +146,19 @@ fn tree_show_and_diff_crawl_an_unconsolidated_store_with_a_notice_and_no_repeate
         assert_code(&out, 0);
         json(&out);
     }
+    // An OME-Zarr image as usually written (no consolidated metadata): the
+    // multiscale view with no flag.
+    std::fs::remove_file(server.bucket_dir(PUBLIC).join("ome-0.4.zarr/.zmetadata")).unwrap();
+    let out = run(&home, &anon(&server, &["show", "s3://public/ome-0.4.zarr"]));
+    assert_code(&out, 0);
+    assert!(
+        text(&out.stdout).contains("(OME-Zarr 0.4)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("note: s3://public/ome-0.4.zarr has no consolidated metadata")
+    );
     // diff: consolidated A against unconsolidated B, no flag.
     let out = run(
         &home,
