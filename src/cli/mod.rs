@@ -262,7 +262,7 @@ pub struct SourceArgs {
     pub crawl: bool,
 
     /// Read consolidated metadata only: a store without it is an error
-    /// (exit 2) instead of a crawl, as before automatic crawling.
+    /// (exit 2), never a crawl. For scripts that must keep to a few requests.
     #[arg(long, conflicts_with = "crawl", help_heading = "Crawl")]
     pub consolidated_only: bool,
 }
