@@ -527,3 +527,41 @@ fn a_chunk_key_given_as_a_node_is_named_as_a_chunk_of_its_array() {
         }
     }
 }
+
+#[test]
+fn show_suggests_show_crawl_for_a_node_its_consolidated_metadata_lacks() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let store = "s3://public/stale-v2.zarr";
+    let out = run(&home, &anon(&server, &["show", store, "added_later"]));
+    assert_code(&out, 2);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("`zarrscope show {store} added_later --crawl`")),
+        "{err}"
+    );
+    assert!(!err.contains("tree --crawl"), "{err}");
+    // ... and that command works.
+    let out = run(
+        &home,
+        &anon(&server, &["show", store, "added_later", "--crawl"]),
+    );
+    assert_code(&out, 0);
+    // A crawl cut short by the cap says so instead.
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &[
+                "show",
+                "s3://public/nested-unconsolidated-v2.zarr",
+                "forcing/precip",
+                "--max-requests",
+                "10",
+            ],
+        ),
+    );
+    assert_code(&out, 2);
+    let err = text(&out.stderr);
+    assert!(err.contains("the crawl stopped at --max-requests"), "{err}");
+}

@@ -67,17 +67,28 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
             return Err(crate::open::chunk_key_error(&url, &h.root_url, &array.path));
         }
         let names: Vec<&str> = h.children(0).iter().map(|&c| h.nodes[c].name()).collect();
-        return Err(
-            Error::new(format!("no node {target} in {}", h.root_url)).with_hint(format!(
-                "children of {}: {}",
-                h.base,
-                if names.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    names.join(", ")
-                }
-            )),
+        let mut hint = format!(
+            "children of {}: {}",
+            h.base,
+            if names.is_empty() {
+                "(none)".to_string()
+            } else {
+                names.join(", ")
+            }
         );
+        if h.consolidated {
+            // The same command, past possibly stale consolidated metadata.
+            hint.push_str(&format!(
+                "; if it was added after the store was consolidated, `zarrscope show {} {} --crawl` reads every node's own metadata",
+                args.url,
+                args.path.as_deref().unwrap_or_default()
+            ));
+        } else if !h.complete {
+            hint.push_str(
+                "; the crawl stopped at --max-requests before reading every node: raise it",
+            );
+        }
+        return Err(Error::new(format!("no node {target} in {}", h.root_url)).with_hint(hint));
     };
     let width = width();
     if h.nodes[i].is_array() {
