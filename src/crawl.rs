@@ -105,6 +105,18 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// A document's bytes, parsed (`url` for the message).
+fn document(url: &str, raw: Bytes, etag: Option<String>) -> Answer<Document> {
+    json::parse(&raw)
+        .map(|value| Document { raw, value, etag })
+        .map_err(|e| {
+            format!(
+                "{url} is not valid JSON at line {}, column {}: {}",
+                e.line, e.column, e.message
+            )
+        })
+}
+
 /// GET one document: `Ok(None)` when absent (404, or 403 while anonymous).
 async fn fetch(ms: &StoreHandle, key: &str) -> Answer<Option<Document>> {
     let url = ms.location.url_of(&ms.location.key(key));
@@ -116,14 +128,7 @@ async fn fetch(ms: &StoreHandle, key: &str) -> Answer<Option<Document>> {
         Err(e) => Err(e),
     };
     match body {
-        Ok((raw, etag)) => json::parse(&raw)
-            .map(|value| Some(Document { raw, value, etag }))
-            .map_err(|e| {
-                format!(
-                    "{url} is not valid JSON at line {}, column {}: {}",
-                    e.line, e.column, e.message
-                )
-            }),
+        Ok((raw, etag)) => document(&url, raw, etag).map(Some),
         Err(object_store::Error::NotFound { .. }) => Ok(None),
         Err(object_store::Error::PermissionDenied { .. }) if ms.anonymous => Ok(None),
         Err(e) => Err(ms.explain_url(&url, &e).to_string()),
@@ -377,6 +382,7 @@ impl<'a> Crawler<'a> {
             self.warnings,
         );
         hierarchy.complete = self.complete;
+        hierarchy.crawled = true;
         Ok(Crawled {
             hierarchy,
             documents: self.documents,
@@ -384,38 +390,69 @@ impl<'a> Crawler<'a> {
     }
 }
 
+/// The root's documents, already fetched by the consolidated-metadata
+/// probes ([`crate::open::open`]) of a location known to be a group, so the
+/// crawl that follows does not ask for them again. The probes keep no ETag:
+/// a seeded crawl is for reading, never for `consolidate`'s conditional write.
+pub struct Seed {
+    zarr_json: Answer<Option<Document>>,
+    zgroup: Answer<Option<Document>>,
+    zattrs: Answer<Option<Document>>,
+}
+
+impl Seed {
+    /// From the bodies the probes read (`Ok(None)`: absent).
+    pub fn new(
+        ms: &StoreHandle,
+        zarr_json: Result<Option<Bytes>>,
+        zgroup: Result<Option<Bytes>>,
+        zattrs: Result<Option<Bytes>>,
+    ) -> Self {
+        let doc = |name: &str, body: Result<Option<Bytes>>| match body {
+            Ok(Some(raw)) => {
+                document(&ms.location.url_of(&ms.location.key(name)), raw, None).map(Some)
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        };
+        Self {
+            zarr_json: doc("zarr.json", zarr_json),
+            zgroup: doc(".zgroup", zgroup),
+            zattrs: doc(".zattrs", zattrs),
+        }
+    }
+}
+
 /// Crawl the store at `ms.location`.
 pub async fn crawl(ms: &StoreHandle, options: &CrawlOptions) -> Result<Crawled> {
+    crawl_seeded(ms, options, None).await
+}
+
+/// Crawl the store at `ms.location`, starting from the root documents in
+/// `seed` when the probes already read them: then only the root's listing
+/// is new, and it waits in the queue like every other request (the cap
+/// counts the probes too).
+pub async fn crawl_seeded(
+    ms: &StoreHandle,
+    options: &CrawlOptions,
+    seed: Option<Seed>,
+) -> Result<Crawled> {
     let url = ms.location.url.clone();
-    // The root: its format documents and its listing at once; the listing is
-    // kept only if the root is a group.
-    let docs = Box::pin(async {
-        if options.concurrency >= 4 {
-            futures::join!(
-                fetch(ms, "zarr.json"),
-                fetch(ms, ".zgroup"),
-                fetch(ms, ".zattrs")
-            )
-        } else {
-            (
-                fetch(ms, "zarr.json").await,
-                fetch(ms, ".zgroup").await,
-                fetch(ms, ".zattrs").await,
-            )
-        }
-    });
-    let listing = Box::pin(list(ms, ""));
-    let ((v3, zgroup, zattrs), pending_listing) = if options.concurrency >= 4 {
-        match futures::future::select(docs, listing).await {
-            Either::Left((docs, listing)) => (docs, Either::Left(listing)),
-            Either::Right((listed, docs)) => (docs.await, Either::Right(listed)),
-        }
-    } else {
-        // Within a tight bound: the documents first, the listing after.
-        (docs.await, Either::Left(listing))
-    };
     let root_error = |e: String| Error::new(e).with_hint("check the URL and access");
-    let (v3, zgroup, zattrs) = (v3.map_err(root_error)?, zgroup.map_err(root_error)?, zattrs);
+    let seeded = seed.is_some();
+    let ((v3, zgroup, zattrs), pending_listing) = match seed {
+        Some(seed) => ((seed.zarr_json, seed.zgroup, seed.zattrs), None),
+        None => {
+            let (docs, listing) = root_documents(ms, options).await;
+            (docs, Some(listing))
+        }
+    };
+    let (v3, zgroup) = (v3.map_err(root_error)?, zgroup.map_err(root_error)?);
+    if let Some(doc) = &v3
+        && let Some(format) = crate::open::draft_v3(&doc.value)
+    {
+        return Err(crate::open::draft_v3_error(&url, format));
+    }
     let mut crawler = Crawler {
         ms,
         options,
@@ -438,6 +475,9 @@ pub async fn crawl(ms: &StoreHandle, options: &CrawlOptions) -> Result<Crawled> 
         drop(pending_listing);
         let zarray = fetch(ms, ".zarray").await.map_err(root_error)?;
         if zarray.is_none() {
+            if let Some(array_url) = crate::open::enclosing_array_url(ms).await {
+                return Err(crate::open::chunk_key_error(&url, &array_url, "/"));
+            }
             return Err(Error::new(format!(
                 "no Zarr metadata at {url} (no zarr.json, .zgroup or .zarray)"
             ))
@@ -457,16 +497,15 @@ pub async fn crawl(ms: &StoreHandle, options: &CrawlOptions) -> Result<Crawled> 
         });
         return crawler.run().await;
     }
-    let children = if is_group {
-        Some(match pending_listing {
+    let children = match pending_listing {
+        Some(listing) if is_group => Some(match listing {
             Either::Left(listing) => listing.await,
             Either::Right(listed) => listed,
-        })
-    } else {
-        None
+        }),
+        _ => None,
     };
     if let Some(doc) = v3 {
-        // The root's listing is already under way: its node only.
+        // The root's listing is already under way (or queued): its node only.
         match metadata::v3::node(String::new(), &doc.raw) {
             Ok(node) => crawler.nodes.push(node),
             Err(reason) => crawler.warnings.push(format!("{url}/zarr.json: {reason}")),
@@ -493,6 +532,50 @@ pub async fn crawl(ms: &StoreHandle, options: &CrawlOptions) -> Result<Crawled> 
             dir: String::new(),
             children: Ok(children),
         });
+    } else if seeded && is_group {
+        crawler.queue.push_back(Job::List { dir: String::new() });
     }
     crawler.run().await
+}
+
+type RootDocs = (
+    Answer<Option<Document>>,
+    Answer<Option<Document>>,
+    Answer<Option<Document>>,
+);
+
+/// The root's format documents and its listing at once; the listing is kept
+/// (still pending, or done) only if the root turns out to be a group.
+async fn root_documents<'a>(
+    ms: &'a StoreHandle,
+    options: &CrawlOptions,
+) -> (
+    RootDocs,
+    Either<BoxFuture<'a, Answer<Vec<String>>>, Answer<Vec<String>>>,
+) {
+    let docs = Box::pin(async {
+        if options.concurrency >= 4 {
+            futures::join!(
+                fetch(ms, "zarr.json"),
+                fetch(ms, ".zgroup"),
+                fetch(ms, ".zattrs")
+            )
+        } else {
+            (
+                fetch(ms, "zarr.json").await,
+                fetch(ms, ".zgroup").await,
+                fetch(ms, ".zattrs").await,
+            )
+        }
+    });
+    let listing: BoxFuture<'a, Answer<Vec<String>>> = Box::pin(list(ms, ""));
+    if options.concurrency >= 4 {
+        match futures::future::select(docs, listing).await {
+            Either::Left((docs, listing)) => (docs, Either::Left(listing)),
+            Either::Right((listed, docs)) => (docs.await, Either::Right(listed)),
+        }
+    } else {
+        // Within a tight bound: the documents first, the listing after.
+        (docs.await, Either::Left(listing))
+    }
 }

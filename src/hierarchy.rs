@@ -42,6 +42,8 @@ pub struct Hierarchy {
     pub zarr_format: u8,
     /// Read from consolidated metadata.
     pub consolidated: bool,
+    /// Read node by node (a crawl), not from consolidated metadata.
+    pub crawled: bool,
     /// False when a crawl stopped early (request cap): nodes may be missing.
     pub complete: bool,
     /// Pre-order: every node after its parent, siblings sorted by name.
@@ -150,6 +152,7 @@ impl Hierarchy {
             base: "/".into(),
             zarr_format,
             consolidated,
+            crawled: false,
             complete: true,
             children: linked
                 .or_else(|| link(&nodes))
@@ -181,6 +184,7 @@ impl Hierarchy {
             base,
             zarr_format: self.zarr_format,
             consolidated: self.consolidated,
+            crawled: self.crawled,
             complete: self.complete,
             // A subtree of a linked tree: every parent is present.
             children: link(&nodes).unwrap_or_else(|| vec![Vec::new(); nodes.len()]),

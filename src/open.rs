@@ -9,6 +9,7 @@ use bytes::Bytes;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
+use crate::crawl::Seed;
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
 use crate::metadata::{self, Attributes, Consolidated, NodeDoc, NodeKind, ReadError, json};
@@ -110,7 +111,10 @@ fn consolidated_in(ms: &StoreHandle, prefix: &str, v3: &Probe, v2: &Probe) -> Re
     if let Probe::Found(bytes) = v3 {
         let doc_url = format!("{url}/zarr.json");
         return Ok(
-            match metadata::v3::parse_root(bytes).map_err(|e| read_error(&doc_url, e))? {
+            match metadata::v3::parse_root(bytes).map_err(|e| match draft_format(bytes) {
+                Some(format) => draft_v3_error(&url, &format),
+                None => read_error(&doc_url, e),
+            })? {
                 metadata::v3::Root::Consolidated(Consolidated { nodes, warnings }) => {
                     Found::Tree(Hierarchy::new(url, 3, true, nodes, warnings))
                 }
@@ -139,14 +143,59 @@ fn from_v2(url: &str, key: &str, bytes: &[u8]) -> Result<Hierarchy> {
     Ok(Hierarchy::new(url.to_string(), 2, true, nodes, warnings))
 }
 
+/// What the probes found at a location.
+pub enum Opened {
+    /// The tree, from consolidated metadata (the location's own, or that of
+    /// the nearest ancestor listing it: then `root_url` names that store),
+    /// or a lone array from its own documents.
+    Tree(Hierarchy),
+    /// A group without consolidated metadata: read it node by node.
+    Unconsolidated(Box<Unconsolidated>),
+}
+
+/// A group without consolidated metadata, as the probes left it.
+pub struct Unconsolidated {
+    pub zarr_format: u8,
+    /// What a reader that insists on consolidated metadata reports.
+    pub error: Error,
+    /// Notes for the crawl's output (an ancestor's consolidated metadata
+    /// that was not used).
+    pub warnings: Vec<String>,
+    /// The group's documents the probes already read, for the crawl.
+    pub seed: Seed,
+}
+
 /// Read the tree at `ms.location` from consolidated metadata: the store's
 /// own, or for a URL inside a store the nearest ancestor's (that subtree).
 pub async fn read_consolidated(ms: &StoreHandle) -> Result<Hierarchy> {
+    match open(ms).await? {
+        Opened::Tree(h) => Ok(h),
+        Opened::Unconsolidated(u) => Err(u.error),
+    }
+}
+
+/// The probes' body, if any.
+fn body(probe: Result<Probe>) -> Result<Option<Bytes>> {
+    probe.map(|p| match p {
+        Probe::Found(bytes) => Some(bytes),
+        Probe::Absent { .. } => None,
+    })
+}
+
+/// Find the tree at `ms.location` from consolidated metadata.
+///
+/// The rule for ancestors (a URL inside a store): the nearest ancestor whose
+/// consolidated metadata *lists* the location is used, and the result's
+/// `root_url` names it (the output says `in store ROOT`). An ancestor whose
+/// consolidated metadata does not list the location is never used for the
+/// tree: it is either stale or an unrelated parent directory (a local path
+/// walks up to `/`), and a warning names it.
+pub async fn open(ms: &StoreHandle) -> Result<Opened> {
     let (v3, v2) = futures::join!(probe(ms, "zarr.json"), probe(ms, ".zmetadata"));
     let (v3, v2) = (v3?, v2?);
     let here = &ms.location.prefix;
     let unconsolidated_v3 = match consolidated_in(ms, here, &v3, &v2)? {
-        Found::Tree(h) | Found::LoneArray(h) => return Ok(h),
+        Found::Tree(h) | Found::LoneArray(h) => return Ok(Opened::Tree(h)),
         Found::UnconsolidatedV3 => true,
         Found::Nothing => false,
     };
@@ -173,31 +222,49 @@ pub async fn read_consolidated(ms: &StoreHandle) -> Result<Hierarchy> {
     let (ancestor_results, (old, zgroup, zarray, zattrs)) = futures::join!(ancestor_probes, own);
 
     if !unconsolidated_v3 && let Probe::Found(bytes) = old? {
-        return from_v2(&ms.location.url, "zmetadata", &bytes);
+        return from_v2(&ms.location.url, "zmetadata", &bytes).map(Opened::Tree);
     }
     // The nearest ancestor holding consolidated metadata that lists this node.
-    let mut stale_root = None;
+    let mut unlisted = None;
+    // The nearest ancestor that is an array (v3 `zarr.json`): the location
+    // is then one of its chunk keys.
+    let mut in_array = None;
     for (dir, (v3, v2)) in up.iter().zip(ancestor_results) {
         let (v3, v2) = match (v3, v2) {
             (Ok(v3), Ok(v2)) => (v3, v2),
             // An unreadable ancestor is not this node's problem.
             _ => continue,
         };
-        let Ok(Found::Tree(tree)) = consolidated_in(ms, dir, &v3, &v2) else {
-            continue;
+        // A URL inside a draft-v3 store: say so rather than "nothing".
+        if let Probe::Found(bytes) = &v3
+            && let Some(format) = draft_format(bytes)
+        {
+            return Err(draft_v3_error(&ms.location.url_of(dir), &format));
+        }
+        let tree = match consolidated_in(ms, dir, &v3, &v2) {
+            Ok(Found::Tree(tree)) => tree,
+            Ok(Found::LoneArray(array)) => {
+                in_array.get_or_insert(array.root_url);
+                continue;
+            }
+            _ => continue,
         };
         let relative = super::objects::relative(here, dir).to_string();
         let root_url = tree.root_url.clone();
+        let array = enclosing_array(&tree, &relative);
         match tree.select(&relative, ms.location.url.clone()) {
-            Some(subtree) => return Ok(subtree),
+            Some(subtree) => return Ok(Opened::Tree(subtree)),
             None => {
-                stale_root = Some((root_url, relative));
+                if let Some(array) = array {
+                    return Err(chunk_key_error(&ms.location.url, &root_url, &array));
+                }
+                unlisted = Some((root_url, relative));
                 break;
             }
         }
     }
-    let stale_warning = stale_root.as_ref().map(|(root, relative)| {
-        format!("the consolidated metadata of {root} does not list /{relative}: it may be stale (zarrscope check {root} compares it with the per-node metadata)")
+    let unlisted_warning = unlisted.as_ref().map(|(root, relative)| {
+        format!("the consolidated metadata of {root} does not list /{relative}, so it was not used: it belongs to an unrelated parent, or it may be stale (`zarrscope check {root}` compares it with the per-node metadata)")
     });
 
     if let Probe::Found(bytes) = zarray? {
@@ -219,29 +286,60 @@ pub async fn read_consolidated(ms: &StoreHandle) -> Result<Hierarchy> {
             attributes,
             kind,
         };
-        return Ok(Hierarchy::new(
+        return Ok(Opened::Tree(Hierarchy::new(
             ms.location.url.clone(),
             2,
             false,
             vec![node],
-            stale_warning.into_iter().collect(),
-        ));
-    }
-    if let Some((root, relative)) = stale_root {
-        return Err(Error::new(format!(
-            "/{relative} is not in the consolidated metadata of {root}"
-        ))
-        .with_hint(format!(
-            "the consolidated metadata may be stale: read the per-node metadata with `zarrscope tree {} --crawl`, or compare with `zarrscope check {root}`",
-            ms.location.url
+            unlisted_warning.into_iter().collect(),
         )));
     }
-    if unconsolidated_v3 {
-        let also_v2 = matches!(v2, Probe::Found(_));
-        return Err(no_consolidated(ms, 3, also_v2));
+    let zgroup = body(zgroup)?;
+    let is_group = unconsolidated_v3 || zgroup.is_some();
+    if is_group {
+        let zarr_format = if unconsolidated_v3 { 3 } else { 2 };
+        let stale_error = unlisted.as_ref().map(|(root, relative)| {
+            Error::new(format!(
+                "/{relative} is not in the consolidated metadata of {root}"
+            ))
+            .with_hint(format!(
+                "the consolidated metadata may be stale: drop --consolidated-only to read the group's own metadata, or compare with `zarrscope check {root}`"
+            ))
+        });
+        let error = stale_error.unwrap_or_else(|| {
+            no_consolidated(
+                ms,
+                zarr_format,
+                unconsolidated_v3 && matches!(v2, Probe::Found(_)),
+            )
+        });
+        let zarr_json = match v3 {
+            Probe::Found(bytes) if unconsolidated_v3 => Some(bytes),
+            _ => None,
+        };
+        return Ok(Opened::Unconsolidated(Box::new(Unconsolidated {
+            zarr_format,
+            error,
+            warnings: unlisted_warning.into_iter().collect(),
+            seed: Seed::new(ms, Ok(zarr_json), Ok(zgroup), body(zattrs)),
+        })));
     }
-    if let Probe::Found(_) = zgroup? {
-        return Err(no_consolidated(ms, 2, false));
+    if let Some(array_url) = in_array {
+        return Err(chunk_key_error(&ms.location.url, &array_url, "/"));
+    }
+    if let Some((root, relative)) = unlisted {
+        return Err(Error::new(format!(
+            "/{relative} is not in the consolidated metadata of {root}, and has no metadata of its own"
+        ))
+        .with_hint(format!(
+            "check the path (`zarrscope tree {root}` lists the store's nodes); if the node was added after consolidation, `zarrscope check {root}` compares"
+        )));
+    }
+    // Nothing here. A v2 chunk key inside an unconsolidated store: the
+    // nearest ancestor with a `.zarray` (one more round trip, errors only;
+    // the ancestors' zarr.json were read above).
+    if let Some(array_url) = enclosing_array_dir(ms, &up, false).await {
+        return Err(chunk_key_error(&ms.location.url, &array_url, "/"));
     }
     let forbidden = matches!(v3, Probe::Absent { forbidden: true })
         || matches!(v2, Probe::Absent { forbidden: true });
@@ -257,6 +355,103 @@ pub async fn read_consolidated(ms: &StoreHandle) -> Result<Hierarchy> {
     })
 }
 
+/// Whether `ms.location` is a chunk key: the URL of the nearest ancestor
+/// that is an array (v2 `.zarray`, and with `v3` an array `zarr.json`),
+/// asked all at once. For error paths only.
+pub async fn enclosing_array_url(ms: &StoreHandle) -> Option<String> {
+    enclosing_array_dir(ms, &ancestors(&ms.location.prefix), true).await
+}
+
+async fn enclosing_array_dir(ms: &StoreHandle, up: &[String], v3: bool) -> Option<String> {
+    // The bucket root holds no chunk of anything.
+    let dirs: Vec<&str> = up
+        .iter()
+        .map(String::as_str)
+        .filter(|d| !d.is_empty())
+        .collect();
+    let found = futures::future::join_all(dirs.iter().map(|&dir| is_array_dir(ms, dir, v3))).await;
+    dirs.into_iter()
+        .zip(found)
+        .find(|(_, array)| *array)
+        .map(|(dir, _)| ms.location.url_of(dir))
+}
+
+/// Whether `dir` holds array metadata (`.zarray`, or with `v3` an array
+/// `zarr.json`).
+async fn is_array_dir(ms: &StoreHandle, dir: &str, v3: bool) -> bool {
+    let (v2_doc, v3_doc) = futures::join!(probe_in(ms, dir, ".zarray"), async {
+        if v3 {
+            probe_in(ms, dir, "zarr.json").await
+        } else {
+            Ok(Probe::Absent { forbidden: false })
+        }
+    });
+    matches!(v2_doc, Ok(Probe::Found(_)))
+        || matches!(v3_doc, Ok(Probe::Found(doc)) if metadata::v3::node(String::new(), &doc)
+            .is_ok_and(|n| n.kind != NodeKind::Group))
+}
+
+/// The array of `tree` that `relative` (store-relative) lies below, if any.
+fn enclosing_array(tree: &Hierarchy, relative: &str) -> Option<String> {
+    let target = format!("/{relative}");
+    tree.nodes
+        .iter()
+        .filter(|n| n.is_array() && below(&target, &n.path))
+        .map(|n| n.path.clone())
+        .max_by_key(String::len)
+}
+
+/// `path` is strictly below `ancestor` (absolute paths).
+pub fn below(path: &str, ancestor: &str) -> bool {
+    if ancestor == "/" {
+        return path != "/";
+    }
+    path.strip_prefix(ancestor)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// A chunk key given where a node was expected: `array` is the array's
+/// absolute path in the store at `root`.
+pub fn chunk_key_error(url: &str, root: &str, array: &str) -> Error {
+    let array_url = if array == "/" {
+        root.to_string()
+    } else {
+        format!("{root}{array}")
+    };
+    let show = if array == "/" {
+        format!("zarrscope show {root}")
+    } else {
+        format!("zarrscope show {root} {}", array.trim_start_matches('/'))
+    };
+    Error::new(format!(
+        "{url} is a chunk key of the array {array_url}, not a group or array: chunks hold data, and zarrscope reads metadata only"
+    ))
+    .with_hint(format!("`{show}` describes the array"))
+}
+
+/// `Some(format)` when `doc`'s `zarr_format` is a pre-release v3 draft URI
+/// ("https://purl.org/zarr/spec/protocol/core/3.0", as GDAL 3.6 and zarrita
+/// wrote it).
+pub fn draft_v3(doc: &serde_json::Value) -> Option<&str> {
+    doc.get("zarr_format")
+        .and_then(serde_json::Value::as_str)
+        .filter(|f| f.contains("zarr/spec/protocol/"))
+}
+
+/// The one error every reader gives for a draft-v3 store rooted at `url`.
+pub fn draft_v3_error(url: &str, format: &str) -> Error {
+    Error::new(format!(
+        "{url}/zarr.json is a pre-release draft of Zarr v3 (zarr_format {format:?}, as GDAL 3.6 and early zarrita wrote it), not Zarr v3: its nodes live under meta/root/ in a layout the final specification dropped, and zarrscope does not read it"
+    ))
+    .with_hint("rewrite the store with a current writer: final Zarr v3 (zarr-python 3, a recent GDAL) or Zarr v2")
+}
+
+/// The draft `zarr_format` of a `zarr.json` body, if it is one.
+fn draft_format(bytes: &[u8]) -> Option<String> {
+    let doc = json::parse(bytes).ok()?;
+    draft_v3(&doc).map(str::to_string)
+}
+
 fn no_consolidated(ms: &StoreHandle, zarr_format: u8, also_v2: bool) -> Error {
     let which = if zarr_format == 3 {
         "its zarr.json has no consolidated_metadata"
@@ -264,7 +459,7 @@ fn no_consolidated(ms: &StoreHandle, zarr_format: u8, also_v2: bool) -> Error {
         "it has .zgroup but no .zmetadata"
     };
     let mut hint = format!(
-        "read every node's metadata instead with `zarrscope tree {} --crawl` (one listing per group, requests in parallel); `zarrscope consolidate` writes consolidated metadata",
+        "drop --consolidated-only to read every node's own metadata (a crawl); `zarrscope consolidate {} --yes` writes consolidated metadata",
         ms.location.url
     );
     if also_v2 {

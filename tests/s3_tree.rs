@@ -278,14 +278,14 @@ fn missing_store_names_the_url_and_what_was_looked_for() {
 }
 
 #[test]
-fn store_without_consolidated_metadata_points_to_the_crawl() {
+fn store_without_consolidated_metadata_is_an_error_only_with_consolidated_only() {
     let server = S3Server::start();
     for (store, format) in [
         ("broken/not-consolidated-v2.zarr", "v2"),
         ("broken/not-consolidated-v3.zarr", "v3"),
     ] {
         let out = tree(&server, &format!("s3://public/{store}"))
-            .arg("--anon")
+            .args(["--anon", "--consolidated-only"])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{store}");
@@ -296,7 +296,7 @@ fn store_without_consolidated_metadata_points_to_the_crawl() {
             )),
             "{err}"
         );
-        assert!(err.contains("--crawl"), "{err}");
+        assert!(err.contains("drop --consolidated-only"), "{err}");
     }
     assert_only_metadata_gets(&server);
 }

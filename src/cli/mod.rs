@@ -86,7 +86,9 @@ pub enum Command {
     /// Print a store's group/array tree from its consolidated metadata.
     ///
     /// Both metadata formats are probed at once (one round trip): the v3 root
-    /// `zarr.json` and the v2 `.zmetadata`. No chunk is ever read.
+    /// `zarr.json` and the v2 `.zmetadata`. A store without consolidated
+    /// metadata is crawled instead, with a notice of what it cost
+    /// (--consolidated-only makes that an error). No chunk is ever read.
     #[command(after_help = EXIT_CODES, after_long_help = format!("{TREE_EXAMPLES}\n\n{EXIT_CODES}"))]
     Tree(TreeArgs),
     /// What xarray's repr and zarr's `.info` show, from metadata alone.
@@ -124,8 +126,9 @@ pub enum Command {
     /// Compare two stores' metadata: nodes added/removed, and per array
     /// shape, chunks, dtype, codecs, fill value, dimension names, attributes.
     ///
-    /// Each side is read from consolidated metadata, or per node with
-    /// --crawl. Exit 0 same, 1 different, 2 error.
+    /// Each side is read as `tree` reads it: from consolidated metadata, per
+    /// node (a crawl) where there is none, or always per node with --crawl.
+    /// Exit 0 same, 1 different, 2 error.
     Diff(DiffArgs),
     /// List a prefix's immediate children (or everything below it with -r).
     ///
@@ -253,13 +256,8 @@ pub struct TreeArgs {
     #[arg(long)]
     pub sizes: bool,
 
-    /// Read every node's own metadata (a crawl) instead of consolidated metadata.
-    ///
-    /// For stores without consolidated metadata, or to see past stale
-    /// consolidated metadata: one delimited listing per group, node documents
-    /// fetched in parallel (--concurrency), metadata keys only.
-    #[arg(long)]
-    pub crawl: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
 
     #[command(flatten)]
     pub crawling: CrawlArgs,
@@ -269,6 +267,26 @@ pub struct TreeArgs {
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Where a tree is read from. Shared by the commands that read one (tree,
+/// show, diff).
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Read every node's own metadata (a crawl) even where consolidated
+    /// metadata exists.
+    ///
+    /// To see past stale consolidated metadata: one delimited listing per
+    /// group, node documents fetched in parallel (--concurrency), metadata
+    /// keys only. A store without consolidated metadata is crawled without
+    /// this flag (a notice on stderr says so and what it cost).
+    #[arg(long, help_heading = "Crawl")]
+    pub crawl: bool,
+
+    /// Read consolidated metadata only: a store without it is an error
+    /// (exit 2), never a crawl. For scripts that must keep to a few requests.
+    #[arg(long, conflicts_with = "crawl", help_heading = "Crawl")]
+    pub consolidated_only: bool,
 }
 
 /// How a crawl runs. Shared by every command that crawls.
@@ -557,20 +575,47 @@ async fn open_store(
     Ok(handle)
 }
 
-/// The tree at the store's location: from consolidated metadata, or with
-/// `crawl` from every node's own documents.
+/// The tree at the store's location: from consolidated metadata where
+/// there is some, else (unless --consolidated-only) from every node's own
+/// documents, starting from those the probes already read, with a notice;
+/// with --crawl from every node's own documents.
 async fn read_tree(
     ms: &StoreHandle,
-    crawl: bool,
+    source: &SourceArgs,
     crawling: &CrawlArgs,
     report: &ReportArgs,
 ) -> Result<crate::hierarchy::Hierarchy> {
-    if crawl {
-        let crawled = crate::crawl::crawl(ms, &crawling.options(report)).await?;
-        Ok(crawled.hierarchy)
-    } else {
-        crate::open::read_consolidated(ms).await
+    use crate::open::Opened;
+    let options = crawling.options(report);
+    if source.crawl {
+        return Ok(crate::crawl::crawl(ms, &options).await?.hierarchy);
     }
+    let unconsolidated = match crate::open::open(ms).await? {
+        Opened::Tree(h) => return Ok(h),
+        Opened::Unconsolidated(u) => *u,
+    };
+    if source.consolidated_only {
+        return Err(unconsolidated.error);
+    }
+    let probes = ms.stats.requests();
+    let crawled = crate::crawl::crawl_seeded(ms, &options, Some(unconsolidated.seed)).await?;
+    let mut h = crawled.hierarchy;
+    h.warnings.splice(0..0, unconsolidated.warnings);
+    if !report.quiet {
+        let url = &ms.location.url;
+        eprintln!(
+            "{}",
+            ms.redact(&format!(
+                "note: {url} has no consolidated metadata, so its {} nodes were read one by one ({} requests after {probes} probes{}); `zarrscope consolidate {url} --yes` would make this {} (--consolidated-only refuses instead)",
+                h.nodes.len(),
+                ms.stats.requests().saturating_sub(probes),
+                if h.complete { "" } else { ", stopped at --max-requests" },
+                // v2: `.zmetadata` beside the `zarr.json` probe, at once.
+                if h.zarr_format == 3 { "one GET" } else { "one round trip of 2 GETs" },
+            ))
+        );
+    }
+    Ok(h)
 }
 
 /// Problems that did not stop the read, unless --quiet.
@@ -665,9 +710,8 @@ pub struct ShowArgs {
     /// would not fit is skipped with a note giving its size.
     #[arg(long)]
     pub coords: bool,
-    /// Read every node's own metadata instead of consolidated metadata.
-    #[arg(long)]
-    pub crawl: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
     #[command(flatten)]
     pub crawling: CrawlArgs,
     #[command(flatten)]
@@ -714,12 +758,11 @@ pub struct DiffArgs {
     pub url_a: String,
     /// The second store (B).
     pub url_b: String,
-    /// Read each store per node (a crawl) instead of consolidated metadata.
-    #[arg(long)]
-    pub crawl: bool,
     /// One JSON document.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
     #[command(flatten)]
     pub crawling: CrawlArgs,
     #[command(flatten)]

@@ -36,7 +36,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     )
     .await?;
     print_notices(&ms, &args.report);
-    let read = read_tree(&ms, args.crawl, &args.crawling, &args.report).await;
+    let read = read_tree(&ms, &args.source, &args.crawling, &args.report).await;
     let h = match read {
         Ok(h) => h,
         Err(e) => {
@@ -52,18 +52,39 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
         Some(p) => format!("{}/{p}", h.base),
     };
     let Some(i) = h.nodes.iter().position(|n| n.path == target) else {
+        // A chunk key (`streamflow/0.0`) names data inside an array.
+        if let Some(array) = h
+            .nodes
+            .iter()
+            .filter(|n| n.is_array() && crate::open::below(&target, &n.path))
+            .max_by_key(|n| n.path.len())
+        {
+            let url = format!("{}{target}", h.root_url);
+            return Err(crate::open::chunk_key_error(&url, &h.root_url, &array.path));
+        }
         let names: Vec<&str> = h.children(0).iter().map(|&c| h.nodes[c].name()).collect();
-        return Err(
-            Error::new(format!("no node {target} in {}", h.root_url)).with_hint(format!(
-                "children of {}: {}",
-                h.base,
-                if names.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    names.join(", ")
-                }
-            )),
+        let mut hint = format!(
+            "children of {}: {}",
+            h.base,
+            if names.is_empty() {
+                "(none)".to_string()
+            } else {
+                names.join(", ")
+            }
         );
+        if h.consolidated {
+            // The same command, past possibly stale consolidated metadata.
+            hint.push_str(&format!(
+                "; if it was added after the store was consolidated, `zarrscope show {} {} --crawl` reads every node's own metadata",
+                args.url,
+                args.path.as_deref().unwrap_or_default()
+            ));
+        } else if !h.complete {
+            hint.push_str(
+                "; the crawl stopped at --max-requests before reading every node: raise it",
+            );
+        }
+        return Err(Error::new(format!("no node {target} in {}", h.root_url)).with_hint(hint));
     };
     let width = width();
     if h.nodes[i].is_array() {

@@ -17,7 +17,7 @@ use crate::error::{EXIT_FINDINGS, EXIT_OK, Error, Result};
 use crate::lint::{Finding, Severity, lint};
 use crate::location::Location;
 use crate::metadata::json as lenient;
-use crate::open::read_consolidated;
+use crate::open::{Opened, open as open_tree};
 use crate::render::Stats;
 use crate::render::comparison::{Sides, write_comparison, write_findings};
 use crate::store::guard::Policy;
@@ -67,7 +67,7 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
     let ms = open(&args.url, &args.access, &args.report, Policy::METADATA_ONLY).await?;
     let options = args.crawling.options(&args.report);
     // Both at once: the crawl dominates the wall time anyway.
-    let (consolidated, crawled) = futures::join!(read_consolidated(&ms), crawl(&ms, &options));
+    let (consolidated, crawled) = futures::join!(open_tree(&ms), crawl(&ms, &options));
     print_notices(&ms, &args.report);
     print_stats(&[&ms], &args.report, started);
     let crawled = crawled?;
@@ -79,12 +79,10 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
         )
         .with_hint("raise --max-requests"));
     }
-    let consolidated = match consolidated {
-        Ok(h) if h.consolidated => Some(h),
+    let consolidated = match consolidated? {
+        Opened::Tree(h) if h.consolidated => Some(h),
         // No consolidated metadata (or only a lone array): nothing to compare.
-        Ok(_) => None,
-        Err(e) if e.message().contains("without consolidated metadata") => None,
-        Err(e) => return Err(e),
+        Opened::Tree(_) | Opened::Unconsolidated(_) => None,
     };
     let comparison = consolidated
         .as_ref()
@@ -186,8 +184,8 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
     );
     let (a, b) = (a?, b?);
     let (ha, hb) = futures::join!(
-        read_tree(&a, args.crawl, &args.crawling, &args.report),
-        read_tree(&b, args.crawl, &args.crawling, &args.report)
+        read_tree(&a, &args.source, &args.crawling, &args.report),
+        read_tree(&b, &args.source, &args.crawling, &args.report)
     );
     print_stats(&[&a, &b], &args.report, started);
     let (ha, hb) = (ha?, hb?);

@@ -19,7 +19,7 @@ pub(super) async fn tree(args: TreeArgs) -> Result<()> {
     let options = args.access.store_options(DEFAULT_MAX_BYTES);
     let ms = StoreHandle::open(location, &options, &ProcessEnv, logger).await?;
     print_notices(&ms, &args.report);
-    let result = read_tree(&ms, args.crawl, &args.crawling, &args.report).await;
+    let result = read_tree(&ms, &args.source, &args.crawling, &args.report).await;
     print_notices(&ms, &args.report);
     let stats = Stats {
         requests: ms.stats.requests(),

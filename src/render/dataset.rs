@@ -166,9 +166,11 @@ fn write_attributes(
 pub fn write_dataset(out: &mut dyn io::Write, d: &Dataset, width: usize) -> io::Result<()> {
     writeln!(
         out,
-        "<zarrscope.Dataset> {}  (Zarr v{}, {})  Size: {}",
+        "<zarrscope.Dataset> {}  (Zarr v{}, {}{})  Size: {}",
         d.path,
         d.zarr_format,
+        // A group inside a store: say whose metadata this is.
+        if d.path == "/" { "" } else { "in store " },
         d.root,
         size(d.nbytes)
     )?;
