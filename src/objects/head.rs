@@ -113,7 +113,8 @@ pub async fn head(handle: &StoreHandle, key: &str, take: Take) -> Result<HeadOut
                 // less than was asked (the body is dropped unread).
                 let iec = |n: u64| bytesize::ByteSize::b(n).display().iec().to_string();
                 return Err(Error::new(format!(
-                    "head -c {asked} of {url} (an object of {}) would read {}, more than the byte budget of {}: nothing printed",
+                    "head -c {} of {url} (an object of {}) would read {}, more than the byte budget of {}: nothing printed",
+                    iec(asked),
                     iec(result.meta.size),
                     iec(wanted),
                     iec(max)
