@@ -98,7 +98,13 @@ fn a_move_or_copy_into_its_own_subtree_is_refused_before_any_write() {
             "a subdirectory of itself",
         ),
         // The reverse: out of a subtree into the prefix that holds it.
-        ("mv", "s3://private/dir/sub", "s3://private/dir", "contains it"),
+        (
+            "mv",
+            "s3://private/dir/sub",
+            "s3://private/dir",
+            "contains it",
+        ),
+        ("cp", "s3://private/dir", "s3://private/dir/", "onto itself"),
         // The bucket root holds everything in the bucket.
         (
             "cp",
@@ -179,11 +185,17 @@ fn the_dry_run_names_every_object_an_overwrite_replaces_with_both_sizes() {
         stdout.contains("  s3://private/dst/b.txt  (2 B now, 7 B after)"),
         "{stdout}"
     );
-    assert!(!stdout.contains("\n  s3://private/dst/c.txt  ("), "{stdout}");
+    assert!(
+        !stdout.contains("\n  s3://private/dst/c.txt  ("),
+        "{stdout}"
+    );
     // One listing of each side, no HEAD per object.
     let log = server.requests();
     assert_eq!(log.len(), 2, "{:?}", log_lines(&server));
-    assert!(log.iter().all(|r| r.method == "GET" && r.query.contains("list-type=2")));
+    assert!(
+        log.iter()
+            .all(|r| r.method == "GET" && r.query.contains("list-type=2"))
+    );
     // Nothing changed.
     assert_eq!(read(&bucket.join("dst/a.txt")), "x".repeat(30));
 
@@ -269,7 +281,10 @@ fn mkdir_sends_a_content_length_and_its_dry_run_checks_the_bucket_once() {
     assert!(!stdout.contains("would create"), "{stdout}");
     let log = server.requests();
     assert_eq!(log.len(), 1, "{:?}", log_lines(&server));
-    assert_eq!((log[0].method.as_str(), log[0].path.as_str()), ("HEAD", "/private/"));
+    assert_eq!(
+        (log[0].method.as_str(), log[0].path.as_str()),
+        ("HEAD", "/private/")
+    );
 
     // A missing one: would be created.
     server.reset();
@@ -365,8 +380,17 @@ fn every_request_is_counted_and_logged_batch_deletes_and_upload_parts_too() {
         .count();
     assert_eq!(parts, 2, "{:?}", log_lines(&server));
     let err = text(&out.stderr);
-    assert_eq!(stats_requests(&err), log.len(), "{err}\n{:?}", log_lines(&server));
-    assert_eq!(err.lines().filter(|l| l.contains("PUT (part)")).count(), 2, "{err}");
+    assert_eq!(
+        stats_requests(&err),
+        log.len(),
+        "{err}\n{:?}",
+        log_lines(&server)
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.contains("PUT (part)")).count(),
+        2,
+        "{err}"
+    );
     assert!(err.contains("POST (complete)"), "{err}");
 }
 
@@ -431,7 +455,9 @@ fn a_slow_transfer_outlives_the_timeout_while_bytes_arrive_and_errors_name_the_s
     let (out, _) = cp("slow.bin");
     assert_ok(&out);
     assert_eq!(
-        std::fs::metadata(dir.path().join("slow.bin")).unwrap().len(),
+        std::fs::metadata(dir.path().join("slow.bin"))
+            .unwrap()
+            .len(),
         1024 * 1024
     );
 
@@ -576,7 +602,11 @@ fn a_local_upload_does_not_follow_symlinks_out_of_the_source_and_names_them() {
         ],
     );
     assert_ok(&out);
-    assert!(text(&out.stderr).contains("secret-link"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("secret-link"),
+        "{}",
+        text(&out.stderr)
+    );
     let bucket = server.bucket_dir(PRIVATE);
     assert_eq!(read(&bucket.join("up/a.txt")), "a");
     assert_eq!(read(&bucket.join("up/alias.txt")), "a");

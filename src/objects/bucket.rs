@@ -119,9 +119,13 @@ pub enum BucketState {
 }
 
 pub async fn bucket_state(handle: &StoreHandle) -> Result<BucketState> {
-    let (code, text) =
-        send_bucket_request(handle, reqwest::Method::HEAD, String::new(), "checking bucket")
-            .await?;
+    let (code, text) = send_bucket_request(
+        handle,
+        reqwest::Method::HEAD,
+        String::new(),
+        "checking bucket",
+    )
+    .await?;
     match code {
         200..=299 => Ok(BucketState::Yours),
         403 => Ok(BucketState::Forbidden),

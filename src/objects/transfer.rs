@@ -174,7 +174,9 @@ fn refuse_overlap(src: &Side<'_>, dst: &Side<'_>, mode: Mode) -> Result<()> {
         Mode::Move => ("move", "moved"),
     };
     let (src_shown, dst_shown) = (src.show(&src.key), dst.show(&dst.key));
-    let message = if within(&to, &from) {
+    let message = if to.trim_matches('/') == from.trim_matches('/') {
+        format!("cannot {verb} {src_shown} onto itself")
+    } else if within(&to, &from) {
         format!("cannot {verb} {src_shown} to {dst_shown}, a subdirectory of itself")
     } else if within(&from, &to) {
         format!("cannot {verb} {src_shown} to {dst_shown}, which contains it")
@@ -426,7 +428,10 @@ async fn existing_at_destination(
 /// local listing follows symlinks). A file whose real path cannot be
 /// resolved is kept: copying it reports the problem.
 fn leaving_links(src: &Side<'_>) -> impl Fn(&Path) -> Option<PathBuf> {
-    let root = src.local.as_deref().and_then(|p| std::fs::canonicalize(p).ok());
+    let root = src
+        .local
+        .as_deref()
+        .and_then(|p| std::fs::canonicalize(p).ok());
     let fs = LocalFileSystem::new();
     move |location: &Path| {
         let root = root.as_ref()?;
@@ -639,9 +644,9 @@ mod tests {
         #[cfg(unix)]
         std::os::unix::fs::symlink(&real, tmp.path().join("link")).unwrap();
         let src = Side::local(&real, false).unwrap();
-        // Through a symlink and `..`, to a directory that does not exist yet.
+        // Through a symlink, to a directory that does not exist yet.
         #[cfg(unix)]
-        let dst_path = tmp.path().join("link/sub/../sub/new");
+        let dst_path = tmp.path().join("link/sub/new");
         #[cfg(not(unix))]
         let dst_path = real.join("sub/new");
         let dst = Side::local(&dst_path, false).unwrap();

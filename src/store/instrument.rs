@@ -485,7 +485,8 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
         locations
             .chunks(batch)
             .map(move |chunk| {
-                let (inner, stats, logger) = (Arc::clone(&inner), Arc::clone(&stats), logger.clone());
+                let (inner, stats, logger) =
+                    (Arc::clone(&inner), Arc::clone(&stats), logger.clone());
                 async move {
                     let (paths, mut results): (Vec<_>, Vec<_>) =
                         chunk.into_iter().partition(|r| r.is_ok());
@@ -499,15 +500,18 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
                     let keys = paths.len();
                     stats.add_request();
                     let t0 = Instant::now();
-                    let answers: Vec<Result<Path>> =
-                        inner.delete_stream(stream::iter(paths).boxed()).collect().await;
+                    let answers: Vec<Result<Path>> = inner
+                        .delete_stream(stream::iter(paths).boxed())
+                        .collect()
+                        .await;
                     if let Some(logger) = &logger {
                         let deleted = answers.iter().filter(|r| r.is_ok()).count();
+                        let keys = format!("{keys} key{}", if keys == 1 { "" } else { "s" });
                         let status = match answers.iter().find_map(|r| r.as_ref().err()) {
                             Some(e) if deleted == 0 => {
-                                format!("{} ({keys} keys, none deleted)", status_of(e))
+                                format!("{} ({keys}, none deleted)", status_of(e))
                             }
-                            _ => format!("200 ({keys} keys, {deleted} deleted)"),
+                            _ => format!("200 ({keys}, {deleted} deleted)"),
                         };
                         logger(&RequestRecord {
                             method: "POST (delete)",
@@ -616,6 +620,37 @@ mod tests {
         assert_eq!(
             (log[1].key.as_str(), log[1].status.as_str()),
             ("s/zarr.json", "404")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_delete_counts_one_request_per_batch() {
+        let mem = InMemory::new();
+        let keys: Vec<Path> = (0..5).map(|i| Path::from(format!("k{i}"))).collect();
+        for key in &keys {
+            mem.put(key, PutPayload::from_static(b"z")).await.unwrap();
+        }
+        let stats = Arc::new(RequestStats::default());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let logger: RequestLogger = Arc::new(move |r| sink.lock().unwrap().push(r.clone()));
+        let store =
+            InstrumentedStore::new(mem, Arc::clone(&stats), Some(logger)).with_delete_batch(2);
+        let deleted: Vec<_> = store
+            .delete_stream(stream::iter(keys.into_iter().map(Ok)).boxed())
+            .collect()
+            .await;
+        assert_eq!(deleted.iter().filter(|r| r.is_ok()).count(), 5);
+        assert_eq!(stats.requests(), 3, "batches of 2, 2 and 1");
+        let log = seen.lock().unwrap();
+        let statuses: Vec<&str> = log.iter().map(|r| r.status.as_str()).collect();
+        assert_eq!(
+            statuses,
+            [
+                "200 (2 keys, 2 deleted)",
+                "200 (2 keys, 2 deleted)",
+                "200 (1 key, 1 deleted)"
+            ]
         );
     }
 }

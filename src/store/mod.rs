@@ -370,8 +370,7 @@ impl Backend {
         let instrument = {
             let (stats, logger) = (Arc::clone(stats), logger.clone());
             move |store: Arc<dyn ObjectStore>| -> Arc<dyn ObjectStore> {
-                let mut counted =
-                    InstrumentedStore::new(store, Arc::clone(&stats), logger.clone());
+                let mut counted = InstrumentedStore::new(store, Arc::clone(&stats), logger.clone());
                 if let Some(keys) = delete_batch {
                     counted = counted.with_delete_batch(keys);
                 }
