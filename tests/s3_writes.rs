@@ -469,6 +469,7 @@ fn a_slow_transfer_outlives_the_timeout_while_bytes_arrive_and_errors_name_the_s
     let err = text(&out.stderr);
     assert!(err.contains("reading the source failed"), "{err}");
     assert!(err.contains("s3://b/stall.bin"), "{err}");
+    assert!(err.contains("timed out"), "{err}");
 
     let (out, _) = cp("cut.bin");
     assert_refused(&out);

@@ -543,9 +543,38 @@ enum Failure {
     ServerSide(object_store::Error),
 }
 
+/// Whether a request failed because the server went quiet for longer than
+/// the timeout (reqwest reports it deep in the error's source chain).
+fn timed_out(err: &object_store::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cause {
+        if e.downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+            || e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 impl Failure {
     /// The reason, naming the side that failed and its URL (or path).
     fn explain(&self, src: &Side<'_>, dst: &Side<'_>, item: &Item) -> String {
+        let why = self.side_and_message(src, dst, item);
+        let (Failure::Source(e) | Failure::Destination(e) | Failure::ServerSide(e)) = self;
+        if timed_out(e) {
+            format!(
+                "{why} (timed out: no answer or no data within --timeout; a slow link may need a longer one)"
+            )
+        } else {
+            why
+        }
+    }
+
+    fn side_and_message(&self, src: &Side<'_>, dst: &Side<'_>, item: &Item) -> String {
         match self {
             Failure::Source(e) => format!(
                 "reading the source failed: {}",
