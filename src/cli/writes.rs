@@ -205,7 +205,7 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
             }
             let replaced: Vec<_> = plan.replacing().collect();
             if !replaced.is_empty() {
-                // Listed in full: this is what the write destroys.
+                // Named apart from the plan: this is what the write destroys.
                 writeln!(
                     out,
                     "{} existing object{} would be replaced ({} there now):",
@@ -213,13 +213,20 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
                     plural(replaced.len()),
                     human(replaced.iter().filter_map(|i| i.replaced_size).sum())
                 )?;
-                for item in &replaced {
+                for item in replaced.iter().take(PLAN_LINES) {
                     writeln!(
                         out,
                         "  {}  ({} now, {} after)",
                         item.to,
                         human(item.replaced_size.unwrap_or(0)),
                         human(item.size)
+                    )?;
+                }
+                if replaced.len() > PLAN_LINES {
+                    writeln!(
+                        out,
+                        "  … and {} more (--json lists all)",
+                        replaced.len() - PLAN_LINES
                     )?;
                 }
             }
