@@ -339,7 +339,14 @@ impl Backend {
                 base: 2.0,
             },
             max_retries: options.retries,
-            retry_timeout: options.timeout,
+            // No retry starts after this long from the first attempt. A
+            // transfer may rightly run for minutes before a transient failure:
+            // it keeps object_store's default window (below the 5 minutes
+            // after which a signature may expire); --retries still bounds it.
+            retry_timeout: match options.timeout_kind {
+                TimeoutKind::WholeRequest => options.timeout,
+                TimeoutKind::Idle => options.timeout.max(Duration::from_secs(180)),
+            },
         };
         let client = |allow_http: bool| {
             let client = ClientOptions::new()
