@@ -445,6 +445,12 @@ pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
                     "bucket {url} already exists {where_} and is yours: nothing to create"
                 )
             }),
+            bucket::BucketState::OtherRegion => write_out(|out| {
+                writeln!(
+                    out,
+                    "bucket {url} already exists, in another AWS region: nothing to create"
+                )
+            }),
             bucket::BucketState::Forbidden => write_out(|out| {
                 writeln!(
                     out,

@@ -114,6 +114,8 @@ pub enum BucketState {
     /// 403: it exists (on AWS, bucket names are global) but is not usable
     /// with these credentials.
     Forbidden,
+    /// 301: it exists, in another region (AWS).
+    OtherRegion,
     /// 404: no such bucket.
     Absent,
 }
@@ -129,6 +131,7 @@ pub async fn bucket_state(handle: &StoreHandle) -> Result<BucketState> {
     match code {
         200..=299 => Ok(BucketState::Yours),
         403 => Ok(BucketState::Forbidden),
+        301 => Ok(BucketState::OtherRegion),
         404 => Ok(BucketState::Absent),
         _ => Err(Error::new(format!(
             "checking bucket {} failed with status {code}: {}",
