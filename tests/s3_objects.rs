@@ -969,7 +969,14 @@ fn mkdir_creates_a_bucket_only_with_yes_and_explains_prefixes() {
     let out = run(&home, &["mkdir", "s3://fresh-bucket", "--profile", "zs"]);
     assert_ok(&out);
     assert!(text(&out.stdout).contains("would create bucket s3://fresh-bucket"));
-    assert!(server.requests().is_empty());
+    // The dry run checks that the bucket does not exist yet: one HEAD.
+    let log = server.requests();
+    assert!(
+        log.len() == 1 && log[0].method == "HEAD",
+        "{:?}",
+        log_lines(&server)
+    );
+    server.reset();
 
     let out = run(
         &home,

@@ -406,6 +406,7 @@ impl AccessArgs {
             connect_timeout: self.connect_timeout,
             retries: self.retries,
             max_bytes: self.max_bytes.unwrap_or(default_max_bytes),
+            ..StoreOptions::default()
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::objects::progress::Progress;
 use crate::objects::transfer::{self, Mode, Side};
 use crate::objects::{bucket, remove};
 use crate::store::guard::Policy;
-use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
+use crate::store::{DEFAULT_MAX_BYTES, StoreHandle, TimeoutKind};
 
 /// Items listed in a human-readable plan before "… and N more".
 const PLAN_LINES: usize = 50;
@@ -42,6 +42,41 @@ async fn open_bucket(
         default_max_bytes,
     )
     .await
+}
+
+/// One side of `cp`/`mv`, opened as `open_store` does, but with `--timeout`
+/// as an idle timeout: a large object may take longer than the timeout to
+/// transfer, as long as bytes keep moving. Copies move data on purpose: no
+/// byte budget unless one is given.
+async fn open_transfer_side(
+    url: &str,
+    access: &AccessArgs,
+    report: &ReportArgs,
+    policy: Policy,
+) -> Result<StoreHandle> {
+    let location = remote_location(url)?;
+    if policy.writes() && matches!(location.backend, Backend::Http { .. }) {
+        return Err(Error::new(format!(
+            "{} is a plain HTTP server: zarrscope only reads from those",
+            location.url
+        ))
+        .with_hint("write to s3://, gs:// or az:// instead"));
+    }
+    let options = crate::store::StoreOptions {
+        timeout_kind: TimeoutKind::Idle,
+        ..access.store_options(u64::MAX)
+    };
+    let handle = StoreHandle::open_with(
+        location,
+        &options,
+        &crate::store::credentials::ProcessEnv,
+        report.verbose.then(super::verbose_logger),
+        crate::store::Root::Bucket,
+        policy,
+    )
+    .await?;
+    print_notices(&handle, report);
+    Ok(handle)
 }
 
 /// The bucket a write command acts on: refused with `--anon` before any
@@ -98,15 +133,12 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     } else {
         Policy::READ_ONLY
     };
-    // Copies move data on purpose: no byte budget unless one is given.
     let src_handle = match is_url(&args.src) {
-        true => {
-            Some(open_bucket(&args.src, &args.access, &args.report, src_policy, u64::MAX).await?)
-        }
+        true => Some(open_transfer_side(&args.src, &args.access, &args.report, src_policy).await?),
         false => None,
     };
     let dst_handle = match is_url(&args.dst) {
-        true => Some(open_bucket(&args.dst, &args.access, &args.report, write, u64::MAX).await?),
+        true => Some(open_transfer_side(&args.dst, &args.access, &args.report, write).await?),
         false => None,
     };
     if let Some(h) = &dst_handle {
@@ -124,7 +156,8 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
         None => Side::local(&local_path(&args.dst)?, yes)?,
     };
     let handles: Vec<&StoreHandle> = src_handle.iter().chain(dst_handle.iter()).collect();
-    let plan = transfer::plan(&src, &dst, args.recursive, !yes).await;
+    let mode = if is_move { Mode::Move } else { Mode::Copy };
+    let plan = transfer::plan(&src, &dst, args.recursive, !yes, mode).await;
     let plan = match plan {
         Ok(plan) => plan,
         Err(e) => {
@@ -152,10 +185,13 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
                 plan.method.describe()
             )?;
             for item in plan.items.iter().take(PLAN_LINES) {
-                let overwrite = if item.overwrites { ", overwrites" } else { "" };
+                let replaces = match item.replaced_size {
+                    Some(old) => format!(", replaces {} there now", human(old)),
+                    None => String::new(),
+                };
                 writeln!(
                     out,
-                    "  {} -> {}  ({}{overwrite})",
+                    "  {} -> {}  ({}{replaces})",
                     item.from,
                     item.to,
                     human(item.size)
@@ -168,20 +204,51 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
                     plan.items.len() - PLAN_LINES
                 )?;
             }
-            let overwrites = plan.items.iter().filter(|i| i.overwrites).count();
-            if overwrites > 0 {
+            let replaced: Vec<_> = plan.replacing().collect();
+            if !replaced.is_empty() {
+                // Named apart from the plan: this is what the write destroys.
                 writeln!(
                     out,
-                    "{overwrites} existing object{} would be replaced",
-                    plural(overwrites)
+                    "{} existing object{} would be replaced ({} there now):",
+                    replaced.len(),
+                    plural(replaced.len()),
+                    human(replaced.iter().filter_map(|i| i.replaced_size).sum())
+                )?;
+                for item in replaced.iter().take(PLAN_LINES) {
+                    writeln!(
+                        out,
+                        "  {}  ({} now, {} after)",
+                        item.to,
+                        human(item.replaced_size.unwrap_or(0)),
+                        human(item.size)
+                    )?;
+                }
+                if replaced.len() > PLAN_LINES {
+                    writeln!(
+                        out,
+                        "  … and {} more (--json lists all)",
+                        replaced.len() - PLAN_LINES
+                    )?;
+                }
+            }
+            if let Some(why) = &plan.destination_unchecked {
+                writeln!(
+                    out,
+                    "could not check what exists at the destination ({}): any object already there would be replaced",
+                    redact_all(&handles, why)
                 )?;
             }
+            write_skipped_links(out, &plan.skipped_links)?;
             writeln!(out, "{DRY_RUN}")
         });
     }
     let total = plan.items.len();
+    if !plan.skipped_links.is_empty() && !args.report.quiet {
+        let mut text = Vec::new();
+        let _ = write_skipped_links(&mut text, &plan.skipped_links);
+        eprint!("warning: {}", String::from_utf8_lossy(&text));
+    }
     let progress = Progress::bytes(!args.report.quiet, plan.bytes);
-    let mode = if is_move { Mode::Move } else { Mode::Copy };
     let report = transfer::execute(plan, &src, &dst, mode, &progress).await;
     print_notices_all(&handles, &args.report);
     print_stats(&handles, &args.report, started);
@@ -222,6 +289,32 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
             )))
         }
     }
+}
+
+fn redact_all(handles: &[&StoreHandle], text: &str) -> String {
+    handles
+        .iter()
+        .fold(text.to_string(), |text, h| h.redact(&text))
+}
+
+/// Symlinks out of a local source: named, since they are not copied.
+fn write_skipped_links(
+    out: &mut dyn std::io::Write,
+    links: &[transfer::SkippedLink],
+) -> std::io::Result<()> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} file{} not copied: reached through a symlink that leads out of the source:",
+        links.len(),
+        plural(links.len())
+    )?;
+    for link in links {
+        writeln!(out, "  {} -> {}", link.path, link.target)?;
+    }
+    Ok(())
 }
 
 fn print_notices_all(handles: &[&StoreHandle], report: &ReportArgs) {
@@ -365,10 +458,35 @@ pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
         None => String::new(),
     };
     if !args.confirm.yes {
-        return write_out(|out| {
-            writeln!(out, "would create bucket {} {where_}", handle.location.url)?;
-            writeln!(out, "{DRY_RUN}")
-        });
+        // One HeadBucket: the dry run says whether there is anything to do.
+        let state = bucket::bucket_state(&handle).await;
+        print_stats(&[&handle], &args.report, started);
+        let url = &handle.location.url;
+        return match state? {
+            bucket::BucketState::Absent => write_out(|out| {
+                writeln!(out, "would create bucket {url} {where_}")?;
+                writeln!(out, "{DRY_RUN}")
+            }),
+            bucket::BucketState::Yours => write_out(|out| {
+                writeln!(
+                    out,
+                    "bucket {url} already exists {where_} and is yours: nothing to create"
+                )
+            }),
+            bucket::BucketState::OtherRegion => write_out(|out| {
+                writeln!(
+                    out,
+                    "bucket {url} already exists, in another AWS region: nothing to create"
+                )
+            }),
+            bucket::BucketState::Forbidden => write_out(|out| {
+                writeln!(
+                    out,
+                    "bucket {url} already exists {where_}, but {} may not use it (403): nothing to create; bucket names are global on AWS, so pick another name if it is not yours",
+                    handle.credential_source
+                )
+            }),
+        };
     }
     let created = bucket::create_bucket(&handle).await;
     print_stats(&[&handle], &args.report, started);

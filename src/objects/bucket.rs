@@ -2,9 +2,9 @@
 //! nothing: S3 has no directories, a key's prefix exists once an object has
 //! it.)
 //!
-//! object_store has no CreateBucket call, so the request is presigned by the
-//! same client that signs every other request (object_store's `Signer`) and
-//! sent as a plain HTTP PUT: no signing code of our own.
+//! object_store has no CreateBucket or HeadBucket call, so those requests are
+//! presigned by the same client that signs every other request (object_store's
+//! `Signer`) and sent as plain HTTP requests: no signing code of our own.
 
 use std::time::{Duration, Instant};
 
@@ -25,28 +25,41 @@ fn location_constraint(admin: &BucketAdmin) -> Option<String> {
     })
 }
 
-pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
-    let Some(admin) = &handle.bucket_admin else {
-        return Err(Error::new("mkdir creates S3 buckets only")
-            .with_hint("for GCS and Azure, create buckets/containers with gcloud or az"));
-    };
+fn admin_of(handle: &StoreHandle) -> Result<&BucketAdmin> {
+    handle.bucket_admin.as_ref().ok_or_else(|| {
+        Error::new("mkdir creates S3 buckets only")
+            .with_hint("for GCS and Azure, create buckets/containers with gcloud or az")
+    })
+}
+
+/// Send one presigned request about the bucket itself, counted and logged
+/// like every other request; returns the status and the body text.
+async fn send_bucket_request(
+    handle: &StoreHandle,
+    method: reqwest::Method,
+    body: String,
+    what: &str,
+) -> Result<(u16, String)> {
+    let admin = admin_of(handle)?;
     let url = handle.location.url_of("");
     let signed = admin
         .signer
-        .signed_url(
-            reqwest_method_put(),
-            &Path::from(""),
-            Duration::from_secs(300),
-        )
+        .signed_url(method.clone(), &Path::from(""), Duration::from_secs(300))
         .await
         .map_err(|e| handle.explain_url(&url, &e))?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
+        // The URL carries a signature: never hand it to another host.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| Error::new(format!("cannot set up the HTTP client: {e}")))?;
-    let mut request = client.put(signed.as_str());
-    if let Some(body) = location_constraint(admin) {
-        request = request.body(body);
+    // S3 wants a Content-Length on every PUT, even an empty one (411
+    // MissingContentLength otherwise); reqwest sends none for an empty body.
+    let mut request = client.request(method.clone(), signed.as_str());
+    if method == reqwest::Method::PUT {
+        request = request
+            .header(reqwest::header::CONTENT_LENGTH, body.len())
+            .body(body);
     }
     let t0 = Instant::now();
     let response = request.send().await;
@@ -56,9 +69,13 @@ pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
         .map_or_else(|_| "error".to_string(), |r| r.status().as_u16().to_string());
     if let Some(logger) = handle.logger() {
         logger(&RequestRecord {
-            method: "PUT",
-            key: format!("(create bucket {})", admin.bucket),
-            status: status.clone(),
+            method: if method == reqwest::Method::HEAD {
+                "HEAD"
+            } else {
+                "PUT"
+            },
+            key: format!("({what} {})", admin.bucket),
+            status,
             bytes: 0,
             millis: t0.elapsed().as_millis(),
         });
@@ -66,17 +83,73 @@ pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
     let response = response.map_err(|e| {
         // The error may carry the presigned URL: never show it.
         let _ = e;
-        Error::new(format!(
-            "creating bucket {url} failed: the request did not complete"
-        ))
-        .with_hint("check the endpoint and network")
+        Error::new(format!("{what} {url} failed: the request did not complete"))
+            .with_hint("check the endpoint and network")
     })?;
     let code = response.status().as_u16();
+    let text = String::from_utf8_lossy(&bounded_body(response).await).into_owned();
+    Ok((code, handle.redact(&text)))
+}
+
+/// Bucket answers are short XML documents: read at most this much of one.
+const MAX_ANSWER: usize = 64 * 1024;
+
+async fn bounded_body(mut response: reqwest::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ANSWER.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ANSWER {
+            break;
+        }
+    }
+    body
+}
+
+/// Whether the bucket exists, as HeadBucket says (one request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketState {
+    /// 200: it exists and these credentials may use it.
+    Yours,
+    /// 403: it exists (on AWS, bucket names are global) but is not usable
+    /// with these credentials.
+    Forbidden,
+    /// 301: it exists, in another region (AWS).
+    OtherRegion,
+    /// 404: no such bucket.
+    Absent,
+}
+
+pub async fn bucket_state(handle: &StoreHandle) -> Result<BucketState> {
+    let (code, text) = send_bucket_request(
+        handle,
+        reqwest::Method::HEAD,
+        String::new(),
+        "checking bucket",
+    )
+    .await?;
+    match code {
+        200..=299 => Ok(BucketState::Yours),
+        403 => Ok(BucketState::Forbidden),
+        301 => Ok(BucketState::OtherRegion),
+        404 => Ok(BucketState::Absent),
+        _ => Err(Error::new(format!(
+            "checking bucket {} failed with status {code}: {}",
+            handle.location.url_of(""),
+            text.chars().take(300).collect::<String>()
+        ))),
+    }
+}
+
+pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
+    let admin = admin_of(handle)?;
+    let url = handle.location.url_of("");
+    let body = location_constraint(admin).unwrap_or_default();
+    let (code, text) =
+        send_bucket_request(handle, reqwest::Method::PUT, body, "creating bucket").await?;
     if (200..300).contains(&code) {
         return Ok(());
     }
-    let body = response.text().await.unwrap_or_default();
-    let text = handle.redact(&body);
     let error = if text.contains("BucketAlreadyOwnedByYou") {
         Error::new(format!("bucket {url} already exists and is yours")).with_hint("nothing to do")
     } else if text.contains("BucketAlreadyExists") {
@@ -97,8 +170,4 @@ pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
         ))
     };
     Err(error)
-}
-
-fn reqwest_method_put() -> reqwest::Method {
-    reqwest::Method::PUT
 }

@@ -3,7 +3,9 @@
 //!
 //! `head -n` reads a 64 KiB window with a ranged GET, and only when the lines
 //! asked for are not complete reads the next window (twice as large, never
-//! again the bytes already read), up to the byte budget. `cat` prints a whole
+//! again the bytes already read), up to the byte budget. `head -c` reads the
+//! bytes asked for, or when the budget is smaller than both what was asked
+//! and the object, stops before reading the body and says so. `cat` prints a whole
 //! object only when it fits the budget; the guard refuses a larger one from
 //! the response headers, before the body is read.
 
@@ -104,6 +106,24 @@ pub async fn head(handle: &StoreHandle, key: &str, take: Take) -> Result<HeadOut
             Err(e) => return Err(explain(handle, &url, &e)),
         };
         object_size = Some(result.meta.size);
+        if let Take::Bytes(asked) = take {
+            let wanted = asked.min(result.meta.size);
+            if wanted > end {
+                // The budget cut the range short: say so rather than print
+                // less than was asked (the body is dropped unread).
+                let iec = |n: u64| bytesize::ByteSize::b(n).display().iec().to_string();
+                return Err(Error::new(format!(
+                    "head -c {} of {url} (an object of {}) would read {}, more than the byte budget of {}: nothing printed",
+                    iec(asked),
+                    iec(result.meta.size),
+                    iec(wanted),
+                    iec(max)
+                ))
+                .with_hint(format!(
+                    "raise the budget with --max-bytes {wanted}, or ask for fewer bytes"
+                )));
+            }
+        }
         let chunk = result
             .bytes()
             .await

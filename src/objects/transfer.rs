@@ -6,8 +6,15 @@
 //! bucket. Within one bucket the copy is server-side (no bytes through us).
 //! `mv` deletes a source only after a HEAD of its copy confirmed the size;
 //! the first failure stops the run and the report says what was and was not
-//! done.
+//! done, and at which side (source or destination) it failed.
+//!
+//! The plan refuses a recursive copy into its own subtree (or out of a
+//! subtree into the prefix holding it): objects would be written over
+//! objects not copied yet. Symlinks in a local source that lead out of it are
+//! not followed.
 
+use std::collections::HashMap;
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use futures::TryStreamExt;
@@ -37,6 +44,8 @@ pub struct Side<'a> {
     /// The user wrote a trailing `/`, or the local path is a directory.
     pub is_dir: bool,
     remote: Option<&'a StoreHandle>,
+    /// The absolute local path, for a local side.
+    local: Option<PathBuf>,
 }
 
 impl<'a> Side<'a> {
@@ -47,6 +56,7 @@ impl<'a> Side<'a> {
             key: handle.location.prefix.clone(),
             is_dir: is_dir || handle.location.prefix.is_empty(),
             remote: Some(handle),
+            local: None,
         }
     }
 
@@ -71,6 +81,7 @@ impl<'a> Side<'a> {
             key: key.to_string(),
             is_dir: absolute.is_dir(),
             remote: None,
+            local: Some(absolute),
         })
     }
 
@@ -100,6 +111,81 @@ impl<'a> Side<'a> {
             _ => false,
         }
     }
+
+    /// Where the side points, comparable with a side in the same namespace
+    /// (the same bucket, or the local file system): the key, or for a local
+    /// path the canonical path, so that two spellings of one directory
+    /// (symlinks, `..`) compare equal.
+    fn scope(&self) -> String {
+        match &self.local {
+            Some(path) => canonical_lenient(path)
+                .to_string_lossy()
+                .trim_start_matches('/')
+                .to_string(),
+            None => self.key.clone(),
+        }
+    }
+
+    fn same_namespace(&self, other: &Side<'_>) -> bool {
+        self.same_bucket(other) || (self.local.is_some() && other.local.is_some())
+    }
+}
+
+/// `path` with its longest existing ancestor canonicalised (a destination
+/// need not exist yet).
+fn canonical_lenient(path: &FsPath) -> PathBuf {
+    let mut missing = Vec::new();
+    let mut current = path;
+    loop {
+        if let Ok(found) = std::fs::canonicalize(current) {
+            return missing.iter().rev().fold(found, |acc, part| acc.join(part));
+        }
+        match (current.parent(), current.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_os_string());
+                current = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
+/// `inner` is `outer` or lies below it, on key-segment boundaries (`dir2` is
+/// not inside `dir`); `""` is the bucket root, which holds everything.
+fn within(inner: &str, outer: &str) -> bool {
+    let (inner, outer) = (inner.trim_matches('/'), outer.trim_matches('/'));
+    outer.is_empty()
+        || inner == outer
+        || inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// A recursive copy between a prefix and a prefix inside it would write over
+/// objects it has not copied yet (and `mv` would then delete them): refused,
+/// as mv(1) refuses "cannot move 'dir' to a subdirectory of itself".
+fn refuse_overlap(src: &Side<'_>, dst: &Side<'_>, mode: Mode) -> Result<()> {
+    if !src.same_namespace(dst) {
+        return Ok(());
+    }
+    let (from, to) = (src.scope(), dst.scope());
+    let (verb, done) = match mode {
+        Mode::Copy => ("copy", "copied"),
+        Mode::Move => ("move", "moved"),
+    };
+    let (src_shown, dst_shown) = (src.show(&src.key), dst.show(&dst.key));
+    let message = if to.trim_matches('/') == from.trim_matches('/') {
+        format!("cannot {verb} {src_shown} onto itself")
+    } else if within(&to, &from) {
+        format!("cannot {verb} {src_shown} to {dst_shown}, a subdirectory of itself")
+    } else if within(&from, &to) {
+        format!("cannot {verb} {src_shown} to {dst_shown}, which contains it")
+    } else {
+        return Ok(());
+    };
+    Err(Error::new(message).with_hint(format!(
+        "objects would be written over objects not {done} yet; choose a destination outside {src_shown}, or {verb} via a temporary prefix"
+    )))
 }
 
 /// How bytes move.
@@ -132,6 +218,9 @@ pub struct Item {
     pub size: u64,
     /// The destination exists and would be replaced.
     pub overwrites: bool,
+    /// The size of the object that would be replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_size: Option<u64>,
     #[serde(skip)]
     from_key: String,
     #[serde(skip)]
@@ -143,6 +232,27 @@ pub struct Plan {
     pub method: Method,
     pub items: Vec<Item>,
     pub bytes: u64,
+    /// Why the destination could not be checked for objects the copy would
+    /// replace: the plan then cannot say what would be overwritten.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_unchecked: Option<String>,
+    /// Symlinks in a local source that lead out of it: not followed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_links: Vec<SkippedLink>,
+}
+
+/// A file in a local source reached through a symlink out of the source tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedLink {
+    pub path: String,
+    pub target: String,
+}
+
+impl Plan {
+    /// The items that would replace an existing object.
+    pub fn replacing(&self) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(|i| i.overwrites)
+    }
 }
 
 fn join(dir: &str, name: &str) -> String {
@@ -160,6 +270,7 @@ pub async fn plan(
     dst: &Side<'_>,
     recursive: bool,
     check_existing: bool,
+    mode: Mode,
 ) -> Result<Plan> {
     let method = match (src.is_remote(), dst.is_remote()) {
         (true, true) if src.same_bucket(dst) => Method::ServerSide,
@@ -190,6 +301,7 @@ pub async fn plan(
         pairs.push((src.key.clone(), single_target(dst), size));
     }
     let single = !pairs.is_empty();
+    let mut skipped_links = Vec::new();
     if !single {
         let listed: Vec<_> = src
             .store
@@ -205,7 +317,18 @@ pub async fn plan(
             ))
             .with_hint("add -r (--recursive) to copy everything below it"));
         }
+        if !listed.is_empty() {
+            refuse_overlap(src, dst, mode)?;
+        }
+        let outside = leaving_links(src);
         for meta in listed {
+            if let Some(target) = outside(&meta.location) {
+                skipped_links.push(SkippedLink {
+                    path: src.show(meta.location.as_ref()),
+                    target: target.display().to_string(),
+                });
+                continue;
+            }
             let key = meta.location.to_string();
             let to = join(&dst.key, relative(&key, &src.key));
             pairs.push((key, to, meta.size));
@@ -235,36 +358,27 @@ pub async fn plan(
             );
         }
     }
-    // What already exists at the destination, for the dry run: one HEAD for
-    // one object, one listing for many.
-    let existing: std::collections::HashSet<String> = if !check_existing {
-        Default::default()
-    } else if single {
-        let to = &pairs[0].1;
-        match dst.store.head(&Path::from(to.as_str())).await {
-            Ok(_) => [to.clone()].into(),
-            Err(_) => Default::default(),
+    let (existing, destination_unchecked) = if check_existing {
+        match existing_at_destination(dst, &pairs, single).await {
+            Ok(existing) => (existing, None),
+            Err(why) => (HashMap::new(), Some(why)),
         }
     } else {
-        match dst
-            .store
-            .list(prefix_path(&dst.key).as_ref())
-            .try_collect::<Vec<_>>()
-            .await
-        {
-            Ok(metas) => metas.iter().map(|m| m.location.to_string()).collect(),
-            Err(_) => Default::default(),
-        }
+        (HashMap::new(), None)
     };
     let items: Vec<Item> = pairs
         .into_iter()
-        .map(|(from_key, to_key, size)| Item {
-            from: src.show(&from_key),
-            to: dst.show(&to_key),
-            size,
-            overwrites: existing.contains(&to_key),
-            from_key,
-            to_key,
+        .map(|(from_key, to_key, size)| {
+            let replaced_size = existing.get(&to_key).copied();
+            Item {
+                from: src.show(&from_key),
+                to: dst.show(&to_key),
+                size,
+                overwrites: replaced_size.is_some(),
+                replaced_size,
+                from_key,
+                to_key,
+            }
         })
         .collect();
     let bytes = items.iter().fold(0u64, |a, i| a.saturating_add(i.size));
@@ -272,7 +386,58 @@ pub async fn plan(
         method,
         items,
         bytes,
+        destination_unchecked,
+        skipped_links,
     })
+}
+
+/// What already exists where the copy would write, with its size, for the
+/// dry run: one HEAD for one object, one listing of the destination for many
+/// (never a HEAD per object). `Err` says why it could not be checked.
+async fn existing_at_destination(
+    dst: &Side<'_>,
+    pairs: &[(String, String, u64)],
+    single: bool,
+) -> std::result::Result<HashMap<String, u64>, String> {
+    if single {
+        let to = &pairs[0].1;
+        return match dst.store.head(&Path::from(to.as_str())).await {
+            Ok(meta) => Ok([(to.clone(), meta.size)].into()),
+            Err(object_store::Error::NotFound { .. }) => Ok(HashMap::new()),
+            Err(e) => Err(dst.explain(to, &e).message().to_string()),
+        };
+    }
+    // A local directory that does not exist yet holds nothing.
+    if dst.local.as_ref().is_some_and(|path| !path.exists()) {
+        return Ok(HashMap::new());
+    }
+    let listed: Vec<_> = dst
+        .store
+        .list(prefix_path(&dst.key).as_ref())
+        .try_collect()
+        .await
+        .map_err(|e| dst.explain(&dst.key, &e).message().to_string())?;
+    Ok(listed
+        .into_iter()
+        .map(|meta| (meta.location.to_string(), meta.size))
+        .collect())
+}
+
+/// For a local source: a test that tells, for a listed file, the real path
+/// it leads to when a symlink takes it out of the source tree (object_store's
+/// local listing follows symlinks). A file whose real path cannot be
+/// resolved is kept: copying it reports the problem.
+fn leaving_links(src: &Side<'_>) -> impl Fn(&Path) -> Option<PathBuf> {
+    let root = src
+        .local
+        .as_deref()
+        .and_then(|p| std::fs::canonicalize(p).ok());
+    let fs = LocalFileSystem::new();
+    move |location: &Path| {
+        let root = root.as_ref()?;
+        let real = std::fs::canonicalize(fs.path_to_filesystem(location).ok()?).ok()?;
+        (!real.starts_with(root)).then_some(real)
+    }
 }
 
 /// The size of the object at the side's key, if there is one.
@@ -323,11 +488,12 @@ pub async fn execute(
                 .copy(&from, &to)
                 .await
                 .map(|()| progress.advance(item.size))
+                .map_err(Failure::ServerSide)
         } else {
             stream_copy(src, &from, dst, &to, item.size, progress).await
         };
-        if let Err(e) = copied {
-            let why = format!("copy failed: {}", dst.explain(&item.to_key, &e).message());
+        if let Err(failure) = copied {
+            let why = failure.explain(src, dst, &item);
             report.failed = Some((item, why));
             break;
         }
@@ -369,6 +535,68 @@ pub async fn execute(
     report
 }
 
+/// Where a copy failed: reading the source, writing the destination, or in
+/// a server-side copy (the server reads and writes).
+enum Failure {
+    Source(object_store::Error),
+    Destination(object_store::Error),
+    ServerSide(object_store::Error),
+}
+
+/// Whether a request failed because the server went quiet for longer than
+/// the timeout (reqwest reports it deep in the error's source chain).
+fn timed_out(err: &object_store::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cause {
+        if e.downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+            || e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+impl Failure {
+    /// The reason, naming the side that failed and its URL (or path).
+    fn explain(&self, src: &Side<'_>, dst: &Side<'_>, item: &Item) -> String {
+        let why = self.side_and_message(src, dst, item);
+        let (Failure::Source(e) | Failure::Destination(e) | Failure::ServerSide(e)) = self;
+        if timed_out(e) {
+            format!(
+                "{why} (timed out: no answer or no data within --timeout; a slow link may need a longer one)"
+            )
+        } else {
+            why
+        }
+    }
+
+    fn side_and_message(&self, src: &Side<'_>, dst: &Side<'_>, item: &Item) -> String {
+        match self {
+            Failure::Source(e) => format!(
+                "reading the source failed: {}",
+                src.explain(&item.from_key, e).message()
+            ),
+            Failure::Destination(e) => format!(
+                "writing the destination failed: {}",
+                dst.explain(&item.to_key, e).message()
+            ),
+            // A server-side copy answers 404 for a missing source.
+            Failure::ServerSide(e @ object_store::Error::NotFound { .. }) => format!(
+                "server-side copy failed, the source is gone: {}",
+                src.explain(&item.from_key, e).message()
+            ),
+            Failure::ServerSide(e) => format!(
+                "server-side copy failed: {}",
+                dst.explain(&item.to_key, e).message()
+            ),
+        }
+    }
+}
+
 async fn stream_copy(
     src: &Side<'_>,
     from: &Path,
@@ -376,33 +604,87 @@ async fn stream_copy(
     to: &Path,
     size: u64,
     progress: &Progress,
-) -> object_store::Result<()> {
-    let got = src.store.get(from).await?;
+) -> std::result::Result<(), Failure> {
+    let got = src.store.get(from).await.map_err(Failure::Source)?;
     if size <= SINGLE_PUT_MAX {
-        let bytes = got.bytes().await?;
+        let bytes = got.bytes().await.map_err(Failure::Source)?;
         let n = bytes.len() as u64;
-        dst.store.put(to, PutPayload::from(bytes)).await?;
+        dst.store
+            .put(to, PutPayload::from(bytes))
+            .await
+            .map_err(Failure::Destination)?;
         progress.advance(n);
         return Ok(());
     }
-    let upload = dst.store.put_multipart(to).await?;
+    let upload = dst
+        .store
+        .put_multipart(to)
+        .await
+        .map_err(Failure::Destination)?;
     let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
     let mut body = got.into_stream();
     let streamed = async {
-        while let Some(chunk) = body.try_next().await? {
-            writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+        while let Some(chunk) = body.try_next().await.map_err(Failure::Source)? {
+            writer
+                .wait_for_capacity(PARTS_IN_FLIGHT)
+                .await
+                .map_err(Failure::Destination)?;
             writer.write(&chunk);
             progress.advance(chunk.len() as u64);
         }
-        Ok::<_, object_store::Error>(())
+        Ok(())
     }
     .await;
     match streamed {
-        Ok(()) => writer.finish().await.map(|_| ()),
+        Ok(()) => writer
+            .finish()
+            .await
+            .map(|_| ())
+            .map_err(Failure::Destination),
         Err(e) => {
             // Leave no half-finished upload behind.
             let _ = writer.abort().await;
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn within_respects_segment_boundaries() {
+        assert!(within("dir/sub", "dir"));
+        assert!(within("dir", "dir"));
+        assert!(within("dir/", "dir"));
+        assert!(within("anything", ""));
+        assert!(!within("dir2", "dir"));
+        assert!(!within("dir2/sub", "dir"));
+        assert!(!within("di", "dir"));
+        assert!(!within("", "dir"));
+    }
+
+    #[test]
+    fn local_paths_compare_after_canonicalisation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        std::fs::create_dir_all(real.join("sub")).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&real, tmp.path().join("link")).unwrap();
+        let src = Side::local(&real, false).unwrap();
+        // Through a symlink, to a directory that does not exist yet.
+        #[cfg(unix)]
+        let dst_path = tmp.path().join("link/sub/new");
+        #[cfg(not(unix))]
+        let dst_path = real.join("sub/new");
+        let dst = Side::local(&dst_path, false).unwrap();
+        let refused = refuse_overlap(&src, &dst, Mode::Move).unwrap_err();
+        assert!(
+            refused.message().contains("a subdirectory of itself"),
+            "{refused}"
+        );
+        let elsewhere = Side::local(&tmp.path().join("realm"), false).unwrap();
+        assert!(refuse_overlap(&src, &elsewhere, Mode::Move).is_ok());
     }
 }

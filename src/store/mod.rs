@@ -35,8 +35,9 @@ use profile::Profiles;
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     pub s3: S3Flags,
-    /// Whole-request timeout.
+    /// Request timeout; what it bounds is `timeout_kind`.
     pub timeout: Duration,
+    pub timeout_kind: TimeoutKind,
     pub connect_timeout: Duration,
     /// Retries after the first attempt, for transient errors (5xx, resets).
     pub retries: usize,
@@ -46,11 +47,24 @@ pub struct StoreOptions {
 
 pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
+/// What `StoreOptions::timeout` bounds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TimeoutKind {
+    /// The whole request, body included: metadata reads, interactive use.
+    #[default]
+    WholeRequest,
+    /// Each wait for the server (for the response, then between body reads),
+    /// so a large transfer through a slow link is not cut off while bytes
+    /// keep arriving; a stalled one still is.
+    Idle,
+}
+
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             s3: S3Flags::default(),
             timeout: Duration::from_secs(30),
+            timeout_kind: TimeoutKind::WholeRequest,
             connect_timeout: Duration::from_secs(5),
             retries: 2,
             max_bytes: DEFAULT_MAX_BYTES,
@@ -325,13 +339,25 @@ impl Backend {
                 base: 2.0,
             },
             max_retries: options.retries,
-            retry_timeout: options.timeout,
+            // No retry starts after this long from the first attempt. A
+            // transfer may rightly run for minutes before a transient failure:
+            // it keeps object_store's default window (below the 5 minutes
+            // after which a signature may expire); --retries still bounds it.
+            retry_timeout: match options.timeout_kind {
+                TimeoutKind::WholeRequest => options.timeout,
+                TimeoutKind::Idle => options.timeout.max(Duration::from_secs(180)),
+            },
         };
         let client = |allow_http: bool| {
-            ClientOptions::new()
-                .with_timeout(options.timeout)
+            let client = ClientOptions::new()
                 .with_connect_timeout(options.connect_timeout)
-                .with_allow_http(allow_http)
+                .with_allow_http(allow_http);
+            match options.timeout_kind {
+                TimeoutKind::WholeRequest => client.with_timeout(options.timeout),
+                TimeoutKind::Idle => client
+                    .with_timeout_disabled()
+                    .with_read_timeout(options.timeout),
+            }
         };
         let config_error = |what: &str, e: object_store::Error| {
             Error::new(format!("cannot set up the {what} client: {e}"))
@@ -342,10 +368,19 @@ impl Backend {
             Backend::S3 { .. } | Backend::Gcs { .. } => Some(1000),
             Backend::Http { .. } | Backend::Local { .. } => None,
         };
+        // Keys per delete request: S3 DeleteObjects 1000, Azure batches 256.
+        let delete_batch = match &location.backend {
+            Backend::S3 { .. } => Some(1000),
+            Backend::Azure { .. } => Some(256),
+            Backend::Gcs { .. } | Backend::Http { .. } | Backend::Local { .. } => None,
+        };
         let instrument = {
             let (stats, logger) = (Arc::clone(stats), logger.clone());
             move |store: Arc<dyn ObjectStore>| -> Arc<dyn ObjectStore> {
-                let counted = InstrumentedStore::new(store, Arc::clone(&stats), logger.clone());
+                let mut counted = InstrumentedStore::new(store, Arc::clone(&stats), logger.clone());
+                if let Some(keys) = delete_batch {
+                    counted = counted.with_delete_batch(keys);
+                }
                 match page_size {
                     Some(size) => Arc::new(counted.with_page_size(size)),
                     None => Arc::new(counted),

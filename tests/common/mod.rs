@@ -185,8 +185,17 @@ impl S3Server {
                                     && path.trim_start_matches('/').contains('/')
                                     && !path.ends_with('/')
                                     && root_dir.join(path.trim_start_matches('/')).is_dir();
+                                // S3 answers a PUT that declares no Content-Length with
+                                // 411 MissingContentLength (s3s-fs would accept it). A
+                                // CopyObject has no body: object_store sends it without a
+                                // length, and S3 takes it.
+                                let no_length = method == "PUT"
+                                    && !req.headers().contains_key(hyper::header::CONTENT_LENGTH)
+                                    && !req.headers().contains_key("x-amz-copy-source");
                                 let result = if is_dir_key {
                                     Ok(not_found())
+                                } else if no_length {
+                                    Ok(length_required())
                                 } else {
                                     hyper::service::Service::call(&service, req).await
                                 };
@@ -343,6 +352,13 @@ fn not_found() -> hyper::Response<s3s::Body> {
     let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>";
     let mut response = hyper::Response::new(s3s::Body::from(body.to_string()));
     *response.status_mut() = hyper::StatusCode::NOT_FOUND;
+    response
+}
+
+fn length_required() -> hyper::Response<s3s::Body> {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>MissingContentLength</Code><Message>You must provide the Content-Length HTTP header.</Message></Error>";
+    let mut response = hyper::Response::new(s3s::Body::from(body.to_string()));
+    *response.status_mut() = hyper::StatusCode::LENGTH_REQUIRED;
     response
 }
 

@@ -1,0 +1,616 @@
+//! Writes never lose data, against the in-process S3 server (and the fault
+//! server for slow and broken bodies): a copy into its own subtree is
+//! refused, the dry run names what an overwrite replaces, `mkdir` works on a
+//! server that wants a Content-Length, every request is counted, a slow
+//! transfer is not cut off by the interactive timeout, `head -c` never
+//! truncates silently, and symlinks out of a local source are not followed.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::fault::{FaultServer, Reply};
+use common::{Home, PRIVATE, PUBLIC, S3Server, text};
+
+fn run(home: &Home, args: &[&str]) -> std::process::Output {
+    home.zarrscope().args(args).output().unwrap()
+}
+
+fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+fn assert_refused(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// Requests the server saw, as "METHOD /path?query".
+fn log_lines(server: &S3Server) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
+        .collect()
+}
+
+fn writes_seen(server: &S3Server) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| matches!(r.method.as_str(), "PUT" | "POST" | "DELETE"))
+        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
+        .collect()
+}
+
+/// The `requests: N` figure of `--stats`.
+fn stats_requests(stderr: &str) -> usize {
+    stderr
+        .split("requests: ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no --stats line in: {stderr}"))
+}
+
+fn write(path: &Path, body: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+// ------------------------------------------------- a copy into its own subtree
+
+#[test]
+fn a_move_or_copy_into_its_own_subtree_is_refused_before_any_write() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let bucket = server.bucket_dir(PRIVATE);
+    write(&bucket.join("dir/a"), "outer a");
+    write(&bucket.join("dir/sub/a"), "inner a");
+
+    for (command, src, dst, says) in [
+        (
+            "mv",
+            "s3://private/dir",
+            "s3://private/dir/sub",
+            "a subdirectory of itself",
+        ),
+        (
+            "cp",
+            "s3://private/dir/",
+            "s3://private/dir/sub/",
+            "a subdirectory of itself",
+        ),
+        // The reverse: out of a subtree into the prefix that holds it.
+        (
+            "mv",
+            "s3://private/dir/sub",
+            "s3://private/dir",
+            "contains it",
+        ),
+        ("cp", "s3://private/dir", "s3://private/dir/", "onto itself"),
+        // The bucket root holds everything in the bucket.
+        (
+            "cp",
+            "s3://private",
+            "s3://private/backup",
+            "a subdirectory of itself",
+        ),
+    ] {
+        server.reset();
+        let out = run(
+            &home,
+            &[command, "-r", src, dst, "--profile", "zs", "--yes"],
+        );
+        assert_refused(&out);
+        let err = text(&out.stderr);
+        assert!(err.contains(says), "{command} {src} {dst}: {err}");
+        assert!(err.contains(src.trim_end_matches('/')), "{err}");
+        assert!(writes_seen(&server).is_empty(), "{:?}", log_lines(&server));
+        assert_eq!(read(&bucket.join("dir/a")), "outer a");
+        assert_eq!(read(&bucket.join("dir/sub/a")), "inner a");
+    }
+
+    // Prefix boundaries: `dir2` is not inside `dir`.
+    let out = run(
+        &home,
+        &[
+            "mv",
+            "-r",
+            "s3://private/dir",
+            "s3://private/dir2",
+            "--profile",
+            "zs",
+            "--yes",
+        ],
+    );
+    assert_ok(&out);
+    assert_eq!(read(&bucket.join("dir2/a")), "outer a");
+    assert_eq!(read(&bucket.join("dir2/sub/a")), "inner a");
+    assert!(!bucket.join("dir/a").exists());
+}
+
+// ------------------------------------------------- what an overwrite destroys
+
+#[test]
+fn the_dry_run_names_every_object_an_overwrite_replaces_with_both_sizes() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let bucket = server.bucket_dir(PRIVATE);
+    write(&bucket.join("src/a.txt"), "alpha");
+    write(&bucket.join("src/b.txt"), "bravo!!");
+    write(&bucket.join("src/c.txt"), "charlie");
+    write(&bucket.join("dst/a.txt"), &"x".repeat(30));
+    write(&bucket.join("dst/b.txt"), "bb");
+    write(&bucket.join("dst/other.txt"), "kept");
+
+    let out = run(
+        &home,
+        &[
+            "cp",
+            "-r",
+            "s3://private/src",
+            "s3://private/dst",
+            "--profile",
+            "zs",
+        ],
+    );
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("2 existing objects would be replaced (32 B there now)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  s3://private/dst/a.txt  (30 B now, 5 B after)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  s3://private/dst/b.txt  (2 B now, 7 B after)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("\n  s3://private/dst/c.txt  ("),
+        "{stdout}"
+    );
+    // One listing of each side, no HEAD per object.
+    let log = server.requests();
+    assert_eq!(log.len(), 2, "{:?}", log_lines(&server));
+    assert!(
+        log.iter()
+            .all(|r| r.method == "GET" && r.query.contains("list-type=2"))
+    );
+    // Nothing changed.
+    assert_eq!(read(&bucket.join("dst/a.txt")), "x".repeat(30));
+
+    // --json carries the same: which item replaces what, and its size.
+    let out = run(
+        &home,
+        &[
+            "cp",
+            "-r",
+            "s3://private/src",
+            "s3://private/dst",
+            "--profile",
+            "zs",
+            "--json",
+        ],
+    );
+    assert_ok(&out);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = plan["plan"]["items"].as_array().unwrap();
+    let a = items
+        .iter()
+        .find(|i| i["to"] == "s3://private/dst/a.txt")
+        .unwrap();
+    assert_eq!(a["overwrites"], true);
+    assert_eq!(a["replaced_size"], 30);
+
+    // One object: one HEAD of the destination.
+    server.reset();
+    let out = run(
+        &home,
+        &[
+            "cp",
+            "s3://private/src/a.txt",
+            "s3://private/dst/b.txt",
+            "--profile",
+            "zs",
+        ],
+    );
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("(5 B, replaces 2 B there now)"), "{stdout}");
+    assert!(
+        stdout.contains("1 existing object would be replaced"),
+        "{stdout}"
+    );
+
+    // When the destination cannot be checked, the dry run says so instead of
+    // implying nothing is replaced.
+    let local = home.dir.path().join("up.txt");
+    std::fs::write(&local, "up").unwrap();
+    server.deny("HeadObject");
+    let out = run(
+        &home,
+        &[
+            "cp",
+            local.to_str().unwrap(),
+            "s3://private/dst/a.txt",
+            "--profile",
+            "zs",
+        ],
+    );
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("could not check what exists at the destination"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("403"), "{stdout}");
+}
+
+// ------------------------------------------------- mkdir
+
+#[test]
+fn mkdir_sends_a_content_length_and_its_dry_run_checks_the_bucket_once() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+
+    // An existing bucket: one HEAD, and the plan says there is nothing to do.
+    let out = run(&home, &["mkdir", "s3://private", "--profile", "zs"]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("already exists"), "{stdout}");
+    assert!(!stdout.contains("would create"), "{stdout}");
+    let log = server.requests();
+    assert_eq!(log.len(), 1, "{:?}", log_lines(&server));
+    assert_eq!(
+        (log[0].method.as_str(), log[0].path.as_str()),
+        ("HEAD", "/private/")
+    );
+
+    // A missing one: would be created.
+    server.reset();
+    let out = run(
+        &home,
+        &["mkdir", "s3://new-bucket", "--profile", "zs", "--stats"],
+    );
+    assert_ok(&out);
+    assert!(text(&out.stdout).contains("would create bucket s3://new-bucket"));
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(stats_requests(&text(&out.stderr)), 1);
+    assert!(!server.bucket_dir("new-bucket").exists());
+
+    // --yes: the server (like S3) refuses a PUT without Content-Length.
+    server.reset();
+    let out = run(
+        &home,
+        &["mkdir", "s3://new-bucket", "--profile", "zs", "--yes"],
+    );
+    assert_ok(&out);
+    assert!(server.bucket_dir("new-bucket").is_dir());
+    let log = server.requests();
+    assert_eq!(log.len(), 1, "{:?}", log_lines(&server));
+    assert_eq!((log[0].method.as_str(), log[0].status), ("PUT", 200));
+}
+
+// ------------------------------------------------- every request counted
+
+#[test]
+fn every_request_is_counted_and_logged_batch_deletes_and_upload_parts_too() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let dir = server.bucket_dir(PRIVATE).join("many");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..2500 {
+        std::fs::write(dir.join(format!("k{i:05}")), "z").unwrap();
+    }
+    let out = run(
+        &home,
+        &[
+            "rm",
+            "-r",
+            "s3://private/many",
+            "--profile",
+            "zs",
+            "--yes",
+            "--stats",
+            "-v",
+        ],
+    );
+    assert_ok(&out);
+    assert!(text(&out.stdout).contains("deleted 2500 of 2500 objects"));
+    let log = server.requests();
+    // 3 listing pages, then DeleteObjects of at most 1000 keys each.
+    let posts = log.iter().filter(|r| r.method == "POST").count();
+    assert_eq!(posts, 3, "{:?}", log_lines(&server));
+    let err = text(&out.stderr);
+    assert_eq!(stats_requests(&err), log.len(), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.contains("POST (delete)")).count(),
+        3,
+        "{err}"
+    );
+    assert!(err.contains("(1000 keys, 1000 deleted)"), "{err}");
+    assert!(err.contains("(500 keys, 500 deleted)"), "{err}");
+
+    // A multipart copy between buckets: create, each part, complete.
+    let big: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(server.bucket_dir(PUBLIC).join("big.bin"), &big).unwrap();
+    server.reset();
+    let out = run(
+        &home,
+        &[
+            "cp",
+            "s3://public/big.bin",
+            "s3://private/big.bin",
+            "--profile",
+            "zs",
+            "--yes",
+            "--stats",
+            "-v",
+        ],
+    );
+    assert_ok(&out);
+    assert_eq!(
+        std::fs::read(server.bucket_dir(PRIVATE).join("big.bin")).unwrap(),
+        big
+    );
+    let log = server.requests();
+    let parts = log
+        .iter()
+        .filter(|r| r.method == "PUT" && r.query.contains("partNumber"))
+        .count();
+    assert_eq!(parts, 2, "{:?}", log_lines(&server));
+    let err = text(&out.stderr);
+    assert_eq!(
+        stats_requests(&err),
+        log.len(),
+        "{err}\n{:?}",
+        log_lines(&server)
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.contains("PUT (part)")).count(),
+        2,
+        "{err}"
+    );
+    assert!(err.contains("POST (complete)"), "{err}");
+}
+
+// ------------------------------------------------- slow transfers, failing sides
+
+/// `b/slow.bin`: 1 MiB in 64 KiB pieces, one every 100 ms (1.6 s in all);
+/// `b/stall.bin`: the first piece, then nothing for 5 s; `b/cut.bin`: cut
+/// off after 100 KB.
+fn slow_server() -> FaultServer {
+    let body: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    FaultServer::start(move |path, _| match path {
+        "/b/slow.bin" => Reply::Body {
+            declared: Some(body.len() as u64),
+            body: body.clone(),
+            cut_after: None,
+            pace: Some((64 * 1024, Duration::from_millis(100))),
+        },
+        "/b/stall.bin" => Reply::Body {
+            declared: Some(body.len() as u64),
+            body: body.clone(),
+            cut_after: None,
+            pace: Some((512 * 1024, Duration::from_secs(5))),
+        },
+        "/b/cut.bin" => Reply::Body {
+            declared: Some(body.len() as u64),
+            body: body.clone(),
+            cut_after: Some(100_000),
+            pace: None,
+        },
+        _ => Reply::Status(404),
+    })
+}
+
+#[test]
+fn a_slow_transfer_outlives_the_timeout_while_bytes_arrive_and_errors_name_the_side() {
+    let server = slow_server();
+    let home = Home::new(&server.endpoint);
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().to_str().unwrap();
+    let cp = |key: &str| {
+        let t0 = Instant::now();
+        let out = run(
+            &home,
+            &[
+                "cp",
+                &format!("s3://b/{key}"),
+                to,
+                "--endpoint-url",
+                &server.endpoint,
+                "--timeout",
+                "1s",
+                "--retries",
+                "0",
+                "--yes",
+                "-q",
+            ],
+        );
+        (out, t0.elapsed())
+    };
+
+    // 1.6 s of steady bytes with a 1 s timeout: the copy completes.
+    let (out, _) = cp("slow.bin");
+    assert_ok(&out);
+    assert_eq!(
+        std::fs::metadata(dir.path().join("slow.bin"))
+            .unwrap()
+            .len(),
+        1024 * 1024
+    );
+
+    // A stalled body still ends at the timeout, and the error names the
+    // source, not the destination.
+    let (out, took) = cp("stall.bin");
+    assert_refused(&out);
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    let err = text(&out.stderr);
+    assert!(err.contains("reading the source failed"), "{err}");
+    assert!(err.contains("s3://b/stall.bin"), "{err}");
+    assert!(err.contains("timed out"), "{err}");
+
+    let (out, _) = cp("cut.bin");
+    assert_refused(&out);
+    let err = text(&out.stderr);
+    assert!(err.contains("reading the source failed"), "{err}");
+    assert!(err.contains("s3://b/cut.bin"), "{err}");
+}
+
+#[test]
+fn a_refused_upload_names_the_destination() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let local = home.dir.path().join("up.txt");
+    std::fs::write(&local, "up").unwrap();
+    server.deny("PutObject");
+    let out = run(
+        &home,
+        &[
+            "cp",
+            local.to_str().unwrap(),
+            "s3://private/up.txt",
+            "--profile",
+            "zs",
+            "--yes",
+        ],
+    );
+    assert_refused(&out);
+    let err = text(&out.stderr);
+    assert!(err.contains("writing the destination failed"), "{err}");
+    assert!(err.contains("s3://private/up.txt"), "{err}");
+}
+
+// ------------------------------------------------- head -c and the budget
+
+#[test]
+fn head_c_beyond_the_byte_budget_says_so_instead_of_truncating() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let body: Vec<u8> = (0..1024 * 1024u32).map(|i| b'a' + (i % 26) as u8).collect();
+    std::fs::write(server.bucket_dir(PUBLIC).join("m.txt"), &body).unwrap();
+    let e = server.endpoint.as_str();
+    let head = |extra: &[&str]| {
+        let mut args = vec!["head", "s3://public/m.txt", "--anon", "--endpoint-url", e];
+        args.extend_from_slice(extra);
+        run(&home, &args)
+    };
+
+    // More than the budget, and the object holds more than the budget.
+    let out = head(&["-c", "2MiB", "--max-bytes", "512KiB", "--stats"]);
+    assert_refused(&out);
+    assert!(out.stdout.is_empty(), "nothing printed");
+    let err = text(&out.stderr);
+    assert!(err.contains("byte budget"), "{err}");
+    assert!(err.contains("--max-bytes 1048576"), "{err}");
+    assert!(err.contains("bytes: 0 "), "the body is not read: {err}");
+
+    // Within the budget: exactly what was asked.
+    let out = head(&["-c", "100KiB", "--max-bytes", "512KiB"]);
+    assert_ok(&out);
+    assert_eq!(out.stdout, body[..100 * 1024]);
+
+    // More than the object, within the budget: the whole object.
+    let out = head(&["-c", "2MiB", "--max-bytes", "4MiB"]);
+    assert_ok(&out);
+    assert_eq!(out.stdout, body);
+
+    // The default budget (64 MiB) is the limit for -c 100MiB of a larger object.
+    let big = std::fs::File::create(server.bucket_dir(PUBLIC).join("big.bin")).unwrap();
+    big.set_len(80 * 1024 * 1024).unwrap();
+    let out = run(
+        &home,
+        &[
+            "head",
+            "-c",
+            "100MiB",
+            "s3://public/big.bin",
+            "--anon",
+            "--endpoint-url",
+            e,
+        ],
+    );
+    assert_refused(&out);
+    let err = text(&out.stderr);
+    assert!(err.contains("byte budget of 64.0 MiB"), "{err}");
+    assert!(err.contains("--max-bytes 83886080"), "{err}");
+}
+
+// ------------------------------------------------- symlinks in local uploads
+
+#[cfg(unix)]
+#[test]
+fn a_local_upload_does_not_follow_symlinks_out_of_the_source_and_names_them() {
+    use std::os::unix::fs::symlink;
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    write(&outside.join("secret.txt"), "SECRET");
+    let up = tmp.path().join("up");
+    write(&up.join("a.txt"), "a");
+    symlink(outside.join("secret.txt"), up.join("secret-link")).unwrap();
+    symlink(&outside, up.join("dir-link")).unwrap();
+    // A link that stays inside the tree is followed as before.
+    symlink(up.join("a.txt"), up.join("alias.txt")).unwrap();
+    let up_arg = up.to_str().unwrap();
+
+    let out = run(
+        &home,
+        &["cp", "-r", up_arg, "s3://private/up", "--profile", "zs"],
+    );
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("would copy 2 objects"), "{stdout}");
+    assert!(
+        stdout.contains("2 files not copied: reached through a symlink"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("up/secret-link -> "), "{stdout}");
+    assert!(stdout.contains("up/dir-link/secret.txt -> "), "{stdout}");
+
+    let out = run(
+        &home,
+        &[
+            "cp",
+            "-r",
+            up_arg,
+            "s3://private/up",
+            "--profile",
+            "zs",
+            "--yes",
+        ],
+    );
+    assert_ok(&out);
+    assert!(
+        text(&out.stderr).contains("secret-link"),
+        "{}",
+        text(&out.stderr)
+    );
+    let bucket = server.bucket_dir(PRIVATE);
+    assert_eq!(read(&bucket.join("up/a.txt")), "a");
+    assert_eq!(read(&bucket.join("up/alias.txt")), "a");
+    assert!(!bucket.join("up/secret-link").exists());
+    assert!(!bucket.join("up/dir-link").exists());
+}
