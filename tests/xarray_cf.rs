@@ -1,7 +1,9 @@
 //! `show` agrees with xarray's decoded view. fixtures/make_xarray_fixtures.py
 //! writes stores with xarray (v2 and v3: CF times, packed ints, bools,
 //! timedeltas, strings, ints and floats with `_FillValue`) and records what
-//! `xr.open_zarr` makes of them, and of the zarr-python fixtures, in
+//! `xr.open_zarr` makes of them, of the zarr-python CF fixtures and of a
+//! store of other writers' CF attributes (`_Unsigned`, `_Encoding`,
+//! `missing_value`, a bool with a fill value), in
 //! fixtures/xarray-cf.expected.json. Here zarrscope reads the same stores
 //! through the S3 test server and must say the same — no Python needed.
 
