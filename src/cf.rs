@@ -626,6 +626,26 @@ pub fn cf_date(value: f64, units: &str, calendar: Option<&str>) -> Option<String
     Some(date.format("%Y-%m-%dT%H:%M").to_string())
 }
 
+/// A CF duration (`units` one of xarray's `TIME_UNITS`) as pandas prints a
+/// timedelta: `0 days 06:00:00`, `-1 days 23:00:00`, `0 days 00:00:00.500000`.
+pub fn cf_duration(value: f64, units: &str) -> Option<String> {
+    let seconds = value * unit_seconds(units)?;
+    if !seconds.is_finite() || seconds.abs() > 1e13 {
+        return None;
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let micros = (seconds * 1e6).round() as i64;
+    let days = micros.div_euclid(86_400_000_000);
+    let rest = micros.rem_euclid(86_400_000_000);
+    let (h, m) = (rest / 3_600_000_000, rest / 60_000_000 % 60);
+    let (s, frac) = (rest / 1_000_000 % 60, rest % 1_000_000);
+    let mut text = format!("{days} days {h:02}:{m:02}:{s:02}");
+    if frac != 0 {
+        text.push_str(&format!(".{frac:06}"));
+    }
+    Some(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -747,6 +767,27 @@ mod tests {
         );
         assert_eq!(at("not a date"), None);
         assert_eq!(at("2000-13-01"), None);
+    }
+
+    #[test]
+    fn cf_durations_print_like_pandas() {
+        assert_eq!(
+            cf_duration(0.0, "hours").as_deref(),
+            Some("0 days 00:00:00")
+        );
+        assert_eq!(
+            cf_duration(24.0, "hours").as_deref(),
+            Some("1 days 00:00:00")
+        );
+        assert_eq!(
+            cf_duration(-60.0, "minutes").as_deref(),
+            Some("-1 days 23:00:00")
+        );
+        assert_eq!(
+            cf_duration(0.5, "seconds").as_deref(),
+            Some("0 days 00:00:00.500000")
+        );
+        assert_eq!(cf_duration(1.0, "fortnights"), None);
     }
 
     #[test]
