@@ -18,7 +18,10 @@ use crate::metadata::ArrayInfo;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dtype {
     Bool,
-    Int { signed: bool, bytes: u64 },
+    Int {
+        signed: bool,
+        bytes: u64,
+    },
     Float(u64),
     Complex(u64),
     /// The unit in brackets; empty for a generic `datetime64`.
@@ -189,7 +192,10 @@ fn v3_fill_attribute(stored: &Value, dtype: &Dtype) -> Value {
     match (stored, dtype) {
         (Value::String(text), Dtype::Float(_) | Dtype::Complex(_)) => {
             let bytes = base64::engine::general_purpose::STANDARD.decode(text);
-            match bytes.ok().and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()) {
+            match bytes
+                .ok()
+                .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            {
                 Some(b) => float_value(f64::from_le_bytes(b)),
                 None => stored.clone(),
             }
@@ -251,7 +257,9 @@ fn py_type(v: &Value) -> PyType {
         Value::Number(n) if n.is_f64() => PyType::Float,
         Value::Number(_) => PyType::Int,
         // Bare NaN/Infinity in attributes are floats.
-        Value::String(s) if ["nan", "infinity", "-infinity"].contains(&s.to_lowercase().as_str()) => {
+        Value::String(s)
+            if ["nan", "infinity", "-infinity"].contains(&s.to_lowercase().as_str()) =>
+        {
             PyType::Float
         }
         _ => PyType::Other,
@@ -334,7 +342,9 @@ pub fn decode(info: &ArrayInfo, attrs: &Map<String, Value>) -> Decoding {
             .get("_FillValue")
             .map(|v| v3_fill_attribute(v, &stored))
     };
-    let fill = fill_value.clone().or_else(|| attrs.get("missing_value").cloned());
+    let fill = fill_value
+        .clone()
+        .or_else(|| attrs.get("missing_value").cloned());
     // Stored datetimes and timedeltas pass through untouched.
     if matches!(stored, Dtype::DateTime(_) | Dtype::TimeDelta(_)) {
         return Decoding {
@@ -389,7 +399,10 @@ pub fn decode(info: &ArrayInfo, attrs: &Map<String, Value>) -> Decoding {
                 bytes,
             };
             steps.push(format!("_Unsigned {flag}"));
-            masked = masked.iter().map(|v| reinterpret(v, signed, bytes)).collect();
+            masked = masked
+                .iter()
+                .map(|v| reinterpret(v, signed, bytes))
+                .collect();
         }
     }
     let packed = attrs.contains_key("scale_factor") || attrs.contains_key("add_offset");
@@ -485,7 +498,11 @@ fn unknown(steps: Vec<String>, fill: Option<Value>, masked: Vec<Value>) -> Decod
 /// An integer fill value read as the other signedness of `bytes` bytes, as
 /// `_Unsigned` makes xarray read it.
 fn reinterpret(v: &Value, to_unsigned: bool, bytes: u64) -> Value {
-    let Some(x) = v.as_i64().map(i128::from).or_else(|| v.as_u64().map(i128::from)) else {
+    let Some(x) = v
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| v.as_u64().map(i128::from))
+    else {
         return v.clone();
     };
     let bits = u32::try_from(bytes * 8).unwrap_or(64).min(64);
@@ -581,7 +598,10 @@ fn split_zone(rest: &str) -> Option<(&str, i64)> {
     let digits: String = zone[1..].chars().filter(char::is_ascii_digit).collect();
     let (h, m) = match digits.len() {
         1 | 2 => (digits.parse::<i64>().ok()?, 0),
-        4 => (digits[..2].parse::<i64>().ok()?, digits[2..].parse::<i64>().ok()?),
+        4 => (
+            digits[..2].parse::<i64>().ok()?,
+            digits[2..].parse::<i64>().ok()?,
+        ),
         _ => return None,
     };
     Some((clock, sign * (h * 60 + m)))
@@ -604,6 +624,26 @@ pub fn cf_date(value: f64, units: &str, calendar: Option<&str>) -> Option<String
     let millis = (offset * 1000.0).round() as i64;
     let date = start.checked_add_signed(TimeDelta::try_milliseconds(millis)?)?;
     Some(date.format("%Y-%m-%dT%H:%M").to_string())
+}
+
+/// A CF duration (`units` one of xarray's `TIME_UNITS`) as pandas prints a
+/// timedelta: `0 days 06:00:00`, `-1 days 23:00:00`, `0 days 00:00:00.500000`.
+pub fn cf_duration(value: f64, units: &str) -> Option<String> {
+    let seconds = value * unit_seconds(units)?;
+    if !seconds.is_finite() || seconds.abs() > 1e13 {
+        return None;
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let micros = (seconds * 1e6).round() as i64;
+    let days = micros.div_euclid(86_400_000_000);
+    let rest = micros.rem_euclid(86_400_000_000);
+    let (h, m) = (rest / 3_600_000_000, rest / 60_000_000 % 60);
+    let (s, frac) = (rest / 1_000_000 % 60, rest % 1_000_000);
+    let mut text = format!("{days} days {h:02}:{m:02}:{s:02}");
+    if frac != 0 {
+        text.push_str(&format!(".{frac:06}"));
+    }
+    Some(text)
 }
 
 #[cfg(test)]
@@ -721,9 +761,33 @@ mod tests {
             Some("1979-02-01T01:00:00")
         );
         assert_eq!(at("1-1-1").as_deref(), Some("0001-01-01T00:00:00"));
-        assert_eq!(at("2000-01-01 12:30:00.5Z").as_deref(), Some("2000-01-01T12:30:00"));
+        assert_eq!(
+            at("2000-01-01 12:30:00.5Z").as_deref(),
+            Some("2000-01-01T12:30:00")
+        );
         assert_eq!(at("not a date"), None);
         assert_eq!(at("2000-13-01"), None);
+    }
+
+    #[test]
+    fn cf_durations_print_like_pandas() {
+        assert_eq!(
+            cf_duration(0.0, "hours").as_deref(),
+            Some("0 days 00:00:00")
+        );
+        assert_eq!(
+            cf_duration(24.0, "hours").as_deref(),
+            Some("1 days 00:00:00")
+        );
+        assert_eq!(
+            cf_duration(-60.0, "minutes").as_deref(),
+            Some("-1 days 23:00:00")
+        );
+        assert_eq!(
+            cf_duration(0.5, "seconds").as_deref(),
+            Some("0 days 00:00:00.500000")
+        );
+        assert_eq!(cf_duration(1.0, "fortnights"), None);
     }
 
     #[test]

@@ -63,21 +63,31 @@ pub struct Cf {
     /// The `units` of a CF time variable (`<unit> since <date>`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_units: Option<String>,
+    /// The `units` of a CF duration xarray reads as timedelta64 (`hours`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_units: Option<String>,
 }
 
 impl Cf {
-    /// A stored time value as a date to the minute, `NaT` where xarray reads
-    /// it as missing (a fill value, NaN, or numpy's NaT sentinel, the
-    /// smallest int64); `None` for a value that is not a CF time.
-    pub fn date(&self, raw: f64) -> Option<String> {
-        let units = self.time_units.as_deref()?;
+    /// A stored time value as xarray shows it: a date to the minute, or a
+    /// duration (`1 days 06:00:00`); `NaT` where xarray reads it as missing
+    /// (a fill value, NaN, or numpy's NaT sentinel, the smallest int64);
+    /// `None` for a value that is not a CF time or duration.
+    pub fn decoded_time(&self, raw: f64) -> Option<String> {
+        if self.time_units.is_none() && self.duration_units.is_none() {
+            return None;
+        }
         #[allow(clippy::cast_precision_loss)]
         let nat_sentinel = i64::MIN as f64;
         let masked = self.masked.iter().any(|m| m.as_f64() == Some(raw));
         if raw.is_nan() || raw == nat_sentinel || masked {
             return Some("NaT".into());
         }
-        cf::cf_date(raw, units, self.calendar.as_deref())
+        match (&self.time_units, &self.duration_units) {
+            (Some(units), _) => cf::cf_date(raw, units, self.calendar.as_deref()),
+            (None, Some(units)) => cf::cf_duration(raw, units),
+            (None, None) => None,
+        }
     }
 }
 
@@ -181,8 +191,10 @@ pub fn cf_of(info: Option<&ArrayInfo>, attrs: &Map<String, Value>) -> Cf {
     cf.decoding = (!decoded.steps.is_empty()).then(|| decoded.steps.join(", "));
     cf.fill = decoded.fill;
     cf.masked = decoded.masked;
-    if let Some(cf::TimeDecoding::Datetime { units, .. }) = decoded.time {
-        cf.time_units = Some(units);
+    match decoded.time {
+        Some(cf::TimeDecoding::Datetime { units, .. }) => cf.time_units = Some(units),
+        Some(cf::TimeDecoding::Timedelta { units }) => cf.duration_units = Some(units),
+        None => {}
     }
     cf
 }
@@ -544,18 +556,21 @@ mod tests {
     fn time_values_and_nat() {
         let t = json!({"units": "hours since 2020-01-01", "_FillValue": -1});
         let cf = cf_of(Some(&int_array("<i4")), t.as_object().unwrap());
-        assert_eq!(cf.date(6.0).as_deref(), Some("2020-01-01T06:00"));
-        assert_eq!(cf.date(-1.0).as_deref(), Some("NaT"));
+        assert_eq!(cf.decoded_time(6.0).as_deref(), Some("2020-01-01T06:00"));
+        assert_eq!(cf.decoded_time(-1.0).as_deref(), Some("NaT"));
         // xarray v2 masks with the array's fill_value over the attribute.
         let mut info = int_array("<i8");
         info.fill_value = json!(-2);
         let cf = cf_of(Some(&info), t.as_object().unwrap());
-        assert_eq!(cf.date(-1.0).as_deref(), Some("2019-12-31T23:00"));
-        assert_eq!(cf.date(-2.0).as_deref(), Some("NaT"));
+        assert_eq!(cf.decoded_time(-1.0).as_deref(), Some("2019-12-31T23:00"));
+        assert_eq!(cf.decoded_time(-2.0).as_deref(), Some("NaT"));
         #[allow(clippy::cast_precision_loss)]
         let sentinel = i64::MIN as f64;
-        assert_eq!(cf.date(sentinel).as_deref(), Some("NaT"));
-        assert_eq!(cf.date(f64::NAN).as_deref(), Some("NaT"));
+        assert_eq!(cf.decoded_time(sentinel).as_deref(), Some("NaT"));
+        assert_eq!(cf.decoded_time(f64::NAN).as_deref(), Some("NaT"));
+        let lead = json!({"units": "hours", "dtype": "timedelta64[ns]"});
+        let cf = cf_of(Some(&int_array("<i8")), lead.as_object().unwrap());
+        assert_eq!(cf.decoded_time(30.0).as_deref(), Some("1 days 06:00:00"));
     }
 
     #[test]

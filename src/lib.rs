@@ -5,9 +5,9 @@
 //! [`metadata`] (documents → nodes) → [`hierarchy`] (the tree) → [`render`].
 //! [`open`] ties store and metadata together; [`cli`] is the command line.
 
+pub mod cf;
 pub mod cli;
 pub mod compare;
-pub mod cf;
 pub mod consolidate;
 pub mod crawl;
 pub mod dataset;

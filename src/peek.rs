@@ -258,7 +258,7 @@ async fn peek_one(
         "float64" => pair(first_last::<f64>(&array, n, reach).await?),
         other => return Err(format!("values of type {other} are not shown")),
     };
-    let (first_date, last_date) = (v.cf.date(a), v.cf.date(b));
+    let (first_date, last_date) = (v.cf.decoded_time(a), v.cf.decoded_time(b));
     Ok(Peek {
         first,
         last,

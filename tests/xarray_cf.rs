@@ -1,7 +1,9 @@
 //! `show` agrees with xarray's decoded view. fixtures/make_xarray_fixtures.py
 //! writes stores with xarray (v2 and v3: CF times, packed ints, bools,
 //! timedeltas, strings, ints and floats with `_FillValue`) and records what
-//! `xr.open_zarr` makes of them, and of the zarr-python fixtures, in
+//! `xr.open_zarr` makes of them, of the zarr-python CF fixtures and of a
+//! store of other writers' CF attributes (`_Unsigned`, `_Encoding`,
+//! `missing_value`, a bool with a fill value), in
 //! fixtures/xarray-cf.expected.json. Here zarrscope reads the same stores
 //! through the S3 test server and must say the same — no Python needed.
 
@@ -79,7 +81,7 @@ fn decoded_dtypes_equal_xarrays_for_every_variable() {
 }
 
 #[test]
-fn coordinate_times_equal_xarrays_with_nat_marked() {
+fn coordinate_times_and_durations_equal_xarrays_with_nat_marked() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
     let expected = expected();
@@ -116,15 +118,13 @@ fn coordinate_times_equal_xarrays_with_nat_marked() {
                 first_last[0].as_str().unwrap(),
                 first_last[1].as_str().unwrap()
             );
-            assert!(
-                line.contains("→ datetime64[ns]") && line.contains(&dates),
-                "{line}"
-            );
+            let header = format!("→ {}", record["dtypes"][name].as_str().unwrap());
+            assert!(line.contains(&header) && line.contains(&dates), "{line}");
         }
     }
-    // time (ISO reference with +00:00), reftime (fill -1) and valid (the
-    // int64 NaT sentinel) in v2 and v3, and cf-small's time.
-    assert!(checked >= 8, "{checked}");
+    // time (ISO reference with +00:00), reftime (fill -1), valid (the int64
+    // NaT sentinel) and lead (a duration) in v2 and v3, and cf-small's time.
+    assert!(checked >= 10, "{checked}");
 }
 
 #[test]
@@ -133,12 +133,16 @@ fn fill_values_read_as_xarray_reads_them() {
     let home = Home::new(&server.endpoint);
     for store in ["xarray-cf-v2.zarr", "xarray-cf-v3.zarr"] {
         let url = format!("s3://public/{store}");
-        let doc: Value = serde_json::from_str(&run(&server, &home, &["show", &url, "--json"])).unwrap();
+        let doc: Value =
+            serde_json::from_str(&run(&server, &home, &["show", &url, "--json"])).unwrap();
         let vars = variables(&doc);
         // v3 stores float fills as base64 of a float64 (`AAAAAAAA+H8=`).
         assert_eq!(vars["temp_f64"]["cf"]["fill"], "NaN", "{store}");
         assert_eq!(vars["temp_f32_fill"]["cf"]["fill"], -9999.0, "{store}");
-        assert_eq!(vars["count_i32_fill"]["cf"]["masked"], serde_json::json!([-1]));
+        assert_eq!(
+            vars["count_i32_fill"]["cf"]["masked"],
+            serde_json::json!([-1])
+        );
         let view = run(&server, &home, &["show", &url]);
         assert!(!view.contains("AAAAAAAA+H8="), "{view}");
         let line = |name: &str| {
@@ -150,8 +154,14 @@ fn fill_values_read_as_xarray_reads_them() {
         assert!(line("count_i16_fill").contains("int16 → float32"), "{view}");
         assert!(line("count_i16_fill").contains("fill -1 → NaN"), "{view}");
         assert!(line("flag").contains("int8 → bool"), "{view}");
-        assert!(line("duration").contains("int64 → timedelta64[ns]"), "{view}");
-        assert!(line("temp_f32_fill").contains("fill -9999.0 → NaN"), "{view}");
+        assert!(
+            line("duration").contains("int64 → timedelta64[ns]"),
+            "{view}"
+        );
+        assert!(
+            line("temp_f32_fill").contains("fill -9999.0 → NaN"),
+            "{view}"
+        );
     }
 }
 
@@ -172,7 +182,13 @@ fn sharded_arrays_show_their_shard_count_and_size() {
     );
     let doc: Value = serde_json::from_str(&run(&server, &home, &["show", url, "--json"])).unwrap();
     let temp = &variables(&doc)["temp_f64"];
-    assert_eq!((temp["nshards"].as_u64(), temp["shard_nbytes"].as_u64()), (Some(2), Some(288)));
+    assert_eq!(
+        (temp["nshards"].as_u64(), temp["shard_nbytes"].as_u64()),
+        (Some(2), Some(288))
+    );
     let detail = run(&server, &home, &["show", &format!("{url}/temp_f64")]);
-    assert!(detail.contains("Shard grid      : (2, 1) = 2 shards"), "{detail}");
+    assert!(
+        detail.contains("Shard grid      : (2, 1) = 2 shards"),
+        "{detail}"
+    );
 }

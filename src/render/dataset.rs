@@ -71,7 +71,9 @@ fn notes(v: &Variable) -> String {
     if let Some(how) = &v.cf.decoding {
         parts.push(how.clone());
     }
-    if let Some(units) = v.cf.units.as_ref().filter(|_| v.cf.time_units.is_none()) {
+    // Time units are named in the decoding.
+    let time = v.cf.time_units.is_some() || v.cf.duration_units.is_some();
+    if let Some(units) = v.cf.units.as_ref().filter(|_| !time) {
         parts.push(format!("[{units}]"));
     }
     if let Some(name) = v.cf.long_name.as_ref().or(v.cf.standard_name.as_ref()) {
