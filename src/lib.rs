@@ -9,6 +9,7 @@ pub mod cli;
 pub mod compare;
 pub mod consolidate;
 pub mod crawl;
+pub mod decode;
 pub mod dataset;
 pub mod error;
 pub mod hierarchy;
