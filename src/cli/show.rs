@@ -80,7 +80,10 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     }
     let mut view = dataset(&h, i);
     if args.coords {
-        peek_coordinates(&ms, &h, &mut view).await;
+        if let Err(e) = peek_coordinates(&ms, &h, &mut view).await {
+            print_stats(&[&ms], &args.report, started);
+            return Err(e);
+        }
     }
     print_stats(&[&ms], &args.report, started);
     if args.json {
