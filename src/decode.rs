@@ -27,12 +27,12 @@ use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 
+use zarrs::array::codec::BloscCodec;
 use zarrs::array::codec::api::{
     CodecRuntimePluginV2, CodecRuntimePluginV3, register_codec_v2, register_codec_v3,
 };
-use zarrs::array::codec::{Bz2Codec, GzipCodec, ZlibCodec, ZstdCodec, blosc_validate};
-use zarrs::array::codec::BloscCodec;
 use zarrs::array::codec::api::{PartialDecoderCapability, PartialEncoderCapability};
+use zarrs::array::codec::{Bz2Codec, GzipCodec, ZlibCodec, ZstdCodec, blosc_validate};
 use zarrs::array::{
     ArrayBytesRaw, ArrayError, BytesRepresentation, BytesToBytesCodecTraits, Codec, CodecError,
     CodecMetadataOptions, CodecOptions, CodecTraits, CodecTraitsV2, CodecTraitsV3,
@@ -329,7 +329,9 @@ mod tests {
             assert!(
                 matches!(
                     refused,
-                    Some(DecodeRefused::Expands { limit: 1000, .. } | DecodeRefused::Declared { .. })
+                    Some(
+                        DecodeRefused::Expands { limit: 1000, .. } | DecodeRefused::Declared { .. }
+                    )
                 ),
                 "{kind:?}: {err}"
             );
@@ -354,7 +356,10 @@ mod tests {
                 &CodecOptions::default(),
             )
             .unwrap_err();
-        assert!(err.to_string().contains("declares 9223372036854775808"), "{err}");
+        assert!(
+            err.to_string().contains("declares 9223372036854775808"),
+            "{err}"
+        );
         // A well-formed frame still decodes.
         let ok = c
             .decode(
