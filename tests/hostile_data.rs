@@ -31,6 +31,7 @@ struct Outcome {
 
 /// Run the binary with an empty environment, kill it after `limit`, and
 /// measure its peak memory.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its rusage
 fn zarrscope(args: &[&str], limit: Duration) -> Outcome {
     let home = tempfile::tempdir().unwrap();
     let started = Instant::now();

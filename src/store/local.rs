@@ -170,7 +170,7 @@ impl ObjectStore for LocalFiles {
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        self.within(&location.to_string(), async {
+        self.within(location.as_ref(), async {
             self.only_regular_files(location).await?;
             self.inner.get_ranges(location, ranges).await
         })
