@@ -97,6 +97,8 @@ impl LocalFiles {
                 }
             }
         })
+        // Callers may poll once more after the end.
+        .fuse()
         .boxed()
     }
 }
