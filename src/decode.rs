@@ -305,7 +305,16 @@ mod tests {
             Kind::Zlib => Arc::new(ZlibCodec::new(5u32.try_into().unwrap())),
             Kind::Bz2 => Arc::new(Bz2Codec::new(5u32.try_into().unwrap())),
             Kind::Zstd => Arc::new(ZstdCodec::new(3, false)),
-            Kind::Blosc => unreachable!(),
+            Kind::Blosc => Arc::new(
+                BloscCodec::new(
+                    zarrs::array::codec::BloscCompressor::LZ4,
+                    5u8.try_into().unwrap(),
+                    None,
+                    zarrs::array::codec::BloscShuffleMode::NoShuffle,
+                    None,
+                )
+                .unwrap(),
+            ),
         };
         Bounded { kind, inner }
     }
@@ -313,7 +322,7 @@ mod tests {
     #[test]
     fn decodes_up_to_the_bound_and_refuses_past_it() {
         let options = CodecOptions::default();
-        for kind in [Kind::Gzip, Kind::Zlib, Kind::Bz2, Kind::Zstd] {
+        for kind in [Kind::Gzip, Kind::Zlib, Kind::Bz2, Kind::Zstd, Kind::Blosc] {
             let c = codec(kind);
             let data = vec![7u8; 4096];
             let encoded = c.inner.encode(Cow::Borrowed(&data), &options).unwrap();
@@ -339,6 +348,28 @@ mod tests {
     }
 
     #[test]
+    fn a_blosc_header_that_does_not_describe_its_data_is_refused() {
+        let c = codec(Kind::Blosc);
+        let options = CodecOptions::default();
+        let data = vec![7u8; 4096];
+        let mut encoded = c
+            .inner
+            .encode(Cow::Borrowed(&data), &options)
+            .unwrap()
+            .into_owned();
+        // cbytes (bytes 12..16) no longer matches the buffer's length.
+        encoded[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
+        let err = c
+            .decode(
+                Cow::Owned(encoded),
+                &BytesRepresentation::FixedSize(4096),
+                &options,
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("blosc data is not valid"), "{err}");
+    }
+
+    #[test]
     fn a_zstd_frame_declaring_2_pow_63_bytes_is_refused_before_decoding() {
         let mut frame = Vec::new();
         let mut enc = zstd::stream::write::Encoder::new(&mut frame, 1).unwrap();
@@ -346,7 +377,6 @@ mod tests {
         enc.include_contentsize(true).unwrap();
         enc.write_all(b"abcd").unwrap();
         enc.finish().unwrap();
-        // Rewrite the header: single segment, 8-byte content size 2^63.
         let hostile = hostile_zstd_header(1 << 63);
         let c = codec(Kind::Zstd);
         let err = c

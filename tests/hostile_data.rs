@@ -342,6 +342,75 @@ fn coordinate_chunks_that_expand_past_their_metadata_are_refused_within_bounded_
     assert!(out.stdout.contains("0.0 … 9.0"), "{}", out.stdout);
 }
 
+/// A v3 store (consolidated) with one sharded float64 coordinate `x` of 20
+/// values: one shard of two gzip chunks of 10, index at the end.
+fn write_sharded_store(root: &Path, chunks: [&[u8]; 2]) {
+    let x = json!({
+        "zarr_format": 3, "node_type": "array", "shape": [20], "data_type": "float64",
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [20]}},
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        "fill_value": 0.0,
+        "codecs": [{"name": "sharding_indexed", "configuration": {
+            "chunk_shape": [10],
+            "codecs": [{"name": "bytes", "configuration": {"endian": "little"}},
+                       {"name": "gzip", "configuration": {"level": 1}}],
+            "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+            "index_location": "end"}}],
+        "dimension_names": ["x"], "attributes": {}
+    });
+    let root_doc = json!({
+        "zarr_format": 3, "node_type": "group", "attributes": {},
+        "consolidated_metadata": {"kind": "inline", "must_understand": false,
+                                  "metadata": {"x": x}}
+    });
+    put(&root.join("zarr.json"), root_doc.to_string().as_bytes());
+    put(&root.join("x/zarr.json"), x.to_string().as_bytes());
+    let mut shard = Vec::new();
+    let mut index = Vec::new();
+    for chunk in chunks {
+        index.extend((shard.len() as u64).to_le_bytes());
+        index.extend((chunk.len() as u64).to_le_bytes());
+        shard.extend_from_slice(chunk);
+    }
+    shard.extend(index);
+    put(&root.join("x/c/0"), &shard);
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn an_inner_chunk_of_a_shard_is_decoded_within_its_bound_too() {
+    let server = S3Server::start();
+    let bucket = server.bucket_dir("public");
+    let values = |from: u32| -> Vec<u8> {
+        (from..from + 10)
+            .flat_map(|i| f64::from(i).to_le_bytes())
+            .collect()
+    };
+    write_sharded_store(
+        &bucket.join("sharded.zarr"),
+        [&gzip(&values(0)), &gzip(&values(10))],
+    );
+    let out = show_coords(&server, "sharded.zarr");
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("0.0 … 19.0"), "{}", out.stdout);
+    // The last inner chunk expands to half a GiB.
+    write_sharded_store(
+        &bucket.join("sharded-bomb.zarr"),
+        [&gzip(&values(0)), &gzip_bomb()],
+    );
+    let out = show_coords(&server, "sharded-bomb.zarr");
+    assert_refused(
+        &out,
+        "sharded",
+        &["sharded-bomb.zarr/x", "gzip data expands past the 80 bytes"],
+    );
+}
+
 #[test]
 fn per_node_metadata_contradicting_the_plan_is_refused_before_any_chunk_is_read() {
     let server = S3Server::start();
