@@ -246,4 +246,34 @@ mod tests {
         let missing = store.get(&Path::from("nope")).await.unwrap_err();
         assert!(matches!(missing, object_store::Error::NotFound { .. }));
     }
+
+    fn timed_out(err: &object_store::Error) -> bool {
+        matches!(
+            GuardError::from_store_error(err),
+            Some(GuardError::TimedOut { .. })
+        )
+    }
+
+    #[tokio::test]
+    async fn a_read_that_does_not_answer_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalFiles::new(
+            LocalFileSystem::new_with_prefix(dir.path()).unwrap(),
+            Duration::from_millis(50),
+        );
+        // An operation that never finishes, as on a hung file system.
+        let err = store
+            .within("a/.zmetadata", std::future::pending::<Result<()>>())
+            .await
+            .unwrap_err();
+        assert!(timed_out(&err), "{err}");
+        assert!(err.to_string().contains("a/.zmetadata"), "{err}");
+        // A body that stops moving ends in the same error, then ends.
+        let stalled = stream::pending::<Result<Bytes>>().boxed();
+        let mut body = store.timed_stream("a/0".into(), stalled);
+        let err = body.next().await.unwrap().unwrap_err();
+        assert!(timed_out(&err), "{err}");
+        assert!(body.next().await.is_none());
+        assert!(body.next().await.is_none(), "polled after its end");
+    }
 }
