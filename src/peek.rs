@@ -4,6 +4,11 @@
 //! through metadata and the chunks of exactly those arrays, under the byte
 //! budget. A coordinate whose two chunks would not fit is skipped with a note
 //! giving its size. CF times are decoded to dates.
+//!
+//! The plan (which chunks, how large) is made from the metadata already read;
+//! each array is opened with its own metadata document only if that agrees
+//! with the plan, and its chunks are decompressed within the size that
+//! metadata gives them ([`crate::decode`]). Either failing stops the command.
 
 use std::sync::Arc;
 
@@ -291,20 +296,29 @@ pub async fn peek_coordinates(
         .iter()
         .enumerate()
         .filter(|(_, v)| prefixes.contains(&store_key(&v.path)))
-        .filter_map(|(i, v)| {
+        .map(|(i, v)| {
             // The plan's own metadata of this coordinate.
-            let node = h.nodes.iter().find(|n| n.path == v.path)?;
-            let NodeKind::Array(info) = &node.kind else {
-                return None;
-            };
+            let planned =
+                h.nodes
+                    .iter()
+                    .find(|n| n.path == v.path)
+                    .and_then(|node| match &node.kind {
+                        NodeKind::Array(info) => Some(Planned {
+                            info,
+                            attributes: &node.attributes,
+                        }),
+                        _ => None,
+                    });
             let key = store_key(&v.path);
             let store = Arc::clone(&store);
             let v = v.clone();
-            let planned = Planned {
-                info,
-                attributes: &node.attributes,
-            };
-            Some(async move { (i, peek_one(store, &key, &v, planned).await) })
+            async move {
+                let result = match planned {
+                    Some(planned) => peek_one(store, &key, &v, planned).await,
+                    None => Err(Failure::Note("no array metadata in the plan".into())),
+                };
+                (i, result)
+            }
         })
         .collect::<Vec<_>>();
     let mut refused = None;

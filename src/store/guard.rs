@@ -9,9 +9,10 @@
 //! - whether writes (put, copy, delete) pass. Only a write command the user
 //!   confirmed with `--yes` builds a guard that lets them through.
 //!
-//! A byte budget covers every read of the command. A response whose size is
-//! known up front is refused before its body is read; a body that grows past
-//! the budget while streaming is cut off. Listing is always allowed (it never
+//! A byte budget covers every read of the command, across every store it
+//! opens. A response whose size is known up front takes that size from the
+//! budget, or is refused, before its body is read; a body that grows past the
+//! budget while streaming is cut off. Listing is always allowed (it never
 //! returns object bodies).
 
 use std::fmt;
@@ -103,7 +104,7 @@ impl Policy {
 
 /// Why the guard refused something. Carried as the source of an
 /// `object_store::Error::Generic` so callers can tell it apart.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
     #[error("refused to read {key:?}: it is not a Zarr metadata key (only {allowed} are read)")]
     NotMetadata { key: String, allowed: String },
@@ -130,8 +131,14 @@ pub enum GuardError {
     #[error("refused to read {path}: it is a {kind}, not a regular file")]
     NotRegularFile { path: String, kind: &'static str },
     /// A local read that did not finish within --timeout.
-    #[error("gave up reading {path}: no answer from the file system within {seconds:.1} s")]
-    TimedOut { path: String, seconds: f64 },
+    #[error(
+        "gave up reading {path}: no answer from the file system within {} (--timeout)",
+        humantime::format_duration(*.after)
+    )]
+    TimedOut {
+        path: String,
+        after: std::time::Duration,
+    },
 }
 
 impl GuardError {

@@ -42,7 +42,7 @@ impl LocalFiles {
     fn timed_out(&self, path: &str) -> object_store::Error {
         GuardError::TimedOut {
             path: path.to_string(),
-            seconds: self.timeout.as_secs_f64(),
+            after: self.timeout,
         }
         .into_store_error()
     }
@@ -90,7 +90,7 @@ impl LocalFiles {
                     Err(_) => {
                         let err = GuardError::TimedOut {
                             path,
-                            seconds: timeout.as_secs_f64(),
+                            after: timeout,
                         };
                         Some((Err(err.into_store_error()), None))
                     }
