@@ -11,6 +11,7 @@ pub mod compare;
 pub mod consolidate;
 pub mod crawl;
 pub mod dataset;
+pub mod decode;
 pub mod error;
 pub mod hierarchy;
 pub mod lint;

@@ -4,17 +4,28 @@
 //! through metadata and the chunks of exactly those arrays, under the byte
 //! budget. A coordinate whose two chunks would not fit is skipped with a note
 //! giving its size. CF times are decoded to dates.
+//!
+//! The plan (which chunks, how large) is made from the metadata already read;
+//! each array is opened with its own metadata document only if that agrees
+//! with the plan, and its chunks are decompressed within the size that
+//! metadata gives them ([`crate::decode`]). Either failing stops the command.
 
 use std::sync::Arc;
 
+use object_store::ObjectStoreExt;
 use object_store::prefix::PrefixStore;
 use serde_json::{Value, json};
-use zarrs::array::{Array, ArraySubset, ElementOwned};
-use zarrs::config::MetadataRetrieveVersion;
+use zarrs::array::{
+    Array, ArrayError, ArrayMetadata, ArrayMetadataV2, ArrayMetadataV3, ArraySubset, ElementOwned,
+};
 use zarrs_object_store::AsyncObjectStore;
 
 use crate::dataset::{Dataset, Peek, Variable};
+use crate::decode::{self, DecodeRefused};
+use crate::error::Error;
 use crate::hierarchy::Hierarchy;
+use crate::metadata::json as lenient;
+use crate::metadata::{ArrayInfo, Attributes, NodeKind, v2, v3};
 use crate::render::size_text;
 use crate::store::StoreHandle;
 use crate::store::guard::{Keys, Policy, Writes};
@@ -76,6 +87,30 @@ impl FloatJson for f64 {
 
 type Storage = AsyncObjectStore<PrefixStore<Arc<dyn object_store::ObjectStore>>>;
 
+/// Why a coordinate was not peeked.
+enum Failure {
+    /// Shown next to the coordinate ("not read: ...").
+    Note(String),
+    /// The data or metadata is not what the plan was made from: the command
+    /// fails rather than reading past what it planned.
+    Refused(String),
+}
+
+impl From<String> for Failure {
+    fn from(note: String) -> Self {
+        Failure::Note(note)
+    }
+}
+
+impl From<ArrayError> for Failure {
+    fn from(err: ArrayError) -> Self {
+        match DecodeRefused::from_array_error(&err) {
+            Some(refused) => Failure::Refused(format!("a chunk was refused: {refused}")),
+            None => Failure::Note(err.to_string()),
+        }
+    }
+}
+
 /// How to reach the first and last element.
 #[derive(Clone, Copy)]
 enum Reach {
@@ -90,7 +125,7 @@ async fn first_last<T: Scalar>(
     array: &Array<Storage>,
     n: u64,
     reach: Reach,
-) -> Result<(T, T), String> {
+) -> Result<(T, T), Failure> {
     let none = || "no value".to_string();
     match reach {
         Reach::Chunks(chunk) => {
@@ -104,7 +139,7 @@ async fn first_last<T: Scalar>(
                 array
                     .async_retrieve_chunk::<Vec<T>>(&[index])
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(Failure::from)
             };
             if last_chunk == 0 {
                 let only = get(0).await?;
@@ -126,7 +161,7 @@ async fn first_last<T: Scalar>(
                     array
                         .async_retrieve_array_subset::<Vec<T>>(&subset)
                         .await
-                        .map_err(|e| e.to_string())
+                        .map_err(Failure::from)
                 }
             };
             let (first, last) = futures::join!(read(0..1), read(n - 1..n));
@@ -142,8 +177,14 @@ fn pair<T: Scalar>((a, b): (T, T)) -> (Value, Value, f64, f64) {
     (a.json(), b.json(), a.float(), b.float())
 }
 
-/// Peek every 1-D numeric coordinate of `d` (a view of `h`).
-pub async fn peek_coordinates(handle: &StoreHandle, h: &Hierarchy, d: &mut Dataset) {
+/// Peek every 1-D numeric coordinate of `d` (a view of `h`). A chunk that
+/// decodes past what its metadata says it holds, or per-node metadata that
+/// differs from the plan's, fails the command.
+pub async fn peek_coordinates(
+    handle: &StoreHandle,
+    h: &Hierarchy,
+    d: &mut Dataset,
+) -> Result<(), Error> {
     let store_key = |path: &str| {
         // Node paths are absolute within the store at `h.root_url`.
         let root_prefix = handle
@@ -169,6 +210,9 @@ pub async fn peek_coordinates(handle: &StoreHandle, h: &Hierarchy, d: &mut Datas
         .collect();
     // What is left of the budget after the metadata reads.
     let budget = handle.budget.max().saturating_sub(handle.budget.used());
+    // Every chunk is decoded within what its metadata says it holds.
+    decode::install();
+    decode::set_unbounded_limit(budget);
     let mut planned: u128 = 0;
     let mut prefixes = Vec::new();
     for &i in &wanted {
@@ -200,43 +244,148 @@ pub async fn peek_coordinates(handle: &StoreHandle, h: &Hierarchy, d: &mut Datas
         keys: Keys::MetadataAndBelow(prefixes.clone()),
         writes: Writes::None,
     });
-    let zarr_format = d.zarr_format;
     let jobs = d
         .coordinates
         .iter()
         .enumerate()
         .filter(|(_, v)| prefixes.contains(&store_key(&v.path)))
         .map(|(i, v)| {
+            // The plan's own metadata of this coordinate.
+            let planned =
+                h.nodes
+                    .iter()
+                    .find(|n| n.path == v.path)
+                    .and_then(|node| match &node.kind {
+                        NodeKind::Array(info) => Some(Planned {
+                            info,
+                            attributes: &node.attributes,
+                        }),
+                        _ => None,
+                    });
             let key = store_key(&v.path);
             let store = Arc::clone(&store);
             let v = v.clone();
-            async move { (i, peek_one(store, &key, &v, zarr_format).await) }
+            async move {
+                let result = match planned {
+                    Some(planned) => peek_one(store, &key, &v, planned).await,
+                    None => Err(Failure::Note("no array metadata in the plan".into())),
+                };
+                (i, result)
+            }
         })
         .collect::<Vec<_>>();
+    let mut refused = None;
     for (i, result) in futures::future::join_all(jobs).await {
         let v = &mut d.coordinates[i];
         match result {
             Ok(peek) => v.peek = Some(peek),
-            Err(e) => v.peek_note = Some(format!("not read: {}", handle.redact(&e))),
+            Err(Failure::Note(e)) => v.peek_note = Some(format!("not read: {}", handle.redact(&e))),
+            Err(Failure::Refused(e)) => {
+                let url = handle.location.url_of(&store_key(&v.path));
+                refused.get_or_insert((url, handle.redact(&e)));
+            }
         }
     }
+    match refused {
+        None => Ok(()),
+        Some((url, reason)) => Err(Error::new(format!(
+            "refused to read the coordinate {url}: {reason}"
+        ))
+        .with_hint(format!(
+            "the store's data or metadata is corrupt, stale or hostile; `zarrscope check {}` compares the consolidated metadata with every node's own, and `show` without --coords reads metadata only",
+            h.root_url
+        ))),
+    }
+}
+
+/// What the plan knows about a coordinate array.
+#[derive(Clone, Copy)]
+struct Planned<'a> {
+    info: &'a ArrayInfo,
+    attributes: &'a Attributes,
+}
+
+/// The fields that decide what a chunk holds and how it decodes, where the
+/// array's own metadata document differs from the plan's.
+fn differences(planned: &ArrayInfo, read: &ArrayInfo) -> Vec<String> {
+    let fields = |a: &ArrayInfo| {
+        [
+            ("shape", json!(a.shape)),
+            ("chunks", json!(a.chunks)),
+            ("shards", json!(a.shards)),
+            ("data type", a.dtype.clone()),
+            ("fill value", a.fill_value.clone()),
+            ("order", json!(a.order)),
+            ("codecs", json!(a.codecs)),
+        ]
+    };
+    fields(read)
+        .into_iter()
+        .zip(fields(planned))
+        .filter(|((_, r), (_, p))| r != p)
+        .map(|((name, r), (_, p))| {
+            let cut = |v: &Value| {
+                let text = v.to_string();
+                match text.char_indices().nth(80) {
+                    Some((at, _)) => format!("{}…", &text[..at]),
+                    None => text,
+                }
+            };
+            format!("{name} {} there, {} in the plan", cut(&r), cut(&p))
+        })
+        .collect()
+}
+
+/// The coordinate array at `key`, opened with its own metadata document only
+/// if that document agrees with the plan: chunk sizes, and so every bound,
+/// come from the metadata that was planned and budgeted.
+async fn open_planned(
+    store: Arc<dyn object_store::ObjectStore>,
+    key: &str,
+    planned: Planned<'_>,
+) -> Result<Array<Storage>, Failure> {
+    let prefixed = PrefixStore::new(store, key);
+    let v2 = planned.info.zarr_format == 2;
+    let name = if v2 { ".zarray" } else { "zarr.json" };
+    let bytes = prefixed
+        .get(&object_store::path::Path::from(name))
+        .await
+        .map_err(|e| Failure::Note(e.to_string()))?
+        .bytes()
+        .await
+        .map_err(|e| Failure::Note(e.to_string()))?;
+    let read = if v2 {
+        v2::parse_array(&bytes, planned.attributes)
+    } else {
+        v3::parse_array(&bytes)
+    }
+    .map_err(|e| Failure::Refused(format!("its {name} no longer reads: {e}")))?;
+    let differences = differences(planned.info, &read);
+    if !differences.is_empty() {
+        return Err(Failure::Refused(format!(
+            "its {name} differs from the metadata the read was planned from ({}); the consolidated metadata is stale or the store changed",
+            differences.join("; ")
+        )));
+    }
+    // The very bytes just compared, for zarrs.
+    let value = lenient::parse(&bytes).map_err(|e| Failure::Note(format!("{name}: {e}")))?;
+    let metadata = if v2 {
+        serde_json::from_value::<ArrayMetadataV2>(value).map(ArrayMetadata::V2)
+    } else {
+        serde_json::from_value::<ArrayMetadataV3>(value).map(ArrayMetadata::V3)
+    }
+    .map_err(|e| Failure::Note(format!("{name}: {e}")))?;
+    let storage = Arc::new(AsyncObjectStore::new(prefixed));
+    Array::new_with_metadata(storage, "/", metadata).map_err(|e| Failure::Note(e.to_string()))
 }
 
 async fn peek_one(
     store: Arc<dyn object_store::ObjectStore>,
     key: &str,
     v: &Variable,
-    zarr_format: u8,
-) -> Result<Peek, String> {
-    let storage = Arc::new(AsyncObjectStore::new(PrefixStore::new(store, key)));
-    let version = if zarr_format == 2 {
-        MetadataRetrieveVersion::V2
-    } else {
-        MetadataRetrieveVersion::V3
-    };
-    let array = Array::async_open_opt(storage, "/", &version)
-        .await
-        .map_err(|e| e.to_string())?;
+    planned: Planned<'_>,
+) -> Result<Peek, Failure> {
+    let array = open_planned(store, key, planned).await?;
     let n = v.shape[0];
     let reach = match (&v.shards, v.chunks.as_deref()) {
         (None, Some([chunk])) => Reach::Chunks(*chunk),
@@ -256,7 +405,7 @@ async fn peek_one(
         "uint64" => pair(first_last::<u64>(&array, n, reach).await?),
         "float32" => pair(first_last::<f32>(&array, n, reach).await?),
         "float64" => pair(first_last::<f64>(&array, n, reach).await?),
-        other => return Err(format!("values of type {other} are not shown")),
+        other => return Err(format!("values of type {other} are not shown").into()),
     };
     let (first_date, last_date) = (v.cf.decoded_time(a), v.cf.decoded_time(b));
     Ok(Peek {

@@ -392,6 +392,12 @@ fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
 }
 
 impl AccessArgs {
+    /// The byte budget of a whole command: --max-bytes, else
+    /// `default_max_bytes`. Every store the command opens draws from it.
+    pub fn command_budget(&self, default_max_bytes: u64) -> Arc<crate::store::guard::ByteBudget> {
+        crate::store::guard::ByteBudget::new(self.max_bytes.unwrap_or(default_max_bytes))
+    }
+
     /// Options for opening a store; `default_max_bytes` applies unless
     /// --max-bytes was given.
     pub fn store_options(&self, default_max_bytes: u64) -> StoreOptions {
@@ -515,11 +521,15 @@ pub fn normalize_args<I: IntoIterator<Item = std::ffi::OsString>>(
 }
 
 fn block_on<T, F: std::future::Future<Output = Result<T>>>(f: F) -> Result<T> {
-    tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::new(format!("cannot start the async runtime: {e}")))?
-        .block_on(f)
+        .map_err(|e| Error::new(format!("cannot start the async runtime: {e}")))?;
+    let result = runtime.block_on(f);
+    // A file read that timed out may still hold a blocking thread (a hung
+    // file system): do not wait for it on the way out.
+    runtime.shutdown_background();
+    result
 }
 
 /// For commands whose success has an exit code of its own (findings = 1).
@@ -556,6 +566,37 @@ async fn open_store(
     policy: crate::store::guard::Policy,
     default_max_bytes: u64,
 ) -> Result<StoreHandle> {
+    open_store_with(
+        location,
+        report,
+        policy,
+        access.store_options(default_max_bytes),
+    )
+    .await
+}
+
+/// [`open_store`] drawing on `budget`, the one budget of a command that
+/// opens several stores (made with [`AccessArgs::command_budget`]).
+async fn open_store_sharing(
+    location: crate::location::Location,
+    access: &AccessArgs,
+    report: &ReportArgs,
+    policy: crate::store::guard::Policy,
+    budget: &Arc<crate::store::guard::ByteBudget>,
+) -> Result<StoreHandle> {
+    let options = StoreOptions {
+        budget: Some(Arc::clone(budget)),
+        ..access.store_options(budget.max())
+    };
+    open_store_with(location, report, policy, options).await
+}
+
+async fn open_store_with(
+    location: crate::location::Location,
+    report: &ReportArgs,
+    policy: crate::store::guard::Policy,
+    options: StoreOptions,
+) -> Result<StoreHandle> {
     if policy.writes() && matches!(location.backend, crate::location::Backend::Http { .. }) {
         return Err(Error::new(format!(
             "{} is a plain HTTP server: zarrscope only reads from those",
@@ -565,7 +606,7 @@ async fn open_store(
     }
     let handle = StoreHandle::open_with(
         location,
-        &access.store_options(default_max_bytes),
+        &options,
         &crate::store::credentials::ProcessEnv,
         report.verbose.then(verbose_logger),
         crate::store::Root::Bucket,

@@ -96,8 +96,11 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
         return write_out(|out| write_array(out, &detail, width));
     }
     let mut view = dataset(&h, i);
-    if args.coords {
-        peek_coordinates(&ms, &h, &mut view).await;
+    if args.coords
+        && let Err(e) = peek_coordinates(&ms, &h, &mut view).await
+    {
+        print_stats(&[&ms], &args.report, started);
+        return Err(e);
     }
     print_stats(&[&ms], &args.report, started);
     if args.json {

@@ -7,8 +7,9 @@ use object_store::ObjectStoreExt;
 use serde::Serialize;
 
 use super::{
-    CheckArgs, ConsolidateArgs, DiffArgs, ReportArgs, human, json_out, open_store, print_notices,
-    print_stats, print_warnings, read_tree, refuse_anon, require_credentials, write_out,
+    CheckArgs, ConsolidateArgs, DiffArgs, ReportArgs, human, json_out, open_store_sharing,
+    print_notices, print_stats, print_warnings, read_tree, refuse_anon, require_credentials,
+    write_out,
 };
 use crate::compare::{Comparison, Lone, NodeChange, compare};
 use crate::consolidate;
@@ -20,23 +21,20 @@ use crate::metadata::json as lenient;
 use crate::open::{Opened, open as open_tree};
 use crate::render::Stats;
 use crate::render::comparison::{Sides, write_comparison, write_findings};
-use crate::store::guard::Policy;
+use std::sync::Arc;
+
+use crate::store::guard::{ByteBudget, Policy};
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
+/// Open `url`, drawing on the command's one byte budget.
 async fn open(
     url: &str,
     access: &super::AccessArgs,
     report: &ReportArgs,
     policy: Policy,
+    budget: &Arc<ByteBudget>,
 ) -> Result<StoreHandle> {
-    open_store(
-        Location::parse(url)?,
-        access,
-        report,
-        policy,
-        DEFAULT_MAX_BYTES,
-    )
-    .await
+    open_store_sharing(Location::parse(url)?, access, report, policy, budget).await
 }
 
 fn stats(handles: &[&StoreHandle]) -> Stats {
@@ -64,7 +62,15 @@ struct CheckReport<'a> {
 
 pub(super) async fn check(args: CheckArgs) -> Result<u8> {
     let started = Instant::now();
-    let ms = open(&args.url, &args.access, &args.report, Policy::METADATA_ONLY).await?;
+    let budget = args.access.command_budget(DEFAULT_MAX_BYTES);
+    let ms = open(
+        &args.url,
+        &args.access,
+        &args.report,
+        Policy::METADATA_ONLY,
+        &budget,
+    )
+    .await?;
     let options = args.crawling.options(&args.report);
     // Both at once: the crawl dominates the wall time anyway.
     let (consolidated, crawled) = futures::join!(open_tree(&ms), crawl(&ms, &options));
@@ -168,18 +174,22 @@ struct DiffReport<'a> {
 
 pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
     let started = Instant::now();
+    // One budget for both stores: --max-bytes bounds the whole comparison.
+    let budget = args.access.command_budget(DEFAULT_MAX_BYTES);
     let (a, b) = futures::join!(
         open(
             &args.url_a,
             &args.access,
             &args.report,
-            Policy::METADATA_ONLY
+            Policy::METADATA_ONLY,
+            &budget
         ),
         open(
             &args.url_b,
             &args.access,
             &args.report,
-            Policy::METADATA_ONLY
+            Policy::METADATA_ONLY,
+            &budget
         )
     );
     let (a, b) = (a?, b?);
@@ -261,9 +271,17 @@ struct ConsolidateReport<'a> {
 pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
     refuse_anon("consolidate", &args.access)?;
     let started = Instant::now();
+    let budget = args.access.command_budget(DEFAULT_MAX_BYTES);
     // Plan with a read-only guard; after --yes a second handle's guard lets
     // exactly the planned key be written.
-    let ms = open(&args.url, &args.access, &args.report, Policy::METADATA_ONLY).await?;
+    let ms = open(
+        &args.url,
+        &args.access,
+        &args.report,
+        Policy::METADATA_ONLY,
+        &budget,
+    )
+    .await?;
     require_credentials("consolidate", &ms)?;
     let options = args.crawling.options(&args.report);
     let (crawled, current) = futures::join!(crawl(&ms, &options), current_zmetadata(&ms));
@@ -332,6 +350,7 @@ pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
         &args.access,
         &args.report,
         Policy::metadata_and_one_write(ms.location.key(plan.key)),
+        &budget,
     )
     .await?;
     let written = consolidate::write(&writer, &plan).await;

@@ -212,7 +212,7 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
                     "{} existing object{} would be replaced ({} there now):",
                     replaced.len(),
                     plural(replaced.len()),
-                    human(replaced.iter().filter_map(|i| i.replaced_size).sum())
+                    human(replaced.iter().filter_map(|i| i.replaced_size).sum::<u64>())
                 )?;
                 for item in replaced.iter().take(PLAN_LINES) {
                     writeln!(

@@ -9,9 +9,10 @@
 //! - whether writes (put, copy, delete) pass. Only a write command the user
 //!   confirmed with `--yes` builds a guard that lets them through.
 //!
-//! A byte budget covers every read of the command. A response whose size is
-//! known up front is refused before its body is read; a body that grows past
-//! the budget while streaming is cut off. Listing is always allowed (it never
+//! A byte budget covers every read of the command, across every store it
+//! opens. A response whose size is known up front takes that size from the
+//! budget, or is refused, before its body is read; a body that grows past the
+//! budget while streaming is cut off. Listing is always allowed (it never
 //! returns object bodies).
 
 use std::fmt;
@@ -125,10 +126,23 @@ pub enum GuardError {
         operation: &'static str,
         key: String,
     },
+    /// A local FIFO, socket or device: opening or reading it can block
+    /// forever, so it is never read.
+    #[error("refused to read {path}: it is a {kind}, not a regular file")]
+    NotRegularFile { path: String, kind: &'static str },
+    /// A local read that did not finish within --timeout.
+    #[error(
+        "gave up reading {path}: no answer from the file system within {} (--timeout)",
+        humantime::format_duration(*.after)
+    )]
+    TimedOut {
+        path: String,
+        after: std::time::Duration,
+    },
 }
 
 impl GuardError {
-    fn into_store_error(self) -> object_store::Error {
+    pub(crate) fn into_store_error(self) -> object_store::Error {
         object_store::Error::Generic {
             store: STORE_NAME,
             source: Box::new(self),
@@ -183,6 +197,33 @@ impl ByteBudget {
             });
         }
         Ok(())
+    }
+    /// Take `size` bytes of the budget at once, or refuse and take nothing:
+    /// concurrent reads cannot both pass a check the sum would fail.
+    fn reserve(&self, key: &str, size: u64) -> Result<(), GuardError> {
+        let mut used = self.used();
+        loop {
+            let after = used.saturating_add(size);
+            if after > self.max {
+                return Err(GuardError::OverBudget {
+                    key: key.to_string(),
+                    size,
+                    used,
+                    max: self.max,
+                });
+            }
+            match self
+                .used
+                .compare_exchange_weak(used, after, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok(()),
+                Err(now) => used = now,
+            }
+        }
+    }
+    /// Give back bytes reserved but never received.
+    fn release(&self, n: u64) {
+        self.used.fetch_sub(n, Ordering::Relaxed);
     }
     /// Record `n` more bytes; false once the budget is exceeded.
     fn consume(&self, n: u64) -> bool {
@@ -252,12 +293,21 @@ impl<T: ObjectStore> Guard<T> {
     }
 }
 
-/// Cuts a body off once the shared budget is exceeded.
+/// Cuts a body off once the shared budget is exceeded. The size the response
+/// announced was reserved up front (`credit`); bytes past it are counted as
+/// they arrive, and credit a shorter body never used is given back.
 struct BudgetedStream {
     inner: BoxStream<'static, Result<Bytes>>,
     budget: Arc<ByteBudget>,
     key: String,
+    credit: u64,
     exhausted: bool,
+}
+
+impl Drop for BudgetedStream {
+    fn drop(&mut self) {
+        self.budget.release(self.credit);
+    }
 }
 
 impl Stream for BudgetedStream {
@@ -268,7 +318,10 @@ impl Stream for BudgetedStream {
         }
         match self.inner.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
-                if self.budget.consume(chunk.len() as u64) {
+                let len = chunk.len() as u64;
+                let covered = len.min(self.credit);
+                self.credit -= covered;
+                if self.budget.consume(len - covered) {
                     Poll::Ready(Some(Ok(chunk)))
                 } else {
                     self.exhausted = true;
@@ -335,10 +388,11 @@ impl<T: ObjectStore> ObjectStore for Guard<T> {
         if head {
             return Ok(result);
         }
-        // The response headers carry the size: refuse before reading the body.
+        // The response headers carry the size: take it from the budget, or
+        // refuse, before reading the body.
         let size = result.range.end.saturating_sub(result.range.start);
         self.budget
-            .check_fits(location.as_ref(), size)
+            .reserve(location.as_ref(), size)
             .map_err(GuardError::into_store_error)?;
         let budget = Arc::clone(&self.budget);
         let key = location.to_string();
@@ -347,6 +401,7 @@ impl<T: ObjectStore> ObjectStore for Guard<T> {
                 inner,
                 budget,
                 key,
+                credit: size,
                 exhausted: false,
             }
             .boxed()
@@ -355,13 +410,20 @@ impl<T: ObjectStore> ObjectStore for Guard<T> {
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         self.allow_read(location)?;
-        let total = ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum();
+        let total: u64 = ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum();
         self.budget
-            .check_fits(location.as_ref(), total)
+            .reserve(location.as_ref(), total)
             .map_err(GuardError::into_store_error)?;
-        let parts = self.inner.get_ranges(location, ranges).await?;
+        let parts = match self.inner.get_ranges(location, ranges).await {
+            Ok(parts) => parts,
+            Err(e) => {
+                self.budget.release(total);
+                return Err(e);
+            }
+        };
         let got: u64 = parts.iter().map(|b| b.len() as u64).sum();
-        if !self.budget.consume(got) {
+        self.budget.release(total.saturating_sub(got));
+        if !self.budget.consume(got.saturating_sub(total)) {
             return Err(GuardError::BudgetExhausted {
                 key: location.to_string(),
                 max: self.budget.max(),
@@ -529,8 +591,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_stream_that_outgrows_the_budget_is_cut_off() {
-        // Two concurrent reads each fit alone; together they exceed the budget.
+    async fn concurrent_reads_cannot_both_pass_the_budget() {
+        // Two concurrent reads each fit alone; together they exceed the
+        // budget. The first response's size is reserved when its headers
+        // arrive, so the second is refused before its body is read.
         let g = store_with(
             &[
                 ("a/.zattrs", vec![b' '; 600]),
@@ -540,13 +604,22 @@ mod tests {
         )
         .await;
         let a = g.get(&Path::from("a/.zattrs")).await.unwrap();
-        let b = g.get(&Path::from("b/.zattrs")).await.unwrap();
-        assert!(a.bytes().await.is_ok());
-        let err = b.bytes().await.unwrap_err();
+        let err = g.get(&Path::from("b/.zattrs")).await.unwrap_err();
         assert!(matches!(
             guard_error(&err),
-            GuardError::BudgetExhausted { max: 1000, .. }
+            GuardError::OverBudget { used: 600, .. }
         ));
+        assert!(a.bytes().await.is_ok());
+        assert_eq!(g.budget.used(), 600);
+    }
+
+    #[tokio::test]
+    async fn a_reserved_read_dropped_unread_gives_its_bytes_back() {
+        let g = store_with(&[("a/.zattrs", vec![b' '; 600])], 1000).await;
+        let a = g.get(&Path::from("a/.zattrs")).await.unwrap();
+        assert_eq!(g.budget.used(), 600);
+        drop(a);
+        assert_eq!(g.budget.used(), 0);
     }
 
     #[tokio::test]

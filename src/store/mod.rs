@@ -10,6 +10,7 @@ mod bridge;
 pub mod credentials;
 pub mod guard;
 pub mod instrument;
+pub mod local;
 pub mod profile;
 pub mod region;
 
@@ -29,6 +30,7 @@ use crate::location::{Backend, Location};
 use credentials::{Env, S3Credentials, S3Flags, S3Settings};
 use guard::{ByteBudget, Guard, GuardError, Policy};
 use instrument::{InstrumentedStore, RequestLogger, RequestStats};
+use local::LocalFiles;
 use profile::Profiles;
 
 /// How to reach a store; built from command-line flags.
@@ -43,6 +45,10 @@ pub struct StoreOptions {
     pub retries: usize,
     /// Byte budget for the whole command.
     pub max_bytes: u64,
+    /// The command's budget when it opens more than one store (`diff`, a
+    /// write after a plan): every store draws from it. `None` starts a new
+    /// budget of `max_bytes`.
+    pub budget: Option<Arc<ByteBudget>>,
 }
 
 pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -68,6 +74,7 @@ impl Default for StoreOptions {
             connect_timeout: Duration::from_secs(5),
             retries: 2,
             max_bytes: DEFAULT_MAX_BYTES,
+            budget: None,
         }
     }
 }
@@ -155,7 +162,10 @@ impl StoreHandle {
         let stats = Arc::new(RequestStats::default());
         let notices = Arc::new(Mutex::new(Vec::new()));
         let backend = Backend::build(&location, options, env, &stats, &logger, &notices).await?;
-        let budget = ByteBudget::new(options.max_bytes);
+        let budget = match &options.budget {
+            Some(shared) => Arc::clone(shared),
+            None => ByteBudget::new(options.max_bytes),
+        };
         let inner = Arc::clone(&backend.store);
         let store: Arc<dyn ObjectStore> = match root {
             Root::Store => Arc::new(Guard::new(
@@ -234,8 +244,21 @@ impl StoreHandle {
                 GuardError::NotMetadata { .. } | GuardError::ReadOnly { .. } => {
                     "this command may not do that; this is a bug if you see it".into()
                 }
+                GuardError::NotRegularFile { .. } => {
+                    "zarrscope reads regular files only (a FIFO or device could block forever); remove or rename that file".into()
+                }
+                GuardError::TimedOut { .. } => {
+                    "the file system may be hung; a slow one may need a longer --timeout".into()
+                }
             };
-            return Error::new(format!("reading {url}: {refusal}")).with_hint(hint);
+            let message = match refusal {
+                // These name the file themselves.
+                GuardError::NotRegularFile { .. } | GuardError::TimedOut { .. } => {
+                    refusal.to_string()
+                }
+                _ => format!("reading {url}: {refusal}"),
+            };
+            return Error::new(message).with_hint(hint);
         }
         let detail = self.redact(&err.to_string());
         // Listing errors arrive as Generic with the status in the text.
@@ -565,6 +588,7 @@ impl Backend {
             Backend::Local { root } => {
                 let store = LocalFileSystem::new_with_prefix(root)
                     .map_err(|e| Error::new(format!("cannot open {}: {e}", root.display())))?;
+                let store = LocalFiles::new(store, options.timeout);
                 Ok(BuiltBackend::new(instrument(Arc::new(store)), false))
             }
         }
