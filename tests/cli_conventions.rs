@@ -93,7 +93,7 @@ fn head_minus_n_du_sh_rm_rf_and_mkdir_p_are_accepted() {
     assert_eq!(du.lines().count(), 1, "{du}");
     assert!(du.contains("KiB"), "{du}");
 
-    // rm -rf of nothing: no error, nothing written.
+    // rm -rf of nothing: no error, nothing written, an empty plan.
     let out = run(
         &home,
         &[
@@ -104,7 +104,20 @@ fn head_minus_n_du_sh_rm_rf_and_mkdir_p_are_accepted() {
             "zs",
         ],
     );
-    assert_ok(&out);
+    assert!(assert_ok(&out).contains("would delete 0 objects"));
+    let out = run(
+        &home,
+        &[
+            "rm",
+            "-rf",
+            "--yes",
+            "--json",
+            "s3://private/no-such-prefix/",
+            "--profile",
+            "zs",
+        ],
+    );
+    assert_eq!(json_of(&out)["deleted"], json!([]), "{}", text(&out.stdout));
     // -f is not --yes: still a dry run for something that exists.
     let target = server.bucket_dir("private").join("make_fixtures.py");
     let out = run(

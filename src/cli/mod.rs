@@ -969,7 +969,7 @@ pub struct RmArgs {
     /// Delete everything below the prefix.
     #[arg(short, long)]
     pub recursive: bool,
-    /// No error when nothing exists at the URL (as `rm -f`).
+    /// No error when nothing exists at the URL (as `rm -f`); not --yes.
     ///
     /// It does not confirm anything: without --yes, `rm -f` is still a dry
     /// run that deletes nothing.

@@ -336,12 +336,15 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
         Ok(r) => r,
         // `rm -f`: a URL with nothing at it is not an error (plan() names
         // that case "nothing to delete"). -f never stands in for --yes.
+        // An empty plan: the dry run, --json and --yes report 0 objects.
         Err(e) if args.force && e.message().starts_with("nothing to delete") => {
-            print_stats(&[&handle], &args.report, started);
             if !args.report.quiet {
                 note!("note: nothing at {} (ignored with -f)", handle.location.url);
             }
-            return Ok(());
+            remove::Removal {
+                objects: Vec::new(),
+                bytes: 0,
+            }
         }
         Err(e) => {
             print_stats(&[&handle], &args.report, started);

@@ -182,7 +182,8 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
 /// each matched by `tail` on its path relative to `dir`.
 fn deep_matches(dir: &str, metas: &[ObjectMeta], tail: &GlobMatcher) -> Vec<Match> {
     let mut found = Vec::new();
-    let mut directories = std::collections::BTreeSet::new();
+    // Borrowed from the listing: each directory is matched once.
+    let mut directories = std::collections::HashSet::new();
     for m in metas {
         let rel = super::relative(m.location.as_ref(), dir);
         if tail.is_match(rel) {
@@ -191,7 +192,7 @@ fn deep_matches(dir: &str, metas: &[ObjectMeta], tail: &GlobMatcher) -> Vec<Matc
         // Every directory above the key, below `dir`: a/b/c.txt → a, a/b.
         for (end, _) in rel.match_indices('/') {
             let sub = &rel[..end];
-            if directories.insert(sub.to_string()) && tail.is_match(sub) {
+            if directories.insert(sub) && tail.is_match(sub) {
                 found.push(Match::Directory {
                     key: join(dir, sub),
                 });
