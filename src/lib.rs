@@ -12,6 +12,7 @@ pub mod crawl;
 pub mod dataset;
 pub mod error;
 pub mod hierarchy;
+pub mod keys;
 pub mod lint;
 pub mod location;
 pub mod metadata;

@@ -77,7 +77,13 @@ impl Location {
                     Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
                     None => format!("{}://{host}", parsed.scheme()),
                 };
-                let prefix = clean_prefix(parsed.path());
+                // The server's key is the decoded URL path (object_store's
+                // HTTP client encodes each segment again).
+                let decoded = crate::keys::from_url_path(parsed.path()).map_err(|e| {
+                    Error::new(format!("invalid URL {input:?}: {e}"))
+                        .with_hint("percent-escapes in the path must decode to UTF-8 text")
+                })?;
+                let prefix = clean_prefix(&decoded);
                 let url = join_url(&base, &prefix);
                 Ok(Self {
                     backend: Backend::Http { base },
@@ -231,6 +237,10 @@ mod tests {
             }
         );
         assert_eq!(h.prefix, "data/store.zarr");
+        let encoded = Location::parse("https://example.org/a%20b/pct%2541.zarr").unwrap();
+        assert_eq!(encoded.prefix, "a b/pct%41.zarr", "the key is the decoded path");
+        let raw = Location::parse("s3://b/home~user/pct%41#x").unwrap();
+        assert_eq!(raw.prefix, "home~user/pct%41#x", "an s3 URL's rest is the key as typed");
     }
 
     #[test]

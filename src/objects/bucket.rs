@@ -35,7 +35,7 @@ pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
         .signer
         .signed_url(
             reqwest_method_put(),
-            &Path::from(""),
+            &Path::ROOT,
             Duration::from_secs(300),
         )
         .await

@@ -11,11 +11,9 @@
 use futures::{StreamExt, TryStreamExt, stream};
 use globset::{GlobBuilder, GlobMatcher};
 use object_store::ObjectStoreExt;
-use object_store::path::Path;
 use serde::Serialize;
 
-use super::listing::ObjectInfo;
-use super::prefix_path;
+use super::listing::{ObjectInfo, list_keys};
 use crate::error::{Error, Result};
 use crate::store::StoreHandle;
 
@@ -98,7 +96,7 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
 
     if pattern.rest.is_empty() {
         // No glob syntax at all: the key itself, if it exists.
-        return match store.head(&Path::from(pattern.fixed.as_str())).await {
+        return match store.head(&crate::keys::path(&pattern.fixed)?).await {
             Ok(meta) => Ok(vec![Match::Object(ObjectInfo::from(&meta))]),
             Err(object_store::Error::NotFound { .. }) => Ok(Vec::new()),
             Err(e) => Err(explain(e)),
@@ -115,13 +113,13 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
             let listings = stream::iter(frontier.into_iter().map(|dir| {
                 let tail = &tail;
                 async move {
-                    let metas: Vec<_> =
-                        store.list(prefix_path(&dir).as_ref()).try_collect().await?;
+                    let listed = list_keys(handle, &dir, false).await?;
                     Ok::<_, object_store::Error>(
-                        metas
-                            .iter()
-                            .filter(|m| tail.is_match(super::relative(m.location.as_ref(), &dir)))
-                            .map(|m| Match::Object(ObjectInfo::from(m)))
+                        listed
+                            .objects
+                            .into_iter()
+                            .filter(|m| tail.is_match(super::relative(&m.key, &dir)))
+                            .map(Match::Object)
                             .collect::<Vec<_>>(),
                     )
                 }
@@ -136,12 +134,10 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
         let levels = stream::iter(frontier.into_iter().map(|dir| {
             let segment_matcher = &segment_matcher;
             async move {
-                let listed = store
-                    .list_with_delimiter(prefix_path(&dir).as_ref())
-                    .await?;
+                let listed = list_keys(handle, &dir, true).await?;
                 let mut found = Vec::new();
-                for p in &listed.common_prefixes {
-                    let name = super::base_name(p.as_ref());
+                for p in &listed.directories {
+                    let name = super::relative(p, &dir);
                     if segment_matcher.is_match(name) {
                         found.push(Match::Directory {
                             key: join(&dir, name),
@@ -149,9 +145,9 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
                     }
                 }
                 if last {
-                    for m in &listed.objects {
-                        if segment_matcher.is_match(super::base_name(m.location.as_ref())) {
-                            found.push(Match::Object(ObjectInfo::from(m)));
+                    for m in listed.objects {
+                        if segment_matcher.is_match(super::relative(&m.key, &dir)) {
+                            found.push(Match::Object(m));
                         }
                     }
                 }

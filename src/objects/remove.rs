@@ -1,13 +1,13 @@
 //! `rm`: show what would be deleted (count and bytes), delete only when
 //! confirmed; recursive only with `-r`.
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{StreamExt, stream};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use serde::Serialize;
 
 use super::listing::ObjectInfo;
-use super::prefix_path;
+use crate::keys;
 use crate::error::{Error, Result};
 use crate::store::StoreHandle;
 
@@ -31,7 +31,7 @@ pub async fn plan(handle: &StoreHandle, key: &str, recursive: bool) -> Result<Re
         if !listed.is_empty() {
             return Ok(Removal {
                 bytes: listed.iter().fold(0u64, |a, m| a.saturating_add(m.size)),
-                objects: listed.iter().map(ObjectInfo::from).collect(),
+                objects: listed,
             });
         }
         if let Some(meta) = head_object(handle, key).await? {
@@ -63,7 +63,7 @@ async fn head_object(handle: &StoreHandle, key: &str) -> Result<Option<ObjectMet
     if key.is_empty() {
         return Ok(None);
     }
-    match handle.store.head(&Path::from(key)).await {
+    match handle.store.head(&keys::path(key)?).await {
         Ok(meta) => Ok(Some(meta)),
         Err(object_store::Error::NotFound { .. })
         | Err(object_store::Error::PermissionDenied { .. }) => Ok(None),
@@ -71,12 +71,10 @@ async fn head_object(handle: &StoreHandle, key: &str) -> Result<Option<ObjectMet
     }
 }
 
-async fn list_below(handle: &StoreHandle, key: &str) -> Result<Vec<ObjectMeta>> {
-    handle
-        .store
-        .list(prefix_path(key).as_ref())
-        .try_collect()
+async fn list_below(handle: &StoreHandle, key: &str) -> Result<Vec<ObjectInfo>> {
+    super::listing::list_keys(handle, key, false)
         .await
+        .map(|listed| listed.objects)
         .map_err(|e| handle.explain_url(&handle.location.url, &e))
 }
 
@@ -89,22 +87,25 @@ pub struct RemoveReport {
 
 /// Delete the planned objects (batched by the store, e.g. S3 DeleteObjects).
 pub async fn execute(handle: &StoreHandle, removal: &Removal) -> RemoveReport {
-    let keys: Vec<Path> = removal
-        .objects
-        .iter()
-        .map(|o| Path::from(o.key.as_str()))
-        .collect();
+    let mut report = RemoveReport::default();
+    // A key no request can name (a `..` segment) is reported, not guessed at.
+    let mut paths: Vec<Path> = Vec::new();
+    for object in &removal.objects {
+        match keys::path(&object.key) {
+            Ok(path) => paths.push(path),
+            Err(e) => report.failed.push((object.key.clone(), e.to_string())),
+        }
+    }
     let results: Vec<_> = handle
         .store
-        .delete_stream(stream::iter(keys.clone().into_iter().map(Ok)).boxed())
+        .delete_stream(stream::iter(paths.clone().into_iter().map(Ok)).boxed())
         .collect()
         .await;
-    let mut report = RemoveReport::default();
     let mut confirmed = std::collections::HashSet::new();
     for r in results {
         match r {
             Ok(path) => {
-                confirmed.insert(path.to_string());
+                confirmed.insert(keys::key_of(&path).to_string());
             }
             Err(e) => {
                 let key = match &e {
@@ -120,8 +121,8 @@ pub async fn execute(handle: &StoreHandle, removal: &Removal) -> RemoveReport {
             }
         }
     }
-    for key in keys {
-        let key = key.to_string();
+    for path in paths {
+        let key = keys::key_of(&path).to_string();
         if confirmed.contains(&key) {
             report.deleted.push(key);
         } else if !report.failed.iter().any(|(k, _)| *k == key) {

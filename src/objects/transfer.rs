@@ -17,7 +17,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use serde::Serialize;
 
 use super::progress::Progress;
-use super::{base_name, prefix_path, relative};
+use super::{base_name, relative};
+use crate::keys;
 use crate::error::{Error, Result};
 use crate::store::StoreHandle;
 use crate::store::guard::{ByteBudget, Guard, Policy};
@@ -83,6 +84,20 @@ impl<'a> Side<'a> {
         match self.remote {
             Some(handle) => handle.location.url_of(key),
             None => format!("/{key}"),
+        }
+    }
+
+    /// Every object below `prefix`, keys exactly as the side names them.
+    async fn list(&self, prefix: &str) -> object_store::Result<Vec<super::listing::ObjectInfo>> {
+        match self.remote {
+            Some(handle) => super::listing::list_keys(handle, prefix, false)
+                .await
+                .map(|listed| listed.objects),
+            None => {
+                let path = keys::prefix(prefix)?;
+                let metas: Vec<_> = self.store.list(path.as_ref()).try_collect().await?;
+                Ok(metas.iter().map(super::listing::ObjectInfo::from).collect())
+            }
         }
     }
 
@@ -191,10 +206,8 @@ pub async fn plan(
     }
     let single = !pairs.is_empty();
     if !single {
-        let listed: Vec<_> = src
-            .store
-            .list(prefix_path(&src.key).as_ref())
-            .try_collect()
+        let listed = src
+            .list(&src.key)
             .await
             .map_err(|e| src.explain(&src.key, &e))?;
         if !listed.is_empty() && !recursive {
@@ -205,10 +218,9 @@ pub async fn plan(
             ))
             .with_hint("add -r (--recursive) to copy everything below it"));
         }
-        for meta in listed {
-            let key = meta.location.to_string();
-            let to = join(&dst.key, relative(&key, &src.key));
-            pairs.push((key, to, meta.size));
+        for object in listed {
+            let to = join(&dst.key, relative(&object.key, &src.key));
+            pairs.push((object.key, to, object.size));
         }
     }
     let mut single = single;
@@ -220,6 +232,22 @@ pub async fn plan(
         pairs.push((src.key.clone(), single_target(dst), size));
         single = true;
     }
+    // Keys no request can name, or no local file can be named after: skipped
+    // with a warning naming them, never mangled into another name.
+    pairs.retain(|(from, to, _)| {
+        let why = match (keys::path(from), keys::path(to)) {
+            (Err(e), _) | (_, Err(e)) => e.reason,
+            _ if !dst.is_remote() && !keys::is_file_name(to) => {
+                "a local file cannot have this name (an empty segment, or a folder marker ending in '/')"
+            }
+            _ => return true,
+        };
+        let warning = format!("warning: skipped {}: {why}", src.show(from));
+        if let Some(handle) = src.remote.or(dst.remote) {
+            handle.notice(warning);
+        }
+        false
+    });
     if pairs.is_empty() {
         return Err(Error::new(format!(
             "nothing to copy: {} does not exist",
@@ -241,18 +269,13 @@ pub async fn plan(
         Default::default()
     } else if single {
         let to = &pairs[0].1;
-        match dst.store.head(&Path::from(to.as_str())).await {
+        match dst.store.head(&keys::path(to)?).await {
             Ok(_) => [to.clone()].into(),
             Err(_) => Default::default(),
         }
     } else {
-        match dst
-            .store
-            .list(prefix_path(&dst.key).as_ref())
-            .try_collect::<Vec<_>>()
-            .await
-        {
-            Ok(metas) => metas.iter().map(|m| m.location.to_string()).collect(),
+        match dst.list(&dst.key).await {
+            Ok(objects) => objects.into_iter().map(|o| o.key).collect(),
             Err(_) => Default::default(),
         }
     };
@@ -277,7 +300,7 @@ pub async fn plan(
 
 /// The size of the object at the side's key, if there is one.
 async fn head_size(side: &Side<'_>) -> Result<Option<u64>> {
-    match side.store.head(&Path::from(side.key.as_str())).await {
+    match side.store.head(&keys::path(&side.key)?).await {
         Ok(meta) => Ok(Some(meta.size)),
         Err(object_store::Error::NotFound { .. })
         | Err(object_store::Error::PermissionDenied { .. }) => Ok(None),
@@ -315,8 +338,13 @@ pub async fn execute(
     let mut report = Report::default();
     let mut items = plan.items.into_iter();
     for item in items.by_ref() {
-        let from = Path::from(item.from_key.as_str());
-        let to = Path::from(item.to_key.as_str());
+        let (from, to) = match (keys::path(&item.from_key), keys::path(&item.to_key)) {
+            (Ok(from), Ok(to)) => (from, to),
+            (Err(e), _) | (_, Err(e)) => {
+                report.failed = Some((item, e.to_string()));
+                break;
+            }
+        };
         progress.message(item.to.clone());
         let copied = if plan.method == Method::ServerSide {
             dst.store
