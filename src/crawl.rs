@@ -133,7 +133,10 @@ async fn fetch(ms: &StoreHandle, key: &str) -> Answer<Option<Document>> {
 
 /// Child directories of `dir` (store-relative), by one delimited listing.
 async fn list(ms: &StoreHandle, dir: &str) -> Answer<Vec<String>> {
-    let key = ms.location.key(dir);
+    let key = match dir {
+        "" => ms.location.prefix.clone(),
+        dir => ms.location.key(dir),
+    };
     match crate::objects::listing::list_keys(ms, &key, true).await {
         Ok(listed) => Ok(listed
             .directories

@@ -275,7 +275,8 @@ async fn peek_one(
     v: &Variable,
     zarr_format: u8,
 ) -> Result<Peek, String> {
-    let storage = Arc::new(AsyncObjectStore::new(PrefixStore::new(store, key)));
+    let prefix = crate::keys::path(key).map_err(|e| e.to_string())?;
+    let storage = Arc::new(AsyncObjectStore::new(PrefixStore::new(store, prefix)));
     let version = if zarr_format == 2 {
         MetadataRetrieveVersion::V2
     } else {

@@ -148,7 +148,7 @@ impl StoreHandle {
         let inner = Arc::clone(&backend.store);
         let store: Arc<dyn ObjectStore> = match root {
             Root::Store => Arc::new(Guard::new(
-                PrefixStore::new(backend.store, location.prefix.as_str()),
+                PrefixStore::new(backend.store, crate::keys::path(&location.prefix)?),
                 Arc::clone(&budget),
                 policy,
             )),
