@@ -117,9 +117,19 @@ pub fn from_url_path(encoded: &str) -> Result<String, String> {
         .map_err(|_| format!("the URL path {encoded:?} does not decode to UTF-8"))
 }
 
-/// Can `key` be a local file's path (no empty segment, no trailing `/`)?
+/// Can `key` be a local file's path? Not with an empty segment or a
+/// trailing `/`, nor with a name ending in `#` and digits (object_store's
+/// local file system keeps those for its own partial uploads).
 pub fn is_file_name(key: &str) -> bool {
-    !key.is_empty() && key.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+    let reserved = |name: &str| {
+        name.rsplit_once('#')
+            .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    !key.is_empty()
+        && key
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..")
+        && !key.rsplit('/').next().is_some_and(reserved)
 }
 
 #[cfg(test)]
@@ -168,6 +178,8 @@ mod tests {
         assert!(is_file_name("a/b~c"));
         assert!(!is_file_name("a//b"));
         assert!(!is_file_name("x/sub/"));
+        assert!(is_file_name("a#b") && is_file_name("a#1/x"));
+        assert!(!is_file_name("a/x#12"));
     }
 
     #[test]

@@ -35,8 +35,13 @@ fn assert_ok(out: &std::process::Output) {
 }
 
 fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", text(&out.stdout), text(&out.stderr)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    })
 }
 
 /// Every string field named `key` anywhere in a JSON document (whatever
@@ -171,7 +176,8 @@ fn info_head_ls_du_and_glob_name_every_awkward_key_exactly() {
     assert_ok(&out);
     let doc = json(&out);
     assert!(
-        doc.to_string().contains(&format!("\"objects\":{}", keys.len())),
+        doc.to_string()
+            .contains(&format!("\"objects\":{}", keys.len())),
         "{doc}"
     );
 
@@ -180,7 +186,10 @@ fn info_head_ls_du_and_glob_name_every_awkward_key_exactly() {
     assert_ok(&out);
     let flat = keys_in(&json(&out));
     for name in corpus() {
-        assert!(flat.contains(&format!("odd/{name}")), "{name:?} in {flat:?}");
+        assert!(
+            flat.contains(&format!("odd/{name}")),
+            "{name:?} in {flat:?}"
+        );
     }
 
     // info and head of each key, straight from its URL.
@@ -202,10 +211,19 @@ fn info_head_ls_du_and_glob_name_every_awkward_key_exactly() {
     let out = run(&home, &signed(&["glob", "s3://private/odd/p*q", "--json"]));
     assert_ok(&out);
     let matched = keys_in(&json(&out));
-    for name in corpus().iter().filter(|n| n.starts_with('p') && n.ends_with('q')) {
-        assert!(matched.contains(&format!("odd/{name}")), "{name:?} not in {matched:?}");
+    for name in corpus()
+        .iter()
+        .filter(|n| n.starts_with('p') && n.ends_with('q'))
+    {
+        assert!(
+            matched.contains(&format!("odd/{name}")),
+            "{name:?} not in {matched:?}"
+        );
     }
-    let out = run(&home, &signed(&["glob", "s3://private/odd/x\\*y", "--json"]));
+    let out = run(
+        &home,
+        &signed(&["glob", "s3://private/odd/x\\*y", "--json"]),
+    );
     assert_ok(&out);
     assert_eq!(keys_in(&json(&out)), ["odd/x*y".to_string()].into());
 }
@@ -237,6 +255,22 @@ fn rm_r_deletes_exactly_the_listed_keys_and_nothing_else() {
         files_below(&bucket.join("odd"))
     );
     assert_eq!(files_below(&bucket.join("trap")), trap_objects);
+
+    // One object by its URL: that object, not the one named like its
+    // percent-encoding.
+    let one = bucket.join("one");
+    std::fs::create_dir_all(&one).unwrap();
+    for name in ["x*y", "x%2Ay", "home~user.txt", "home%7Euser.txt"] {
+        std::fs::write(one.join(name), name).unwrap();
+    }
+    for url in ["s3://private/one/x*y", "s3://private/one/home~user.txt"] {
+        let out = run(&home, &signed(&["rm", url, "--yes"]));
+        assert_ok(&out);
+    }
+    assert_eq!(
+        files_below(&one),
+        ["home%7Euser.txt".to_string(), "x%2Ay".to_string()].into()
+    );
 }
 
 #[test]
@@ -251,7 +285,10 @@ fn cp_and_mv_keep_exact_names_both_ways_and_bucket_to_bucket() {
     let local = tempfile::tempdir().unwrap();
     let down = local.path().join("down");
     let down_arg = format!("{}/", down.display());
-    let out = run(&home, &signed(&["cp", "-r", "s3://private/odd", &down_arg, "--yes"]));
+    let out = run(
+        &home,
+        &signed(&["cp", "-r", "s3://private/odd", &down_arg, "--yes"]),
+    );
     assert_ok(&out);
     assert_eq!(files_below(&down), expected);
     for key in &keys {
@@ -264,7 +301,13 @@ fn cp_and_mv_keep_exact_names_both_ways_and_bucket_to_bucket() {
     // Upload (pct%41.txt and friends), to the other bucket.
     let out = run(
         &home,
-        &signed(&["cp", "-r", down.to_str().unwrap(), "s3://public/up", "--yes"]),
+        &signed(&[
+            "cp",
+            "-r",
+            down.to_str().unwrap(),
+            "s3://public/up",
+            "--yes",
+        ]),
     );
     assert_ok(&out);
     assert_eq!(stored(&server, PUBLIC, "up"), expected);
@@ -278,7 +321,13 @@ fn cp_and_mv_keep_exact_names_both_ways_and_bucket_to_bucket() {
     assert_eq!(stored(&server, PRIVATE, "copy"), expected);
     let out = run(
         &home,
-        &signed(&["mv", "-r", "s3://private/copy", "s3://private/moved", "--yes"]),
+        &signed(&[
+            "mv",
+            "-r",
+            "s3://private/copy",
+            "s3://private/moved",
+            "--yes",
+        ]),
     );
     assert_ok(&out);
     assert_eq!(stored(&server, PRIVATE, "moved"), expected);
@@ -287,14 +336,25 @@ fn cp_and_mv_keep_exact_names_both_ways_and_bucket_to_bucket() {
     // Between buckets (download and upload in a stream).
     let out = run(
         &home,
-        &signed(&["cp", "-r", "s3://private/odd", "s3://public/streamed", "--yes"]),
+        &signed(&[
+            "cp",
+            "-r",
+            "s3://private/odd",
+            "s3://public/streamed",
+            "--yes",
+        ]),
     );
     assert_ok(&out);
     assert_eq!(stored(&server, PUBLIC, "streamed"), expected);
     // One object by its own URL.
     let out = run(
         &home,
-        &signed(&["cp", "s3://private/odd/pct%41.txt", "s3://private/one/", "--yes"]),
+        &signed(&[
+            "cp",
+            "s3://private/odd/pct%41.txt",
+            "s3://private/one/",
+            "--yes",
+        ]),
     );
     assert_ok(&out);
     assert!(bucket.join("one/pct%41.txt").is_file());
@@ -337,7 +397,10 @@ fn crawl_consolidate_and_check_include_arrays_with_awkward_names() {
     let doc = json(&out);
     let paths = node_paths(&doc);
     for name in &names {
-        assert!(paths.contains(&format!("/{name}")), "/{name} not in {paths:?}");
+        assert!(
+            paths.contains(&format!("/{name}")),
+            "/{name} not in {paths:?}"
+        );
     }
     assert!(!doc.to_string().contains("without Zarr metadata"), "{doc}");
 
@@ -347,13 +410,19 @@ fn crawl_consolidate_and_check_include_arrays_with_awkward_names() {
         serde_json::from_slice(&std::fs::read(root.join(".zmetadata")).unwrap()).unwrap();
     for name in &names {
         assert!(
-            zmetadata["metadata"].get(format!("{name}/.zarray")).is_some(),
+            zmetadata["metadata"]
+                .get(format!("{name}/.zarray"))
+                .is_some(),
             "{name} missing from .zmetadata"
         );
     }
     let out = run(&home, &signed(&["check", url]));
     assert_ok(&out);
-    assert!(text(&out.stdout).contains("consistent"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("consistent"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // A URL straight to each node: from consolidated metadata and by crawl.
     for name in &names {
@@ -394,7 +463,11 @@ fn keys_object_store_rejects_are_listed_and_counted() {
     let weird = add_weird(&server, PUBLIC);
     let anon = |args: &[&'static str]| -> Vec<String> {
         let mut v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        v.extend(["--anon".into(), "--endpoint-url".into(), server.endpoint.clone()]);
+        v.extend([
+            "--anon".into(),
+            "--endpoint-url".into(),
+            server.endpoint.clone(),
+        ]);
         v
     };
     let go = |args: Vec<String>| {
@@ -409,21 +482,39 @@ fn keys_object_store_rejects_are_listed_and_counted() {
     for key in &weird {
         assert!(listed.contains(*key), "{key} not in the listing");
     }
-    assert!(!listed.contains("weird/x/sub"), "a folder marker is its own key");
+    assert!(
+        !listed.contains("weird/x/sub"),
+        "a folder marker is its own key"
+    );
 
     let out = go(anon(&["du", "s3://public/weird", "--json"]));
     assert_ok(&out);
     assert!(
-        json(&out).to_string().contains(&format!("\"objects\":{}", weird.len())),
+        json(&out)
+            .to_string()
+            .contains(&format!("\"objects\":{}", weird.len())),
         "{}",
         text(&out.stdout)
     );
     let out = go(anon(&["du", "s3://public/"]));
     assert_ok(&out);
 
-    // A delimited listing shows `a/` (the common prefix `a//`) and `x/`.
-    let out = go(anon(&["ls", "s3://public/weird/a/"]));
+    // A delimited listing shows the common prefix `a//` as a directory.
+    let out = go(anon(&["ls", "s3://public/weird/a/", "--json"]));
     assert_ok(&out);
+    assert!(
+        text(&out.stdout).contains("weird/a/"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A URL names its key as typed: `a//b` is not `a/b`.
+    let out = go(anon(&["info", "s3://public/weird/a//b", "--json"]));
+    assert_ok(&out);
+    assert_eq!(keys_in(&json(&out)), ["weird/a//b".to_string()].into());
+    let out = go(anon(&["cat", "s3://public/weird/x/sub//deeper"]));
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout), "body of weird/x/sub//deeper");
 }
 
 #[test]
@@ -435,9 +526,16 @@ fn rm_r_deletes_folder_markers_and_names_what_it_cannot_delete() {
     std::fs::write(server.bucket_dir(PRIVATE).join("weird/x/sub/real.txt"), "r").unwrap();
 
     // A prefix: its folder markers go too.
-    let out = run(&home, &signed(&["rm", "-r", "s3://private/weird/x", "--yes"]));
+    let out = run(
+        &home,
+        &signed(&["rm", "-r", "s3://private/weird/x", "--yes"]),
+    );
     assert_ok(&out);
-    assert!(text(&out.stdout).contains("deleted 3 of 3"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("deleted 3 of 3"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_eq!(
         server.awkward_keys(PRIVATE),
         ["weird/a/../b", "weird/a/./b", "weird/a//b"]
@@ -455,6 +553,40 @@ fn rm_r_deletes_folder_markers_and_names_what_it_cannot_delete() {
         ["weird/a/../b", "weird/a/./b"]
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn rm_r_of_a_prefix_deletes_its_folder_markers() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let dir = server.bucket_dir(PRIVATE).join("m/sub");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("real.txt"), "r").unwrap();
+    server.add_awkward(PRIVATE, "m/", b"");
+    server.add_awkward(PRIVATE, "m/sub/", b"");
+    server.add_awkward(PRIVATE, "m/empty/", b"");
+
+    let out = run(&home, &signed(&["ls", "-r", "s3://private/m", "--json"]));
+    assert_ok(&out);
+    assert_eq!(
+        keys_in(&json(&out)),
+        ["m/", "m/empty/", "m/sub/", "m/sub/real.txt"]
+            .map(String::from)
+            .into()
+    );
+    let out = run(&home, &signed(&["rm", "-r", "s3://private/m", "--yes"]));
+    assert_ok(&out);
+    assert!(
+        text(&out.stdout).contains("deleted 4 of 4"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        server.awkward_keys(PRIVATE).is_empty(),
+        "{:?}",
+        server.awkward_keys(PRIVATE)
+    );
+    assert!(files_below(&server.bucket_dir(PRIVATE).join("m")).is_empty());
 }
 
 #[test]
@@ -483,7 +615,10 @@ fn cp_r_copies_what_it_can_name_and_skips_the_rest_by_name() {
     // To a local directory: names a file cannot have are skipped, by name.
     let local = tempfile::tempdir().unwrap();
     let dest = format!("{}/", local.path().join("w").display());
-    let out = run(&home, &signed(&["cp", "-r", "s3://private/weird", &dest, "--yes"]));
+    let out = run(
+        &home,
+        &signed(&["cp", "-r", "s3://private/weird", &dest, "--yes"]),
+    );
     assert_ok(&out);
     let stderr = text(&out.stderr);
     for skipped in ["weird/a//b", "weird/x/sub/", "weird/a/../b"] {

@@ -33,11 +33,7 @@ pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
     let url = handle.location.url_of("");
     let signed = admin
         .signer
-        .signed_url(
-            reqwest_method_put(),
-            &Path::ROOT,
-            Duration::from_secs(300),
-        )
+        .signed_url(reqwest_method_put(), &Path::ROOT, Duration::from_secs(300))
         .await
         .map_err(|e| handle.explain_url(&url, &e))?;
     let client = reqwest::Client::builder()

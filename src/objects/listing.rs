@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::progress::Progress;
 use super::{base_name, relative};
-use crate::keys;
 use crate::error::{Error, Result};
+use crate::keys;
 use crate::store::StoreHandle;
 use crate::store::guard::METADATA_FILE_NAMES;
 

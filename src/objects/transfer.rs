@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use super::progress::Progress;
 use super::{base_name, relative};
-use crate::keys;
 use crate::error::{Error, Result};
+use crate::keys;
 use crate::store::StoreHandle;
 use crate::store::guard::{ByteBudget, Guard, Policy};
 
@@ -238,7 +238,7 @@ pub async fn plan(
         let why = match (keys::path(from), keys::path(to)) {
             (Err(e), _) | (_, Err(e)) => e.reason,
             _ if !dst.is_remote() && !keys::is_file_name(to) => {
-                "a local file cannot have this name (an empty segment, or a folder marker ending in '/')"
+                "a local file cannot have this name (an empty segment, a folder marker ending in '/', or a name ending in '#' and digits)"
             }
             _ => return true,
         };

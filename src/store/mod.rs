@@ -454,21 +454,26 @@ impl Backend {
                         };
                         Ok::<_, object_store::Error>(s3_list::Target {
                             signer,
-                            bucket_endpoint: s3_bucket_endpoint(endpoint.as_deref(), &bucket, region),
+                            bucket_endpoint: s3_bucket_endpoint(
+                                endpoint.as_deref(),
+                                &bucket,
+                                region,
+                            ),
                         })
                     }
                 };
-                let mut lister = lister_target(&settings.region, (!anonymous).then(|| Arc::clone(&first)))
-                    .and_then(|target| {
-                        s3_list::S3Lister::new(
-                            target,
-                            options.timeout,
-                            options.connect_timeout,
-                            Arc::clone(stats),
-                            logger.clone(),
-                        )
-                    })
-                    .map_err(|e| config_error("S3 listing", e))?;
+                let mut lister =
+                    lister_target(&settings.region, (!anonymous).then(|| Arc::clone(&first)))
+                        .and_then(|target| {
+                            s3_list::S3Lister::new(
+                                target,
+                                options.timeout,
+                                options.connect_timeout,
+                                Arc::clone(stats),
+                                logger.clone(),
+                            )
+                        })
+                        .map_err(|e| config_error("S3 listing", e))?;
                 if aws && !settings.region_given {
                     let build: s3_list::TargetForRegion =
                         Arc::new(move |region: &str| lister_target(region, None));

@@ -163,12 +163,13 @@ impl S3Lister {
                 Err(PageError::Other(e)) => return Err(e),
                 Ok(page) => page,
             };
-            out.objects.extend(page.contents.into_iter().map(|c| RawObject {
-                key: c.key,
-                size: c.size,
-                last_modified: c.last_modified,
-                e_tag: c.e_tag,
-            }));
+            out.objects
+                .extend(page.contents.into_iter().map(|c| RawObject {
+                    key: c.key,
+                    size: c.size,
+                    last_modified: c.last_modified,
+                    e_tag: c.e_tag,
+                }));
             out.common_prefixes
                 .extend(page.common_prefixes.into_iter().map(|p| p.prefix));
             match page.next_continuation_token {
@@ -240,7 +241,11 @@ impl S3Lister {
         };
         let t0 = Instant::now();
         self.stats.record_request(0);
-        let method = if delimited { "LIST (delimited)" } else { "LIST" };
+        let method = if delimited {
+            "LIST (delimited)"
+        } else {
+            "LIST"
+        };
         let log = |status: String, bytes: u64| {
             if let Some(logger) = &self.logger {
                 logger(&RequestRecord {
@@ -289,7 +294,11 @@ impl S3Lister {
                 "Error performing list request: Received HTTP status {} {}: {}",
                 status.as_u16(),
                 status.canonical_reason().unwrap_or(""),
-                if code.is_empty() { "no error code" } else { &code }
+                if code.is_empty() {
+                    "no error code"
+                } else {
+                    &code
+                }
             );
             if status.as_u16() == 301
                 || ["PermanentRedirect", "AuthorizationHeaderMalformed"].contains(&code.as_str())
@@ -297,12 +306,10 @@ impl S3Lister {
                 return Err(PageError::WrongRegion(detail));
             }
             return Err(PageError::Other(match status.as_u16() {
-                404 if code == "NoSuchBucket" || code.is_empty() => {
-                    object_store::Error::NotFound {
-                        path: prefix.to_string(),
-                        source: detail.into(),
-                    }
-                }
+                404 if code == "NoSuchBucket" || code.is_empty() => object_store::Error::NotFound {
+                    path: prefix.to_string(),
+                    source: detail.into(),
+                },
                 403 => object_store::Error::PermissionDenied {
                     path: prefix.to_string(),
                     source: detail.into(),
@@ -350,8 +357,11 @@ async fn read_bounded(response: reqwest::Response) -> object_store::Result<Vec<u
 fn parse_page(body: &[u8]) -> object_store::Result<ListBucketResult> {
     let text = std::str::from_utf8(body)
         .map_err(|_| generic("the listing response is not UTF-8".into()))?;
-    quick_xml::de::from_str(text)
-        .map_err(|e| generic(format!("the listing response is not valid ListObjectsV2 XML: {e}")))
+    quick_xml::de::from_str(text).map_err(|e| {
+        generic(format!(
+            "the listing response is not valid ListObjectsV2 XML: {e}"
+        ))
+    })
 }
 
 /// The `<Code>` of an S3 error document.

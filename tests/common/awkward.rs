@@ -17,7 +17,10 @@ pub type Phantoms = Arc<Mutex<BTreeMap<(String, String), Bytes>>>;
 
 /// A key a file system cannot hold as is.
 pub fn is_awkward(key: &str) -> bool {
-    key.ends_with('/') || key.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+    key.ends_with('/')
+        || key
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
 }
 
 /// A key s3s-fs cannot write (its metadata file name holds the key in base64).
@@ -35,7 +38,9 @@ pub struct Awkward {
 impl Awkward {
     fn get(&self, bucket: &str, key: &str) -> Option<Bytes> {
         let phantoms = self.phantoms.lock().unwrap();
-        phantoms.get(&(bucket.to_string(), key.to_string())).cloned()
+        phantoms
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
     }
 
     fn take(&self, bucket: &str, key: &str) -> bool {
@@ -47,7 +52,9 @@ impl Awkward {
 }
 
 fn modified() -> Timestamp {
-    Timestamp::from(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000))
+    Timestamp::from(
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000),
+    )
 }
 
 #[async_trait::async_trait]
@@ -76,7 +83,10 @@ impl S3 for Awkward {
             if *b != bucket {
                 continue;
             }
-            match delimiter.as_deref().and_then(|d| rest.find(d).map(|i| (d, i))) {
+            match delimiter
+                .as_deref()
+                .and_then(|d| rest.find(d).map(|i| (d, i)))
+            {
                 Some((d, i)) => prefixes.push(format!("{prefix}{}", &rest[..i + d.len()])),
                 None => objects.push(Object {
                     key: Some(key.clone()),

@@ -281,7 +281,10 @@ impl S3Server {
     /// Add an object whose key a file system cannot hold (`a//b`, `a/../b`,
     /// a folder marker `x/sub/`); the server lists and serves it from memory.
     pub fn add_awkward(&self, bucket: &str, key: &str, body: &[u8]) {
-        assert!(awkward::is_awkward(key), "{key:?} fits on disk: write a file");
+        assert!(
+            awkward::is_awkward(key),
+            "{key:?} fits on disk: write a file"
+        );
         self.phantoms.lock().unwrap().insert(
             (bucket.to_string(), key.to_string()),
             bytes::Bytes::copy_from_slice(body),
