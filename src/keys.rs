@@ -132,6 +132,30 @@ pub fn is_file_name(key: &str) -> bool {
         && !key.rsplit('/').next().is_some_and(reserved)
 }
 
+/// Files below `dir` that object_store's local listing leaves out without a
+/// word (names ending in `#` and digits), so an upload can name them.
+pub fn unlisted_local_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if !is_file_name(&entry.file_name().to_string_lossy()) {
+                found.push(entry.path());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -298,7 +298,9 @@ fn cp_and_mv_keep_exact_names_both_ways_and_bucket_to_bucket() {
         );
     }
 
-    // Upload (pct%41.txt and friends), to the other bucket.
+    // Upload (pct%41.txt and friends), to the other bucket. A name the
+    // local listing leaves out is named, not skipped silently.
+    std::fs::write(down.join("part#12"), "p").unwrap();
     let out = run(
         &home,
         &signed(&[
@@ -311,6 +313,12 @@ fn cp_and_mv_keep_exact_names_both_ways_and_bucket_to_bucket() {
     );
     assert_ok(&out);
     assert_eq!(stored(&server, PUBLIC, "up"), expected);
+    assert!(
+        text(&out.stderr).contains("part#12"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_file(down.join("part#12")).unwrap();
 
     // Bucket to bucket, server-side, then mv -r.
     let out = run(

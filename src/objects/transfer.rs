@@ -222,6 +222,15 @@ pub async fn plan(
             let to = join(&dst.key, relative(&object.key, &src.key));
             pairs.push((object.key, to, object.size));
         }
+        if let (None, Some(handle)) = (src.remote, dst.remote) {
+            let root = std::path::Path::new("/").join(&src.key);
+            for file in keys::unlisted_local_files(&root) {
+                handle.notice(format!(
+                    "warning: skipped {}: object_store's local file system does not list names ending in '#' and digits",
+                    file.display()
+                ));
+            }
+        }
     }
     let mut single = single;
     if pairs.is_empty()
