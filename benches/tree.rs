@@ -266,7 +266,7 @@ fn network_benchmark() {
             let ms = open(&rt, &server, store);
             rt.block_on(async {
                 ms.store
-                    .get(&ms.path(doc))
+                    .get(&ms.path(doc).expect("a key"))
                     .await
                     .expect("get")
                     .bytes()
@@ -277,7 +277,7 @@ fn network_benchmark() {
         let sequential = time_runs(runs, || {
             let ms = open(&rt, &server, store);
             rt.block_on(async {
-                let v3 = ms.store.get(&ms.path("zarr.json")).await;
+                let v3 = ms.store.get(&ms.path("zarr.json").expect("a key")).await;
                 let v3 = match v3 {
                     Ok(r) => Some(r.bytes().await.expect("body")),
                     Err(_) => None,
@@ -286,7 +286,7 @@ fn network_benchmark() {
                     Some(b) => b,
                     None => ms
                         .store
-                        .get(&ms.path(".zmetadata"))
+                        .get(&ms.path(".zmetadata").expect("a key"))
                         .await
                         .expect("get")
                         .bytes()

@@ -202,7 +202,7 @@ pub async fn write(ms: &StoreHandle, plan: &Plan) -> Result<()> {
         // storage has none).
         let now = ms
             .store
-            .head(&ms.path(plan.key))
+            .head(&ms.path(plan.key)?)
             .await
             .ok()
             .and_then(|m| m.e_tag);
@@ -222,7 +222,7 @@ pub async fn write(ms: &StoreHandle, plan: &Plan) -> Result<()> {
     match ms
         .store
         .put_opts(
-            &ms.path(plan.key),
+            &ms.path(plan.key)?,
             PutPayload::from(plan.body.clone()),
             options,
         )

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::Bytes;
 use futures::future::{BoxFuture, Either};
 use futures::stream::{FuturesUnordered, StreamExt};
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::ObjectStoreExt;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -120,7 +120,8 @@ fn document(url: &str, raw: Bytes, etag: Option<String>) -> Answer<Document> {
 /// GET one document: `Ok(None)` when absent (404, or 403 while anonymous).
 async fn fetch(ms: &StoreHandle, key: &str) -> Answer<Option<Document>> {
     let url = ms.location.url_of(&ms.location.key(key));
-    let body = match ms.store.get(&ms.path(key)).await {
+    let path = ms.path(key).map_err(|e| e.to_string())?;
+    let body = match ms.store.get(&path).await {
         Ok(r) => {
             let etag = r.meta.e_tag.clone();
             r.bytes().await.map(|b| (b, etag))
@@ -137,13 +138,15 @@ async fn fetch(ms: &StoreHandle, key: &str) -> Answer<Option<Document>> {
 
 /// Child directories of `dir` (store-relative), by one delimited listing.
 async fn list(ms: &StoreHandle, dir: &str) -> Answer<Vec<String>> {
-    let key = ms.location.key(dir);
-    let prefix = (!key.is_empty()).then(|| object_store::path::Path::from(key.as_str()));
-    match ms.store.list_with_delimiter(prefix.as_ref()).await {
+    let key = match dir {
+        "" => ms.location.prefix.clone(),
+        dir => ms.location.key(dir),
+    };
+    match crate::objects::listing::list_keys(ms, &key, true).await {
         Ok(listed) => Ok(listed
-            .common_prefixes
+            .directories
             .iter()
-            .map(|p| join(dir, crate::objects::base_name(p.as_ref())))
+            .map(|p| join(dir, crate::objects::relative(p, &key)))
             .collect()),
         Err(e) => Err(ms.explain_url(&ms.location.url_of(&key), &e).to_string()),
     }

@@ -77,7 +77,13 @@ impl Location {
                     Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
                     None => format!("{}://{host}", parsed.scheme()),
                 };
-                let prefix = clean_prefix(parsed.path());
+                // The server's key is the decoded URL path (object_store's
+                // HTTP client encodes each segment again).
+                let decoded = crate::keys::from_url_path(parsed.path()).map_err(|e| {
+                    Error::new(format!("invalid URL {input:?}: {e}"))
+                        .with_hint("percent-escapes in the path must decode to UTF-8 text")
+                })?;
+                let prefix = clean_prefix(&decoded);
                 let url = join_url(&base, &prefix);
                 Ok(Self {
                     backend: Backend::Http { base },
@@ -169,7 +175,12 @@ fn split_bucket(rest: &str, input: &str) -> Result<(String, String)> {
         return Err(Error::new(format!("no bucket name in {input:?}"))
             .with_hint("write it as s3://bucket/path/to/store.zarr"));
     }
-    Ok((bucket.to_string(), clean_prefix(path)))
+    // The rest is the key as typed (`a//b` and `a/b` are different keys);
+    // only the one trailing `/` that marks a directory is dropped.
+    Ok((
+        bucket.to_string(),
+        path.strip_suffix('/').unwrap_or(path).to_string(),
+    ))
 }
 
 /// Drop leading/trailing and doubled slashes: `//a//b/` → `a/b`.
@@ -213,9 +224,12 @@ mod tests {
 
     #[test]
     fn cloud_and_http_forms() {
-        let g = Location::parse("gs://b/x//y/").unwrap();
+        let g = Location::parse("gs://b/x/y/").unwrap();
         assert_eq!(g.prefix, "x/y");
         assert_eq!(g.url, "gs://b/x/y");
+        // Bucket keys are names: a doubled slash is part of the key.
+        let doubled = Location::parse("s3://b/x//y/").unwrap();
+        assert_eq!(doubled.prefix, "x//y");
         let a = Location::parse("abfss://cont@acct.dfs.core.windows.net/p").unwrap();
         assert_eq!(
             a.backend,
@@ -231,6 +245,16 @@ mod tests {
             }
         );
         assert_eq!(h.prefix, "data/store.zarr");
+        let encoded = Location::parse("https://example.org/a%20b/pct%2541.zarr").unwrap();
+        assert_eq!(
+            encoded.prefix, "a b/pct%41.zarr",
+            "the key is the decoded path"
+        );
+        let raw = Location::parse("s3://b/home~user/pct%41#x").unwrap();
+        assert_eq!(
+            raw.prefix, "home~user/pct%41#x",
+            "an s3 URL's rest is the key as typed"
+        );
     }
 
     #[test]

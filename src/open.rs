@@ -7,7 +7,6 @@
 
 use bytes::Bytes;
 use object_store::ObjectStoreExt;
-use object_store::path::Path;
 
 use crate::crawl::Seed;
 use crate::error::{Error, Result};
@@ -27,7 +26,7 @@ enum Probe {
 /// GET `key`, relative to `prefix` (a bucket-relative directory).
 async fn probe_in(ms: &StoreHandle, prefix: &str, key: &str) -> Result<Probe> {
     let full = join(prefix, key);
-    let path = Path::from(full.as_str());
+    let path = crate::keys::path(&full)?;
     let fetched = match ms.store.get(&path).await {
         Ok(result) => result.bytes().await,
         Err(e) => Err(e),

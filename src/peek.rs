@@ -344,11 +344,13 @@ async fn open_planned(
     key: &str,
     planned: Planned<'_>,
 ) -> Result<Array<Storage>, Failure> {
-    let prefixed = PrefixStore::new(store, key);
+    let prefix = crate::keys::path(key).map_err(|e| Failure::Note(e.to_string()))?;
+    let prefixed = PrefixStore::new(store, prefix);
     let v2 = planned.info.zarr_format == 2;
     let name = if v2 { ".zarray" } else { "zarr.json" };
+    let document = crate::keys::path(name).map_err(|e| Failure::Note(e.to_string()))?;
     let bytes = prefixed
-        .get(&object_store::path::Path::from(name))
+        .get(&document)
         .await
         .map_err(|e| Failure::Note(e.to_string()))?
         .bytes()

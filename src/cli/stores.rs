@@ -241,7 +241,7 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
 
 /// The store's `.zmetadata` now, with its ETag (v2 consolidate).
 async fn current_zmetadata(ms: &StoreHandle) -> Result<Option<Document>> {
-    match ms.store.get(&ms.path(".zmetadata")).await {
+    match ms.store.get(&ms.path(".zmetadata")?).await {
         Ok(r) => {
             let etag = r.meta.e_tag.clone();
             let raw = r.bytes().await.map_err(|e| ms.explain(".zmetadata", &e))?;

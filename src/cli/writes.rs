@@ -167,6 +167,7 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     };
     let verb = if is_move { "move" } else { "copy" };
     if !yes {
+        print_notices_all(&handles, &args.report);
         print_stats(&handles, &args.report, started);
         if args.confirm.json {
             return json_out(&Done::<_, ()> {

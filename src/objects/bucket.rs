@@ -44,7 +44,7 @@ async fn send_bucket_request(
     let url = handle.location.url_of("");
     let signed = admin
         .signer
-        .signed_url(method.clone(), &Path::from(""), Duration::from_secs(300))
+        .signed_url(method.clone(), &Path::ROOT, Duration::from_secs(300))
         .await
         .map_err(|e| handle.explain_url(&url, &e))?;
     let client = reqwest::Client::builder()

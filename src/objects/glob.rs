@@ -10,12 +10,10 @@
 
 use futures::{StreamExt, TryStreamExt, stream};
 use globset::{GlobBuilder, GlobMatcher};
-use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStoreExt};
+use object_store::ObjectStoreExt;
 use serde::Serialize;
 
-use super::listing::ObjectInfo;
-use super::prefix_path;
+use super::listing::{ObjectInfo, list_keys};
 use crate::error::{Error, Result};
 use crate::store::StoreHandle;
 
@@ -98,7 +96,7 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
 
     if pattern.rest.is_empty() {
         // No glob syntax at all: the key itself, if it exists.
-        return match store.head(&Path::from(pattern.fixed.as_str())).await {
+        return match store.head(&crate::keys::path(&pattern.fixed)?).await {
             Ok(meta) => Ok(vec![Match::Object(ObjectInfo::from(&meta))]),
             Err(object_store::Error::NotFound { .. }) => Ok(Vec::new()),
             Err(e) => Err(explain(e)),
@@ -119,9 +117,8 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
             let listings = stream::iter(frontier.into_iter().map(|dir| {
                 let tail = &tail;
                 async move {
-                    let metas: Vec<_> =
-                        store.list(prefix_path(&dir).as_ref()).try_collect().await?;
-                    Ok::<_, object_store::Error>(deep_matches(&dir, &metas, tail))
+                    let listed = list_keys(handle, &dir, false).await?;
+                    Ok::<_, object_store::Error>(deep_matches(&dir, listed.objects, tail))
                 }
             }))
             .buffer_unordered(CONCURRENT_LISTINGS)
@@ -134,12 +131,10 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
         let levels = stream::iter(frontier.into_iter().map(|dir| {
             let segment_matcher = &segment_matcher;
             async move {
-                let listed = store
-                    .list_with_delimiter(prefix_path(&dir).as_ref())
-                    .await?;
+                let listed = list_keys(handle, &dir, true).await?;
                 let mut found = Vec::new();
-                for p in &listed.common_prefixes {
-                    let name = super::base_name(p.as_ref());
+                for p in &listed.directories {
+                    let name = super::relative(p, &dir);
                     if segment_matcher.is_match(name) {
                         found.push(Match::Directory {
                             key: join(&dir, name),
@@ -147,9 +142,9 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
                     }
                 }
                 if last {
-                    for m in &listed.objects {
-                        if segment_matcher.is_match(super::base_name(m.location.as_ref())) {
-                            found.push(Match::Object(ObjectInfo::from(m)));
+                    for m in listed.objects {
+                        if segment_matcher.is_match(super::relative(&m.key, &dir)) {
+                            found.push(Match::Object(m));
                         }
                     }
                 }
@@ -180,23 +175,27 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
 
 /// The objects listed below `dir` and the directories their keys imply,
 /// each matched by `tail` on its path relative to `dir`.
-fn deep_matches(dir: &str, metas: &[ObjectMeta], tail: &GlobMatcher) -> Vec<Match> {
+fn deep_matches(dir: &str, objects: Vec<ObjectInfo>, tail: &GlobMatcher) -> Vec<Match> {
     let mut found = Vec::new();
-    // Borrowed from the listing: each directory is matched once.
+    // Each directory is matched once.
     let mut directories = std::collections::HashSet::new();
-    for m in metas {
-        let rel = super::relative(m.location.as_ref(), dir);
-        if tail.is_match(rel) {
-            found.push(Match::Object(ObjectInfo::from(m)));
-        }
+    for info in objects {
+        let rel = super::relative(&info.key, dir);
+        let is_match = tail.is_match(rel);
         // Every directory above the key, below `dir`: a/b/c.txt → a, a/b.
         for (end, _) in rel.match_indices('/') {
             let sub = &rel[..end];
-            if directories.insert(sub) && tail.is_match(sub) {
-                found.push(Match::Directory {
-                    key: join(dir, sub),
-                });
+            if !directories.contains(sub) {
+                directories.insert(sub.to_string());
+                if tail.is_match(sub) {
+                    found.push(Match::Directory {
+                        key: join(dir, sub),
+                    });
+                }
             }
+        }
+        if is_match {
+            found.push(Match::Object(info));
         }
     }
     found
@@ -244,12 +243,11 @@ mod tests {
 
     #[test]
     fn double_star_spans_zero_or_more_segments_and_matches_directories() {
-        let meta = |key: &str| ObjectMeta {
-            location: Path::from(key),
-            last_modified: chrono::DateTime::default(),
+        let meta = |key: &str| ObjectInfo {
+            key: key.to_string(),
             size: 1,
-            e_tag: None,
-            version: None,
+            last_modified: String::new(),
+            etag: None,
         };
         let metas = [
             meta("data/top.zarr/.zgroup"),
@@ -257,14 +255,14 @@ mod tests {
             meta("data/readme.txt"),
         ];
         let tail = matcher("**/*.zarr").unwrap();
-        let keys: Vec<String> = sorted(deep_matches("data", &metas, &tail))
+        let keys: Vec<String> = sorted(deep_matches("data", metas.to_vec(), &tail))
             .iter()
             .map(|m| m.key().to_string())
             .collect();
         assert_eq!(keys, ["data/a/b/deep.zarr", "data/top.zarr"]);
         let zgroup = matcher("top.zarr/**/.zgroup").unwrap();
         assert_eq!(
-            deep_matches("data", &metas, &zgroup).len(),
+            deep_matches("data", metas.to_vec(), &zgroup).len(),
             1,
             "zero segments"
         );

@@ -10,7 +10,6 @@
 //! the response headers, before the body is read.
 
 use bytes::{Bytes, BytesMut};
-use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
 use crate::error::{Error, Result};
@@ -57,7 +56,7 @@ pub async fn head(handle: &StoreHandle, key: &str, take: Take) -> Result<HeadOut
         return Err(Error::new(format!("{url} is a bucket, not an object"))
             .with_hint("give an object's key, e.g. s3://bucket/path/file.csv"));
     }
-    let path = Path::from(key);
+    let path = crate::keys::path(key)?;
     let max = handle.budget.max();
     let mut data = BytesMut::new();
     let mut window = match take {
@@ -171,7 +170,7 @@ pub async fn cat(handle: &StoreHandle, key: &str) -> Result<Bytes> {
         return Err(Error::new(format!("{url} is a bucket, not an object"))
             .with_hint("give an object's key, e.g. s3://bucket/path/file.json"));
     }
-    let path = Path::from(key);
+    let path = crate::keys::path(key)?;
     let fetched = async { handle.store.get(&path).await?.bytes().await }.await;
     fetched.map_err(|e| {
         if let Some(crate::store::guard::GuardError::OverBudget { size, max, .. }) =

@@ -1,17 +1,22 @@
 //! Listing: immediate children (`ls`), everything below a prefix (`ls -r`,
 //! `du`), and what one key is (`info`). Listings never GET an object.
+//!
+//! [`list_keys`] is the one listing every command uses: keys come back
+//! exactly as the store names them (on S3 from our own ListObjectsV2, see
+//! `store::s3_list`), so `x*y`, `a//b` or a folder marker `x/sub/` are what
+//! later requests name.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::TryStreamExt;
-use object_store::path::Path;
 use object_store::{Attribute, GetOptions, ObjectMeta, ObjectStore, ObjectStoreExt};
 use serde::Serialize;
 
 use super::progress::Progress;
-use super::{base_name, prefix_path, relative};
+use super::{base_name, relative};
 use crate::error::{Error, Result};
+use crate::keys;
 use crate::store::StoreHandle;
 use crate::store::guard::METADATA_FILE_NAMES;
 
@@ -29,7 +34,7 @@ pub struct ObjectInfo {
 impl From<&ObjectMeta> for ObjectInfo {
     fn from(meta: &ObjectMeta) -> Self {
         Self {
-            key: meta.location.to_string(),
+            key: keys::key_of(&meta.location).to_string(),
             size: meta.size,
             last_modified: timestamp(&meta.last_modified),
             etag: meta.e_tag.clone(),
@@ -39,6 +44,66 @@ impl From<&ObjectMeta> for ObjectInfo {
 
 pub fn timestamp(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl From<crate::store::s3_list::RawObject> for ObjectInfo {
+    fn from(o: crate::store::s3_list::RawObject) -> Self {
+        let last_modified = DateTime::parse_from_rfc3339(&o.last_modified)
+            .map(|t| timestamp(&t.with_timezone(&Utc)))
+            .unwrap_or(o.last_modified);
+        Self {
+            key: o.key,
+            size: o.size,
+            last_modified,
+            etag: o.e_tag,
+        }
+    }
+}
+
+/// One listing, keys exactly as the store names them.
+#[derive(Debug, Default)]
+pub struct Keys {
+    pub objects: Vec<ObjectInfo>,
+    /// Delimited listings only: sub-prefixes without their trailing `/`
+    /// (`a/` for the common prefix `a//`).
+    pub directories: Vec<String>,
+}
+
+/// Every object below `prefix` (a directory; `""` is the bucket root), or
+/// with `delimited` its immediate objects and sub-prefixes.
+pub async fn list_keys(
+    handle: &StoreHandle,
+    prefix: &str,
+    delimited: bool,
+) -> object_store::Result<Keys> {
+    if let Some(lister) = &handle.s3_lister {
+        let raw = lister.list(prefix, delimited).await?;
+        return Ok(Keys {
+            objects: raw.objects.into_iter().map(ObjectInfo::from).collect(),
+            directories: raw
+                .common_prefixes
+                .into_iter()
+                .map(|p| p.strip_suffix('/').map(str::to_string).unwrap_or(p))
+                .collect(),
+        });
+    }
+    let path = keys::prefix(prefix)?;
+    if delimited {
+        let listed = handle.store.list_with_delimiter(path.as_ref()).await?;
+        return Ok(Keys {
+            objects: listed.objects.iter().map(ObjectInfo::from).collect(),
+            directories: listed
+                .common_prefixes
+                .iter()
+                .map(|p| keys::key_of(p).to_string())
+                .collect(),
+        });
+    }
+    let metas: Vec<ObjectMeta> = handle.store.list(path.as_ref()).try_collect().await?;
+    Ok(Keys {
+        objects: metas.iter().map(ObjectInfo::from).collect(),
+        directories: Vec::new(),
+    })
 }
 
 /// A Zarr store found in a listing.
@@ -85,22 +150,16 @@ pub async fn ls(
         ..Listing::default()
     };
     if recursive {
-        let metas = list_all(handle, prefix, progress).await?;
-        listing.objects = metas.iter().map(ObjectInfo::from).collect();
+        listing.objects = list_all(handle, prefix, progress).await?;
     } else {
-        let result = store
-            .list_with_delimiter(prefix_path(prefix).as_ref())
+        let result = list_keys(handle, prefix, true)
             .await
             .map_err(|e| handle.explain_url(&url, &e))?;
-        listing.directories = result
-            .common_prefixes
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-        listing.objects = result.objects.iter().map(ObjectInfo::from).collect();
+        listing.directories = result.directories;
+        listing.objects = result.objects;
     }
     if listing.objects.is_empty() && listing.directories.is_empty() && !prefix.is_empty() {
-        match store.head(&Path::from(prefix)).await {
+        match store.head(&keys::path(prefix)?).await {
             Ok(meta) => {
                 listing.objects.push(ObjectInfo::from(&meta));
                 listing.single_object = true;
@@ -128,28 +187,21 @@ pub async fn list_all(
     handle: &StoreHandle,
     prefix: &str,
     progress: &Progress,
-) -> Result<Vec<ObjectMeta>> {
-    let mut stream = handle.store.list(prefix_path(prefix).as_ref());
-    let mut out = Vec::new();
-    let mut bytes: u64 = 0;
-    loop {
-        match stream.try_next().await {
-            Ok(Some(meta)) => {
-                bytes = bytes.saturating_add(meta.size);
-                out.push(meta);
-                if out.len() % 1000 == 0 {
-                    progress.message(format!(
-                        "listed {} objects, {}",
-                        out.len(),
-                        crate::render::size_text(bytes)
-                    ));
-                }
-            }
-            Ok(None) => break,
-            Err(e) => return Err(handle.explain_url(&handle.location.url, &e)),
-        }
-    }
-    Ok(out)
+) -> Result<Vec<ObjectInfo>> {
+    progress.message(format!("listing {}", handle.location.url));
+    let listed = list_keys(handle, prefix, false)
+        .await
+        .map_err(|e| handle.explain_url(&handle.location.url, &e))?;
+    let bytes = listed
+        .objects
+        .iter()
+        .fold(0u64, |a, o| a.saturating_add(o.size));
+    progress.message(format!(
+        "listed {} objects, {}",
+        listed.objects.len(),
+        crate::render::size_text(bytes)
+    ));
+    Ok(listed.objects)
 }
 
 /// Zarr store roots among `keys`: directories holding a metadata document
@@ -239,7 +291,7 @@ pub async fn du(
     let metas = list_all(handle, prefix, progress).await?;
     if metas.is_empty() && !prefix.is_empty() {
         // Maybe one object: `du` of a key is its size.
-        if let Ok(meta) = handle.store.head(&Path::from(prefix)).await {
+        if let Ok(meta) = handle.store.head(&keys::path(prefix)?).await {
             return Ok(Usage {
                 prefix: prefix.to_string(),
                 objects: 1,
@@ -258,7 +310,7 @@ pub async fn du(
         objects += 1;
         bytes = bytes.saturating_add(meta.size);
         if depth > 0 {
-            let rel = relative(meta.location.as_ref(), prefix);
+            let rel = relative(&meta.key, prefix);
             let segments: Vec<&str> = rel.split('/').collect();
             let name = if segments.len() > depth {
                 format!("{}/", segments[..depth].join("/"))
@@ -330,7 +382,7 @@ pub async fn info(
             head: true,
             ..GetOptions::default()
         };
-        match handle.store.get_opts(&Path::from(key), head).await {
+        match handle.store.get_opts(&keys::path(key)?, head).await {
             Ok(result) => {
                 let attr = |a: Attribute| result.attributes.get(&a).map(|v| v.to_string());
                 return Ok(Info::Object {

@@ -12,13 +12,6 @@ pub mod progress;
 pub mod remove;
 pub mod transfer;
 
-use object_store::path::Path;
-
-/// `prefix` as an object_store path; `None` for the bucket root.
-pub fn prefix_path(prefix: &str) -> Option<Path> {
-    (!prefix.is_empty()).then(|| Path::from(prefix))
-}
-
 /// The last segment of a key (`a/b/c.txt` → `c.txt`).
 pub fn base_name(key: &str) -> &str {
     key.trim_end_matches('/').rsplit('/').next().unwrap_or(key)
@@ -45,6 +38,5 @@ mod tests {
         assert_eq!(relative("a/b/c", "a"), "b/c");
         assert_eq!(relative("a/b/c", ""), "a/b/c");
         assert_eq!(relative("ab/c", "a"), "ab/c");
-        assert!(prefix_path("").is_none());
     }
 }

@@ -1,14 +1,14 @@
 //! `rm`: show what would be deleted (count and bytes), delete only when
 //! confirmed; recursive only with `-r`.
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{StreamExt, stream};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use serde::Serialize;
 
 use super::listing::ObjectInfo;
-use super::prefix_path;
 use crate::error::{Error, Result};
+use crate::keys;
 use crate::store::StoreHandle;
 
 #[derive(Debug, Serialize)]
@@ -31,7 +31,7 @@ pub async fn plan(handle: &StoreHandle, key: &str, recursive: bool) -> Result<Re
         if !listed.is_empty() {
             return Ok(Removal {
                 bytes: listed.iter().fold(0u64, |a, m| a.saturating_add(m.size)),
-                objects: listed.iter().map(ObjectInfo::from).collect(),
+                objects: listed,
             });
         }
         if let Some(meta) = head_object(handle, key).await? {
@@ -63,7 +63,7 @@ async fn head_object(handle: &StoreHandle, key: &str) -> Result<Option<ObjectMet
     if key.is_empty() {
         return Ok(None);
     }
-    match handle.store.head(&Path::from(key)).await {
+    match handle.store.head(&keys::path(key)?).await {
         Ok(meta) => Ok(Some(meta)),
         Err(object_store::Error::NotFound { .. })
         | Err(object_store::Error::PermissionDenied { .. }) => Ok(None),
@@ -71,12 +71,10 @@ async fn head_object(handle: &StoreHandle, key: &str) -> Result<Option<ObjectMet
     }
 }
 
-async fn list_below(handle: &StoreHandle, key: &str) -> Result<Vec<ObjectMeta>> {
-    handle
-        .store
-        .list(prefix_path(key).as_ref())
-        .try_collect()
+async fn list_below(handle: &StoreHandle, key: &str) -> Result<Vec<ObjectInfo>> {
+    super::listing::list_keys(handle, key, false)
         .await
+        .map(|listed| listed.objects)
         .map_err(|e| handle.explain_url(&handle.location.url, &e))
 }
 
@@ -89,22 +87,35 @@ pub struct RemoveReport {
 
 /// Delete the planned objects (batched by the store, e.g. S3 DeleteObjects).
 pub async fn execute(handle: &StoreHandle, removal: &Removal) -> RemoveReport {
-    let keys: Vec<Path> = removal
-        .objects
+    let mut report = RemoveReport::default();
+    // A key no request can name (a `..` segment) is reported, not guessed at.
+    let mut paths: Vec<Path> = Vec::new();
+    for object in &removal.objects {
+        match keys::path(&object.key) {
+            Ok(path) => paths.push(path),
+            Err(e) => report.failed.push((object.key.clone(), e.to_string())),
+        }
+    }
+    // object_store reads the keys of a batch's per-key errors back with
+    // `Path::parse`, which cannot hold `a//b` and turns `x/sub/` into `x/sub`
+    // (a panic on its side): such keys are deleted one request each.
+    let (batched, single): (Vec<Path>, Vec<Path>) = paths
         .iter()
-        .map(|o| Path::from(o.key.as_str()))
-        .collect();
-    let results: Vec<_> = handle
+        .cloned()
+        .partition(|p| Path::parse(p.as_ref()).is_ok_and(|parsed| parsed == *p));
+    let mut results: Vec<_> = handle
         .store
-        .delete_stream(stream::iter(keys.clone().into_iter().map(Ok)).boxed())
+        .delete_stream(stream::iter(batched.into_iter().map(Ok)).boxed())
         .collect()
         .await;
-    let mut report = RemoveReport::default();
+    for path in single {
+        results.push(handle.store.delete(&path).await.map(|()| path));
+    }
     let mut confirmed = std::collections::HashSet::new();
     for r in results {
         match r {
             Ok(path) => {
-                confirmed.insert(path.to_string());
+                confirmed.insert(keys::key_of(&path).to_string());
             }
             Err(e) => {
                 let key = match &e {
@@ -120,8 +131,8 @@ pub async fn execute(handle: &StoreHandle, removal: &Removal) -> RemoveReport {
             }
         }
     }
-    for key in keys {
-        let key = key.to_string();
+    for path in paths {
+        let key = keys::key_of(&path).to_string();
         if confirmed.contains(&key) {
             report.deleted.push(key);
         } else if !report.failed.iter().any(|(k, _)| *k == key) {

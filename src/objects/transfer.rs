@@ -24,8 +24,9 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use serde::Serialize;
 
 use super::progress::Progress;
-use super::{base_name, prefix_path, relative};
+use super::{base_name, relative};
 use crate::error::{Error, Result};
+use crate::keys;
 use crate::store::StoreHandle;
 use crate::store::guard::{ByteBudget, Guard, Policy};
 
@@ -94,6 +95,20 @@ impl<'a> Side<'a> {
         match self.remote {
             Some(handle) => handle.location.url_of(key),
             None => format!("/{key}"),
+        }
+    }
+
+    /// Every object below `prefix`, keys exactly as the side names them.
+    async fn list(&self, prefix: &str) -> object_store::Result<Vec<super::listing::ObjectInfo>> {
+        match self.remote {
+            Some(handle) => super::listing::list_keys(handle, prefix, false)
+                .await
+                .map(|listed| listed.objects),
+            None => {
+                let path = keys::prefix(prefix)?;
+                let metas: Vec<_> = self.store.list(path.as_ref()).try_collect().await?;
+                Ok(metas.iter().map(super::listing::ObjectInfo::from).collect())
+            }
         }
     }
 
@@ -303,10 +318,8 @@ pub async fn plan(
     let single = !pairs.is_empty();
     let mut skipped_links = Vec::new();
     if !single {
-        let listed: Vec<_> = src
-            .store
-            .list(prefix_path(&src.key).as_ref())
-            .try_collect()
+        let listed = src
+            .list(&src.key)
             .await
             .map_err(|e| src.explain(&src.key, &e))?;
         if !listed.is_empty() && !recursive {
@@ -321,17 +334,25 @@ pub async fn plan(
             refuse_overlap(src, dst, mode)?;
         }
         let outside = leaving_links(src);
-        for meta in listed {
-            if let Some(target) = outside(&meta.location) {
+        for object in listed {
+            if let Some(target) = outside(&object.key) {
                 skipped_links.push(SkippedLink {
-                    path: src.show(meta.location.as_ref()),
+                    path: src.show(&object.key),
                     target: target.display().to_string(),
                 });
                 continue;
             }
-            let key = meta.location.to_string();
-            let to = join(&dst.key, relative(&key, &src.key));
-            pairs.push((key, to, meta.size));
+            let to = join(&dst.key, relative(&object.key, &src.key));
+            pairs.push((object.key, to, object.size));
+        }
+        if let (None, Some(handle)) = (src.remote, dst.remote) {
+            let root = std::path::Path::new("/").join(&src.key);
+            for file in keys::unlisted_local_files(&root) {
+                handle.notice(format!(
+                    "warning: skipped {}: object_store's local file system does not list names ending in '#' and digits",
+                    file.display()
+                ));
+            }
         }
     }
     let mut single = single;
@@ -343,6 +364,22 @@ pub async fn plan(
         pairs.push((src.key.clone(), single_target(dst), size));
         single = true;
     }
+    // Keys no request can name, or no local file can be named after: skipped
+    // with a warning naming them, never mangled into another name.
+    pairs.retain(|(from, to, _)| {
+        let why = match (keys::path(from), keys::path(to)) {
+            (Err(e), _) | (_, Err(e)) => e.reason,
+            _ if !dst.is_remote() && !keys::is_file_name(to) => {
+                "a local file cannot have this name (an empty segment, a folder marker ending in '/', or a name ending in '#' and digits)"
+            }
+            _ => return true,
+        };
+        let warning = format!("warning: skipped {}: {why}", src.show(from));
+        if let Some(handle) = src.remote.or(dst.remote) {
+            handle.notice(warning);
+        }
+        false
+    });
     if pairs.is_empty() {
         return Err(Error::new(format!(
             "nothing to copy: {} does not exist",
@@ -401,7 +438,8 @@ async fn existing_at_destination(
 ) -> std::result::Result<HashMap<String, u64>, String> {
     if single {
         let to = &pairs[0].1;
-        return match dst.store.head(&Path::from(to.as_str())).await {
+        let path = keys::path(to).map_err(|e| e.to_string())?;
+        return match dst.store.head(&path).await {
             Ok(meta) => Ok([(to.clone(), meta.size)].into()),
             Err(object_store::Error::NotFound { .. }) => Ok(HashMap::new()),
             Err(e) => Err(dst.explain(to, &e).message().to_string()),
@@ -411,15 +449,13 @@ async fn existing_at_destination(
     if dst.local.as_ref().is_some_and(|path| !path.exists()) {
         return Ok(HashMap::new());
     }
-    let listed: Vec<_> = dst
-        .store
-        .list(prefix_path(&dst.key).as_ref())
-        .try_collect()
+    let listed = dst
+        .list(&dst.key)
         .await
         .map_err(|e| dst.explain(&dst.key, &e).message().to_string())?;
     Ok(listed
         .into_iter()
-        .map(|meta| (meta.location.to_string(), meta.size))
+        .map(|object| (object.key, object.size))
         .collect())
 }
 
@@ -427,22 +463,23 @@ async fn existing_at_destination(
 /// it leads to when a symlink takes it out of the source tree (object_store's
 /// local listing follows symlinks). A file whose real path cannot be
 /// resolved is kept: copying it reports the problem.
-fn leaving_links(src: &Side<'_>) -> impl Fn(&Path) -> Option<PathBuf> {
+fn leaving_links(src: &Side<'_>) -> impl Fn(&str) -> Option<PathBuf> {
     let root = src
         .local
         .as_deref()
         .and_then(|p| std::fs::canonicalize(p).ok());
     let fs = LocalFileSystem::new();
-    move |location: &Path| {
+    move |key: &str| {
         let root = root.as_ref()?;
-        let real = std::fs::canonicalize(fs.path_to_filesystem(location).ok()?).ok()?;
+        let location = keys::path(key).ok()?;
+        let real = std::fs::canonicalize(fs.path_to_filesystem(&location).ok()?).ok()?;
         (!real.starts_with(root)).then_some(real)
     }
 }
 
 /// The size of the object at the side's key, if there is one.
 async fn head_size(side: &Side<'_>) -> Result<Option<u64>> {
-    match side.store.head(&Path::from(side.key.as_str())).await {
+    match side.store.head(&keys::path(&side.key)?).await {
         Ok(meta) => Ok(Some(meta.size)),
         Err(object_store::Error::NotFound { .. })
         | Err(object_store::Error::PermissionDenied { .. }) => Ok(None),
@@ -480,8 +517,13 @@ pub async fn execute(
     let mut report = Report::default();
     let mut items = plan.items.into_iter();
     for item in items.by_ref() {
-        let from = Path::from(item.from_key.as_str());
-        let to = Path::from(item.to_key.as_str());
+        let (from, to) = match (keys::path(&item.from_key), keys::path(&item.to_key)) {
+            (Ok(from), Ok(to)) => (from, to),
+            (Err(e), _) | (_, Err(e)) => {
+                report.failed = Some((item, e.to_string()));
+                break;
+            }
+        };
         progress.message(item.to.clone());
         let copied = if plan.method == Method::ServerSide {
             dst.store

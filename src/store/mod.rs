@@ -13,6 +13,7 @@ pub mod instrument;
 pub mod local;
 pub mod profile;
 pub mod region;
+pub mod s3_list;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -122,6 +123,8 @@ pub struct StoreHandle {
     logger: Option<RequestLogger>,
     /// The instrumented backend under the guard, for [`StoreHandle::guarded`].
     backend: Arc<dyn ObjectStore>,
+    /// S3 only: listings with every key as the bucket names it.
+    pub s3_lister: Option<Arc<s3_list::S3Lister>>,
 }
 
 impl StoreHandle {
@@ -145,9 +148,9 @@ impl StoreHandle {
         .await
     }
 
-    /// The bucket key of `relative`, a key relative to the location.
-    pub fn path(&self, relative: &str) -> object_store::path::Path {
-        object_store::path::Path::from(self.location.key(relative))
+    /// The request path of `relative`, a key relative to the location.
+    pub fn path(&self, relative: &str) -> Result<object_store::path::Path> {
+        Ok(crate::keys::path(&self.location.key(relative))?)
     }
 
     /// Open with an explicit root and guard policy.
@@ -169,7 +172,7 @@ impl StoreHandle {
         let inner = Arc::clone(&backend.store);
         let store: Arc<dyn ObjectStore> = match root {
             Root::Store => Arc::new(Guard::new(
-                PrefixStore::new(backend.store, location.prefix.as_str()),
+                PrefixStore::new(backend.store, crate::keys::path(&location.prefix)?),
                 Arc::clone(&budget),
                 policy,
             )),
@@ -187,6 +190,7 @@ impl StoreHandle {
             secrets: backend.secrets,
             logger,
             backend: inner,
+            s3_lister: backend.s3_lister,
         })
     }
 
@@ -199,6 +203,11 @@ impl StoreHandle {
             Arc::clone(&self.budget),
             policy,
         ))
+    }
+
+    /// Add a one-line notice (or warning) for stderr.
+    pub fn notice(&self, text: impl Into<String>) {
+        push_notice(&self.notices, text);
     }
 
     /// Notices not shown yet (each is returned once).
@@ -321,6 +330,7 @@ struct BuiltBackend {
     credential_source: String,
     secrets: Arc<Mutex<Vec<String>>>,
     bucket_admin: Option<BucketAdmin>,
+    s3_lister: Option<Arc<s3_list::S3Lister>>,
 }
 
 impl BuiltBackend {
@@ -336,7 +346,19 @@ impl BuiltBackend {
             .into(),
             secrets: Arc::default(),
             bucket_admin: None,
+            s3_lister: None,
         }
+    }
+}
+
+/// The bucket's URL as object_store's S3 client forms it for the addressing
+/// style chosen above: path style on a custom endpoint; on AWS the bucket in
+/// the host unless its name has a dot.
+fn s3_bucket_endpoint(endpoint: Option<&str>, bucket: &str, region: &str) -> String {
+    match endpoint {
+        Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+        None if bucket.contains('.') => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+        None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
     }
 }
 
@@ -474,6 +496,47 @@ impl Backend {
                 let first = Arc::new(for_region(&settings.region)?);
                 let instrumented = instrument(Arc::clone(&first) as Arc<dyn ObjectStore>);
                 let aws = settings.endpoint.is_none();
+                let lister_target = {
+                    let (endpoint, bucket) = (settings.endpoint.clone(), bucket.clone());
+                    let for_region = for_region.clone();
+                    move |region: &str, signer: Option<Arc<object_store::aws::AmazonS3>>| {
+                        let signer = match signer {
+                            Some(s) => Some(s),
+                            None if anonymous => None,
+                            None => Some(Arc::new(for_region(region).map_err(|e| {
+                                object_store::Error::Generic {
+                                    store: "S3",
+                                    source: e.to_string().into(),
+                                }
+                            })?)),
+                        };
+                        Ok::<_, object_store::Error>(s3_list::Target {
+                            signer,
+                            bucket_endpoint: s3_bucket_endpoint(
+                                endpoint.as_deref(),
+                                &bucket,
+                                region,
+                            ),
+                        })
+                    }
+                };
+                let mut lister =
+                    lister_target(&settings.region, (!anonymous).then(|| Arc::clone(&first)))
+                        .and_then(|target| {
+                            s3_list::S3Lister::new(
+                                target,
+                                options.timeout,
+                                options.connect_timeout,
+                                Arc::clone(stats),
+                                logger.clone(),
+                            )
+                        })
+                        .map_err(|e| config_error("S3 listing", e))?;
+                if aws && !settings.region_given {
+                    let build: s3_list::TargetForRegion =
+                        Arc::new(move |region: &str| lister_target(region, None));
+                    lister = lister.with_region_lookup(build, bucket.clone());
+                }
                 let store = if aws && !settings.region_given {
                     let resolve_bucket = bucket.clone();
                     let resolve_client = client(false);
@@ -512,6 +575,7 @@ impl Backend {
                         aws,
                         endpoint: settings.endpoint.clone(),
                     }),
+                    s3_lister: Some(Arc::new(lister)),
                 })
             }
             Backend::Gcs { bucket } => {

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod awkward;
 pub mod fault;
 
 use std::net::SocketAddr;
@@ -53,6 +54,7 @@ pub struct S3Server {
     log: Arc<Mutex<Vec<LoggedRequest>>>,
     denied: Arc<Mutex<Vec<String>>>,
     max_in_flight: Arc<AtomicUsize>,
+    phantoms: awkward::Phantoms,
     root: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -114,7 +116,12 @@ impl S3Server {
         for bucket in [PUBLIC, PRIVATE] {
             copy_dir(&repo_root().join("fixtures"), &root.path().join(bucket));
         }
-        let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
+        let phantoms = awkward::Phantoms::default();
+        let fs = awkward::Awkward {
+            fs: s3s_fs::FileSystem::new(root.path()).unwrap(),
+            phantoms: phantoms.clone(),
+            root: root.path().to_path_buf(),
+        };
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         let denied = Arc::new(Mutex::new(Vec::new()));
@@ -233,6 +240,7 @@ impl S3Server {
             log,
             denied,
             max_in_flight,
+            phantoms,
             root,
             shutdown: Some(shutdown),
             thread: Some(thread),
@@ -277,6 +285,30 @@ impl S3Server {
         StoreHandle::open(location, &options, &no_env, None)
             .await
             .expect("the store opens")
+    }
+
+    /// Add an object whose key a file system cannot hold (`a//b`, `a/../b`,
+    /// a folder marker `x/sub/`); the server lists and serves it from memory.
+    pub fn add_awkward(&self, bucket: &str, key: &str, body: &[u8]) {
+        assert!(
+            awkward::is_awkward(key),
+            "{key:?} fits on disk: write a file"
+        );
+        self.phantoms.lock().unwrap().insert(
+            (bucket.to_string(), key.to_string()),
+            bytes::Bytes::copy_from_slice(body),
+        );
+    }
+
+    /// The in-memory keys of `bucket`, sorted.
+    pub fn awkward_keys(&self, bucket: &str) -> Vec<String> {
+        self.phantoms
+            .lock()
+            .unwrap()
+            .keys()
+            .filter(|(b, _)| b == bucket)
+            .map(|(_, k)| k.clone())
+            .collect()
     }
 
     /// Where bucket `bucket` lives on disk (to add objects in a test).

@@ -1,0 +1,401 @@
+//! S3 listings with the keys exactly as the bucket names them.
+//!
+//! object_store's S3 listing runs `Path::parse` on every key of a page: one
+//! key S3 allows but a `Path` cannot hold (`a/../b`, `a//b`, `a/./b`) fails
+//! the whole listing, and a folder marker `x/sub/` comes back as `x/sub` — a
+//! different key, so `rm -r` would "delete" a key that does not exist and
+//! leave the marker. So S3 listings are made here: the ListObjectsV2 request
+//! is presigned by the same object_store client that signs every other
+//! request (`Signer::signed_url_opts`, the query folded into the signature;
+//! unsigned when anonymous), sent with reqwest, and its XML read with
+//! quick-xml (both already under object_store). No signing code of our own.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use object_store::aws::AmazonS3;
+use object_store::path::Path;
+use object_store::signer::{SignedUrlOptions, Signer};
+use serde::Deserialize;
+
+use super::instrument::{RequestLogger, RequestRecord, RequestStats};
+
+/// Bytes one listing page may hold (1000 keys of up to 1024 bytes, escaped).
+const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Pages one listing may take before it stops (10 million keys).
+const MAX_PAGES: usize = 10_000;
+
+/// One object as the bucket listed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawObject {
+    pub key: String,
+    pub size: u64,
+    /// As the server wrote it (RFC 3339).
+    pub last_modified: String,
+    pub e_tag: Option<String>,
+}
+
+/// One listing: objects, and with a delimiter the common prefixes (each
+/// ending in the delimiter, as S3 returns them).
+#[derive(Debug, Default)]
+pub struct RawListing {
+    pub objects: Vec<RawObject>,
+    pub common_prefixes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListBucketResult {
+    #[serde(default)]
+    contents: Vec<Contents>,
+    #[serde(default)]
+    common_prefixes: Vec<CommonPrefix>,
+    #[serde(default)]
+    next_continuation_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Contents {
+    key: String,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    last_modified: String,
+    #[serde(rename = "ETag", default)]
+    e_tag: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CommonPrefix {
+    prefix: String,
+}
+
+/// Where and how to send ListObjectsV2 for one bucket and region.
+pub struct Target {
+    /// Signs the request; `None` sends it unsigned (anonymous).
+    pub signer: Option<Arc<AmazonS3>>,
+    /// The bucket's URL (`http://host:port/bucket`), for unsigned requests.
+    pub bucket_endpoint: String,
+}
+
+/// Builds the target for a region (after a wrong-region answer).
+pub type TargetForRegion = Arc<dyn Fn(&str) -> object_store::Result<Target> + Send + Sync>;
+
+pub struct S3Lister {
+    client: reqwest::Client,
+    target: Mutex<Arc<Target>>,
+    /// Set when the bucket's region is unknown (AWS without --region).
+    for_region: Option<(TargetForRegion, String)>,
+    stats: Arc<RequestStats>,
+    logger: Option<RequestLogger>,
+}
+
+fn generic(message: String) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "S3",
+        source: message.into(),
+    }
+}
+
+impl S3Lister {
+    pub fn new(
+        target: Target,
+        timeout: Duration,
+        connect_timeout: Duration,
+        stats: Arc<RequestStats>,
+        logger: Option<RequestLogger>,
+    ) -> object_store::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(connect_timeout)
+            // A presigned URL must never travel to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| generic(format!("cannot set up the HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            target: Mutex::new(Arc::new(target)),
+            for_region: None,
+            stats,
+            logger,
+        })
+    }
+
+    /// On a wrong-region answer, find `bucket`'s region (object_store's
+    /// `resolve_bucket_region`) and list there with the target `build` makes.
+    pub fn with_region_lookup(mut self, build: TargetForRegion, bucket: String) -> Self {
+        self.for_region = Some((build, bucket));
+        self
+    }
+
+    fn target(&self) -> Arc<Target> {
+        match self.target.lock() {
+            Ok(t) => Arc::clone(&t),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Every key below `prefix` (a directory: `""` is the bucket root, else
+    /// listed as `prefix/`), following pagination; with `delimited` only the
+    /// immediate children and the common prefixes.
+    pub async fn list(&self, prefix: &str, delimited: bool) -> object_store::Result<RawListing> {
+        let wire_prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        let mut out = RawListing::default();
+        let mut token: Option<String> = None;
+        let mut switched_region = false;
+        for _ in 0..MAX_PAGES {
+            let page = match self.page(&wire_prefix, delimited, token.as_deref()).await {
+                Err(PageError::WrongRegion(detail)) if !switched_region => {
+                    switched_region = true;
+                    if self.switch_region().await {
+                        continue;
+                    }
+                    return Err(generic(detail));
+                }
+                Err(PageError::WrongRegion(detail)) => return Err(generic(detail)),
+                Err(PageError::Other(e)) => return Err(e),
+                Ok(page) => page,
+            };
+            out.objects
+                .extend(page.contents.into_iter().map(|c| RawObject {
+                    key: c.key,
+                    size: c.size,
+                    last_modified: c.last_modified,
+                    e_tag: c.e_tag,
+                }));
+            out.common_prefixes
+                .extend(page.common_prefixes.into_iter().map(|p| p.prefix));
+            match page.next_continuation_token {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => return Ok(out),
+            }
+        }
+        Err(generic(format!(
+            "the listing of {prefix:?} went on for more than {MAX_PAGES} pages; stopped"
+        )))
+    }
+
+    async fn switch_region(&self) -> bool {
+        let Some((build, bucket)) = &self.for_region else {
+            return false;
+        };
+        let options = object_store::ClientOptions::new();
+        let Ok(region) = object_store::aws::resolve_bucket_region(bucket, &options).await else {
+            return false;
+        };
+        match build(&region) {
+            Ok(target) => {
+                match self.target.lock() {
+                    Ok(mut t) => *t = Arc::new(target),
+                    Err(poisoned) => *poisoned.into_inner() = Arc::new(target),
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    async fn page(
+        &self,
+        prefix: &str,
+        delimited: bool,
+        token: Option<&str>,
+    ) -> Result<ListBucketResult, PageError> {
+        let mut query: Vec<(&str, &str)> = vec![("list-type", "2")];
+        if !prefix.is_empty() {
+            query.push(("prefix", prefix));
+        }
+        if delimited {
+            query.push(("delimiter", "/"));
+        }
+        if let Some(token) = token {
+            query.push(("continuation-token", token));
+        }
+        let target = self.target();
+        let url = match &target.signer {
+            Some(signer) => {
+                let options = SignedUrlOptions::new().with_query(query.iter().copied());
+                signer
+                    .signed_url_opts(
+                        reqwest::Method::GET,
+                        &Path::ROOT,
+                        Duration::from_secs(900),
+                        &options,
+                    )
+                    .await
+                    .map_err(PageError::Other)?
+            }
+            None => {
+                let mut url = url::Url::parse(&format!("{}/", target.bucket_endpoint))
+                    .map_err(|e| PageError::Other(generic(format!("bad bucket URL: {e}"))))?;
+                url.query_pairs_mut().extend_pairs(query.iter().copied());
+                url
+            }
+        };
+        let t0 = Instant::now();
+        self.stats.record_request(0);
+        let method = if delimited {
+            "LIST (delimited)"
+        } else {
+            "LIST"
+        };
+        let log = |status: String, bytes: u64| {
+            if let Some(logger) = &self.logger {
+                logger(&RequestRecord {
+                    method,
+                    key: prefix.trim_end_matches('/').to_string(),
+                    status,
+                    bytes,
+                    millis: t0.elapsed().as_millis(),
+                });
+            }
+        };
+        let response = match self.client.get(url).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                log("error".into(), 0);
+                // reqwest's message may hold the presigned URL: name the cause only.
+                let cause = if e.is_timeout() {
+                    "timed out"
+                } else if e.is_connect() {
+                    "could not connect"
+                } else {
+                    "the request did not complete"
+                };
+                return Err(PageError::Other(generic(format!(
+                    "error sending request: listing {prefix:?} {cause}"
+                ))));
+            }
+        };
+        let status = response.status();
+        let body = read_bounded(response).await;
+        let (body, bytes) = match body {
+            Ok(b) => {
+                let n = b.len() as u64;
+                (b, n)
+            }
+            Err(e) => {
+                log("error".into(), 0);
+                return Err(PageError::Other(e));
+            }
+        };
+        log(status.as_u16().to_string(), bytes);
+        if !status.is_success() {
+            let text = String::from_utf8_lossy(&body);
+            let code = xml_code(&text).unwrap_or_default();
+            let detail = format!(
+                "Error performing list request: Received HTTP status {} {}: {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or(""),
+                if code.is_empty() {
+                    "no error code"
+                } else {
+                    &code
+                }
+            );
+            if status.as_u16() == 301
+                || ["PermanentRedirect", "AuthorizationHeaderMalformed"].contains(&code.as_str())
+            {
+                return Err(PageError::WrongRegion(detail));
+            }
+            return Err(PageError::Other(match status.as_u16() {
+                404 if code == "NoSuchBucket" || code.is_empty() => object_store::Error::NotFound {
+                    path: prefix.to_string(),
+                    source: detail.into(),
+                },
+                403 => object_store::Error::PermissionDenied {
+                    path: prefix.to_string(),
+                    source: detail.into(),
+                },
+                401 => object_store::Error::Unauthenticated {
+                    path: prefix.to_string(),
+                    source: detail.into(),
+                },
+                _ => generic(detail),
+            }));
+        }
+        parse_page(&body).map_err(PageError::Other)
+    }
+}
+
+enum PageError {
+    WrongRegion(String),
+    Other(object_store::Error),
+}
+
+/// The response body, refused past [`MAX_PAGE_BYTES`].
+async fn read_bounded(response: reqwest::Response) -> object_store::Result<Vec<u8>> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_PAGE_BYTES as u64)
+    {
+        return Err(generic(format!(
+            "a listing page larger than {MAX_PAGE_BYTES} bytes was refused"
+        )));
+    }
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| generic("the listing response was cut off".into()))?;
+        if body.len() + chunk.len() > MAX_PAGE_BYTES {
+            return Err(generic(format!(
+                "a listing page larger than {MAX_PAGE_BYTES} bytes was refused"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn parse_page(body: &[u8]) -> object_store::Result<ListBucketResult> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| generic("the listing response is not UTF-8".into()))?;
+    quick_xml::de::from_str(text).map_err(|e| {
+        generic(format!(
+            "the listing response is not valid ListObjectsV2 XML: {e}"
+        ))
+    })
+}
+
+/// The `<Code>` of an S3 error document.
+fn xml_code(text: &str) -> Option<String> {
+    let start = text.find("<Code>")? + "<Code>".len();
+    let end = text[start..].find("</Code>")? + start;
+    Some(text[start..end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_come_back_exactly() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+<Name>b</Name><Prefix></Prefix><KeyCount>5</KeyCount>
+<Contents><Key>a/../b</Key><Size>3</Size><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>"e"</ETag></Contents>
+<Contents><Key>x/sub/</Key><Size>0</Size><LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents>
+<Contents><Key> lead and trail </Key><Size>1</Size><LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents>
+<Contents><Key>a&amp;b&lt;c&gt;%41</Key><Size>1</Size><LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents>
+<CommonPrefixes><Prefix>a//</Prefix></CommonPrefixes>
+<NextContinuationToken>tok</NextContinuationToken>
+</ListBucketResult>"#;
+        let page = parse_page(xml.as_bytes()).unwrap();
+        let keys: Vec<&str> = page.contents.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["a/../b", "x/sub/", " lead and trail ", "a&b<c>%41"]);
+        assert_eq!(page.contents[0].size, 3);
+        assert_eq!(page.common_prefixes[0].prefix, "a//");
+        assert_eq!(page.next_continuation_token.as_deref(), Some("tok"));
+        assert_eq!(
+            xml_code("<Error><Code>NoSuchBucket</Code></Error>").as_deref(),
+            Some("NoSuchBucket")
+        );
+    }
+}
