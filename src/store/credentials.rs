@@ -9,7 +9,7 @@
 use std::fmt;
 
 use super::profile::{ProfileSettings, Profiles};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Reads environment variables; a trait so tests can supply their own.
 pub trait Env {
@@ -99,6 +99,61 @@ impl S3Credentials {
     }
 }
 
+const ENDPOINT_EXAMPLE: &str =
+    "give the scheme and host, e.g. http://localhost:9000 or https://usgs.osn.mghpcc.org";
+
+/// Check an S3 endpoint URL and return it in the form the client needs:
+/// surrounding whitespace trimmed, no trailing `/`. It needs a scheme (http
+/// or https, as aws-cli insists) and a host; user info, queries and fragments
+/// have no place in an endpoint. The error is the reason alone, for a clap
+/// value parser and for [`S3Settings::resolve`] alike.
+pub fn check_endpoint(raw: &str) -> std::result::Result<String, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("the endpoint URL is empty".into());
+    }
+    if let Some(c) = trimmed.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("the endpoint URL contains {c:?}"));
+    }
+    let Some((scheme, _)) = trimmed.split_once("://") else {
+        return Err(format!(
+            "the scheme is missing: give http://{trimmed} or https://{trimmed}"
+        ));
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(format!(
+            "the scheme {scheme:?} is not http or https (an S3 endpoint is an HTTP server)"
+        ));
+    }
+    let url = url::Url::parse(trimmed).map_err(|e| format!("{e}"))?;
+    let host = match url.host() {
+        Some(url::Host::Domain(d))
+            if !d.is_empty()
+                && d.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) =>
+        {
+            d.to_string()
+        }
+        Some(url::Host::Domain(d)) => {
+            return Err(format!("the host {d:?} is not a valid host name"));
+        }
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        None => return Err("the host is missing".into()),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "the endpoint URL holds a user name or password: give credentials with --profile or AWS_ACCESS_KEY_ID instead".into(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("an endpoint URL has no query (?) or fragment (#)".into());
+    }
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = url.path().trim_end_matches('/');
+    Ok(format!("{}://{host}{port}{path}", url.scheme()))
+}
+
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct S3Flags {
@@ -151,6 +206,21 @@ impl S3Settings {
         let profile_credentials = |p: &ProfileSettings| S3Credentials::Profile {
             name: p.name.clone(),
         };
+        if !flags.anon
+            && let Some(p) = &selected
+            && !p.has_credentials
+            && (flags.profile.is_some() || (env_keys.is_none() && env_profile.is_some()))
+        {
+            return Err(Error::new(format!(
+                "profile {} has no credentials (none of {})",
+                p.name,
+                super::profile::CREDENTIAL_KEYS.join(", ")
+            ))
+            .with_hint(format!(
+                "for a public bucket add --anon (the profile's endpoint_url and region still apply); otherwise add keys to profile {} in ~/.aws/credentials",
+                p.name
+            )));
+        }
         let credentials = if flags.anon {
             S3Credentials::Anonymous { notice: false }
         } else if let (Some(_), Some(p)) = (&flags.profile, &selected) {
@@ -165,12 +235,33 @@ impl S3Settings {
                 _ => S3Credentials::Anonymous { notice: true },
             }
         };
-        let endpoint = flags
+        // Every source of an endpoint goes through the same check, so a value
+        // without a scheme is an error here, not a panic deep in the client.
+        let endpoint_source = flags
             .endpoint_url
             .clone()
             .filter(|e| !e.trim().is_empty())
-            .or_else(|| env.first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]))
-            .or_else(|| selected.as_ref().and_then(|p| p.endpoint_url.clone()));
+            .map(|e| (e, "--endpoint-url".to_string()))
+            .or_else(|| {
+                ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+                    .iter()
+                    .find_map(|name| env.first(&[name]).map(|e| (e, (*name).to_string())))
+            })
+            .or_else(|| {
+                selected.as_ref().and_then(|p| {
+                    p.endpoint_url
+                        .clone()
+                        .filter(|e| !e.trim().is_empty())
+                        .map(|e| (e, format!("the endpoint_url of profile {}", p.name)))
+                })
+            });
+        let endpoint = match endpoint_source {
+            Some((raw, source)) => Some(check_endpoint(&raw).map_err(|reason| {
+                Error::new(format!("invalid endpoint URL {raw:?} (from {source}): {reason}"))
+                    .with_hint(ENDPOINT_EXAMPLE)
+            })?),
+            None => None,
+        };
         let region = flags
             .region
             .clone()
