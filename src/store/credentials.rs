@@ -163,6 +163,40 @@ pub struct S3Flags {
     pub region: Option<String>,
 }
 
+impl S3Flags {
+    /// The flags as the user typed them, each with a leading space, for a
+    /// command a hint suggests: ` --anon --endpoint-url http://host:9000`.
+    pub fn to_args(&self) -> String {
+        let mut out = String::new();
+        if self.anon {
+            out.push_str(" --anon");
+        }
+        let valued = [
+            ("--profile", &self.profile),
+            ("--endpoint-url", &self.endpoint_url),
+            ("--region", &self.region),
+        ];
+        for (flag, value) in valued {
+            if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+                out.push_str(&format!(" {flag} {}", shell_word(value)));
+            }
+        }
+        out
+    }
+}
+
+/// `value` as one shell word: as is when it is plainly safe, else quoted.
+fn shell_word(value: &str) -> String {
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:/@%+=,".contains(c));
+    if plain && !value.is_empty() {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
+}
+
 /// Everything needed to build an S3 client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Settings {
@@ -430,6 +464,103 @@ mod tests {
         );
         let (p, env, _d) = setup(FILES.0, FILES.1, &[("AWS_PROFILE", "nope")]).await;
         assert!(S3Settings::resolve(&flags(), &env, &p).is_err());
+    }
+
+    #[test]
+    fn access_flags_render_as_typed() {
+        let f = S3Flags {
+            anon: true,
+            profile: Some("my osn".into()),
+            endpoint_url: Some("http://127.0.0.1:9000".into()),
+            region: None,
+        };
+        assert_eq!(
+            f.to_args(),
+            " --anon --profile 'my osn' --endpoint-url http://127.0.0.1:9000"
+        );
+        assert_eq!(S3Flags::default().to_args(), "");
+    }
+
+    #[test]
+    fn endpoints_need_a_scheme_and_a_host() {
+        for bad in [
+            "127.0.0.1:5623",
+            "localhost:1",
+            "http://",
+            "ftp://x",
+            "http://a b",
+            "http://h/?q",
+            "http://u:p@h",
+            "http://ho{st",
+            "",
+        ] {
+            assert!(check_endpoint(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_endpoint("localhost:1").unwrap_err().contains("scheme is missing"));
+        assert_eq!(
+            check_endpoint(" http://127.0.0.1:5623/ ").unwrap(),
+            "http://127.0.0.1:5623"
+        );
+        assert_eq!(
+            check_endpoint("https://usgs.osn.mghpcc.org").unwrap(),
+            "https://usgs.osn.mghpcc.org"
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_endpoints_from_the_environment_and_profiles_are_errors() {
+        let (p, env, _d) = setup(
+            "[profile bad]\nendpoint_url = localhost:9000\n",
+            "[bad]\naws_access_key_id = K\naws_secret_access_key = S\n",
+            &[("AWS_ENDPOINT_URL", "localhost:1")],
+        )
+        .await;
+        let e = S3Settings::resolve(&flags(), &env, &p).unwrap_err();
+        assert!(e.to_string().contains("AWS_ENDPOINT_URL"), "{e}");
+        assert!(e.to_string().contains("scheme is missing"), "{e}");
+        let (p, env, _d) = setup(
+            "[profile bad]\nendpoint_url = localhost:9000\n",
+            "[bad]\naws_access_key_id = K\naws_secret_access_key = S\n",
+            &[],
+        )
+        .await;
+        let e = S3Settings::resolve(
+            &S3Flags {
+                profile: Some("bad".into()),
+                ..flags()
+            },
+            &env,
+            &p,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("profile bad"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_named_profile_without_credentials_is_an_error_unless_anon() {
+        let (p, env, _d) = setup(
+            "[profile osn]\nendpoint_url = https://osn.example\n",
+            "",
+            &[],
+        )
+        .await;
+        let named = S3Flags {
+            profile: Some("osn".into()),
+            ..flags()
+        };
+        let e = S3Settings::resolve(&named, &env, &p).unwrap_err();
+        assert!(e.to_string().contains("profile osn has no credentials"), "{e}");
+        assert!(e.hint().unwrap_or_default().contains("--anon"), "{e}");
+        let anon = S3Settings::resolve(
+            &S3Flags {
+                anon: true,
+                ..named
+            },
+            &env,
+            &p,
+        )
+        .unwrap();
+        assert_eq!(anon.endpoint.as_deref(), Some("https://osn.example"));
     }
 
     #[tokio::test]
