@@ -40,7 +40,9 @@ pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
         )
         .await
         .map_err(|e| handle.explain_url(&url, &e))?;
-    let client = reqwest::Client::builder()
+    // The presigned URL is a credential: it never follows a redirect to
+    // another host, nor leaves in a Referer.
+    let client = crate::store::http::client_builder(true)
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| Error::new(format!("cannot set up the HTTP client: {e}")))?;
@@ -64,12 +66,17 @@ pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
         });
     }
     let response = response.map_err(|e| {
-        // The error may carry the presigned URL: never show it.
-        let _ = e;
-        Error::new(format!(
-            "creating bucket {url} failed: the request did not complete"
-        ))
-        .with_hint("check the endpoint and network")
+        // The error may carry the presigned URL: name only its cause.
+        let e = e.without_url();
+        match crate::store::failure::classify(&e) {
+            Some(crate::store::failure::Cause::CrossHostRedirect(redirect)) => {
+                Error::new(format!("creating bucket {url} failed: {redirect}"))
+            }
+            _ => Error::new(format!(
+                "creating bucket {url} failed: the request did not complete"
+            ))
+            .with_hint("check the endpoint and network"),
+        }
     })?;
     let code = response.status().as_u16();
     if (200..300).contains(&code) {

@@ -112,7 +112,10 @@ pub fn check_endpoint(raw: &str) -> std::result::Result<String, String> {
     if trimmed.is_empty() {
         return Err("the endpoint URL is empty".into());
     }
-    if let Some(c) = trimmed.chars().find(|c| c.is_whitespace() || c.is_control()) {
+    if let Some(c) = trimmed
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(format!("the endpoint URL contains {c:?}"));
     }
     let Some((scheme, _)) = trimmed.split_once("://") else {
@@ -291,8 +294,10 @@ impl S3Settings {
             });
         let endpoint = match endpoint_source {
             Some((raw, source)) => Some(check_endpoint(&raw).map_err(|reason| {
-                Error::new(format!("invalid endpoint URL {raw:?} (from {source}): {reason}"))
-                    .with_hint(ENDPOINT_EXAMPLE)
+                Error::new(format!(
+                    "invalid endpoint URL {raw:?} (from {source}): {reason}"
+                ))
+                .with_hint(ENDPOINT_EXAMPLE)
             })?),
             None => None,
         };
@@ -496,7 +501,11 @@ mod tests {
         ] {
             assert!(check_endpoint(bad).is_err(), "{bad:?}");
         }
-        assert!(check_endpoint("localhost:1").unwrap_err().contains("scheme is missing"));
+        assert!(
+            check_endpoint("localhost:1")
+                .unwrap_err()
+                .contains("scheme is missing")
+        );
         assert_eq!(
             check_endpoint(" http://127.0.0.1:5623/ ").unwrap(),
             "http://127.0.0.1:5623"
@@ -549,7 +558,10 @@ mod tests {
             ..flags()
         };
         let e = S3Settings::resolve(&named, &env, &p).unwrap_err();
-        assert!(e.to_string().contains("profile osn has no credentials"), "{e}");
+        assert!(
+            e.to_string().contains("profile osn has no credentials"),
+            "{e}"
+        );
         assert!(e.hint().unwrap_or_default().contains("--anon"), "{e}");
         let anon = S3Settings::resolve(
             &S3Flags {

@@ -22,7 +22,9 @@ pub enum Cause {
 }
 
 /// The error and its sources, outermost first.
-fn chain<'a>(err: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+fn chain<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
     std::iter::successors(Some(err), |e: &&'a (dyn StdError + 'static)| (*e).source())
 }
 
@@ -94,10 +96,7 @@ pub fn classify(err: &(dyn StdError + 'static)) -> Option<Cause> {
 /// The innermost message of `err`'s chain (the most specific one), for a
 /// detail after the headline.
 pub fn root_message(err: &(dyn StdError + 'static)) -> String {
-    chain(err)
-        .last()
-        .map(|e| e.to_string())
-        .unwrap_or_default()
+    chain(err).last().map(|e| e.to_string()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -137,10 +136,15 @@ mod tests {
         ));
         let dns = Wrap(
             "client error (Connect)",
-            Box::new(std::io::Error::other("dns error: failed to lookup address information")),
+            Box::new(std::io::Error::other(
+                "dns error: failed to lookup address information",
+            )),
         );
         assert_eq!(classify(&dns), Some(Cause::Dns));
-        let plain = Wrap("error sending request", Box::new(std::io::Error::other("eh")));
+        let plain = Wrap(
+            "error sending request",
+            Box::new(std::io::Error::other("eh")),
+        );
         assert_eq!(classify(&plain), None);
         assert_eq!(root_message(&plain), "eh");
     }

@@ -315,12 +315,7 @@ impl StoreHandle {
     }
 
     /// The headline for a transport failure whose cause is known.
-    fn explain_cause(
-        &self,
-        url: &str,
-        cause: &failure::Cause,
-        err: &object_store::Error,
-    ) -> Error {
+    fn explain_cause(&self, url: &str, cause: &failure::Cause, err: &object_store::Error) -> Error {
         let server = &self.server;
         let root = self.redact(&failure::root_message(err));
         let endpoint_flag = if self.access.endpoint_url.is_some() {
