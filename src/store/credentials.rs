@@ -303,10 +303,21 @@ impl S3Settings {
         };
         let region = flags
             .region
-            .clone()
-            .filter(|r| !r.trim().is_empty())
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
             .or_else(|| env.first(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
             .or_else(|| selected.as_ref().and_then(|p| p.region.clone()));
+        if let Some(r) = &region
+            && !r
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(Error::new(format!(
+                "invalid region {r:?}: a region is letters, digits and '-' (e.g. us-west-2)"
+            )));
+        }
         Ok(Self {
             credentials,
             endpoint,

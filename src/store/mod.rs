@@ -402,6 +402,24 @@ fn push_notice(notices: &Mutex<Vec<String>>, notice: impl Into<String>) {
     }
 }
 
+/// A bucket (or container) name goes into request URLs as is: letters,
+/// digits, `.`, `-` and `_` only (what S3, GCS and Azure allow), so that a
+/// typo is an error here rather than an invalid request deep in the client.
+pub fn check_bucket_name(bucket: &str) -> Result<()> {
+    let valid = !bucket.is_empty()
+        && bucket
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "invalid bucket name {bucket:?}: bucket names are letters, digits, '.', '-' and '_'"
+        ))
+        .with_hint("check the URL, e.g. s3://bucket/path/store.zarr"))
+    }
+}
+
 impl Backend {
     async fn build(
         location: &Location,
@@ -452,6 +470,12 @@ impl Backend {
                 }
             }
         };
+        if let Backend::S3 { bucket }
+        | Backend::Gcs { bucket }
+        | Backend::Azure { container: bucket } = &location.backend
+        {
+            check_bucket_name(bucket)?;
+        }
         match &location.backend {
             Backend::S3 { bucket } => {
                 let profiles = Profiles::load(env).await?;
