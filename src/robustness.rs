@@ -191,12 +191,12 @@ pub fn exercise_cli(data: &[u8]) -> bool {
         let _ = location.url_of("a/b");
         let _ = location.key("zarr.json");
         match (&location.backend, &endpoint) {
-            (Backend::S3 { bucket }, Some(endpoint)) => {
-                // A bucket name the store accepts must make a valid request
-                // too, or object_store panics on it.
-                if crate::store::check_bucket_name(bucket).is_ok() {
-                    assert!(request_uri_is_valid(endpoint, bucket), "{bucket:?}");
-                }
+            // A bucket name the store accepts must make a valid request too,
+            // or object_store panics on it.
+            (Backend::S3 { bucket }, Some(endpoint))
+                if crate::store::check_bucket_name(bucket).is_ok() =>
+            {
+                assert!(request_uri_is_valid(endpoint, bucket), "{bucket:?}");
             }
             (Backend::Http { base }, _) => {
                 let _ = object_store::http::HttpBuilder::new()
