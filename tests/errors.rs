@@ -316,6 +316,33 @@ fn a_profile_with_an_endpoint_and_no_keys_says_it_has_no_credentials() {
 }
 
 #[test]
+fn a_profile_whose_credentials_cannot_load_says_so_not_the_network() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    // A role without a source profile: aws-config cannot build credentials.
+    std::fs::write(
+        home.dir.path().join(".aws/config"),
+        format!(
+            "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\nendpoint_url = {}\n",
+            server.endpoint
+        ),
+    )
+    .unwrap();
+    let out = home
+        .zarrscope()
+        .args([
+            "tree",
+            &format!("s3://{PUBLIC}/{STORE}"),
+            "--profile",
+            "role",
+        ])
+        .output()
+        .unwrap();
+    let err = fails_with(&out, "error: cannot load credentials for profile role");
+    assert!(!err.contains("network"), "{err}");
+}
+
+#[test]
 fn hints_repeat_the_access_flags_given() {
     let server = S3Server::start();
     let out = zarrscope()

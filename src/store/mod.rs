@@ -265,6 +265,13 @@ impl StoreHandle {
         {
             return self.explain_cause(url, &cause, err);
         }
+        // The profile bridge's own failure (an expired SSO session, a
+        // failing credential_process): not the network.
+        if let Some(at) = detail.find("cannot load credentials for profile") {
+            return Error::new(format!("{} (reading {url})", &detail[at..])).with_hint(
+                "check the profile in ~/.aws/config and ~/.aws/credentials (for SSO: aws sso login); for a public bucket use --anon",
+            );
+        }
         match status {
             404 if detail.contains("NoSuchBucket") => {
                 let bucket = match &self.location.backend {
