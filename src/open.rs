@@ -33,6 +33,10 @@ async fn probe_in(ms: &StoreHandle, prefix: &str, key: &str) -> Result<Probe> {
     };
     match fetched {
         Ok(bytes) => Ok(Probe::Found(bytes)),
+        // A missing bucket is not a missing key: say so, not "no metadata".
+        Err(e @ object_store::Error::NotFound { .. }) if e.to_string().contains("NoSuchBucket") => {
+            Err(ms.explain_url(&ms.location.url_of(&full), &e))
+        }
         Err(object_store::Error::NotFound { .. }) => Ok(Probe::Absent { forbidden: false }),
         Err(object_store::Error::PermissionDenied { .. }) if ms.anonymous => {
             Ok(Probe::Absent { forbidden: true })
@@ -302,7 +306,8 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
                 "/{relative} is not in the consolidated metadata of {root}"
             ))
             .with_hint(format!(
-                "the consolidated metadata may be stale: drop --consolidated-only to read the group's own metadata, or compare with `zarrscope check {root}`"
+                "the consolidated metadata may be stale: drop --consolidated-only to read the group's own metadata, or compare with `{}`",
+                ms.command(&format!("check {root}"))
             ))
         });
         let error = stale_error.unwrap_or_else(|| {
@@ -331,7 +336,9 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
             "/{relative} is not in the consolidated metadata of {root}, and has no metadata of its own"
         ))
         .with_hint(format!(
-            "check the path (`zarrscope tree {root}` lists the store's nodes); if the node was added after consolidation, `zarrscope check {root}` compares"
+            "check the path (`{}` lists the store's nodes); if the node was added after consolidation, `{}` compares",
+            ms.command(&format!("tree {root}")),
+            ms.command(&format!("check {root}"))
         )));
     }
     // Nothing here. A v2 chunk key inside an unconsolidated store: the
@@ -343,14 +350,19 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
     let forbidden = matches!(v3, Probe::Absent { forbidden: true })
         || matches!(v2, Probe::Absent { forbidden: true });
     let looked = "zarr.json, .zmetadata, zmetadata, .zgroup, .zarray here, and zarr.json, .zmetadata in every parent";
-    let err = Error::new(format!(
-        "no Zarr metadata found at {} (looked for {looked})",
-        ms.location.url
-    ));
+    let ls = ms.command(&format!("ls {}/", ms.location.url));
     Err(if forbidden {
-        err.with_hint("the server answered 403 to unsigned requests: the path may be wrong (public AWS buckets answer 403 for missing keys) or the bucket may need credentials (--profile NAME)")
+        Error::new(format!(
+            "access denied (403) to {} with unsigned requests: no Zarr metadata could be read (looked for {looked})",
+            ms.location.url
+        ))
+        .with_hint(format!("the bucket may be private: use credentials (--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID); or the path may be wrong (public AWS buckets answer 403 for missing keys): `{ls}` shows what is there"))
     } else {
-        err.with_hint("check the URL; `zarrscope ls` shows what is there")
+        Error::new(format!(
+            "no Zarr metadata found at {} (looked for {looked})",
+            ms.location.url
+        ))
+        .with_hint(format!("check the URL; `{ls}` shows what is there"))
     })
 }
 
@@ -458,8 +470,8 @@ fn no_consolidated(ms: &StoreHandle, zarr_format: u8, also_v2: bool) -> Error {
         "it has .zgroup but no .zmetadata"
     };
     let mut hint = format!(
-        "drop --consolidated-only to read every node's own metadata (a crawl); `zarrscope consolidate {} --yes` writes consolidated metadata",
-        ms.location.url
+        "drop --consolidated-only to read every node's own metadata (a crawl); `{}` writes consolidated metadata",
+        ms.command(&format!("consolidate {} --yes", ms.location.url))
     );
     if also_v2 {
         hint.push_str("; a v2 .zmetadata sits beside zarr.json, but zarr readers use the v3 metadata, so zarrscope does too");

@@ -335,7 +335,7 @@ pub struct AccessArgs {
     ///
     /// Also read from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. Plain http://
     /// endpoints are allowed when given explicitly.
-    #[arg(long, value_name = "URL", help_heading = "Access")]
+    #[arg(long, value_name = "URL", value_parser = parse_endpoint, help_heading = "Access")]
     pub endpoint_url: Option<String>,
 
     /// S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).
@@ -385,6 +385,16 @@ fn parse_size(s: &str) -> std::result::Result<u64, String> {
     s.parse::<bytesize::ByteSize>()
         .map(|b| b.as_u64())
         .map_err(|e| format!("{e} (try e.g. 64MiB or 1000000)"))
+}
+
+fn parse_endpoint(s: &str) -> std::result::Result<String, String> {
+    crate::store::credentials::check_endpoint(s).map_err(|reason| {
+        if reason.contains("://") {
+            reason
+        } else {
+            format!("{reason} (e.g. http://localhost:9000)")
+        }
+    })
 }
 
 fn parse_duration(s: &str) -> std::result::Result<Duration, String> {

@@ -47,10 +47,10 @@ async fn send_bucket_request(
         .signed_url(method.clone(), &Path::ROOT, Duration::from_secs(300))
         .await
         .map_err(|e| handle.explain_url(&url, &e))?;
-    let client = reqwest::Client::builder()
+    // The presigned URL is a credential: it never follows a redirect to
+    // another host, nor leaves in a Referer.
+    let client = crate::store::http::client_builder(true)
         .timeout(Duration::from_secs(30))
-        // The URL carries a signature: never hand it to another host.
-        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| Error::new(format!("cannot set up the HTTP client: {e}")))?;
     // S3 wants a Content-Length on every PUT, even an empty one (411
@@ -81,10 +81,17 @@ async fn send_bucket_request(
         });
     }
     let response = response.map_err(|e| {
-        // The error may carry the presigned URL: never show it.
-        let _ = e;
-        Error::new(format!("{what} {url} failed: the request did not complete"))
-            .with_hint("check the endpoint and network")
+        // The error may carry the presigned URL: name only its cause.
+        let e = e.without_url();
+        match crate::store::failure::classify(&e) {
+            Some(crate::store::failure::Cause::CrossHostRedirect(redirect)) => {
+                Error::new(format!("{what} {url} failed: {redirect}"))
+            }
+            _ => Error::new(format!(
+                "{what} {url} failed: the request did not complete"
+            ))
+            .with_hint("check the endpoint and network"),
+        }
     })?;
     let code = response.status().as_u16();
     let text = String::from_utf8_lossy(&bounded_body(response).await).into_owned();

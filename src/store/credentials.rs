@@ -9,7 +9,7 @@
 use std::fmt;
 
 use super::profile::{ProfileSettings, Profiles};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Reads environment variables; a trait so tests can supply their own.
 pub trait Env {
@@ -99,6 +99,64 @@ impl S3Credentials {
     }
 }
 
+const ENDPOINT_EXAMPLE: &str =
+    "give the scheme and host, e.g. http://localhost:9000 or https://usgs.osn.mghpcc.org";
+
+/// Check an S3 endpoint URL and return it in the form the client needs:
+/// surrounding whitespace trimmed, no trailing `/`. It needs a scheme (http
+/// or https, as aws-cli insists) and a host; user info, queries and fragments
+/// have no place in an endpoint. The error is the reason alone, for a clap
+/// value parser and for [`S3Settings::resolve`] alike.
+pub fn check_endpoint(raw: &str) -> std::result::Result<String, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("the endpoint URL is empty".into());
+    }
+    if let Some(c) = trimmed
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!("the endpoint URL contains {c:?}"));
+    }
+    let Some((scheme, _)) = trimmed.split_once("://") else {
+        return Err(format!(
+            "the scheme is missing: give http://{trimmed} or https://{trimmed}"
+        ));
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(format!(
+            "the scheme {scheme:?} is not http or https (an S3 endpoint is an HTTP server)"
+        ));
+    }
+    let url = url::Url::parse(trimmed).map_err(|e| format!("{e}"))?;
+    let host = match url.host() {
+        Some(url::Host::Domain(d))
+            if !d.is_empty()
+                && d.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) =>
+        {
+            d.to_string()
+        }
+        Some(url::Host::Domain(d)) => {
+            return Err(format!("the host {d:?} is not a valid host name"));
+        }
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        None => return Err("the host is missing".into()),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "the endpoint URL holds a user name or password: give credentials with --profile or AWS_ACCESS_KEY_ID instead".into(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("an endpoint URL has no query (?) or fragment (#)".into());
+    }
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = url.path().trim_end_matches('/');
+    Ok(format!("{}://{host}{port}{path}", url.scheme()))
+}
+
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct S3Flags {
@@ -106,6 +164,40 @@ pub struct S3Flags {
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
     pub region: Option<String>,
+}
+
+impl S3Flags {
+    /// The flags as the user typed them, each with a leading space, for a
+    /// command a hint suggests: ` --anon --endpoint-url http://host:9000`.
+    pub fn to_args(&self) -> String {
+        let mut out = String::new();
+        if self.anon {
+            out.push_str(" --anon");
+        }
+        let valued = [
+            ("--profile", &self.profile),
+            ("--endpoint-url", &self.endpoint_url),
+            ("--region", &self.region),
+        ];
+        for (flag, value) in valued {
+            if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+                out.push_str(&format!(" {flag} {}", shell_word(value)));
+            }
+        }
+        out
+    }
+}
+
+/// `value` as one shell word: as is when it is plainly safe, else quoted.
+fn shell_word(value: &str) -> String {
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:/@%+=,".contains(c));
+    if plain && !value.is_empty() {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
 }
 
 /// Everything needed to build an S3 client.
@@ -151,6 +243,21 @@ impl S3Settings {
         let profile_credentials = |p: &ProfileSettings| S3Credentials::Profile {
             name: p.name.clone(),
         };
+        if !flags.anon
+            && let Some(p) = &selected
+            && !p.has_credentials
+            && (flags.profile.is_some() || (env_keys.is_none() && env_profile.is_some()))
+        {
+            return Err(Error::new(format!(
+                "profile {} has no credentials (none of {})",
+                p.name,
+                super::profile::CREDENTIAL_KEYS.join(", ")
+            ))
+            .with_hint(format!(
+                "for a public bucket add --anon (the profile's endpoint_url and region still apply); otherwise add keys to profile {} in ~/.aws/credentials",
+                p.name
+            )));
+        }
         let credentials = if flags.anon {
             S3Credentials::Anonymous { notice: false }
         } else if let (Some(_), Some(p)) = (&flags.profile, &selected) {
@@ -165,18 +272,52 @@ impl S3Settings {
                 _ => S3Credentials::Anonymous { notice: true },
             }
         };
-        let endpoint = flags
+        // Every source of an endpoint goes through the same check, so a value
+        // without a scheme is an error here, not a panic deep in the client.
+        let endpoint_source = flags
             .endpoint_url
             .clone()
             .filter(|e| !e.trim().is_empty())
-            .or_else(|| env.first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]))
-            .or_else(|| selected.as_ref().and_then(|p| p.endpoint_url.clone()));
+            .map(|e| (e, "--endpoint-url".to_string()))
+            .or_else(|| {
+                ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+                    .iter()
+                    .find_map(|name| env.first(&[name]).map(|e| (e, (*name).to_string())))
+            })
+            .or_else(|| {
+                selected.as_ref().and_then(|p| {
+                    p.endpoint_url
+                        .clone()
+                        .filter(|e| !e.trim().is_empty())
+                        .map(|e| (e, format!("the endpoint_url of profile {}", p.name)))
+                })
+            });
+        let endpoint = match endpoint_source {
+            Some((raw, source)) => Some(check_endpoint(&raw).map_err(|reason| {
+                Error::new(format!(
+                    "invalid endpoint URL {raw:?} (from {source}): {reason}"
+                ))
+                .with_hint(ENDPOINT_EXAMPLE)
+            })?),
+            None => None,
+        };
         let region = flags
             .region
-            .clone()
-            .filter(|r| !r.trim().is_empty())
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
             .or_else(|| env.first(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
             .or_else(|| selected.as_ref().and_then(|p| p.region.clone()));
+        if let Some(r) = &region
+            && !r
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(Error::new(format!(
+                "invalid region {r:?}: a region is letters, digits and '-' (e.g. us-west-2)"
+            )));
+        }
         Ok(Self {
             credentials,
             endpoint,
@@ -339,6 +480,110 @@ mod tests {
         );
         let (p, env, _d) = setup(FILES.0, FILES.1, &[("AWS_PROFILE", "nope")]).await;
         assert!(S3Settings::resolve(&flags(), &env, &p).is_err());
+    }
+
+    #[test]
+    fn access_flags_render_as_typed() {
+        let f = S3Flags {
+            anon: true,
+            profile: Some("my osn".into()),
+            endpoint_url: Some("http://127.0.0.1:9000".into()),
+            region: None,
+        };
+        assert_eq!(
+            f.to_args(),
+            " --anon --profile 'my osn' --endpoint-url http://127.0.0.1:9000"
+        );
+        assert_eq!(S3Flags::default().to_args(), "");
+    }
+
+    #[test]
+    fn endpoints_need_a_scheme_and_a_host() {
+        for bad in [
+            "127.0.0.1:5623",
+            "localhost:1",
+            "http://",
+            "ftp://x",
+            "http://a b",
+            "http://h/?q",
+            "http://u:p@h",
+            "http://ho{st",
+            "",
+        ] {
+            assert!(check_endpoint(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            check_endpoint("localhost:1")
+                .unwrap_err()
+                .contains("scheme is missing")
+        );
+        assert_eq!(
+            check_endpoint(" http://127.0.0.1:5623/ ").unwrap(),
+            "http://127.0.0.1:5623"
+        );
+        assert_eq!(
+            check_endpoint("https://usgs.osn.mghpcc.org").unwrap(),
+            "https://usgs.osn.mghpcc.org"
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_endpoints_from_the_environment_and_profiles_are_errors() {
+        let (p, env, _d) = setup(
+            "[profile bad]\nendpoint_url = localhost:9000\n",
+            "[bad]\naws_access_key_id = K\naws_secret_access_key = S\n",
+            &[("AWS_ENDPOINT_URL", "localhost:1")],
+        )
+        .await;
+        let e = S3Settings::resolve(&flags(), &env, &p).unwrap_err();
+        assert!(e.to_string().contains("AWS_ENDPOINT_URL"), "{e}");
+        assert!(e.to_string().contains("scheme is missing"), "{e}");
+        let (p, env, _d) = setup(
+            "[profile bad]\nendpoint_url = localhost:9000\n",
+            "[bad]\naws_access_key_id = K\naws_secret_access_key = S\n",
+            &[],
+        )
+        .await;
+        let e = S3Settings::resolve(
+            &S3Flags {
+                profile: Some("bad".into()),
+                ..flags()
+            },
+            &env,
+            &p,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("profile bad"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_named_profile_without_credentials_is_an_error_unless_anon() {
+        let (p, env, _d) = setup(
+            "[profile osn]\nendpoint_url = https://osn.example\n",
+            "",
+            &[],
+        )
+        .await;
+        let named = S3Flags {
+            profile: Some("osn".into()),
+            ..flags()
+        };
+        let e = S3Settings::resolve(&named, &env, &p).unwrap_err();
+        assert!(
+            e.to_string().contains("profile osn has no credentials"),
+            "{e}"
+        );
+        assert!(e.hint().unwrap_or_default().contains("--anon"), "{e}");
+        let anon = S3Settings::resolve(
+            &S3Flags {
+                anon: true,
+                ..named
+            },
+            &env,
+            &p,
+        )
+        .unwrap();
+        assert_eq!(anon.endpoint.as_deref(), Some("https://osn.example"));
     }
 
     #[tokio::test]

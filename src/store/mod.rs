@@ -8,7 +8,9 @@
 mod body;
 mod bridge;
 pub mod credentials;
+pub mod failure;
 pub mod guard;
+pub mod http;
 pub mod instrument;
 pub mod local;
 pub mod profile;
@@ -115,6 +117,12 @@ pub struct StoreHandle {
     pub credential_source: String,
     /// S3 only: for creating buckets.
     pub bucket_admin: Option<BucketAdmin>,
+    /// The access flags the user gave, repeated in suggested commands.
+    access: S3Flags,
+    /// The server requests go to, for messages ("http://127.0.0.1:9000").
+    server: String,
+    timeout: Duration,
+    connect_timeout: Duration,
     /// One-line notices for stderr; some arrive later (a discovered region).
     notices: Arc<Mutex<Vec<String>>>,
     /// Values to scrub from any message we print (grows as a profile's
@@ -186,6 +194,10 @@ impl StoreHandle {
             anonymous: backend.anonymous,
             credential_source: backend.credential_source,
             bucket_admin: backend.bucket_admin,
+            access: options.s3.clone(),
+            server: backend.server,
+            timeout: options.timeout,
+            connect_timeout: options.connect_timeout,
             notices,
             secrets: backend.secrets,
             logger,
@@ -216,6 +228,13 @@ impl StoreHandle {
             Ok(mut n) => std::mem::take(&mut *n),
             Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
         }
+    }
+
+    /// A zarrscope command line for a hint: `args` followed by the access
+    /// flags the user gave (`--anon`, `--profile`, `--endpoint-url`,
+    /// `--region`), so that the suggestion works as typed.
+    pub fn command(&self, args: &str) -> String {
+        format!("zarrscope {args}{}", self.access.to_args())
     }
 
     /// The `-v` logger, for requests made outside the `ObjectStore` trait.
@@ -287,9 +306,35 @@ impl StoreHandle {
             ))
             .with_hint("give an object's URL to info, head or cat, or a store's root to tree; listing works on s3://, gs:// and az://");
         }
+        if status == 0
+            && let Some(cause) = failure::classify(err)
+        {
+            return self.explain_cause(url, &cause, err);
+        }
+        // The profile bridge's own failure (an expired SSO session, a
+        // failing credential_process): not the network.
+        if let Some(at) = detail.find("cannot load credentials for profile") {
+            return Error::new(format!("{} (reading {url})", &detail[at..])).with_hint(
+                "check the profile in ~/.aws/config and ~/.aws/credentials (for SSO: aws sso login); for a public bucket use --anon",
+            );
+        }
         match status {
-            404 => Error::new(format!("not found: {url}"))
-                .with_hint("check the path; `zarrscope ls` shows what is there"),
+            404 if detail.contains("NoSuchBucket") => {
+                let bucket = match &self.location.backend {
+                    Backend::S3 { bucket } | Backend::Gcs { bucket } => bucket.as_str(),
+                    Backend::Azure { container } => container.as_str(),
+                    _ => "",
+                };
+                Error::new(format!(
+                    "no such bucket: {bucket} (the server at {} answered NoSuchBucket for {url})",
+                    self.server
+                ))
+                .with_hint("check the bucket name (and the endpoint: another server may hold it)")
+            }
+            404 => Error::new(format!("not found: {url}")).with_hint(format!(
+                "check the path; `{}` shows what is there",
+                self.command(&format!("ls {}", parent_url(url)))
+            )),
             403 if detail.contains("SignatureDoesNotMatch") => {
                 Error::new(format!("signature rejected by the server for {url}"))
                     .with_hint(format!("check the secret key for {} (it must match the access key)", self.credential_source))
@@ -321,6 +366,58 @@ impl StoreHandle {
             ),
         }
     }
+
+    /// The headline for a transport failure whose cause is known.
+    fn explain_cause(&self, url: &str, cause: &failure::Cause, err: &object_store::Error) -> Error {
+        let server = &self.server;
+        let root = self.redact(&failure::root_message(err));
+        let endpoint_flag = if self.access.endpoint_url.is_some() {
+            "--endpoint-url"
+        } else {
+            "the URL"
+        };
+        match cause {
+            failure::Cause::CrossHostRedirect(redirect) => {
+                Error::new(format!("{redirect} (reading {url})")).with_hint(format!(
+                    "if you trust {}, point {endpoint_flag} at it directly",
+                    redirect.to
+                ))
+            }
+            failure::Cause::Dns => Error::new(format!(
+                "DNS lookup failed: the host of {server} does not resolve (reading {url}: {root})"
+            ))
+            .with_hint(format!("check the host name in {endpoint_flag}")),
+            failure::Cause::Tls => Error::new(format!(
+                "TLS handshake with {server} failed (reading {url}: {root})"
+            ))
+            .with_hint(format!(
+                "if the server speaks plain HTTP, use http:// in {endpoint_flag}; otherwise check its certificate"
+            )),
+            failure::Cause::ConnectionRefused => Error::new(format!(
+                "connection refused by {server}: nothing listens there (reading {url})"
+            ))
+            .with_hint(format!(
+                "check the host and port in {endpoint_flag}, and that the server is running"
+            )),
+            failure::Cause::Timeout => Error::new(format!(
+                "timed out waiting for {server} (reading {url}; --timeout {}, --connect-timeout {})",
+                humantime::format_duration(self.timeout),
+                humantime::format_duration(self.connect_timeout)
+            ))
+            .with_hint("a slow server or link may need a longer --timeout or more --retries"),
+        }
+    }
+}
+
+/// The URL of the "directory" above `url` (itself for a bucket's root).
+fn parent_url(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    match trimmed.rsplit_once('/') {
+        Some((parent, _)) if !parent.ends_with('/') && parent.contains("://") => {
+            format!("{parent}/")
+        }
+        _ => format!("{trimmed}/"),
+    }
 }
 
 struct BuiltBackend {
@@ -331,11 +428,14 @@ struct BuiltBackend {
     secrets: Arc<Mutex<Vec<String>>>,
     bucket_admin: Option<BucketAdmin>,
     s3_lister: Option<Arc<s3_list::S3Lister>>,
+    /// Where requests go, for messages.
+    server: String,
 }
 
 impl BuiltBackend {
-    fn new(store: Arc<dyn ObjectStore>, anonymous: bool) -> Self {
+    fn new(store: Arc<dyn ObjectStore>, anonymous: bool, server: impl Into<String>) -> Self {
         Self {
+            server: server.into(),
             store,
             anonymous,
             credential_source: if anonymous {
@@ -365,6 +465,24 @@ fn s3_bucket_endpoint(endpoint: Option<&str>, bucket: &str, region: &str) -> Str
 fn push_notice(notices: &Mutex<Vec<String>>, notice: impl Into<String>) {
     if let Ok(mut n) = notices.lock() {
         n.push(notice.into());
+    }
+}
+
+/// A bucket (or container) name goes into request URLs as is: letters,
+/// digits, `.`, `-` and `_` only (what S3, GCS and Azure allow), so that a
+/// typo is an error here rather than an invalid request deep in the client.
+pub fn check_bucket_name(bucket: &str) -> Result<()> {
+    let valid = !bucket.is_empty()
+        && bucket
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "invalid bucket name {bucket:?}: bucket names are letters, digits, '.', '-' and '_'"
+        ))
+        .with_hint("check the URL, e.g. s3://bucket/path/store.zarr"))
     }
 }
 
@@ -404,6 +522,18 @@ impl Backend {
                     .with_read_timeout(options.timeout),
             }
         };
+        // Our HTTP client: no credentials follow a redirect to another host.
+        let (whole, idle) = match options.timeout_kind {
+            TimeoutKind::WholeRequest => (Some(options.timeout), None),
+            TimeoutKind::Idle => (None, Some(options.timeout)),
+        };
+        let connector = |allow_http: bool, signed: bool| http::Connector {
+            timeout: whole,
+            read_timeout: idle,
+            connect_timeout: options.connect_timeout,
+            allow_http,
+            signed,
+        };
         let config_error = |what: &str, e: object_store::Error| {
             Error::new(format!("cannot set up the {what} client: {e}"))
         };
@@ -432,6 +562,12 @@ impl Backend {
                 }
             }
         };
+        if let Backend::S3 { bucket }
+        | Backend::Gcs { bucket }
+        | Backend::Azure { container: bucket } = &location.backend
+        {
+            check_bucket_name(bucket)?;
+        }
         match &location.backend {
             Backend::S3 { bucket } => {
                 let profiles = Profiles::load(env).await?;
@@ -441,9 +577,12 @@ impl Backend {
                 let mut builder = AmazonS3Builder::new()
                     .with_bucket_name(bucket)
                     .with_retry(retry);
+                let allow_http = settings
+                    .endpoint
+                    .as_ref()
+                    .is_some_and(|e| e.starts_with("http://"));
                 match &settings.endpoint {
                     Some(endpoint) => {
-                        let allow_http = endpoint.starts_with("http://");
                         builder = builder
                             .with_client_options(client(allow_http))
                             .with_endpoint(endpoint.trim_end_matches('/'))
@@ -486,6 +625,7 @@ impl Backend {
                         false
                     }
                 };
+                builder = builder.with_http_connector(connector(allow_http, !anonymous));
                 let for_region = move |region: &str| {
                     builder
                         .clone()
@@ -564,6 +704,10 @@ impl Backend {
                     instrumented
                 };
                 Ok(BuiltBackend {
+                    server: settings
+                        .endpoint
+                        .clone()
+                        .unwrap_or_else(|| format!("AWS S3 (bucket {bucket})")),
                     store,
                     anonymous,
                     credential_source: settings.credentials.source(),
@@ -599,8 +743,15 @@ impl Backend {
                         true
                     }
                 };
-                let store = builder.build().map_err(|e| config_error("GCS", e))?;
-                Ok(BuiltBackend::new(instrument(Arc::new(store)), anonymous))
+                let store = builder
+                    .with_http_connector(connector(false, !anonymous))
+                    .build()
+                    .map_err(|e| config_error("GCS", e))?;
+                Ok(BuiltBackend::new(
+                    instrument(Arc::new(store)),
+                    anonymous,
+                    "https://storage.googleapis.com",
+                ))
             }
             Backend::Azure { container } => {
                 let account = env
@@ -610,7 +761,7 @@ impl Backend {
                             .with_hint("set AZURE_STORAGE_ACCOUNT_NAME, or use the https://ACCOUNT.blob.core.windows.net/CONTAINER/... form")
                     })?;
                 let mut builder = MicrosoftAzureBuilder::new()
-                    .with_account(account)
+                    .with_account(&account)
                     .with_container_name(container)
                     .with_client_options(client(false))
                     .with_retry(retry);
@@ -633,8 +784,12 @@ impl Backend {
                         true
                     }
                 };
-                let store = builder.build().map_err(|e| config_error("Azure", e))?;
-                let built = BuiltBackend::new(instrument(Arc::new(store)), anonymous);
+                let server = format!("https://{account}.blob.core.windows.net");
+                let store = builder
+                    .with_http_connector(connector(false, !anonymous))
+                    .build()
+                    .map_err(|e| config_error("Azure", e))?;
+                let built = BuiltBackend::new(instrument(Arc::new(store)), anonymous, server);
                 if let Ok(mut secrets) = built.secrets.lock() {
                     secrets.extend(key_secret);
                 }
@@ -644,16 +799,21 @@ impl Backend {
                 let store = HttpBuilder::new()
                     .with_url(base)
                     .with_client_options(client(base.starts_with("http://")))
+                    .with_http_connector(connector(base.starts_with("http://"), false))
                     .with_retry(retry)
                     .build()
                     .map_err(|e| config_error("HTTP", e))?;
-                Ok(BuiltBackend::new(instrument(Arc::new(store)), true))
+                Ok(BuiltBackend::new(instrument(Arc::new(store)), true, base))
             }
             Backend::Local { root } => {
                 let store = LocalFileSystem::new_with_prefix(root)
                     .map_err(|e| Error::new(format!("cannot open {}: {e}", root.display())))?;
                 let store = LocalFiles::new(store, options.timeout);
-                Ok(BuiltBackend::new(instrument(Arc::new(store)), false))
+                Ok(BuiltBackend::new(
+                    instrument(Arc::new(store)),
+                    false,
+                    "the local file system",
+                ))
             }
         }
     }

@@ -22,7 +22,7 @@ const FILE_VARS: [&str; 5] = [
 
 /// Keys that make a profile a source of credentials (directly or through a
 /// role, SSO, a process or a web identity).
-const CREDENTIAL_KEYS: [&str; 7] = [
+pub(crate) const CREDENTIAL_KEYS: [&str; 7] = [
     "aws_access_key_id",
     "role_arn",
     "credential_process",

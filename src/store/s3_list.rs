@@ -108,7 +108,9 @@ impl S3Lister {
         stats: Arc<RequestStats>,
         logger: Option<RequestLogger>,
     ) -> object_store::Result<Self> {
-        let client = reqwest::Client::builder()
+        // The client every backend uses (no Referer, bodies as sent), with
+        // redirects off altogether: wrong-region answers are handled below.
+        let client = super::http::client_builder(true)
             .timeout(timeout)
             .connect_timeout(connect_timeout)
             // A presigned URL must never travel to another host.
