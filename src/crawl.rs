@@ -484,9 +484,10 @@ pub async fn crawl_seeded(
             return Err(Error::new(format!(
                 "no Zarr metadata at {url} (no zarr.json, .zgroup or .zarray)"
             ))
-            .with_hint(
-                "point at a store's root, group or array; `zarrscope ls` shows what is there",
-            ));
+            .with_hint(format!(
+                "point at a store's root, group or array; `{}` shows what is there",
+                ms.command(&format!("ls {url}/"))
+            )));
         }
         crawler.handle(Outcome::Doc {
             dir: String::new(),

@@ -267,7 +267,10 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
         }
     }
     let unlisted_warning = unlisted.as_ref().map(|(root, relative)| {
-        format!("the consolidated metadata of {root} does not list /{relative}, so it was not used: it belongs to an unrelated parent, or it may be stale (`zarrscope check {root}` compares it with the per-node metadata)")
+        format!(
+            "the consolidated metadata of {root} does not list /{relative}, so it was not used: it belongs to an unrelated parent, or it may be stale (`{}` compares it with the per-node metadata)",
+            ms.command(&format!("check {root}"))
+        )
     });
 
     if let Probe::Found(bytes) = zarray? {

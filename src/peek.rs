@@ -292,8 +292,8 @@ pub async fn peek_coordinates(
             "refused to read the coordinate {url}: {reason}"
         ))
         .with_hint(format!(
-            "the store's data or metadata is corrupt, stale or hostile; `zarrscope check {}` compares the consolidated metadata with every node's own, and `show` without --coords reads metadata only",
-            h.root_url
+            "the store's data or metadata is corrupt, stale or hostile; `{}` compares the consolidated metadata with every node's own, and `show` without --coords reads metadata only",
+            handle.command(&format!("check {}", h.root_url))
         ))),
     }
 }

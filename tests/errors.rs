@@ -370,6 +370,51 @@ fn hints_repeat_the_access_flags_given() {
         err.contains("`zarrscope ls s3://private/ --profile zs`"),
         "{err}"
     );
+
+    // Every chore's "nothing there" hint carries the same flags.
+    let flags = format!("--anon --endpoint-url {}", server.endpoint);
+    for (command, url) in [
+        ("du", format!("s3://{PUBLIC}/dir/nope")),
+        ("info", format!("s3://{PUBLIC}/dir/nope")),
+    ] {
+        let out = zarrscope()
+            .args([command, &url, "--anon", "--endpoint-url", &server.endpoint])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        assert!(
+            err.contains(&format!("`zarrscope ls s3://{PUBLIC}/dir/ {flags}`")),
+            "{command}: {err}"
+        );
+    }
+    let out = home
+        .zarrscope()
+        .args(["rm", "s3://private/dir/nope.txt", "--profile", "zs"])
+        .output()
+        .unwrap();
+    let err = fails_with(&out, "nothing to delete");
+    assert!(
+        err.contains("`zarrscope ls s3://private/dir/ --profile zs`"),
+        "{err}"
+    );
+    // The automatic crawl's notice suggests consolidate with the same flags.
+    let out = zarrscope()
+        .args([
+            "tree",
+            &format!("s3://{PUBLIC}/nested-unconsolidated-v2.zarr"),
+        ])
+        .args(["--anon", "--endpoint-url", &server.endpoint])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "`zarrscope consolidate s3://{PUBLIC}/nested-unconsolidated-v2.zarr --yes {flags}`"
+        )),
+        "{err}"
+    );
 }
 
 /// An endpoint whose every answer is a 307 to `target` on another loopback

@@ -655,13 +655,14 @@ async fn read_tree(
     h.warnings.splice(0..0, unconsolidated.warnings);
     if !report.quiet {
         let url = &ms.location.url;
-        eprintln!(
+        note!(
             "{}",
             ms.redact(&format!(
-                "note: {url} has no consolidated metadata, so its {} nodes were read one by one ({} requests after {probes} probes{}); `zarrscope consolidate {url} --yes` would make this {} (--consolidated-only refuses instead)",
+                "note: {url} has no consolidated metadata, so its {} nodes were read one by one ({} requests after {probes} probes{}); `{}` would make this {} (--consolidated-only refuses instead)",
                 h.nodes.len(),
                 ms.stats.requests().saturating_sub(probes),
                 if h.complete { "" } else { ", stopped at --max-requests" },
+                ms.command(&format!("consolidate {url} --yes")),
                 // v2: `.zmetadata` beside the `zarr.json` probe, at once.
                 if h.zarr_format == 3 { "one GET" } else { "one round trip of 2 GETs" },
             ))

@@ -75,9 +75,12 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
         if h.consolidated {
             // The same command, past possibly stale consolidated metadata.
             hint.push_str(&format!(
-                "; if it was added after the store was consolidated, `zarrscope show {} {} --crawl` reads every node's own metadata",
-                args.url,
-                args.path.as_deref().unwrap_or_default()
+                "; if it was added after the store was consolidated, `{}` reads every node's own metadata",
+                ms.command(&format!(
+                    "show {} {} --crawl",
+                    args.url,
+                    args.path.as_deref().unwrap_or_default()
+                ))
             ));
         } else if !h.complete {
             hint.push_str(

@@ -121,9 +121,10 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
         match &consolidated {
             None => writeln!(
                 out,
-                "{}: no consolidated metadata to check ({} nodes read one by one); `zarrscope consolidate` writes it",
+                "{}: no consolidated metadata to check ({} nodes read one by one); `{}` writes it",
                 ms.location.url,
-                disk.nodes.len()
+                disk.nodes.len(),
+                ms.command(&format!("consolidate {} --yes", ms.location.url)),
             )?,
             Some(c) if !stale => writeln!(
                 out,
@@ -151,8 +152,8 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
                 )?;
                 writeln!(
                     out,
-                    "readers that trust consolidated metadata (zarr-python, xarray) see the old picture; `zarrscope consolidate {} --yes` rewrites it",
-                    c.root_url
+                    "readers that trust consolidated metadata (zarr-python, xarray) see the old picture; `{}` rewrites it",
+                    ms.command(&format!("consolidate {} --yes", c.root_url))
                 )?;
             }
         }

@@ -87,10 +87,8 @@ async fn send_bucket_request(
             Some(crate::store::failure::Cause::CrossHostRedirect(redirect)) => {
                 Error::new(format!("{what} {url} failed: {redirect}"))
             }
-            _ => Error::new(format!(
-                "{what} {url} failed: the request did not complete"
-            ))
-            .with_hint("check the endpoint and network"),
+            _ => Error::new(format!("{what} {url} failed: the request did not complete"))
+                .with_hint("check the endpoint and network"),
         }
     })?;
     let code = response.status().as_u16();

@@ -182,7 +182,8 @@ pub async fn cat(handle: &StoreHandle, key: &str) -> Result<Bytes> {
                 crate::render::size_text(*max)
             ))
             .with_hint(format!(
-                "look at the start with `zarrscope head {url}`, or raise the budget with --max-bytes {size}"
+                "look at the start with `{}`, or raise the budget with --max-bytes {size}",
+                handle.command(&format!("head {url}"))
             ));
         }
         handle.explain_url(&url, &e)

@@ -300,8 +300,10 @@ pub async fn du(
             });
         }
         return Err(
-            Error::new(format!("nothing found at {}", handle.location.url))
-                .with_hint("list the parent with `zarrscope ls` to see what is there"),
+            Error::new(format!("nothing found at {}", handle.location.url)).with_hint(format!(
+                "list the parent with `{}` to see what is there",
+                handle.command(&format!("ls {}", super::parent_url(&handle.location.url)))
+            )),
         );
     }
     let mut children: BTreeMap<String, (u64, u64)> = BTreeMap::new();
@@ -405,9 +407,12 @@ pub async fn info(
     }
     let metas = list_all(handle, key, progress).await?;
     if metas.is_empty() && !key.is_empty() {
-        return Err(Error::new(format!("nothing found at {url}")).with_hint(
-            "no object has this key and no key starts with it; `zarrscope ls` the parent to see what is there",
-        ));
+        return Err(
+            Error::new(format!("nothing found at {url}")).with_hint(format!(
+                "no object has this key and no key starts with it; `{}` shows what is there",
+                handle.command(&format!("ls {}", super::parent_url(&url)))
+            )),
+        );
     }
     Ok(Info::Directory {
         url,

@@ -27,6 +27,17 @@ pub fn relative<'a>(key: &'a str, prefix: &str) -> &'a str {
         .unwrap_or(key)
 }
 
+/// The URL of the directory holding `url` (`s3://b/a/k` → `s3://b/a/`), for
+/// hints that suggest listing it.
+pub(crate) fn parent_url(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    let after_scheme = trimmed.find("://").map_or(0, |i| i + 3);
+    match trimmed[after_scheme..].rfind('/') {
+        Some(i) => trimmed[..after_scheme + i + 1].to_string(),
+        None => format!("{trimmed}/"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +49,9 @@ mod tests {
         assert_eq!(relative("a/b/c", "a"), "b/c");
         assert_eq!(relative("a/b/c", ""), "a/b/c");
         assert_eq!(relative("ab/c", "a"), "ab/c");
+        assert_eq!(parent_url("s3://b/a/k"), "s3://b/a/");
+        assert_eq!(parent_url("s3://b/a/"), "s3://b/");
+        assert_eq!(parent_url("s3://b"), "s3://b/");
+        assert_eq!(parent_url("/tmp/x"), "/tmp/");
     }
 }

@@ -53,8 +53,10 @@ pub async fn plan(handle: &StoreHandle, key: &str, recursive: bool) -> Result<Re
         }
     }
     Err(
-        Error::new(format!("nothing to delete: {url} does not exist"))
-            .with_hint("check the path; `zarrscope ls` shows what is there"),
+        Error::new(format!("nothing to delete: {url} does not exist")).with_hint(format!(
+            "check the path; `{}` shows what is there",
+            handle.command(&format!("ls {}", super::parent_url(&url)))
+        )),
     )
 }
 

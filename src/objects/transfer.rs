@@ -385,7 +385,13 @@ pub async fn plan(
             "nothing to copy: {} does not exist",
             src.show(&src.key)
         ))
-        .with_hint("check the source; `zarrscope ls` shows what is there"));
+        .with_hint(match src.remote {
+            Some(handle) => format!(
+                "check the source; `{}` shows what is there",
+                handle.command(&format!("ls {}", super::parent_url(&src.show(&src.key))))
+            ),
+            None => "check the source path".to_string(),
+        }));
     }
     for (from, to, _) in &pairs {
         if from == to && src.same_bucket(dst) {

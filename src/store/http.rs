@@ -106,13 +106,12 @@ impl HttpConnector for Connector {
         if let Some(timeout) = self.read_timeout {
             builder = builder.read_timeout(timeout);
         }
-        let client = builder
-            .https_only(!self.allow_http)
-            .build()
-            .map_err(|e| object_store::Error::Generic {
+        let client = builder.https_only(!self.allow_http).build().map_err(|e| {
+            object_store::Error::Generic {
                 store: "HTTP",
                 source: Box::new(e),
-            })?;
+            }
+        })?;
         Ok(HttpClient::new(client))
     }
 }
