@@ -614,3 +614,38 @@ fn a_local_upload_does_not_follow_symlinks_out_of_the_source_and_names_them() {
     assert!(!bucket.join("up/secret-link").exists());
     assert!(!bucket.join("up/dir-link").exists());
 }
+
+#[test]
+fn a_fifo_in_a_local_source_is_refused_by_name_not_waited_on() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let tmp = tempfile::tempdir().unwrap();
+    let up = tmp.path().join("up");
+    write(&up.join("a.txt"), "a");
+    let fifo = tmp.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let fifo_arg = fifo.to_str().unwrap();
+    // A lone FIFO as the source: nobody ever writes to it, so opening it for
+    // reading would block forever.
+    let started = Instant::now();
+    let out = home
+        .zarrscope()
+        .args(["cp", fifo_arg, "s3://private/pipe", "--profile", "zs"])
+        .args(["--yes", "--timeout", "2s"])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "cp of a FIFO hung"
+    );
+    let status = out.status;
+    let err = text(&out.stderr);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("pipe"), "{err}");
+    assert!(!server.bucket_dir(PRIVATE).join("pipe").exists());
+}

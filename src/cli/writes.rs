@@ -149,11 +149,11 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     }
     let src = match &src_handle {
         Some(h) => Side::remote(h, args.src.ends_with('/')),
-        None => Side::local(&local_path(&args.src)?, yes && is_move)?,
+        None => Side::local(&local_path(&args.src)?, yes && is_move, args.access.timeout)?,
     };
     let dst = match &dst_handle {
         Some(h) => Side::remote(h, args.dst.ends_with('/')),
-        None => Side::local(&local_path(&args.dst)?, yes)?,
+        None => Side::local(&local_path(&args.dst)?, yes, args.access.timeout)?,
     };
     let handles: Vec<&StoreHandle> = src_handle.iter().chain(dst_handle.iter()).collect();
     let mode = if is_move { Mode::Move } else { Mode::Copy };

@@ -62,7 +62,13 @@ impl<'a> Side<'a> {
     }
 
     /// A local path; written to only when `writable` (a confirmed write).
-    pub fn local(path: &std::path::Path, writable: bool) -> Result<Self> {
+    /// Reads refuse FIFOs and other special files and give up after `idle`
+    /// without progress, as the metadata reads of a local store do.
+    pub fn local(
+        path: &std::path::Path,
+        writable: bool,
+        idle: std::time::Duration,
+    ) -> Result<Self> {
         let absolute = std::path::absolute(path).map_err(|e| {
             Error::new(format!(
                 "cannot resolve the local path {}: {e}",
@@ -76,7 +82,11 @@ impl<'a> Side<'a> {
         } else {
             Policy::READ_ONLY
         };
-        let fs = Guard::new(LocalFileSystem::new(), ByteBudget::new(u64::MAX), policy);
+        let fs = Guard::new(
+            crate::store::local::LocalFiles::new(LocalFileSystem::new(), idle),
+            ByteBudget::new(u64::MAX),
+            policy,
+        );
         Ok(Self {
             store: Arc::new(fs),
             key: key.to_string(),
@@ -720,19 +730,24 @@ mod tests {
         std::fs::create_dir_all(real.join("sub")).unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink(&real, tmp.path().join("link")).unwrap();
-        let src = Side::local(&real, false).unwrap();
+        let src = Side::local(&real, false, std::time::Duration::from_secs(5)).unwrap();
         // Through a symlink, to a directory that does not exist yet.
         #[cfg(unix)]
         let dst_path = tmp.path().join("link/sub/new");
         #[cfg(not(unix))]
         let dst_path = real.join("sub/new");
-        let dst = Side::local(&dst_path, false).unwrap();
+        let dst = Side::local(&dst_path, false, std::time::Duration::from_secs(5)).unwrap();
         let refused = refuse_overlap(&src, &dst, Mode::Move).unwrap_err();
         assert!(
             refused.message().contains("a subdirectory of itself"),
             "{refused}"
         );
-        let elsewhere = Side::local(&tmp.path().join("realm"), false).unwrap();
+        let elsewhere = Side::local(
+            &tmp.path().join("realm"),
+            false,
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
         assert!(refuse_overlap(&src, &elsewhere, Mode::Move).is_ok());
     }
 }
