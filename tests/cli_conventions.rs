@@ -10,7 +10,7 @@ use std::io::Read;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use common::{Home, PUBLIC, S3Server, text};
+use common::{Home, PUBLIC, S3Server, assert_ok, text};
 use serde_json::{Value, json};
 
 fn run(home: &Home, args: &[&str]) -> Output {
@@ -22,17 +22,6 @@ fn read(home: &Home, server: &S3Server, args: &[&str]) -> Output {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--anon", "--endpoint-url", &server.endpoint]);
     run(home, &all)
-}
-
-fn assert_ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 fn fixture(name: &str) -> String {

@@ -108,7 +108,8 @@ fn tree_show_and_diff_crawl_an_unconsolidated_store_with_a_notice_and_no_repeate
         );
         assert!(
             err.contains(&format!(
-                "`zarrscope consolidate {url} --yes` would make this {after}"
+                "`zarrscope consolidate {url} --yes --anon --endpoint-url {}` would make this {after}",
+                server.endpoint
             )),
             "{err}"
         );
@@ -537,7 +538,10 @@ fn show_suggests_show_crawl_for_a_node_its_consolidated_metadata_lacks() {
     assert_code(&out, 2);
     let err = text(&out.stderr);
     assert!(
-        err.contains(&format!("`zarrscope show {store} added_later --crawl`")),
+        err.contains(&format!(
+            "`zarrscope show {store} added_later --crawl --anon --endpoint-url {}`",
+            server.endpoint
+        )),
         "{err}"
     );
     assert!(!err.contains("tree --crawl"), "{err}");

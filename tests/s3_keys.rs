@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{Home, PRIVATE, PUBLIC, S3Server, text};
+use common::{Home, PRIVATE, PUBLIC, S3Server, assert_ok, text};
 use serde_json::Value;
 
 fn run(home: &Home, args: &[&str]) -> std::process::Output {
@@ -22,16 +22,6 @@ fn signed<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut v = args.to_vec();
     v.extend(["--profile", "zs"]);
     v
-}
-
-fn assert_ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
 }
 
 fn json(out: &std::process::Output) -> Value {

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Home, PRIVATE, PUBLIC, S3Server, SECRET_KEY, WRONG_SECRET, text};
+use common::{Home, PRIVATE, PUBLIC, S3Server, SECRET_KEY, WRONG_SECRET, assert_ok, text};
 
 fn run(home: &Home, args: &[&str]) -> std::process::Output {
     home.zarrscope().args(args).output().unwrap()
@@ -24,16 +24,6 @@ fn log_lines(server: &S3Server) -> Vec<String> {
 fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)))
-}
-
-fn assert_ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
 }
 
 /// Walk a directory on disk: (objects, bytes), ignoring s3s-fs temp files.

@@ -11,20 +11,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::fault::{FaultServer, Reply};
-use common::{Home, PRIVATE, PUBLIC, S3Server, text};
+use common::{Home, PRIVATE, PUBLIC, S3Server, assert_ok, text};
 
 fn run(home: &Home, args: &[&str]) -> std::process::Output {
     home.zarrscope().args(args).output().unwrap()
-}
-
-fn assert_ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
 }
 
 fn assert_refused(out: &std::process::Output) {
