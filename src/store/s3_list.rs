@@ -85,7 +85,11 @@ pub struct Target {
 pub type TargetForRegion = Arc<dyn Fn(&str) -> object_store::Result<Target> + Send + Sync>;
 
 pub struct S3Lister {
-    client: reqwest::Client,
+    /// Built on the first listing: a TLS client costs milliseconds at
+    /// start-up, and most commands (a consolidated `tree`) never list.
+    client: std::sync::OnceLock<reqwest::Client>,
+    timeout: Duration,
+    connect_timeout: Duration,
     target: Mutex<Arc<Target>>,
     /// Set when the bucket's region is unknown (AWS without --region).
     for_region: Option<(TargetForRegion, String)>,
@@ -108,22 +112,31 @@ impl S3Lister {
         stats: Arc<RequestStats>,
         logger: Option<RequestLogger>,
     ) -> object_store::Result<Self> {
-        // The client every backend uses (no Referer, bodies as sent), with
-        // redirects off altogether: wrong-region answers are handled below.
-        let client = super::http::client_builder(true)
-            .timeout(timeout)
-            .connect_timeout(connect_timeout)
-            // A presigned URL must never travel to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| generic(format!("cannot set up the HTTP client: {e}")))?;
         Ok(Self {
-            client,
+            client: std::sync::OnceLock::new(),
+            timeout,
+            connect_timeout,
             target: Mutex::new(Arc::new(target)),
             for_region: None,
             stats,
             logger,
         })
+    }
+
+    fn client(&self) -> object_store::Result<&reqwest::Client> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        // The client every backend uses (no Referer, bodies as sent), with
+        // redirects off altogether: wrong-region answers are handled below.
+        let client = super::http::client_builder(true)
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            // A presigned URL must never travel to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| generic(format!("cannot set up the HTTP client: {e}")))?;
+        Ok(self.client.get_or_init(|| client))
     }
 
     /// On a wrong-region answer, find `bucket`'s region (object_store's
@@ -259,7 +272,8 @@ impl S3Lister {
                 });
             }
         };
-        let response = match self.client.get(url).send().await {
+        let client = self.client().map_err(PageError::Other)?;
+        let response = match client.get(url).send().await {
             Ok(r) => r,
             Err(e) => {
                 log("error".into(), 0);
