@@ -10,12 +10,9 @@ use std::io::Read;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
+use common::run;
 use common::{Home, PUBLIC, S3Server, assert_ok, text};
 use serde_json::{Value, json};
-
-fn run(home: &Home, args: &[&str]) -> Output {
-    home.zarrscope().args(args).output().unwrap()
-}
 
 /// A public-bucket read: anonymous, at the test server.
 fn read(home: &Home, server: &S3Server, args: &[&str]) -> Output {

@@ -12,37 +12,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use common::{Home, PUBLIC, S3Server, text};
-use serde_json::Value;
-
-fn run(home: &Home, args: &[&str]) -> std::process::Output {
-    home.zarrscope().args(args).output().unwrap()
-}
-
-fn anon<'a>(server: &'a S3Server, args: &[&'a str]) -> Vec<&'a str> {
-    let mut v = args.to_vec();
-    v.extend(["--anon", "--endpoint-url", server.endpoint.as_str()]);
-    v
-}
-
-fn assert_code(out: &std::process::Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        )
-    })
-}
+use common::{anon, assert_code, copy_dir, json, run};
 
 /// The notice's `(N requests after M probes`: (N, M).
 fn notice_costs(stderr: &str) -> (usize, usize) {
@@ -62,19 +32,6 @@ fn notice_costs(stderr: &str) -> (usize, usize) {
         .parse()
         .unwrap();
     (crawl, probes)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -7,42 +7,13 @@ mod common;
 use std::time::Duration;
 
 use common::{Home, PRIVATE, PUBLIC, S3Server, text};
+use common::{anon, assert_code, json, run};
 use serde_json::Value;
-
-fn run(home: &Home, args: &[&str]) -> std::process::Output {
-    home.zarrscope().args(args).output().unwrap()
-}
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        )
-    })
-}
-
-fn assert_code(out: &std::process::Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
 
 /// The nodes of a tree JSON without what legitimately differs between two
 /// reads of the same hierarchy (URLs, how it was read, request counts).
 fn nodes(doc: &Value) -> Value {
     doc["nodes"].clone()
-}
-
-fn anon<'a>(server: &'a S3Server, args: &[&'a str]) -> Vec<&'a str> {
-    let mut v = args.to_vec();
-    v.extend(["--anon", "--endpoint-url", server.endpoint.as_str()]);
-    v
 }
 
 #[test]

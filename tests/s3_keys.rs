@@ -12,26 +12,13 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use common::{Home, PRIVATE, PUBLIC, S3Server, assert_ok, text};
+use common::{json, run};
 use serde_json::Value;
-
-fn run(home: &Home, args: &[&str]) -> std::process::Output {
-    home.zarrscope().args(args).output().unwrap()
-}
 
 fn signed<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut v = args.to_vec();
     v.extend(["--profile", "zs"]);
     v
-}
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        )
-    })
 }
 
 /// Every string field named `key` anywhere in a JSON document (whatever

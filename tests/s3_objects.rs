@@ -7,10 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::{Home, PRIVATE, PUBLIC, S3Server, SECRET_KEY, WRONG_SECRET, assert_ok, text};
-
-fn run(home: &Home, args: &[&str]) -> std::process::Output {
-    home.zarrscope().args(args).output().unwrap()
-}
+use common::{json, run};
 
 /// Requests the server saw, as "METHOD /path?query".
 fn log_lines(server: &S3Server) -> Vec<String> {
@@ -19,11 +16,6 @@ fn log_lines(server: &S3Server) -> Vec<String> {
         .iter()
         .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
         .collect()
-}
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)))
 }
 
 /// Walk a directory on disk: (objects, bytes), ignoring s3s-fs temp files.

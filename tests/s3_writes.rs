@@ -11,11 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::fault::{FaultServer, Reply};
+use common::run;
 use common::{Home, PRIVATE, PUBLIC, S3Server, assert_ok, text};
-
-fn run(home: &Home, args: &[&str]) -> std::process::Output {
-    home.zarrscope().args(args).output().unwrap()
-}
 
 fn assert_refused(out: &std::process::Output) {
     assert_eq!(

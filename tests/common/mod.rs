@@ -92,7 +92,7 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -378,6 +378,40 @@ impl Home {
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Run zarrscope with `home`'s environment.
+pub fn run(home: &Home, args: &[&str]) -> std::process::Output {
+    home.zarrscope().args(args).output().unwrap()
+}
+
+/// `args` as an anonymous read at `server`.
+pub fn anon<'a>(server: &'a S3Server, args: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend(["--anon", "--endpoint-url", server.endpoint.as_str()]);
+    v
+}
+
+/// Assert an exit code, showing the output if it differs.
+pub fn assert_code(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// Stdout as JSON, or a panic showing both streams.
+pub fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    })
 }
 
 /// Assert a command succeeded, showing its output if not; its stdout.
