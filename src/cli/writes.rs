@@ -54,29 +54,11 @@ async fn open_transfer_side(
     report: &ReportArgs,
     policy: Policy,
 ) -> Result<StoreHandle> {
-    let location = remote_location(url)?;
-    if policy.writes() && matches!(location.backend, Backend::Http { .. }) {
-        return Err(Error::new(format!(
-            "{} is a plain HTTP server: zarrscope only reads from those",
-            location.url
-        ))
-        .with_hint("write to s3://, gs:// or az:// instead"));
-    }
     let options = crate::store::StoreOptions {
         timeout_kind: TimeoutKind::Idle,
         ..access.store_options(u64::MAX)
     };
-    let handle = StoreHandle::open_with(
-        location,
-        &options,
-        &crate::store::credentials::ProcessEnv,
-        report.verbose.then(super::verbose_logger),
-        crate::store::Root::Bucket,
-        policy,
-    )
-    .await?;
-    print_notices(&handle, report);
-    Ok(handle)
+    super::open_store_with(remote_location(url)?, report, policy, options).await
 }
 
 /// The bucket a write command acts on: refused with `--anon` before any
