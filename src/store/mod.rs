@@ -352,10 +352,9 @@ impl StoreHandle {
                 "the server rejected the credentials (401) for {url}"
             ))
             .with_hint("check the access key, secret and session token"),
-            _ if ["301", "PermanentRedirect", "incorrectly configured region"]
-                .iter()
-                .any(|sign| detail.contains(sign)) =>
-            {
+            // The same signs the region switch looks for: a bare "301" would
+            // also match a port number in the URL.
+            _ if region::is_wrong_region(err) => {
                 Error::new(
                 format!("reading {url} failed: the bucket answered with a redirect (301): it lives in another region"),
             )
