@@ -15,7 +15,9 @@ pub enum Cause {
     Tls,
     /// Nothing listens at the address.
     ConnectionRefused,
-    /// The request (or the connection) took longer than allowed.
+    /// No connection within --connect-timeout (nothing answered the SYN).
+    ConnectTimeout,
+    /// The request took longer than allowed.
     Timeout,
     /// A redirect to another host that was not followed.
     CrossHostRedirect(CrossHostRedirect),
@@ -30,7 +32,7 @@ fn chain<'a>(
 
 /// The cause of `err`, when the chain names one we can explain.
 pub fn classify(err: &(dyn StdError + 'static)) -> Option<Cause> {
-    let (mut refused, mut timeout) = (false, false);
+    let (mut refused, mut timeout, mut connecting) = (false, false, false);
     // Only the transport's messages are read as text: the outer ones hold the
     // URL and the response body, where a key named `tls` must not count.
     let mut transport = false;
@@ -58,6 +60,7 @@ pub fn classify(err: &(dyn StdError + 'static)) -> Option<Cause> {
         }
         if let Some(r) = e.downcast_ref::<reqwest::Error>() {
             timeout |= r.is_timeout();
+            connecting |= r.is_connect();
         }
         if let Some(h) = e.downcast_ref::<object_store::client::HttpError>() {
             timeout |= h.kind() == object_store::client::HttpErrorKind::Timeout;
@@ -87,7 +90,12 @@ pub fn classify(err: &(dyn StdError + 'static)) -> Option<Cause> {
     } else if refused || says(&["connection refused"]) {
         Some(Cause::ConnectionRefused)
     } else if timeout || says(&["timed out", "operation timed out", "deadline has elapsed"]) {
-        Some(Cause::Timeout)
+        // reqwest marks a connect timeout as both a connect and a timeout error.
+        Some(if connecting {
+            Cause::ConnectTimeout
+        } else {
+            Cause::Timeout
+        })
     } else {
         None
     }

@@ -398,6 +398,13 @@ impl StoreHandle {
             .with_hint(format!(
                 "check the host and port in {endpoint_flag}, and that the server is running"
             )),
+            failure::Cause::ConnectTimeout => Error::new(format!(
+                "timed out connecting to {server}: no connection within --connect-timeout {} (reading {url})",
+                humantime::format_duration(self.connect_timeout)
+            ))
+            .with_hint(format!(
+                "check the host and port in {endpoint_flag} and that the server is reachable; a slow network may need a longer --connect-timeout"
+            )),
             failure::Cause::Timeout => Error::new(format!(
                 "timed out waiting for {server} (reading {url}; --timeout {}, --connect-timeout {})",
                 humantime::format_duration(self.timeout),

@@ -97,6 +97,26 @@ pub struct S3Lister {
     logger: Option<RequestLogger>,
 }
 
+/// A listing request that got no response; its source is reqwest's error
+/// without the (possibly presigned) URL.
+#[derive(Debug)]
+struct SendFailed {
+    prefix: String,
+    source: reqwest::Error,
+}
+
+impl std::fmt::Display for SendFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "error sending request: listing {:?}", self.prefix)
+    }
+}
+
+impl std::error::Error for SendFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
 fn generic(message: String) -> object_store::Error {
     object_store::Error::Generic {
         store: "S3",
@@ -277,17 +297,15 @@ impl S3Lister {
             Ok(r) => r,
             Err(e) => {
                 log("error".into(), 0);
-                // reqwest's message may hold the presigned URL: name the cause only.
-                let cause = if e.is_timeout() {
-                    "timed out"
-                } else if e.is_connect() {
-                    "could not connect"
-                } else {
-                    "the request did not complete"
-                };
-                return Err(PageError::Other(generic(format!(
-                    "error sending request: listing {prefix:?} {cause}"
-                ))));
+                // The URL may be presigned: drop it, and keep the rest of
+                // the error so its cause (refused, timed out, …) is named.
+                return Err(PageError::Other(object_store::Error::Generic {
+                    store: "S3",
+                    source: Box::new(SendFailed {
+                        prefix: prefix.to_string(),
+                        source: e.without_url(),
+                    }),
+                }));
             }
         };
         let status = response.status();
