@@ -9,6 +9,7 @@
 
 pub mod awkward;
 pub mod fault;
+pub mod token;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,8 @@ pub struct LoggedRequest {
     pub signed: bool,
     /// Response body bytes, from its Content-Length (0 when none, and for HEAD).
     pub bytes: u64,
+    /// The session token sent (header or presigned query), if any.
+    pub security_token: Option<String>,
 }
 
 impl LoggedRequest {
@@ -183,6 +186,7 @@ impl S3Server {
                                 let path = percent_decode(req.uri().path());
                                 let query = req.uri().query().unwrap_or("").to_string();
                                 let signed = req.headers().contains_key("authorization");
+                                let security_token = token::security_token(&req);
                                 if !delay.is_zero() {
                                     tokio::time::sleep(delay).await;
                                 }
@@ -223,6 +227,7 @@ impl S3Server {
                                     status,
                                     signed,
                                     bytes,
+                                    security_token,
                                 });
                                 in_flight.fetch_sub(1, Ordering::SeqCst);
                                 result
