@@ -90,6 +90,20 @@ fn the_strict_server_refuses_a_put_without_length_and_zarrscope_always_sends_one
     assert_eq!(puts.len(), 1, "{:?}", log_lines(&server));
     assert_eq!(puts[0].header("content-length"), Some("12345"));
     assert_eq!(puts[0].status, 200);
+    // A batch delete carries the checksum S3 requires of it.
+    server.reset();
+    let out = run(
+        &home,
+        &["rm", "-r", "s3://private/up", "--profile", "zs", "--yes"],
+    );
+    assert_ok(&out);
+    let log = server.requests();
+    let post = log
+        .iter()
+        .find(|r| r.method == "POST" && r.query.contains("delete"))
+        .unwrap_or_else(|| panic!("no DeleteObjects: {:?}", log_lines(&server)));
+    assert!(post.header("content-md5").is_some(), "{post:?}");
+    assert_eq!(post.status, 200);
     // Nothing a browser would add leaks out of a CLI.
     assert!(
         log.iter()
@@ -211,20 +225,24 @@ fn when_every_probe_is_refused_the_error_names_the_missing_permissions() {
         (PUBLIC, anon(&server, &[]), "unsigned requests"),
         (PRIVATE, vec!["--profile", "zs"], "profile zs"),
     ] {
-        let url = format!("s3://{bucket}/no-such-store.zarr");
-        let mut args = vec!["tree", url.as_str()];
-        args.extend(&access);
-        let out = run(&home, &args);
-        assert_code(&out, 2);
-        let err = text(&out.stderr);
-        for needle in [
-            "access denied (403)",
-            who,
-            "s3:GetObject",
-            "s3:ListBucket",
-            "403 instead of 404",
-        ] {
-            assert!(err.contains(needle), "{url}: no {needle:?} in: {err}");
+        // The probes, and with --crawl the crawl's own first requests.
+        for crawl in [None, Some("--crawl")] {
+            let url = format!("s3://{bucket}/no-such-store.zarr");
+            let mut args = vec!["tree", url.as_str()];
+            args.extend(&access);
+            args.extend(crawl);
+            let out = run(&home, &args);
+            assert_code(&out, 2);
+            let err = text(&out.stderr);
+            for needle in [
+                "access denied (403)",
+                who,
+                "s3:GetObject",
+                "s3:ListBucket",
+                "403 instead of 404",
+            ] {
+                assert!(err.contains(needle), "{args:?}: no {needle:?} in: {err}");
+            }
         }
     }
 }
@@ -312,4 +330,24 @@ fn awkward_node_names_come_out_as_zarr_python_lists_them() {
             }
         }
     }
+}
+
+/// The strict server refuses a batch delete without a checksum, as S3 does
+/// (zarrscope's batch deletes carry one: see the test above).
+#[test]
+fn the_strict_server_refuses_an_unchecked_batch_delete() {
+    let server = S3Server::start();
+    let body = "<Delete><Object><Key>nwm-chrtout-v2.zarr/.zgroup</Key></Object></Delete>";
+    let unchecked = format!(
+        "POST /private/?delete HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/xml\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    assert_eq!(raw_status(&server, &unchecked), 400);
+    assert!(
+        server
+            .bucket_dir(PRIVATE)
+            .join("nwm-chrtout-v2.zarr/.zgroup")
+            .exists()
+    );
 }

@@ -129,8 +129,8 @@ impl S3Server {
         Self::start_with(Duration::ZERO, true)
     }
 
-    /// s3s-fs as it is: it takes a PUT without Content-Length and any key
-    /// length (for a test that needs what real S3 refuses).
+    /// s3s-fs as it is: it takes a PUT without Content-Length and a batch
+    /// delete without a checksum (for a test that needs what S3 refuses).
     pub fn start_lenient() -> Self {
         Self::start_with(Duration::ZERO, false)
     }
@@ -236,7 +236,7 @@ impl S3Server {
                                     && path.trim_start_matches('/').contains('/')
                                     && !path.ends_with('/')
                                     && root_dir.join(path.trim_start_matches('/')).is_dir();
-                                let refused = strict.refuse_early(&method, &path, req.headers());
+                                let refused = strict.refuse_early(&method, &query, req.headers());
                                 let result = if is_dir_key {
                                     Ok(not_found())
                                 } else if let Some(refused) = refused {

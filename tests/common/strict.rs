@@ -1,8 +1,10 @@
 //! Real-S3 behaviour that s3s-fs does not have, for the test server.
 //!
-//! Strict mode (the default of `S3Server::start()`): a PUT that declares no
-//! Content-Length is refused with 411 MissingContentLength, and an object
-//! key longer than 1024 bytes with 400 KeyTooLongError, as S3 does.
+//! Strict mode (the default of `S3Server::start()`), as S3 does: a PUT that
+//! declares no Content-Length is refused with 411 MissingContentLength, a
+//! DeleteObjects without Content-MD5 or an x-amz-checksum-* header with 400
+//! InvalidRequest. (s3s itself refuses keys over 1024 bytes, and s3s-fs
+//! parts under 5 MiB but the last.)
 //!
 //! No-list buckets (`S3Server::deny_list`, in either mode): the caller lacks
 //! s3:ListBucket, so every listing (and HeadBucket, which S3 also governs by
@@ -14,9 +16,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-/// S3's longest key, in UTF-8 bytes.
-const MAX_KEY_BYTES: usize = 1024;
-
 /// Operations S3 allows only with s3:ListBucket on the bucket.
 const NEEDS_LIST_BUCKET: [&str; 4] = [
     "ListObjects",
@@ -27,7 +26,8 @@ const NEEDS_LIST_BUCKET: [&str; 4] = [
 
 #[derive(Clone)]
 pub struct Strict {
-    /// Off: s3s-fs as it is (accepts a PUT without length, any key length).
+    /// Off: s3s-fs as it is (takes a PUT without length, an unchecked
+    /// batch delete).
     pub enabled: bool,
     no_list: Arc<Mutex<BTreeSet<String>>>,
     /// s3s-fs's root: a bucket is a directory there.
@@ -59,36 +59,44 @@ impl Strict {
     }
 
     /// The answer S3 gives before looking at the request's operation, if any.
-    /// `path` is percent-decoded (`/bucket/key`).
     pub fn refuse_early(
         &self,
         method: &str,
-        path: &str,
+        query: &str,
         headers: &hyper::HeaderMap,
     ) -> Option<hyper::Response<s3s::Body>> {
-        if !self.enabled || method != "PUT" {
+        if !self.enabled {
             return None;
+        }
+        let param = |name: &str| {
+            query.split('&').find_map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (k == name).then_some(v)
+            })
+        };
+        if method == "POST"
+            && param("delete").is_some()
+            && !headers.contains_key("content-md5")
+            && !headers
+                .keys()
+                .any(|n| n.as_str().starts_with("x-amz-checksum-"))
+        {
+            return Some(error(
+                hyper::StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "Missing required header for this request: Content-MD5",
+            ));
         }
         // A CopyObject has no body: object_store sends it without a length,
         // and S3 takes it.
-        if !headers.contains_key(hyper::header::CONTENT_LENGTH)
-            && !headers.contains_key("x-amz-copy-source")
-        {
-            return Some(error(
+        let no_length = method == "PUT"
+            && !headers.contains_key(hyper::header::CONTENT_LENGTH)
+            && !headers.contains_key("x-amz-copy-source");
+        no_length.then(|| {
+            error(
                 hyper::StatusCode::LENGTH_REQUIRED,
                 "MissingContentLength",
                 "You must provide the Content-Length HTTP header.",
-            ));
-        }
-        let key = path
-            .trim_start_matches('/')
-            .split_once('/')
-            .map_or("", |(_, k)| k);
-        (key.len() > MAX_KEY_BYTES).then(|| {
-            error(
-                hyper::StatusCode::BAD_REQUEST,
-                "KeyTooLongError",
-                "Your key is too long",
             )
         })
     }
