@@ -165,7 +165,7 @@ async fn list(ms: &StoreHandle, dir: &str) -> Listed {
             .iter()
             .map(|p| join(dir, crate::objects::relative(p, &key)))
             .collect()),
-        Err(object_store::Error::PermissionDenied { .. }) => {
+        Err(e) if crate::open::access_denied(ms, &e) => {
             Err(ListFailure::Refused(listing_refused(ms, &key)))
         }
         Err(e) => Err(ListFailure::Failed(

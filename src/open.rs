@@ -26,10 +26,15 @@ enum Probe {
 /// Whether a failed GET may just mean "no such key": S3 answers 403
 /// AccessDenied, not 404, for a missing key when the caller lacks
 /// s3:ListBucket on the bucket — anonymous callers of public buckets and
-/// signed callers of private ones alike. Unsigned, any 403 may mean that; a
-/// signed 403 about the credentials themselves (SignatureDoesNotMatch,
-/// InvalidAccessKeyId, ExpiredToken) is an error.
+/// signed callers of private ones alike.
 pub fn maybe_missing(ms: &StoreHandle, e: &object_store::Error) -> bool {
+    access_denied(ms, e)
+}
+
+/// A 403 refusing the request itself. Unsigned, any 403; signed, one that
+/// says AccessDenied — a 403 about the credentials themselves
+/// (SignatureDoesNotMatch, InvalidAccessKeyId, ExpiredToken) is not.
+pub fn access_denied(ms: &StoreHandle, e: &object_store::Error) -> bool {
     matches!(e, object_store::Error::PermissionDenied { .. })
         && (ms.anonymous || e.to_string().contains("AccessDenied"))
 }
