@@ -84,8 +84,19 @@ enum Outcome {
     },
     Listed {
         dir: String,
-        children: Answer<Vec<String>>,
+        children: Listed,
     },
+}
+
+/// A directory's child directories, or why not.
+type Listed = std::result::Result<Vec<String>, ListFailure>;
+
+enum ListFailure {
+    /// The listing was refused (403): every other listing of the store
+    /// would be too, so the crawl cannot find the nodes and stops.
+    Refused(Error),
+    /// This listing failed; the crawl goes on without its children.
+    Failed(String),
 }
 
 /// What is known of one v2 directory (outer `None`: not answered yet).
@@ -117,8 +128,14 @@ fn document(url: &str, raw: Bytes, etag: Option<String>) -> Answer<Document> {
         })
 }
 
-/// GET one document: `Ok(None)` when absent (404, or 403 while anonymous).
+/// GET one document: `Ok(None)` when absent (404, or a 403 that may mean
+/// "no such key").
 async fn fetch(ms: &StoreHandle, key: &str) -> Answer<Option<Document>> {
+    fetch_noting_refusal(ms, key).await.map(|(doc, _)| doc)
+}
+
+/// [`fetch`], and whether an absent document answered 403.
+async fn fetch_noting_refusal(ms: &StoreHandle, key: &str) -> Answer<(Option<Document>, bool)> {
     let url = ms.location.url_of(&ms.location.key(key));
     let path = ms.path(key).map_err(|e| e.to_string())?;
     let body = match ms.store.get(&path).await {
@@ -129,15 +146,15 @@ async fn fetch(ms: &StoreHandle, key: &str) -> Answer<Option<Document>> {
         Err(e) => Err(e),
     };
     match body {
-        Ok((raw, etag)) => document(&url, raw, etag).map(Some),
-        Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(object_store::Error::PermissionDenied { .. }) if ms.anonymous => Ok(None),
+        Ok((raw, etag)) => document(&url, raw, etag).map(|d| (Some(d), false)),
+        Err(object_store::Error::NotFound { .. }) => Ok((None, false)),
+        Err(e) if crate::open::maybe_missing(ms, &e) => Ok((None, true)),
         Err(e) => Err(ms.explain_url(&url, &e).to_string()),
     }
 }
 
 /// Child directories of `dir` (store-relative), by one delimited listing.
-async fn list(ms: &StoreHandle, dir: &str) -> Answer<Vec<String>> {
+async fn list(ms: &StoreHandle, dir: &str) -> Listed {
     let key = match dir {
         "" => ms.location.prefix.clone(),
         dir => ms.location.key(dir),
@@ -148,8 +165,31 @@ async fn list(ms: &StoreHandle, dir: &str) -> Answer<Vec<String>> {
             .iter()
             .map(|p| join(dir, crate::objects::relative(p, &key)))
             .collect()),
-        Err(e) => Err(ms.explain_url(&ms.location.url_of(&key), &e).to_string()),
+        Err(e) if crate::open::access_denied(ms, &e) => {
+            Err(ListFailure::Refused(listing_refused(ms, &key)))
+        }
+        Err(e) => Err(ListFailure::Failed(
+            ms.explain_url(&ms.location.url_of(&key), &e).to_string(),
+        )),
     }
+}
+
+/// A crawl cannot find nodes without listing: say which permission that takes.
+fn listing_refused(ms: &StoreHandle, key: &str) -> Error {
+    let permission = match ms.location.backend {
+        crate::location::Backend::S3 { .. } => "s3:ListBucket on the bucket",
+        _ => "permission to list the bucket",
+    };
+    let url = &ms.location.url;
+    Error::new(format!(
+        "listing {}/ was refused (403) for {}: {url} has no consolidated metadata, so its nodes can only be found by listing each group",
+        ms.location.url_of(key),
+        ms.credential_source
+    ))
+    .with_hint(format!(
+        "reading it needs {permission} (ask its owner); or have its metadata consolidated by someone who may list it (`{}`, or zarr.consolidate_metadata): then one GET reads the tree, without listing",
+        ms.command(&format!("consolidate {url} --yes"))
+    ))
 }
 
 struct Crawler<'a> {
@@ -164,6 +204,8 @@ struct Crawler<'a> {
     /// Directories without metadata of their own (not nodes).
     skipped: Vec<String>,
     complete: bool,
+    /// A refused listing: the crawl stops with it.
+    refused: Option<Error>,
 }
 
 impl<'a> Crawler<'a> {
@@ -207,7 +249,10 @@ impl<'a> Crawler<'a> {
     fn handle(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Listed { dir, children } => match children {
-                Err(message) => self.failed(message),
+                Err(ListFailure::Failed(message)) => self.failed(message),
+                Err(ListFailure::Refused(e)) => {
+                    self.refused.get_or_insert(e);
+                }
                 Ok(children) if self.v3 => self.children_found(children),
                 Ok(children) => {
                     self.v2.entry(dir.clone()).or_default().children = Some(children);
@@ -340,6 +385,10 @@ impl<'a> Crawler<'a> {
                 break;
             };
             self.handle(outcome);
+            if let Some(refused) = self.refused.take() {
+                self.options.progress.finish();
+                return Err(refused);
+            }
             self.options.progress.message(format!(
                 "crawl: {} nodes, {} requests, {} bytes",
                 self.nodes.len(),
@@ -467,6 +516,7 @@ pub async fn crawl_seeded(
         warnings: Vec::new(),
         skipped: Vec::new(),
         complete: true,
+        refused: None,
     };
     let is_group = match (&v3, &zgroup) {
         (Some(doc), _) => doc.value.get("node_type").and_then(Value::as_str) == Some("group"),
@@ -476,10 +526,18 @@ pub async fn crawl_seeded(
     if v3.is_none() && zgroup.is_none() {
         // Perhaps a lone v2 array.
         drop(pending_listing);
-        let zarray = fetch(ms, ".zarray").await.map_err(root_error)?;
+        let (zarray, refused) = fetch_noting_refusal(ms, ".zarray")
+            .await
+            .map_err(root_error)?;
         if zarray.is_none() {
             if let Some(array_url) = crate::open::enclosing_array_url(ms).await {
                 return Err(crate::open::chunk_key_error(&url, &array_url, "/"));
+            }
+            if refused {
+                return Err(crate::open::refused_error(
+                    ms,
+                    "zarr.json, .zgroup, .zarray",
+                ));
             }
             return Err(Error::new(format!(
                 "no Zarr metadata at {url} (no zarr.json, .zgroup or .zarray)"
@@ -531,7 +589,10 @@ pub async fn crawl_seeded(
         });
     }
     if let Some(children) = children {
-        let children = children.map_err(root_error)?;
+        let children = children.map_err(|failure| match failure {
+            ListFailure::Refused(e) => e,
+            ListFailure::Failed(message) => root_error(message),
+        })?;
         crawler.handle(Outcome::Listed {
             dir: String::new(),
             children: Ok(children),
@@ -553,10 +614,7 @@ type RootDocs = (
 async fn root_documents<'a>(
     ms: &'a StoreHandle,
     options: &CrawlOptions,
-) -> (
-    RootDocs,
-    Either<BoxFuture<'a, Answer<Vec<String>>>, Answer<Vec<String>>>,
-) {
+) -> (RootDocs, Either<BoxFuture<'a, Listed>, Listed>) {
     let docs = Box::pin(async {
         if options.concurrency >= 4 {
             futures::join!(
@@ -572,7 +630,7 @@ async fn root_documents<'a>(
             )
         }
     });
-    let listing: BoxFuture<'a, Answer<Vec<String>>> = Box::pin(list(ms, ""));
+    let listing: BoxFuture<'a, Listed> = Box::pin(list(ms, ""));
     if options.concurrency >= 4 {
         match futures::future::select(docs, listing).await {
             Either::Left((docs, listing)) => (docs, Either::Left(listing)),

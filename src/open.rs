@@ -17,10 +17,26 @@ use crate::store::StoreHandle;
 /// One probe's outcome.
 enum Probe {
     Found(Bytes),
-    /// 404, or 403 while anonymous (public AWS buckets answer 403 for missing keys).
+    /// 404, or a 403 that may mean "no such key" ([`maybe_missing`]).
     Absent {
         forbidden: bool,
     },
+}
+
+/// Whether a failed GET may just mean "no such key": S3 answers 403
+/// AccessDenied, not 404, for a missing key when the caller lacks
+/// s3:ListBucket on the bucket — anonymous callers of public buckets and
+/// signed callers of private ones alike.
+pub fn maybe_missing(ms: &StoreHandle, e: &object_store::Error) -> bool {
+    access_denied(ms, e)
+}
+
+/// A 403 refusing the request itself. Unsigned, any 403; signed, one that
+/// says AccessDenied — a 403 about the credentials themselves
+/// (SignatureDoesNotMatch, InvalidAccessKeyId, ExpiredToken) is not.
+pub fn access_denied(ms: &StoreHandle, e: &object_store::Error) -> bool {
+    matches!(e, object_store::Error::PermissionDenied { .. })
+        && (ms.anonymous || e.to_string().contains("AccessDenied"))
 }
 
 /// GET `key`, relative to `prefix` (a bucket-relative directory).
@@ -38,9 +54,7 @@ async fn probe_in(ms: &StoreHandle, prefix: &str, key: &str) -> Result<Probe> {
             Err(ms.explain_url(&ms.location.url_of(&full), &e))
         }
         Err(object_store::Error::NotFound { .. }) => Ok(Probe::Absent { forbidden: false }),
-        Err(object_store::Error::PermissionDenied { .. }) if ms.anonymous => {
-            Ok(Probe::Absent { forbidden: true })
-        }
+        Err(e) if maybe_missing(ms, &e) => Ok(Probe::Absent { forbidden: true }),
         Err(e) => Err(ms.explain_url(&ms.location.url_of(&full), &e)),
     }
 }
@@ -355,11 +369,7 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
     let looked = "zarr.json, .zmetadata, zmetadata, .zgroup, .zarray here, and zarr.json, .zmetadata in every parent";
     let ls = ms.command(&format!("ls {}/", ms.location.url));
     Err(if forbidden {
-        Error::new(format!(
-            "access denied (403) to {} with unsigned requests: no Zarr metadata could be read (looked for {looked})",
-            ms.location.url
-        ))
-        .with_hint(format!("the bucket may be private: use credentials (--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID); or the path may be wrong (public AWS buckets answer 403 for missing keys): `{ls}` shows what is there"))
+        refused_error(ms, looked)
     } else {
         Error::new(format!(
             "no Zarr metadata found at {} (looked for {looked})",
@@ -367,6 +377,26 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
         ))
         .with_hint(format!("check the URL; `{ls}` shows what is there"))
     })
+}
+
+/// Every metadata key looked for (`looked`) answered 403: say which
+/// permission is missing and what to try.
+pub fn refused_error(ms: &StoreHandle, looked: &str) -> Error {
+    let url = &ms.location.url;
+    let ls = ms.command(&format!("ls {url}/"));
+    let why = "either reading them needs s3:GetObject, which is not granted, or they do not exist: a caller without s3:ListBucket on the bucket gets 403 instead of 404 for a missing key";
+    let try_next = if ms.anonymous {
+        "if the bucket is private, use credentials (--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+    } else {
+        "ask for s3:GetObject on the store's keys (and s3:ListBucket, so that missing keys answer 404) for these credentials; for a public bucket try --anon"
+    };
+    Error::new(format!(
+        "access denied (403) to {url} with {}: no Zarr metadata could be read (looked for {looked})",
+        ms.credential_source
+    ))
+    .with_hint(format!(
+        "{why}. Check the path (`{ls}` shows what is there, where listing is allowed); {try_next}"
+    ))
 }
 
 /// Whether `ms.location` is a chunk key: the URL of the nearest ancestor

@@ -339,6 +339,25 @@ impl StoreHandle {
                 Error::new(format!("signature rejected by the server for {url}"))
                     .with_hint(format!("check the secret key for {} (it must match the access key)", self.credential_source))
             }
+            // S3 governs listing (s3:ListBucket) apart from reading objects.
+            403 if detail.contains("Error performing list request") => {
+                let permission = match self.location.backend {
+                    Backend::S3 { .. } => "s3:ListBucket on the bucket",
+                    _ => "the permission to list the bucket",
+                };
+                let next = if self.anonymous {
+                    "or use credentials that may list it: try --profile NAME (or AWS_PROFILE, AWS_ACCESS_KEY_ID) instead of --anon"
+                } else {
+                    "or ask for that permission for these credentials; for a public bucket try --anon"
+                };
+                Error::new(format!(
+                    "access denied (403) to the listing of {url} with {}: listing needs {permission}",
+                    self.credential_source
+                ))
+                .with_hint(format!(
+                    "objects may still be readable by their exact key (cat, info, or tree of a store's root); {next}"
+                ))
+            }
             403 if self.anonymous => Error::new(format!(
                 "access denied (403) to {url} with unsigned requests: the bucket may be private, or the key may not exist (public AWS buckets answer 403 for missing keys)"
             ))

@@ -1,6 +1,7 @@
 //! A real S3 HTTP server for tests: s3s + s3s-fs serving a temporary copy of
-//! the fixtures on 127.0.0.1, with SigV4 checking, a request log, an
-//! in-flight counter and an optional per-request delay.
+//! the fixtures on 127.0.0.1, with SigV4 checking, a request log (with
+//! headers), an in-flight counter and an optional per-request delay. Strict
+//! by default: it refuses what S3 refuses (see `strict.rs`).
 //!
 //! Buckets: `public` (anonymous reads allowed) and `private` (signed requests
 //! only). Both hold a copy of `fixtures/`.
@@ -10,6 +11,7 @@
 pub mod awkward;
 pub mod fault;
 pub mod token;
+pub mod strict;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,8 @@ pub struct LoggedRequest {
     pub bytes: u64,
     /// The session token sent (header or presigned query), if any.
     pub security_token: Option<String>,
+    /// Request headers as sent: lower-case names, values (lossy UTF-8).
+    pub headers: Vec<(String, String)>,
 }
 
 impl LoggedRequest {
@@ -50,12 +54,22 @@ impl LoggedRequest {
         let (_bucket, key) = rest.split_once('/')?;
         (!key.is_empty()).then_some(key)
     }
+
+    /// The first value of request header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 pub struct S3Server {
     pub endpoint: String,
     log: Arc<Mutex<Vec<LoggedRequest>>>,
     denied: Arc<Mutex<Vec<String>>>,
+    strict: strict::Strict,
     max_in_flight: Arc<AtomicUsize>,
     phantoms: awkward::Phantoms,
     root: tempfile::TempDir,
@@ -67,6 +81,7 @@ pub struct S3Server {
 /// Operations named in `denied` are refused even when signed (a fault).
 struct PublicReadAccess {
     denied: Arc<Mutex<Vec<String>>>,
+    strict: strict::Strict,
 }
 
 #[async_trait::async_trait]
@@ -74,6 +89,9 @@ impl S3Access for PublicReadAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> s3s::S3Result<()> {
         let op = cx.s3_op().name();
         if self.denied.lock().unwrap().iter().any(|d| d == op) {
+            return Err(s3s::s3_error!(AccessDenied, "Access Denied"));
+        }
+        if self.strict.refuses(op, cx.s3_path().get_bucket_name()) {
             return Err(s3s::s3_error!(AccessDenied, "Access Denied"));
         }
         if cx.credentials().is_some() {
@@ -109,12 +127,23 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 impl S3Server {
+    /// A strict server: it refuses what S3 refuses.
     pub fn start() -> Self {
-        Self::start_with_delay(Duration::ZERO)
+        Self::start_with(Duration::ZERO, true)
+    }
+
+    /// s3s-fs as it is: it takes a PUT without Content-Length and a batch
+    /// delete without a checksum (for a test that needs what S3 refuses).
+    pub fn start_lenient() -> Self {
+        Self::start_with(Duration::ZERO, false)
     }
 
     /// Every request waits `delay` before it is served (a slow network).
     pub fn start_with_delay(delay: Duration) -> Self {
+        Self::start_with(delay, true)
+    }
+
+    fn start_with(delay: Duration, strict: bool) -> Self {
         let root = tempfile::tempdir().unwrap();
         for bucket in [PUBLIC, PRIVATE] {
             copy_dir(&repo_root().join("fixtures"), &root.path().join(bucket));
@@ -128,8 +157,10 @@ impl S3Server {
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         let denied = Arc::new(Mutex::new(Vec::new()));
+        let strict = strict::Strict::new(strict, root.path().to_path_buf());
         builder.set_access(PublicReadAccess {
             denied: denied.clone(),
+            strict: strict.clone(),
         });
         let service = builder.build();
 
@@ -143,6 +174,7 @@ impl S3Server {
 
         let (log2, in_flight2, max2) = (log.clone(), in_flight.clone(), max_in_flight.clone());
         let root_dir = root.path().to_path_buf();
+        let strict2 = strict.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -163,21 +195,23 @@ impl S3Server {
                             Err(_) => continue,
                         },
                     };
-                    let (service, log, in_flight, max, root_dir) = (
+                    let (service, log, in_flight, max, root_dir, strict) = (
                         service.clone(),
                         log2.clone(),
                         in_flight2.clone(),
                         max2.clone(),
                         root_dir.clone(),
+                        strict2.clone(),
                     );
                     tokio::spawn(async move {
                         let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (service, log, in_flight, max, root_dir) = (
+                            let (service, log, in_flight, max, root_dir, strict) = (
                                 service.clone(),
                                 log.clone(),
                                 in_flight.clone(),
                                 max.clone(),
                                 root_dir.clone(),
+                                strict.clone(),
                             );
                             async move {
                                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -187,6 +221,16 @@ impl S3Server {
                                 let query = req.uri().query().unwrap_or("").to_string();
                                 let signed = req.headers().contains_key("authorization");
                                 let security_token = token::security_token(&req);
+                                let headers = req
+                                    .headers()
+                                    .iter()
+                                    .map(|(n, v)| {
+                                        (
+                                            n.as_str().to_string(),
+                                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                        )
+                                    })
+                                    .collect();
                                 if !delay.is_zero() {
                                     tokio::time::sleep(delay).await;
                                 }
@@ -196,20 +240,15 @@ impl S3Server {
                                     && path.trim_start_matches('/').contains('/')
                                     && !path.ends_with('/')
                                     && root_dir.join(path.trim_start_matches('/')).is_dir();
-                                // S3 answers a PUT that declares no Content-Length with
-                                // 411 MissingContentLength (s3s-fs would accept it). A
-                                // CopyObject has no body: object_store sends it without a
-                                // length, and S3 takes it.
-                                let no_length = method == "PUT"
-                                    && !req.headers().contains_key(hyper::header::CONTENT_LENGTH)
-                                    && !req.headers().contains_key("x-amz-copy-source");
+                                let refused = strict.refuse_early(&method, &query, req.headers());
                                 let result = if is_dir_key {
                                     Ok(not_found())
-                                } else if no_length {
-                                    Ok(length_required())
+                                } else if let Some(refused) = refused {
+                                    Ok(refused)
                                 } else {
                                     hyper::service::Service::call(&service, req).await
                                 };
+                                let result = result.map(|r| strict.hide_missing(&method, &path, r));
                                 let status = result.as_ref().map_or(500, |r| r.status().as_u16());
                                 // A HEAD's Content-Length describes the object, not a body sent.
                                 let bytes = result
@@ -228,6 +267,7 @@ impl S3Server {
                                     signed,
                                     bytes,
                                     security_token,
+                                    headers,
                                 });
                                 in_flight.fetch_sub(1, Ordering::SeqCst);
                                 result
@@ -244,6 +284,7 @@ impl S3Server {
             endpoint: format!("http://{addr}"),
             log,
             denied,
+            strict,
             max_in_flight,
             phantoms,
             root,
@@ -264,6 +305,14 @@ impl S3Server {
     /// Refuse an S3 operation (e.g. "DeleteObject") from now on, signed or not.
     pub fn deny(&self, operation: &str) {
         self.denied.lock().unwrap().push(operation.to_string());
+    }
+
+    /// From now on callers lack s3:ListBucket on `bucket`, as on a private
+    /// bucket (or a public one granting only GetObject): listings are refused
+    /// (403) and a GET/HEAD of a missing key answers 403 AccessDenied, signed
+    /// or not. Existing keys are still served.
+    pub fn deny_list(&self, bucket: &str) {
+        self.strict.deny_list(bucket);
     }
 
     pub fn reset(&self) {
@@ -435,13 +484,6 @@ fn not_found() -> hyper::Response<s3s::Body> {
     let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>";
     let mut response = hyper::Response::new(s3s::Body::from(body.to_string()));
     *response.status_mut() = hyper::StatusCode::NOT_FOUND;
-    response
-}
-
-fn length_required() -> hyper::Response<s3s::Body> {
-    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>MissingContentLength</Code><Message>You must provide the Content-Length HTTP header.</Message></Error>";
-    let mut response = hyper::Response::new(s3s::Body::from(body.to_string()));
-    *response.status_mut() = hyper::StatusCode::LENGTH_REQUIRED;
     response
 }
 
