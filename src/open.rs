@@ -34,7 +34,9 @@ async fn probe_in(ms: &StoreHandle, prefix: &str, key: &str) -> Result<Probe> {
     match fetched {
         Ok(bytes) => Ok(Probe::Found(bytes)),
         // A missing bucket is not a missing key: say so, not "no metadata".
-        Err(e @ object_store::Error::NotFound { .. }) if e.to_string().contains("NoSuchBucket") => {
+        Err(e @ object_store::Error::NotFound { .. })
+            if crate::store::missing_bucket_code(&e.to_string()).is_some() =>
+        {
             Err(ms.explain_url(&ms.location.url_of(&full), &e))
         }
         Err(object_store::Error::NotFound { .. }) => Ok(Probe::Absent { forbidden: false }),
@@ -359,7 +361,11 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
             "access denied (403) to {} with unsigned requests: no Zarr metadata could be read (looked for {looked})",
             ms.location.url
         ))
-        .with_hint(format!("the bucket may be private: use credentials (--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID); or the path may be wrong (public AWS buckets answer 403 for missing keys): `{ls}` shows what is there"))
+        .with_hint(format!(
+            "the bucket may be private: use credentials ({}); or the path may be wrong ({}): `{ls}` shows what is there",
+            ms.credentials_advice(),
+            ms.missing_key_403_note()
+        ))
     } else {
         Error::new(format!(
             "no Zarr metadata found at {} (looked for {looked})",
