@@ -8,7 +8,10 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod awkward;
+pub mod azure;
 pub mod fault;
+pub mod gcs;
+pub mod standin;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
