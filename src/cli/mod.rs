@@ -700,7 +700,10 @@ fn require_credentials(command: &str, handle: &StoreHandle) -> Result<()> {
             "{command} writes to {}, but no credentials were found",
             handle.location.url
         ))
-        .with_hint("configure credentials: --profile NAME, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"));
+        .with_hint(match handle.location.backend {
+            crate::location::Backend::S3 { .. } => "configure credentials: --profile NAME, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".to_string(),
+            _ => format!("configure credentials: {}", handle.credentials_advice()),
+        }));
     }
     Ok(())
 }
