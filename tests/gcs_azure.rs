@@ -571,3 +571,52 @@ fn azure_a_rejected_signature_names_the_account_key() {
     );
     assert!(cloud.requests().iter().all(|r| r.signed));
 }
+
+#[test]
+fn a_write_without_credentials_names_this_backends_credentials() {
+    for cloud in [Cloud::gcs(), Cloud::azure()] {
+        let home = home();
+        let url = cloud.url("cf-small-v3.zarr/");
+        let out = cloud
+            .command(&home, &["rm", "-r", &url, "--yes"])
+            .output()
+            .unwrap();
+        assert_code(&out, 2);
+        let err = text(&out.stderr);
+        assert!(err.contains("no credentials were found"), "{err}");
+        assert!(err.contains(cloud.credentials_variable()), "{err}");
+        assert_no_s3_talk(&err);
+        assert!(
+            cloud
+                .requests()
+                .iter()
+                .all(|r| r.method == "GET" || r.method == "HEAD"),
+            "{:#?}",
+            cloud.requests()
+        );
+    }
+}
+
+#[test]
+fn azure_an_endpoint_with_the_account_in_its_path_as_azurite_has_it() {
+    let cloud = Cloud::azure();
+    let home = home();
+    let endpoint = format!("{}/{ACCOUNT}", cloud.endpoint());
+    let out = home
+        .zarrscope()
+        .args(["tree", &cloud.url("nwm-chrtout-v2.zarr"), "--anon"])
+        .args(["--endpoint-url", &endpoint])
+        .env("AZURE_STORAGE_ACCOUNT_NAME", ACCOUNT)
+        .output()
+        .unwrap();
+    assert!(assert_ok(&out).contains("streamflow"));
+    let log = cloud.requests();
+    assert!(!log.is_empty());
+    for r in &log {
+        assert!(
+            r.path
+                .starts_with(&format!("/{ACCOUNT}/{CONTAINER}/nwm-chrtout-v2.zarr/")),
+            "{r:?}"
+        );
+    }
+}

@@ -5,7 +5,8 @@
 //! `Range`), Get Blob Properties (`HEAD`), and List Blobs
 //! (`GET /{container}?restype=container&comp=list&prefix=&delimiter=
 //! &marker=&maxresults=`) with `NextMarker` pages. Errors carry
-//! `x-ms-error-code` as Azure's do. Requests are served signed or not: a
+//! `x-ms-error-code` as Azure's do. Paths may also start with the account,
+//! as Azurite's do. Requests are served signed or not: a
 //! Shared Key signature is not checked, only logged (`signed`).
 //!
 //! Container [`CONTAINER`] holds a copy of `fixtures/`.
@@ -77,7 +78,13 @@ fn error(status: u16, code: &str, message: &str) -> Response {
 }
 
 fn handle(req: &Request, objects: &Objects, page_size: usize) -> Response {
-    let (container, blob) = req.bucket_and_key();
+    // Azurite's form puts the account first in the path
+    // (`--endpoint-url http://host/ACCOUNT`); Azure's own has it in the host.
+    let path = req
+        .path
+        .strip_prefix(&format!("/{ACCOUNT}/"))
+        .unwrap_or(req.path.trim_start_matches('/'));
+    let (container, blob) = path.split_once('/').unwrap_or((path, ""));
     let (container, blob) = (container.to_string(), blob.to_string());
     match req.method.as_str() {
         "GET" | "HEAD" => {}
