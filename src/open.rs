@@ -50,7 +50,9 @@ async fn probe_in(ms: &StoreHandle, prefix: &str, key: &str) -> Result<Probe> {
     match fetched {
         Ok(bytes) => Ok(Probe::Found(bytes)),
         // A missing bucket is not a missing key: say so, not "no metadata".
-        Err(e @ object_store::Error::NotFound { .. }) if e.to_string().contains("NoSuchBucket") => {
+        Err(e @ object_store::Error::NotFound { .. })
+            if crate::store::missing_bucket_code(&e.to_string()).is_some() =>
+        {
             Err(ms.explain_url(&ms.location.url_of(&full), &e))
         }
         Err(object_store::Error::NotFound { .. }) => Ok(Probe::Absent { forbidden: false }),
@@ -384,11 +386,25 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
 pub fn refused_error(ms: &StoreHandle, looked: &str) -> Error {
     let url = &ms.location.url;
     let ls = ms.command(&format!("ls {url}/"));
-    let why = "either reading them needs s3:GetObject, which is not granted, or they do not exist: a caller without s3:ListBucket on the bucket gets 403 instead of 404 for a missing key";
+    let (read, list) = match ms.location.backend {
+        crate::location::Backend::S3 { .. } => ("s3:GetObject", "s3:ListBucket on the bucket"),
+        _ => (
+            "permission to read objects",
+            "permission to list the bucket",
+        ),
+    };
+    let why = format!(
+        "either reading them needs {read}, which is not granted, or they do not exist: a caller without {list} gets 403 instead of 404 for a missing key"
+    );
     let try_next = if ms.anonymous {
-        "if the bucket is private, use credentials (--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+        format!(
+            "if the bucket is private, use credentials ({})",
+            ms.credentials_advice()
+        )
     } else {
-        "ask for s3:GetObject on the store's keys (and s3:ListBucket, so that missing keys answer 404) for these credentials; for a public bucket try --anon"
+        format!(
+            "ask for {read} on the store's keys (and {list}, so that missing keys answer 404) for these credentials; for a public bucket try --anon"
+        )
     };
     Error::new(format!(
         "access denied (403) to {url} with {}: no Zarr metadata could be read (looked for {looked})",

@@ -333,8 +333,12 @@ pub struct AccessArgs {
 
     /// S3-compatible endpoint, e.g. https://usgs.osn.mghpcc.org (path-style).
     ///
-    /// Also read from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. Plain http://
-    /// endpoints are allowed when given explicitly.
+    /// For s3:// also read from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. For
+    /// gs:// and az:// (flag only) the GCS API server or the Azure blob
+    /// service root replacing storage.googleapis.com or
+    /// ACCOUNT.blob.core.windows.net, e.g. an emulator: http://127.0.0.1:4443
+    /// (fake-gcs-server), http://127.0.0.1:10000/devstoreaccount1 (Azurite).
+    /// Plain http:// endpoints are allowed when given explicitly.
     #[arg(long, value_name = "URL", value_parser = parse_endpoint, help_heading = "Access")]
     pub endpoint_url: Option<String>,
 
@@ -696,7 +700,10 @@ fn require_credentials(command: &str, handle: &StoreHandle) -> Result<()> {
             "{command} writes to {}, but no credentials were found",
             handle.location.url
         ))
-        .with_hint("configure credentials: --profile NAME, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"));
+        .with_hint(match handle.location.backend {
+            crate::location::Backend::S3 { .. } => "configure credentials: --profile NAME, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".to_string(),
+            _ => format!("configure credentials: {}", handle.credentials_advice()),
+        }));
     }
     Ok(())
 }

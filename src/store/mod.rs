@@ -237,6 +237,27 @@ impl StoreHandle {
         format!("zarrscope {args}{}", self.access.to_args())
     }
 
+    /// How to give credentials for this backend, for hints: `--profile` and
+    /// AWS variables mean nothing to gs:// or az://.
+    pub fn credentials_advice(&self) -> &'static str {
+        match self.location.backend {
+            Backend::S3 { .. } => "--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID",
+            Backend::Gcs { .. } => "GOOGLE_APPLICATION_CREDENTIALS",
+            Backend::Azure { .. } => "AZURE_STORAGE_ACCOUNT_KEY",
+            Backend::Http { .. } | Backend::Local { .. } => {
+                "an s3://, gs:// or az:// URL; zarrscope sends none to plain HTTP(S) servers"
+            }
+        }
+    }
+
+    /// Why an unsigned 403 may mean a missing key, for messages.
+    pub fn missing_key_403_note(&self) -> &'static str {
+        match self.location.backend {
+            Backend::S3 { .. } => "public AWS buckets answer 403 for missing keys",
+            _ => "servers that keep listings private answer 403 for missing keys",
+        }
+    }
+
     /// The `-v` logger, for requests made outside the `ObjectStore` trait.
     pub fn logger(&self) -> Option<&RequestLogger> {
         self.logger.as_ref()
@@ -319,17 +340,25 @@ impl StoreHandle {
             );
         }
         match status {
-            404 if detail.contains("NoSuchBucket") => {
-                let bucket = match &self.location.backend {
-                    Backend::S3 { bucket } | Backend::Gcs { bucket } => bucket.as_str(),
-                    Backend::Azure { container } => container.as_str(),
-                    _ => "",
+            404 if let Some(code) = missing_bucket_code(&detail) => {
+                let (what, name, hint) = match &self.location.backend {
+                    Backend::Azure { container } => (
+                        "container",
+                        container.as_str(),
+                        "check the container name and the storage account (AZURE_STORAGE_ACCOUNT_NAME)",
+                    ),
+                    Backend::S3 { bucket } | Backend::Gcs { bucket } => (
+                        "bucket",
+                        bucket.as_str(),
+                        "check the bucket name (and the endpoint: another server may hold it)",
+                    ),
+                    _ => ("bucket", "", "check the URL"),
                 };
                 Error::new(format!(
-                    "no such bucket: {bucket} (the server at {} answered NoSuchBucket for {url})",
+                    "no such {what}: {name} (the server at {} answered {code} for {url})",
                     self.server
                 ))
-                .with_hint("check the bucket name (and the endpoint: another server may hold it)")
+                .with_hint(hint)
             }
             404 => Error::new(format!("not found: {url}")).with_hint(format!(
                 "check the path; `{}` shows what is there",
@@ -339,6 +368,11 @@ impl StoreHandle {
                 Error::new(format!("signature rejected by the server for {url}"))
                     .with_hint(format!("check the secret key for {} (it must match the access key)", self.credential_source))
             }
+            // Azure's answer to a Shared Key signature made with a wrong key.
+            403 if detail.contains("AuthenticationFailed") => {
+                Error::new(format!("signature rejected by the server for {url}"))
+                    .with_hint(format!("check {} (it must be the key of the storage account)", self.credentials_advice()))
+            }
             // S3 governs listing (s3:ListBucket) apart from reading objects.
             403 if detail.contains("Error performing list request") => {
                 let permission = match self.location.backend {
@@ -346,9 +380,13 @@ impl StoreHandle {
                     _ => "the permission to list the bucket",
                 };
                 let next = if self.anonymous {
-                    "or use credentials that may list it: try --profile NAME (or AWS_PROFILE, AWS_ACCESS_KEY_ID) instead of --anon"
+                    format!(
+                        "or use credentials that may list it ({}) instead of --anon",
+                        self.credentials_advice()
+                    )
                 } else {
                     "or ask for that permission for these credentials; for a public bucket try --anon"
+                        .to_string()
                 };
                 Error::new(format!(
                     "access denied (403) to the listing of {url} with {}: listing needs {permission}",
@@ -359,18 +397,26 @@ impl StoreHandle {
                 ))
             }
             403 if self.anonymous => Error::new(format!(
-                "access denied (403) to {url} with unsigned requests: the bucket may be private, or the key may not exist (public AWS buckets answer 403 for missing keys)"
+                "access denied (403) to {url} with unsigned requests: the bucket may be private, or the key may not exist ({})",
+                self.missing_key_403_note()
             ))
-            .with_hint("check the path, or use credentials: try --profile NAME (or AWS_PROFILE, AWS_ACCESS_KEY_ID) instead of --anon"),
+            .with_hint(format!("check the path, or use credentials ({}) instead of --anon", self.credentials_advice())),
             403 => Error::new(format!(
                 "access denied (403) to {url} with {}",
                 self.credential_source
             ))
             .with_hint("check that these credentials may do this; for a public bucket try --anon"),
+            401 if self.anonymous => Error::new(format!(
+                "the server wants credentials (401) for {url}: it is not public"
+            ))
+            .with_hint(format!("use credentials ({}) instead of --anon", self.credentials_advice())),
             401 => Error::new(format!(
                 "the server rejected the credentials (401) for {url}"
             ))
-            .with_hint("check the access key, secret and session token"),
+            .with_hint(match self.location.backend {
+                Backend::S3 { .. } => "check the access key, secret and session token".to_string(),
+                _ => format!("check {}", self.credentials_advice()),
+            }),
             // The same signs the region switch looks for: a bare "301" would
             // also match a port number in the URL.
             _ if region::is_wrong_region(err) => {
@@ -432,6 +478,15 @@ impl StoreHandle {
             .with_hint("a slow server or link may need a longer --timeout or more --retries"),
         }
     }
+}
+
+/// The error code in `detail` (an error's text) with which a service says
+/// the bucket itself is missing, not a key: S3's and the GCS XML API's
+/// `NoSuchBucket`, Azure's `ContainerNotFound`.
+pub fn missing_bucket_code(detail: &str) -> Option<&'static str> {
+    ["NoSuchBucket", "ContainerNotFound"]
+        .into_iter()
+        .find(|code| detail.contains(code))
 }
 
 /// The URL of the "directory" above `url` (itself for a bucket's root).
@@ -748,10 +803,17 @@ impl Backend {
                 })
             }
             Backend::Gcs { bucket } => {
+                // --endpoint-url points gs:// at another GCS API server (an
+                // emulator such as fake-gcs-server); AWS_ENDPOINT_URL does not.
+                let endpoint = options.s3.endpoint_url.as_deref();
+                let allow_http = endpoint.is_some_and(|e| e.starts_with("http://"));
                 let mut builder = GoogleCloudStorageBuilder::new()
                     .with_bucket_name(bucket)
-                    .with_client_options(client(false))
+                    .with_client_options(client(allow_http))
                     .with_retry(retry);
+                if let Some(endpoint) = endpoint {
+                    builder = builder.with_base_url(endpoint);
+                }
                 let anonymous = match env.first(&["GOOGLE_APPLICATION_CREDENTIALS"]) {
                     Some(path) if !options.s3.anon => {
                         builder = builder.with_application_credentials(path);
@@ -769,13 +831,13 @@ impl Backend {
                     }
                 };
                 let store = builder
-                    .with_http_connector(connector(false, !anonymous))
+                    .with_http_connector(connector(allow_http, !anonymous))
                     .build()
                     .map_err(|e| config_error("GCS", e))?;
                 Ok(BuiltBackend::new(
                     instrument(Arc::new(store)),
                     anonymous,
-                    "https://storage.googleapis.com",
+                    endpoint.unwrap_or("https://storage.googleapis.com"),
                 ))
             }
             Backend::Azure { container } => {
@@ -785,11 +847,20 @@ impl Backend {
                         Error::new("az:// URLs need the storage account name")
                             .with_hint("set AZURE_STORAGE_ACCOUNT_NAME, or use the https://ACCOUNT.blob.core.windows.net/CONTAINER/... form")
                     })?;
+                // --endpoint-url replaces https://ACCOUNT.blob.core.windows.net
+                // (Azurite: http://127.0.0.1:10000/devstoreaccount1).
+                let endpoint = options.s3.endpoint_url.clone();
+                let allow_http = endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("http://"));
                 let mut builder = MicrosoftAzureBuilder::new()
                     .with_account(&account)
                     .with_container_name(container)
-                    .with_client_options(client(false))
+                    .with_client_options(client(allow_http))
                     .with_retry(retry);
+                if let Some(endpoint) = &endpoint {
+                    builder = builder.with_endpoint(endpoint.clone());
+                }
                 let mut key_secret = None;
                 let anonymous = match env.first(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY"])
                 {
@@ -809,9 +880,10 @@ impl Backend {
                         true
                     }
                 };
-                let server = format!("https://{account}.blob.core.windows.net");
+                let server =
+                    endpoint.unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
                 let store = builder
-                    .with_http_connector(connector(false, !anonymous))
+                    .with_http_connector(connector(allow_http, !anonymous))
                     .build()
                     .map_err(|e| config_error("Azure", e))?;
                 let built = BuiltBackend::new(instrument(Arc::new(store)), anonymous, server);

@@ -9,9 +9,12 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod awkward;
+pub mod azure;
 pub mod fault;
-pub mod token;
+pub mod gcs;
+pub mod standin;
 pub mod strict;
+pub mod token;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

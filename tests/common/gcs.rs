@@ -1,0 +1,191 @@
+//! A Google Cloud Storage stand-in on 127.0.0.1, speaking the wire format
+//! object_store 0.14's GCS client uses (gcp/client.rs): the XML API for
+//! objects, `GET|HEAD /{bucket}/{object}` with `Range`, and for listings
+//! the XML API's ListObjectsV2 form, `GET /{bucket}?list-type=2&prefix=
+//! &delimiter=&continuation-token=&max-keys=&start-after=` (not the JSON
+//! API's `/storage/v1/b/{bucket}/o`, which object_store does not call).
+//! Unsigned requests are served; a bearer token is accepted and logged.
+//!
+//! Bucket [`BUCKET`] holds a copy of `fixtures/`.
+
+use std::sync::Arc;
+
+use super::LoggedRequest;
+use super::standin::{
+    Entry, Objects, Request, Response, StandIn, byte_range, decode_token, http_date, response,
+    xml_escape,
+};
+
+pub const BUCKET: &str = "gcs-public";
+
+/// GCS's own default and maximum page: 1000 entries.
+const DEFAULT_PAGE: usize = 1000;
+
+pub struct GcsServer {
+    inner: StandIn,
+    pub endpoint: String,
+}
+
+impl GcsServer {
+    pub fn start() -> Self {
+        let inner = StandIn::start(BUCKET, DEFAULT_PAGE, Arc::new(handle), error);
+        let endpoint = inner.endpoint.clone();
+        Self { inner, endpoint }
+    }
+
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.inner.requests()
+    }
+
+    pub fn reset(&self) {
+        self.inner.reset()
+    }
+
+    pub fn set_page_size(&self, entries: usize) {
+        self.inner.set_page_size(entries)
+    }
+
+    /// Answer every request with `status` and this error code.
+    pub fn refuse(&self, status: u16, code: &str) {
+        self.inner.refuse(status, code)
+    }
+
+    pub fn bucket_dir(&self) -> std::path::PathBuf {
+        self.inner.bucket_dir(BUCKET)
+    }
+}
+
+fn error(status: u16, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    response(
+        status,
+        &[
+            ("content-type", "application/xml; charset=UTF-8".into()),
+            ("content-length", body.len().to_string()),
+        ],
+        body,
+    )
+}
+
+fn no_such_bucket() -> Response {
+    error(404, "NoSuchBucket", "The specified bucket does not exist.")
+}
+
+fn handle(req: &Request, objects: &Objects, page_size: usize) -> Response {
+    let (bucket, key) = req.bucket_and_key();
+    let (bucket, key) = (bucket.to_string(), key.to_string());
+    match req.method.as_str() {
+        "GET" | "HEAD" => {}
+        _ => return error(405, "MethodNotAllowed", "The stand-in only reads."),
+    }
+    if !objects.has_bucket(&bucket) {
+        return no_such_bucket();
+    }
+    if key.is_empty() {
+        if req.method == "GET" && req.param("list-type") == Some("2") {
+            return list(req, objects, &bucket, page_size);
+        }
+        return error(400, "InvalidArgument", "Unsupported bucket request.");
+    }
+    let Some(object) = objects.get(&bucket, &key) else {
+        return error(404, "NoSuchKey", "The specified key does not exist.");
+    };
+    let len = object.body.len() as u64;
+    let range = req.headers.get("range").and_then(|v| v.to_str().ok());
+    let range = match byte_range(range, len) {
+        Ok(r) => r,
+        Err(()) => {
+            return error(
+                416,
+                "InvalidRange",
+                "The requested range cannot be satisfied.",
+            );
+        }
+    };
+    let mut headers = vec![
+        ("content-type", "application/octet-stream".to_string()),
+        ("etag", format!("\"{}\"", object.etag())),
+        ("last-modified", http_date(&object.last_modified)),
+        ("x-goog-generation", "1".into()),
+        ("x-goog-metageneration", "1".into()),
+        ("x-goog-stored-content-length", len.to_string()),
+        ("accept-ranges", "bytes".into()),
+    ];
+    let (status, body) = match range {
+        Some((first, last)) => {
+            headers.push(("content-range", format!("bytes {first}-{last}/{len}")));
+            (206, object.body[first as usize..=last as usize].to_vec())
+        }
+        None => (200, object.body),
+    };
+    headers.push(("content-length", body.len().to_string()));
+    if req.method == "HEAD" {
+        return response(status, &headers, Vec::new());
+    }
+    response(status, &headers, body)
+}
+
+fn list(req: &Request, objects: &Objects, bucket: &str, page_size: usize) -> Response {
+    let prefix = req.param("prefix").unwrap_or("");
+    let delimiter = req.param("delimiter");
+    let after = match req.param("continuation-token") {
+        Some(token) => match decode_token(token) {
+            Some(name) => Some(name),
+            None => return error(400, "InvalidArgument", "Invalid continuation token."),
+        },
+        None => req.param("start-after").map(str::to_string),
+    };
+    let max = req
+        .param("max-keys")
+        .and_then(|m| m.parse().ok())
+        .map_or(page_size, |m: usize| m.min(page_size));
+    let page = objects.list(bucket, prefix, delimiter, after.as_deref(), max);
+    let mut xml = format!(
+        "<?xml version='1.0' encoding='UTF-8'?><ListBucketResult xmlns=\"http://doc.s3.amazonaws.com/2006-03-01\"><Name>{}</Name><Prefix>{}</Prefix><KeyCount>{}</KeyCount><MaxKeys>{max}</MaxKeys><IsTruncated>{}</IsTruncated>",
+        xml_escape(bucket),
+        xml_escape(prefix),
+        page.entries.len(),
+        page.next.is_some(),
+    );
+    if let Some(d) = delimiter {
+        xml.push_str(&format!("<Delimiter>{}</Delimiter>", xml_escape(d)));
+    }
+    // As GCS's XML API: the objects, then the common prefixes.
+    for entry in &page.entries {
+        if let Entry::Object { key, size } = entry {
+            let object = objects.get(bucket, key);
+            let (etag, modified) = object
+                .map(|o| (o.etag(), o.last_modified))
+                .unwrap_or_default();
+            xml.push_str(&format!(
+                "<Contents><Key>{}</Key><Generation>1</Generation><MetaGeneration>1</MetaGeneration><LastModified>{}</LastModified><ETag>\"{etag}\"</ETag><Size>{size}</Size></Contents>",
+                xml_escape(key),
+                modified.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            ));
+        }
+    }
+    for entry in &page.entries {
+        if let Entry::Prefix(p) = entry {
+            xml.push_str(&format!(
+                "<CommonPrefixes><Prefix>{}</Prefix></CommonPrefixes>",
+                xml_escape(p)
+            ));
+        }
+    }
+    if let Some(next) = &page.next {
+        xml.push_str(&format!(
+            "<NextContinuationToken>{next}</NextContinuationToken>"
+        ));
+    }
+    xml.push_str("</ListBucketResult>");
+    response(
+        200,
+        &[
+            ("content-type", "application/xml; charset=UTF-8".into()),
+            ("content-length", xml.len().to_string()),
+        ],
+        xml,
+    )
+}
