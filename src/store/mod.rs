@@ -104,6 +104,13 @@ pub struct BucketAdmin {
     pub endpoint: Option<String>,
 }
 
+impl BucketAdmin {
+    /// The bucket's URL (`http://host:port/bucket`), as object_store forms it.
+    pub fn bucket_endpoint(&self) -> String {
+        s3_bucket_endpoint(self.endpoint.as_deref(), &self.bucket, &self.region)
+    }
+}
+
 /// An opened store: the guarded `ObjectStore` plus what a command needs to
 /// report on it.
 pub struct StoreHandle {
@@ -235,6 +242,12 @@ impl StoreHandle {
     /// `--region`), so that the suggestion works as typed.
     pub fn command(&self, args: &str) -> String {
         format!("zarrscope {args}{}", self.access.to_args())
+    }
+
+    /// `--timeout` and `--connect-timeout`, for requests made outside the
+    /// `ObjectStore` trait.
+    pub fn timeouts(&self) -> (Duration, Duration) {
+        (self.timeout, self.connect_timeout)
     }
 
     /// The `-v` logger, for requests made outside the `ObjectStore` trait.

@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod awkward;
+pub mod copy_cap;
 pub mod fault;
 
 use std::net::SocketAddr;
@@ -55,6 +56,7 @@ pub struct S3Server {
     denied: Arc<Mutex<Vec<String>>>,
     max_in_flight: Arc<AtomicUsize>,
     phantoms: awkward::Phantoms,
+    copy_cap: copy_cap::CopyCapState,
     root: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -120,6 +122,12 @@ impl S3Server {
         let fs = awkward::Awkward {
             fs: s3s_fs::FileSystem::new(root.path()).unwrap(),
             phantoms: phantoms.clone(),
+            root: root.path().to_path_buf(),
+        };
+        let copy_cap = copy_cap::CopyCapState::new();
+        let fs = copy_cap::CopyCap {
+            inner: fs,
+            state: copy_cap.clone(),
             root: root.path().to_path_buf(),
         };
         let mut builder = S3ServiceBuilder::new(fs);
@@ -241,6 +249,7 @@ impl S3Server {
             denied,
             max_in_flight,
             phantoms,
+            copy_cap,
             root,
             shutdown: Some(shutdown),
             thread: Some(thread),
