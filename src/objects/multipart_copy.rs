@@ -164,32 +164,55 @@ pub fn same_service(src: &StoreHandle, dst: &StoreHandle) -> bool {
     }
 }
 
+/// One request of a copy: what to send, how to log it, whether a failed
+/// attempt may be repeated.
+struct Call<'a> {
+    method: reqwest::Method,
+    query: &'a str,
+    headers: &'a HeaderMap,
+    body: Bytes,
+    log_method: &'static str,
+    log_key: &'a str,
+    retry: bool,
+}
+
 /// One copy's requests, all to the destination bucket.
 struct Requests<'a> {
     dst: &'a StoreHandle,
     admin: &'a BucketAdmin,
     client: reqwest::Client,
     credential: Option<Arc<AwsCredential>>,
+    /// The region requests are signed for.
+    region: String,
     /// `http://host:port/bucket/key`, the key URL-encoded.
     object_url: String,
     to_key: &'a str,
 }
 
 impl Requests<'_> {
+    fn set_region(&mut self, region: String) {
+        self.object_url = format!(
+            "{}/{}",
+            self.admin.bucket_endpoint(&region),
+            keys::url_encoded(self.to_key)
+        );
+        self.region = region;
+    }
+
     /// Send one signed request (again after a 500/503 or a broken connection
     /// when `retry`); its status and body. Every attempt is counted and
     /// logged. A non-2xx answer, or a 200 holding an `<Error>` (S3 may send
     /// that for a copy that failed after it began answering), is an error.
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        query: &str,
-        headers: &HeaderMap,
-        body: Bytes,
-        log_method: &'static str,
-        log_key: &str,
-        retry: bool,
-    ) -> Result<String, object_store::Error> {
+    async fn send(&self, call: Call<'_>) -> Result<String, object_store::Error> {
+        let Call {
+            method,
+            query,
+            headers,
+            body,
+            log_method,
+            log_key,
+            retry,
+        } = call;
         let url = format!("{}?{query}", self.object_url);
         let mut attempt = 0;
         loop {
@@ -269,8 +292,7 @@ impl Requests<'_> {
             .parse()
             .map_err(|e| generic(format!("cannot form the request URL: {e}")))?;
         *request.headers_mut() = headers.clone();
-        AwsAuthorizer::new(credential, "s3", &self.admin.region)
-            .try_authorize(&mut request, None)?;
+        AwsAuthorizer::new(credential, "s3", &self.region).try_authorize(&mut request, None)?;
         Ok(request.headers().clone())
     }
 
@@ -429,31 +451,46 @@ pub async fn copy(
             Err(e) => return Err(fail("loading credentials", e, UploadLeft::NotStarted)),
         }
     };
-    let requests = Requests {
+    let mut requests = Requests {
         dst,
         admin,
         client,
         credential,
-        object_url: format!("{}/{}", admin.bucket_endpoint(), keys::url_encoded(to_key)),
+        region: String::new(),
+        object_url: String::new(),
         to_key,
     };
+    requests.set_region(admin.region.clone());
 
-    let created = requests
-        .send(
-            reqwest::Method::POST,
-            "uploads",
-            &headers,
-            Bytes::new(),
-            "POST (create multipart)",
-            to_key,
-            false,
+    let create = || Call {
+        method: reqwest::Method::POST,
+        query: "uploads",
+        headers: &headers,
+        body: Bytes::new(),
+        log_method: "POST (create multipart)",
+        log_key: to_key,
+        retry: false,
+    };
+    let mut created = requests.send(create()).await;
+    // On AWS with no region given, the bucket may live elsewhere: find its
+    // region once (as every other request does) and ask there.
+    if let Err(e) = &created
+        && admin.aws
+        && crate::store::region::is_wrong_region(e)
+        && let Ok(region) = object_store::aws::resolve_bucket_region(
+            &admin.bucket,
+            &object_store::ClientOptions::new(),
         )
         .await
-        .and_then(|text| {
-            xml_text(&text, "UploadId")
-                .filter(|id| !id.is_empty())
-                .ok_or_else(|| generic("CreateMultipartUpload answered without an UploadId".into()))
-        });
+    {
+        requests.set_region(region);
+        created = requests.send(create()).await;
+    }
+    let created = created.and_then(|text| {
+        xml_text(&text, "UploadId")
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| generic("CreateMultipartUpload answered without an UploadId".into()))
+    });
     let upload_id = match created {
         Ok(id) => id,
         Err(e) => return Err(fail("CreateMultipartUpload", e, UploadLeft::NotStarted)),
@@ -487,15 +524,15 @@ pub async fn copy(
                 }
                 let number = i + 1;
                 let answer = requests
-                    .send(
-                        reqwest::Method::PUT,
-                        &format!("partNumber={number}&{id_query}"),
-                        &headers,
-                        Bytes::new(),
-                        "PUT (part copy)",
-                        &format!("{to_key} (part {number}/{total}, {range})"),
-                        true,
-                    )
+                    .send(Call {
+                        method: reqwest::Method::PUT,
+                        query: &format!("partNumber={number}&{id_query}"),
+                        headers: &headers,
+                        body: Bytes::new(),
+                        log_method: "PUT (part copy)",
+                        log_key: &format!("{to_key} (part {number}/{total}, {range})"),
+                        retry: true,
+                    })
                     .await
                     .and_then(|text| {
                         xml_text(&text, "ETag").ok_or_else(|| {
@@ -547,15 +584,15 @@ pub async fn copy(
                 HeaderValue::from_static("application/xml"),
             );
             requests
-                .send(
-                    reqwest::Method::POST,
-                    &id_query,
-                    &headers,
-                    Bytes::from(xml),
-                    "POST (complete multipart)",
-                    to_key,
-                    false,
-                )
+                .send(Call {
+                    method: reqwest::Method::POST,
+                    query: &id_query,
+                    headers: &headers,
+                    body: Bytes::from(xml),
+                    log_method: "POST (complete multipart)",
+                    log_key: to_key,
+                    retry: false,
+                })
                 .await
                 .map(|_| ())
                 .map_err(|e| ("CompleteMultipartUpload".to_string(), e))
@@ -566,15 +603,15 @@ pub async fn copy(
     };
     // Leave no unfinished upload behind: it would hold the copied parts.
     let aborted = requests
-        .send(
-            reqwest::Method::DELETE,
-            &id_query,
-            &HeaderMap::new(),
-            Bytes::new(),
-            "DELETE (abort multipart)",
-            to_key,
-            true,
-        )
+        .send(Call {
+            method: reqwest::Method::DELETE,
+            query: &id_query,
+            headers: &HeaderMap::new(),
+            body: Bytes::new(),
+            log_method: "DELETE (abort multipart)",
+            log_key: to_key,
+            retry: true,
+        })
         .await;
     let upload = match aborted {
         Ok(_) => UploadLeft::Aborted,

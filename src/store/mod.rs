@@ -105,9 +105,10 @@ pub struct BucketAdmin {
 }
 
 impl BucketAdmin {
-    /// The bucket's URL (`http://host:port/bucket`), as object_store forms it.
-    pub fn bucket_endpoint(&self) -> String {
-        s3_bucket_endpoint(self.endpoint.as_deref(), &self.bucket, &self.region)
+    /// The bucket's URL (`http://host:port/bucket`) in `region`, as
+    /// object_store forms it.
+    pub fn bucket_endpoint(&self, region: &str) -> String {
+        s3_bucket_endpoint(self.endpoint.as_deref(), &self.bucket, region)
     }
 }
 

@@ -68,6 +68,11 @@ impl CopyCapState {
         state
     }
 
+    /// Forget the calls so far (with the request log, on `reset`).
+    pub(super) fn clear(&self) {
+        self.calls.lock().unwrap().clear();
+    }
+
     fn record(&self, call: CopyCall) {
         self.calls.lock().unwrap().push(call);
     }
@@ -114,7 +119,7 @@ impl CopyCap {
         }
         drop(phantoms);
         let meta = std::fs::metadata(self.root.join(bucket).join(key)).ok()?;
-        meta.is_file().then(|| meta.len())
+        meta.is_file().then_some(meta.len())
     }
 }
 

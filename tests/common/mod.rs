@@ -273,6 +273,7 @@ impl S3Server {
     pub fn reset(&self) {
         self.log.lock().unwrap().clear();
         self.max_in_flight.store(0, Ordering::SeqCst);
+        self.copy_cap.clear();
     }
 
     /// Open `s3://public/{store}` through the library's guarded store,
