@@ -96,6 +96,23 @@ pub fn path(key: &str) -> Result<Path, Unaddressable> {
     }
 }
 
+/// Bytes of a key that S3 wants percent-encoded in a URL path and in
+/// `x-amz-copy-source`: all but `A-Z a-z 0-9 - . _ ~` and `/` (object_store
+/// encodes its request paths the same way).
+const S3_PATH_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// `key` as it goes into an S3 request URL path or `x-amz-copy-source`
+/// (`a b+%/é` → `a%20b%2B%25/%C3%A9`): `+` is encoded too, since some
+/// servers read a bare `+` there as a space.
+pub fn url_encoded(key: &str) -> String {
+    percent_encoding::utf8_percent_encode(key, S3_PATH_ENCODE).to_string()
+}
+
 /// A listing prefix: `None` for the bucket root.
 pub fn prefix(key: &str) -> Result<Option<Path>, Unaddressable> {
     if key.is_empty() {
@@ -159,6 +176,13 @@ pub fn unlisted_local_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_encoding_keeps_only_unreserved_bytes_and_slashes() {
+        assert_eq!(url_encoded("a b+%/é~x.y_z-0"), "a%20b%2B%25/%C3%A9~x.y_z-0");
+        assert_eq!(url_encoded("q?#&="), "q%3F%23%26%3D");
+        assert_eq!(from_url_path(&url_encoded("a b+%/é")).unwrap(), "a b+%/é");
+    }
 
     #[test]
     fn every_printable_key_is_its_own_raw_path() {

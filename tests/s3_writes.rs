@@ -636,3 +636,333 @@ fn a_fifo_in_a_local_source_is_refused_by_name_not_waited_on() {
     assert!(err.contains("pipe"), "{err}");
     assert!(!server.bucket_dir(PRIVATE).join("pipe").exists());
 }
+
+// ------------------------------------- copies past S3's CopyObject cap
+
+/// The stand-in cap for these tests (S3: 5 GiB). Parts other than the last
+/// must hold at least 5 MiB, as on S3, so the cap stays above that.
+const CAP: u64 = 6 * 1024 * 1024;
+
+/// A body of `len` bytes that no shifted copy of itself equals.
+fn patterned(len: u64) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i % 251) as u8 ^ (i >> 20) as u8)
+        .collect()
+}
+
+/// The test's own S3 client on `server` (signed), for what the CLI does not
+/// show: writing an object with headers, reading them back.
+fn s3_client(server: &S3Server, bucket: &str) -> object_store::aws::AmazonS3 {
+    object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(&server.endpoint)
+        .with_bucket_name(bucket)
+        .with_region("us-east-1")
+        .with_access_key_id(common::ACCESS_KEY)
+        .with_secret_access_key(common::SECRET_KEY)
+        .with_allow_http(true)
+        .build()
+        .unwrap()
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Runtime::new().unwrap().block_on(f)
+}
+
+/// The content type and `x-amz-meta-origin` of `bucket/key`, via HEAD.
+fn headers_of(server: &S3Server, bucket: &str, key: &str) -> (Option<String>, Option<String>) {
+    use object_store::{Attribute, GetOptions, ObjectStore};
+    let client = s3_client(server, bucket);
+    let path = zarrscope::keys::path(key).unwrap();
+    let got = block_on(client.get_opts(
+        &path,
+        GetOptions {
+            head: true,
+            ..GetOptions::default()
+        },
+    ))
+    .unwrap();
+    let get = |a: &Attribute| got.attributes.get(a).map(|v| v.to_string());
+    (
+        get(&Attribute::ContentType),
+        get(&Attribute::Metadata("origin".into())),
+    )
+}
+
+/// The UploadPartCopy ranges the server was asked for, sorted.
+fn part_ranges(server: &S3Server) -> Vec<String> {
+    use common::copy_cap::CopyCall;
+    let mut ranges: Vec<String> = server
+        .copy_calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            CopyCall::UploadPartCopy { range, .. } => Some(range.unwrap_or_default()),
+            _ => None,
+        })
+        .collect();
+    ranges.sort_by_key(|r| {
+        r.trim_start_matches("bytes=")
+            .split('-')
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+    });
+    ranges
+}
+
+/// The ranges a 6 MiB cap gives for 15 MiB + 37 bytes.
+fn expected_ranges() -> Vec<String> {
+    const MIB: u64 = 1024 * 1024;
+    let size = 15 * MIB + 37;
+    vec![
+        format!("bytes=0-{}", 6 * MIB - 1),
+        format!("bytes={}-{}", 6 * MIB, 12 * MIB - 1),
+        format!("bytes={}-{}", 12 * MIB, size - 1),
+    ]
+}
+
+#[test]
+fn a_copy_refused_as_too_large_is_made_in_parts_with_the_same_bytes_and_headers() {
+    use common::copy_cap::CopyCall;
+    use object_store::{Attribute, Attributes, ObjectStore, PutOptions};
+    let server = S3Server::start();
+    server.set_copy_limit(CAP);
+    let home = Home::new(&server.endpoint);
+    // An awkward key: a space, non-ASCII, '%' and '+' must reach the server
+    // as themselves in the URL and in x-amz-copy-source.
+    let key = "big dir/ünï +%41.bin";
+    let body = patterned(15 * 1024 * 1024 + 37);
+    let mut attributes = Attributes::new();
+    attributes.insert(Attribute::ContentType, "application/x-zs-test".into());
+    attributes.insert(Attribute::Metadata("origin".into()), "zs".into());
+    block_on(s3_client(&server, PRIVATE).put_opts(
+        &zarrscope::keys::path(key).unwrap(),
+        body.clone().into(),
+        PutOptions {
+            attributes,
+            ..PutOptions::default()
+        },
+    ))
+    .unwrap();
+    server.reset();
+
+    let out = run(
+        &home,
+        &[
+            "cp",
+            &format!("s3://private/{key}"),
+            "s3://private/copied/ünï +%41.bin",
+            "--profile",
+            "zs",
+            "--yes",
+            "--stats",
+            "-v",
+        ],
+    );
+    assert_ok(&out);
+    let copied = server.bucket_dir(PRIVATE).join("copied/ünï +%41.bin");
+    assert!(std::fs::read(&copied).unwrap() == body, "the bytes differ");
+
+    // One CopyObject refused at the cap, then create, three part copies of
+    // at most the cap, complete.
+    let source = format!("private/{key}");
+    let to = "private/copied/ünï +%41.bin".to_string();
+    let calls = server.copy_calls();
+    assert_eq!(
+        calls.first(),
+        Some(&CopyCall::CopyObject {
+            source: source.clone(),
+            to: to.clone(),
+            refused: true
+        }),
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls[1],
+        CopyCall::CreateMultipartUpload { to: to.clone() },
+        "{calls:?}"
+    );
+    assert_eq!(part_ranges(&server), expected_ranges(), "{calls:?}");
+    assert!(
+        calls.iter().all(|c| match c {
+            CopyCall::UploadPartCopy {
+                source: s, refused, ..
+            } => *s == source && !refused,
+            _ => true,
+        }),
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.last(),
+        Some(&CopyCall::CompleteMultipartUpload { to, parts: 3 }),
+        "{calls:?}"
+    );
+    assert_eq!(calls.len(), 6, "{calls:?}");
+    assert_eq!(server.open_uploads(), 0);
+
+    // Every request counted and logged, as the server saw them.
+    let log = server.requests();
+    let err = text(&out.stderr);
+    assert_eq!(
+        stats_requests(&err),
+        log.len(),
+        "{err}\n{:?}",
+        log_lines(&server)
+    );
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains("PUT (part copy)"))
+            .count(),
+        3,
+        "{err}"
+    );
+    assert!(
+        log.iter().all(|r| r.status < 300 || r.query.is_empty()),
+        "{:?}",
+        log_lines(&server)
+    );
+    // What CopyObject would have kept: the content type, user metadata.
+    assert_eq!(
+        headers_of(&server, PRIVATE, "copied/ünï +%41.bin"),
+        (Some("application/x-zs-test".into()), Some("zs".into()))
+    );
+}
+
+#[test]
+fn mv_in_parts_deletes_the_source_only_after_the_upload_completed_and_was_checked() {
+    let server = S3Server::start();
+    server.set_copy_limit(CAP);
+    let home = Home::new(&server.endpoint);
+    let body = patterned(15 * 1024 * 1024 + 37);
+    std::fs::write(server.bucket_dir(PRIVATE).join("big.bin"), &body).unwrap();
+    let out = run(
+        &home,
+        &[
+            "mv",
+            "s3://private/big.bin",
+            "s3://private/moved/big.bin",
+            "--profile",
+            "zs",
+            "--yes",
+            "--stats",
+        ],
+    );
+    assert_ok(&out);
+    assert!(!server.bucket_dir(PRIVATE).join("big.bin").exists());
+    assert!(std::fs::read(server.bucket_dir(PRIVATE).join("moved/big.bin")).unwrap() == body);
+    assert_eq!(part_ranges(&server), expected_ranges());
+    let log = server.requests();
+    let at = |what: &dyn Fn(&common::LoggedRequest) -> bool| {
+        log.iter()
+            .position(what)
+            .unwrap_or_else(|| panic!("not in the log: {:?}", log_lines(&server)))
+    };
+    let complete = at(&|r| r.method == "POST" && r.query.starts_with("uploadId="));
+    let checked = at(&|r| r.method == "HEAD" && r.path == "/private/moved/big.bin");
+    // object_store deletes with DeleteObjects.
+    let deleted = at(&|r| r.method == "POST" && r.query == "delete");
+    assert!(
+        complete < checked && checked < deleted,
+        "{:?}",
+        log_lines(&server)
+    );
+    assert_eq!(
+        stats_requests(&text(&out.stderr)),
+        log.len(),
+        "{:?}",
+        log_lines(&server)
+    );
+}
+
+#[test]
+fn an_object_at_the_copy_cap_is_copied_by_one_copy_object() {
+    use common::copy_cap::CopyCall;
+    let server = S3Server::start();
+    server.set_copy_limit(CAP);
+    let home = Home::new(&server.endpoint);
+    let body = patterned(CAP);
+    std::fs::write(server.bucket_dir(PRIVATE).join("at-cap.bin"), &body).unwrap();
+    let out = run(
+        &home,
+        &[
+            "cp",
+            "s3://private/at-cap.bin",
+            "s3://private/at-cap-copy.bin",
+            "--profile",
+            "zs",
+            "--yes",
+        ],
+    );
+    assert_ok(&out);
+    assert!(std::fs::read(server.bucket_dir(PRIVATE).join("at-cap-copy.bin")).unwrap() == body);
+    assert_eq!(
+        server.copy_calls(),
+        [CopyCall::CopyObject {
+            source: "private/at-cap.bin".into(),
+            to: "private/at-cap-copy.bin".into(),
+            refused: false
+        }]
+    );
+    assert_eq!(
+        writes_seen(&server),
+        ["PUT /private/at-cap-copy.bin?"],
+        "{:?}",
+        log_lines(&server)
+    );
+}
+
+#[test]
+fn a_failing_part_aborts_the_upload_and_mv_keeps_its_source() {
+    use common::copy_cap::CopyCall;
+    let server = S3Server::start();
+    server.set_copy_limit(CAP);
+    server.deny("UploadPartCopy");
+    let home = Home::new(&server.endpoint);
+    let body = patterned(15 * 1024 * 1024 + 37);
+    std::fs::write(server.bucket_dir(PRIVATE).join("big.bin"), &body).unwrap();
+    let out = run(
+        &home,
+        &[
+            "mv",
+            "s3://private/big.bin",
+            "s3://private/moved/big.bin",
+            "--profile",
+            "zs",
+            "--yes",
+            "--stats",
+        ],
+    );
+    assert_refused(&out);
+    let err = text(&out.stderr);
+    assert!(err.contains("failed at UploadPartCopy of part"), "{err}");
+    assert!(err.contains("access denied (403)"), "{err}");
+    assert!(err.contains("the unfinished upload was aborted"), "{err}");
+    assert!(err.contains("source kept"), "{err}");
+    // The source is whole; nothing was written; no upload is left open.
+    assert!(std::fs::read(server.bucket_dir(PRIVATE).join("big.bin")).unwrap() == body);
+    assert!(!server.bucket_dir(PRIVATE).join("moved/big.bin").exists());
+    assert_eq!(server.open_uploads(), 0);
+    let calls = server.copy_calls();
+    assert_eq!(
+        calls.last(),
+        Some(&CopyCall::AbortMultipartUpload {
+            to: "private/moved/big.bin".into()
+        }),
+        "{calls:?}"
+    );
+    let log = server.requests();
+    let deletes: Vec<String> = log
+        .iter()
+        .filter(|r| r.method == "DELETE" || r.query == "delete")
+        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
+        .collect();
+    assert_eq!(deletes.len(), 1, "{:?}", log_lines(&server));
+    assert!(
+        deletes[0].starts_with("DELETE /private/moved/big.bin?uploadId="),
+        "only the abort deletes: {deletes:?}"
+    );
+    assert_eq!(
+        stats_requests(&err),
+        log.len(),
+        "{err}\n{:?}",
+        log_lines(&server)
+    );
+}

@@ -8,6 +8,7 @@ pub mod bucket;
 pub mod glob;
 pub mod head;
 pub mod listing;
+pub mod multipart_copy;
 pub mod progress;
 pub mod remove;
 pub mod transfer;

@@ -24,7 +24,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use serde::Serialize;
 
 use super::progress::Progress;
-use super::{base_name, relative};
+use super::{base_name, multipart_copy, relative};
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::store::StoreHandle;
@@ -542,16 +542,17 @@ pub async fn execute(
         };
         progress.message(item.to.clone());
         let copied = if plan.method == Method::ServerSide {
-            dst.store
-                .copy(&from, &to)
-                .await
-                .map(|()| progress.advance(item.size))
-                .map_err(Failure::ServerSide)
+            server_side_copy(src, dst, &item, &from, &to, progress).await
+        } else if let Some(limit) = multipart_between_buckets(src, dst, item.size) {
+            multipart_copy(src, dst, &item, limit, progress).await
         } else {
             stream_copy(src, &from, dst, &to, item.size, progress).await
         };
         if let Err(failure) = copied {
-            let why = failure.explain(src, dst, &item);
+            let mut why = failure.explain(src, dst, &item);
+            if mode == Mode::Move {
+                why.push_str(": source kept");
+            }
             report.failed = Some((item, why));
             break;
         }
@@ -594,11 +595,74 @@ pub async fn execute(
 }
 
 /// Where a copy failed: reading the source, writing the destination, or in
-/// a server-side copy (the server reads and writes).
+/// a server-side copy (the server reads and writes), in one request or in
+/// parts.
 enum Failure {
     Source(object_store::Error),
     Destination(object_store::Error),
     ServerSide(object_store::Error),
+    Multipart(multipart_copy::CopyFailure),
+}
+
+/// Both sides' S3 handles, when both are S3 buckets.
+fn s3_handles<'a>(src: &Side<'a>, dst: &Side<'a>) -> Option<(&'a StoreHandle, &'a StoreHandle)> {
+    match (src.remote, dst.remote) {
+        (Some(s), Some(d)) if s.bucket_admin.is_some() && d.bucket_admin.is_some() => Some((s, d)),
+        _ => None,
+    }
+}
+
+/// A copy within one bucket. S3 copies at most 5 GiB in one CopyObject:
+/// a larger object is copied in parts, and so is one the server refuses as
+/// too large for one copy (in parts no larger than the cap it names).
+async fn server_side_copy(
+    src: &Side<'_>,
+    dst: &Side<'_>,
+    item: &Item,
+    from: &Path,
+    to: &Path,
+    progress: &Progress,
+) -> std::result::Result<(), Failure> {
+    let s3 = s3_handles(src, dst).is_some();
+    if s3 && item.size > multipart_copy::COPY_OBJECT_MAX {
+        return multipart_copy(src, dst, item, multipart_copy::COPY_OBJECT_MAX, progress).await;
+    }
+    match dst.store.copy(from, to).await {
+        Ok(()) => {
+            progress.advance(item.size);
+            Ok(())
+        }
+        Err(e) => match multipart_copy::refused_limit(&e) {
+            Some(limit) if s3 => multipart_copy(src, dst, item, limit, progress).await,
+            _ => Err(Failure::ServerSide(e)),
+        },
+    }
+}
+
+/// Between two buckets of one S3 service, an object too large for one
+/// CopyObject is copied by the server in parts rather than streamed through
+/// here (smaller ones are streamed, as before): the cap to copy under.
+fn multipart_between_buckets(src: &Side<'_>, dst: &Side<'_>, size: u64) -> Option<u64> {
+    let (s, d) = s3_handles(src, dst)?;
+    (size > multipart_copy::COPY_OBJECT_MAX && multipart_copy::same_service(s, d))
+        .then_some(multipart_copy::COPY_OBJECT_MAX)
+}
+
+async fn multipart_copy(
+    src: &Side<'_>,
+    dst: &Side<'_>,
+    item: &Item,
+    limit: u64,
+    progress: &Progress,
+) -> std::result::Result<(), Failure> {
+    let Some((s, d)) = s3_handles(src, dst) else {
+        return Err(Failure::ServerSide(object_store::Error::NotSupported {
+            source: "a copy in parts needs S3 buckets on both sides".into(),
+        }));
+    };
+    multipart_copy::copy(s, &item.from_key, d, &item.to_key, limit, progress)
+        .await
+        .map_err(Failure::Multipart)
 }
 
 /// Whether a request failed because the server went quiet for longer than
@@ -622,7 +686,10 @@ impl Failure {
     /// The reason, naming the side that failed and its URL (or path).
     fn explain(&self, src: &Side<'_>, dst: &Side<'_>, item: &Item) -> String {
         let why = self.side_and_message(src, dst, item);
-        let (Failure::Source(e) | Failure::Destination(e) | Failure::ServerSide(e)) = self;
+        let (Failure::Source(e)
+        | Failure::Destination(e)
+        | Failure::ServerSide(e)
+        | Failure::Multipart(multipart_copy::CopyFailure { error: e, .. })) = self;
         if timed_out(e) {
             format!(
                 "{why} (timed out: no answer or no data within --timeout; a slow link may need a longer one)"
@@ -651,6 +718,26 @@ impl Failure {
                 "server-side copy failed: {}",
                 dst.explain(&item.to_key, e).message()
             ),
+            Failure::Multipart(failure) if failure.at_source => format!(
+                "reading the source failed: {}",
+                src.explain(&item.from_key, &failure.error).message()
+            ),
+            Failure::Multipart(failure) => {
+                let upload = match &failure.upload {
+                    multipart_copy::UploadLeft::NotStarted => String::new(),
+                    multipart_copy::UploadLeft::Aborted => {
+                        "; the unfinished upload was aborted".to_string()
+                    }
+                    multipart_copy::UploadLeft::AbortFailed(why) => format!(
+                        "; aborting the unfinished upload failed too ({why}): it may remain and hold storage until aborted (`aws s3api list-multipart-uploads` lists it)"
+                    ),
+                };
+                format!(
+                    "server-side copy in parts failed at {}: {}{upload}",
+                    failure.step,
+                    dst.explain(&item.to_key, &failure.error).message()
+                )
+            }
         }
     }
 }

@@ -104,6 +104,14 @@ pub struct BucketAdmin {
     pub endpoint: Option<String>,
 }
 
+impl BucketAdmin {
+    /// The bucket's URL (`http://host:port/bucket`) in `region`, as
+    /// object_store forms it.
+    pub fn bucket_endpoint(&self, region: &str) -> String {
+        s3_bucket_endpoint(self.endpoint.as_deref(), &self.bucket, region)
+    }
+}
+
 /// An opened store: the guarded `ObjectStore` plus what a command needs to
 /// report on it.
 pub struct StoreHandle {
@@ -256,6 +264,12 @@ impl StoreHandle {
             Backend::S3 { .. } => "public AWS buckets answer 403 for missing keys",
             _ => "servers that keep listings private answer 403 for missing keys",
         }
+    }
+
+    /// `--timeout` and `--connect-timeout`, for requests made outside the
+    /// `ObjectStore` trait.
+    pub fn timeouts(&self) -> (Duration, Duration) {
+        (self.timeout, self.connect_timeout)
     }
 
     /// The `-v` logger, for requests made outside the `ObjectStore` trait.

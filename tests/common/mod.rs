@@ -10,6 +10,7 @@
 
 pub mod awkward;
 pub mod azure;
+pub mod copy_cap;
 pub mod fault;
 pub mod gcs;
 pub mod standin;
@@ -75,6 +76,7 @@ pub struct S3Server {
     strict: strict::Strict,
     max_in_flight: Arc<AtomicUsize>,
     phantoms: awkward::Phantoms,
+    copy_cap: copy_cap::CopyCapState,
     root: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -155,6 +157,12 @@ impl S3Server {
         let fs = awkward::Awkward {
             fs: s3s_fs::FileSystem::new(root.path()).unwrap(),
             phantoms: phantoms.clone(),
+            root: root.path().to_path_buf(),
+        };
+        let copy_cap = copy_cap::CopyCapState::new();
+        let fs = copy_cap::CopyCap {
+            inner: fs,
+            state: copy_cap.clone(),
             root: root.path().to_path_buf(),
         };
         let mut builder = S3ServiceBuilder::new(fs);
@@ -290,6 +298,7 @@ impl S3Server {
             strict,
             max_in_flight,
             phantoms,
+            copy_cap,
             root,
             shutdown: Some(shutdown),
             thread: Some(thread),
@@ -321,6 +330,7 @@ impl S3Server {
     pub fn reset(&self) {
         self.log.lock().unwrap().clear();
         self.max_in_flight.store(0, Ordering::SeqCst);
+        self.copy_cap.clear();
     }
 
     /// Open `s3://public/{store}` through the library's guarded store,
