@@ -335,6 +335,18 @@ impl StandIn {
                                 status: response.status().as_u16(),
                                 signed: request.headers.contains_key("authorization"),
                                 bytes,
+                                headers: request
+                                    .headers
+                                    .iter()
+                                    .map(|(n, v)| {
+                                        (
+                                            n.as_str().to_string(),
+                                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                        )
+                                    })
+                                    .collect(),
+                                // GCS and Azure have no session-token header.
+                                security_token: None,
                             });
                             std::future::ready(Ok::<_, Infallible>(response))
                         });
