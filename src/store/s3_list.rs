@@ -202,7 +202,9 @@ impl S3Lister {
             return false;
         };
         let options = object_store::ClientOptions::new();
-        let Ok(region) = object_store::aws::resolve_bucket_region(bucket, &options).await else {
+        let lookup =
+            super::region::counted_lookup(bucket, &options, &self.stats, self.logger.as_ref());
+        let Ok(region) = lookup.await else {
             return false;
         };
         match build(&region) {
@@ -255,7 +257,6 @@ impl S3Lister {
             }
         };
         let t0 = Instant::now();
-        self.stats.record_request(0);
         let method = if delimited {
             "LIST (delimited)"
         } else {
@@ -273,7 +274,12 @@ impl S3Lister {
             }
         };
         let client = self.client().map_err(PageError::Other)?;
-        let response = match client.get(url).send().await {
+        let response = client.get(url).send().await;
+        // Counted unless it never reached the server (one page, no retries).
+        if !matches!(&response, Err(e) if e.is_connect()) {
+            self.stats.record_request(0);
+        }
+        let response = match response {
             Ok(r) => r,
             Err(e) => {
                 log("error".into(), 0);

@@ -9,6 +9,7 @@
 
 pub mod awkward;
 pub mod fault;
+pub mod inject;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,7 @@ pub struct S3Server {
     denied: Arc<Mutex<Vec<String>>>,
     max_in_flight: Arc<AtomicUsize>,
     phantoms: awkward::Phantoms,
+    faults: inject::Faults,
     root: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -140,6 +142,8 @@ impl S3Server {
 
         let (log2, in_flight2, max2) = (log.clone(), in_flight.clone(), max_in_flight.clone());
         let root_dir = root.path().to_path_buf();
+        let faults = inject::Faults::default();
+        let faults2 = faults.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -167,6 +171,7 @@ impl S3Server {
                         max2.clone(),
                         root_dir.clone(),
                     );
+                    let faults = faults2.clone();
                     tokio::spawn(async move {
                         let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                             let (service, log, in_flight, max, root_dir) = (
@@ -176,6 +181,7 @@ impl S3Server {
                                 max.clone(),
                                 root_dir.clone(),
                             );
+                            let faults = faults.clone();
                             async move {
                                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                                 max.fetch_max(now, Ordering::SeqCst);
@@ -199,12 +205,11 @@ impl S3Server {
                                 let no_length = method == "PUT"
                                     && !req.headers().contains_key(hyper::header::CONTENT_LENGTH)
                                     && !req.headers().contains_key("x-amz-copy-source");
-                                let result = if is_dir_key {
-                                    Ok(not_found())
-                                } else if no_length {
-                                    Ok(length_required())
-                                } else {
-                                    hyper::service::Service::call(&service, req).await
+                                let result = match faults.answer(&method, &path, req).await {
+                                    Ok(injected) => Ok(injected),
+                                    Err(_) if is_dir_key => Ok(not_found()),
+                                    Err(_) if no_length => Ok(length_required()),
+                                    Err(req) => hyper::service::Service::call(&service, req).await,
                                 };
                                 let status = result.as_ref().map_or(500, |r| r.status().as_u16());
                                 // A HEAD's Content-Length describes the object, not a body sent.
@@ -241,6 +246,7 @@ impl S3Server {
             denied,
             max_in_flight,
             phantoms,
+            faults,
             root,
             shutdown: Some(shutdown),
             thread: Some(thread),
@@ -254,6 +260,12 @@ impl S3Server {
     /// Most requests the server was serving at one time.
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Answer the next `times` requests of `method` on `key` (object key,
+    /// any bucket; `""` for bucket requests) with `status` (503: SlowDown).
+    pub fn fail_next(&self, method: &str, key: &str, status: u16, times: usize) {
+        self.faults.fail_next(method, key, status, times);
     }
 
     /// Refuse an S3 operation (e.g. "DeleteObject") from now on, signed or not.
@@ -378,6 +390,20 @@ impl Home {
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A figure of the `--stats` line (`requests: N  bytes: M  elapsed: T`):
+/// `name` is "requests" or "bytes".
+pub fn stats_figure(stderr: &str, name: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("requests: ") && l.contains("elapsed: "))
+        .unwrap_or_else(|| panic!("no --stats line in: {stderr}"));
+    line.split(&format!("{name}: "))
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in the --stats line: {line}"))
 }
 
 /// Run zarrscope with `home`'s environment.
