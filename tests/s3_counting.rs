@@ -5,9 +5,7 @@
 
 mod common;
 
-use common::{
-    Home, PRIVATE, PUBLIC, S3Server, anon, assert_ok, json, run, stats_figure, text,
-};
+use common::{Home, PRIVATE, PUBLIC, S3Server, anon, assert_ok, json, run, stats_figure, text};
 
 const ZMETADATA: &str = "nwm-chrtout-v2.zarr/.zmetadata";
 

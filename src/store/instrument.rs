@@ -679,6 +679,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn counted_below_counts_bytes_and_leaves_every_request_to_the_http_layer() {
+        let mem = InMemory::new();
+        for key in ["s/a", "s/b", "s/c"] {
+            mem.put(&Path::from(key), PutPayload::from_static(b"1234567"))
+                .await
+                .unwrap();
+        }
+        let stats = Arc::new(RequestStats::default());
+        let store = InstrumentedStore::new(mem, Arc::clone(&stats), None)
+            .counted_below()
+            .with_page_size(1)
+            .with_delete_batch(2);
+        let body = store.get(&Path::from("s/a")).await.unwrap().bytes().await;
+        assert_eq!(body.unwrap().len(), 7);
+        let listed: Vec<_> = store.list(Some(&Path::from("s"))).collect().await;
+        assert_eq!(listed.len(), 3);
+        let mut upload = store.put_multipart(&Path::from("s/d")).await.unwrap();
+        upload
+            .put_part(PutPayload::from_static(b"z"))
+            .await
+            .unwrap();
+        upload.complete().await.unwrap();
+        let keys = ["s/a", "s/b", "s/c"].map(|k| Ok(Path::from(k)));
+        let deleted: Vec<_> = store
+            .delete_stream(stream::iter(keys).boxed())
+            .collect()
+            .await;
+        assert_eq!(deleted.len(), 3);
+        assert_eq!(stats.requests(), 0, "the HTTP layer counts these");
+        assert_eq!(stats.bytes(), 7);
+    }
+
+    #[tokio::test]
     async fn a_batch_delete_counts_one_request_per_batch() {
         let mem = InMemory::new();
         let keys: Vec<Path> = (0..5).map(|i| Path::from(format!("k{i}"))).collect();

@@ -9,6 +9,9 @@
 //! request (`Signer::signed_url_opts`, the query folded into the signature;
 //! unsigned when anonymous), sent with reqwest, and its XML read with
 //! quick-xml (both already under object_store). No signing code of our own.
+//!
+//! These requests bypass object_store's counting HTTP layer, so each page
+//! counts itself (once: a page is not retried), as does a region lookup.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -60,7 +60,10 @@ impl Faults {
         let _ = req.into_body().collect().await;
         let (code, message) = match status {
             503 => ("SlowDown", "Please reduce your request rate."),
-            _ => ("InternalError", "We encountered an internal error. Please try again."),
+            _ => (
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            ),
         };
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
