@@ -22,7 +22,10 @@
 //! [`RequestStats::record_request`]: the S3 lister's pages, the bucket-region
 //! lookup, `mkdir`'s CreateBucket/HeadBucket. Credential requests the AWS SDK
 //! makes for a profile (SSO, STS, a credential process) go to other servers
-//! and are not counted.
+//! and are not counted. Those object_store makes itself through this client
+//! (a GCS service account's token, an Azure or AWS identity token) are: they
+//! are rare (one per token lifetime) and never made for S3 with keys, a
+//! profile or `--anon`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -196,6 +199,7 @@ pub struct Connector {
     pub allow_http: bool,
     /// Requests carry credentials (signed, or a key in the URL).
     pub signed: bool,
+    /// The command's counters: every attempt is counted here.
     pub stats: Arc<RequestStats>,
     /// The `-v` log, for failed attempts.
     pub logger: Option<RequestLogger>,
