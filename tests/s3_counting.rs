@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{Home, PRIVATE, PUBLIC, S3Server, anon, assert_ok, json, run, stats_figure, text};
+use common::{
+    Home, PRIVATE, PUBLIC, S3Server, SECRET_KEY, anon, assert_ok, json, run, stats_figure, text,
+};
 
 const ZMETADATA: &str = "nwm-chrtout-v2.zarr/.zmetadata";
 
@@ -95,6 +97,7 @@ fn a_multipart_upload_counts_create_every_part_a_retried_part_and_complete() {
             "zs",
             "--yes",
             "--stats",
+            "-v",
         ],
     );
     assert_ok(&out);
@@ -117,6 +120,16 @@ fn a_multipart_upload_counts_create_every_part_a_retried_part_and_complete() {
         "{err}\n{}",
         server_log(&server)
     );
+    // The refused part has its own -v line, signed request or not: the path
+    // only (no uploadId, no signature), and never the secret.
+    let attempt = err
+        .lines()
+        .find(|l| l.contains(" PUT /private/up/big.bin 503 "))
+        .unwrap_or_else(|| panic!("no line for the failed attempt in: {err}"));
+    assert!(attempt.contains("retried"), "{attempt}");
+    for secret in [SECRET_KEY, "uploadId", "X-Amz-", "Signature"] {
+        assert!(!err.contains(secret), "{secret} in: {err}");
+    }
 }
 
 #[test]
