@@ -63,7 +63,10 @@ async fn send_bucket_request(
     }
     let t0 = Instant::now();
     let response = request.send().await;
-    handle.stats.record_request(0);
+    // Counted unless it never reached the server (it is sent once).
+    if !matches!(&response, Err(e) if e.is_connect()) {
+        handle.stats.record_request(0);
+    }
     let status = response
         .as_ref()
         .map_or_else(|_| "error".to_string(), |r| r.status().as_u16().to_string());

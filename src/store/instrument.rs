@@ -1,13 +1,21 @@
-//! Counts every request and the body bytes received, and (with `-v`) logs one
-//! line per request: method, key, status, bytes, milliseconds. It sits
-//! directly on the backend so the keys it logs are the real bucket keys. It
-//! never sees credentials: signing happens below it, inside the backend.
+//! Counts the body bytes received and (with `-v`) logs one line per
+//! operation: method, key, status, bytes, milliseconds. It sits directly on
+//! the backend so the keys it logs are the real bucket keys. It never sees
+//! credentials: signing happens below it, inside the backend.
 //!
-//! Where object_store makes several requests for one call, this layer either
-//! drives them one by one (batch deletes: it hands the backend one batch at a
-//! time, so each batch is one request it can count and log; multipart
-//! uploads: each part and the completion) or counts them from what came back
-//! (listing pages).
+//! Requests are counted where they are made. For the HTTP backends (S3, GCS,
+//! Azure, HTTP) that is the HTTP layer ([`super::http`]), below object_store's
+//! retries: it sees every attempt, so this layer counts none of them
+//! ([`InstrumentedStore::counted_below`]) — counting here too would count
+//! each twice, and a retried request once instead of twice. For local files
+//! there is no HTTP layer, and each operation is counted here as one request.
+//!
+//! Where object_store makes several requests for one call, this layer drives
+//! them one by one so that each gets its own `-v` line (batch deletes: it
+//! hands the backend one batch at a time; multipart uploads: each part and
+//! the completion). A listing's pages are paged inside object_store: its line
+//! gives the pages as estimated from the entries returned and the service's
+//! page size (the count itself is exact, from the HTTP layer).
 
 use std::fmt;
 use std::ops::Range;
@@ -57,6 +65,27 @@ impl RequestStats {
     }
 }
 
+/// Where requests are counted: `here` for each operation this layer drives,
+/// or not at all when the HTTP layer below counts every attempt.
+#[derive(Clone)]
+struct Counter {
+    stats: Arc<RequestStats>,
+    here: bool,
+}
+
+impl Counter {
+    fn request(&self) {
+        if self.here {
+            self.stats.add_request();
+        }
+    }
+    fn requests(&self, n: u64) {
+        for _ in 0..n {
+            self.request();
+        }
+    }
+}
+
 /// One finished request, as logged by `-v`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRecord {
@@ -95,9 +124,10 @@ pub fn status_of(err: &object_store::Error) -> String {
 pub struct InstrumentedStore<T> {
     inner: Arc<T>,
     stats: Arc<RequestStats>,
+    count: Counter,
     logger: Option<RequestLogger>,
     /// Entries per listing page, where the service has a fixed page size
-    /// (S3 and GCS 1000, Azure 5000): a listing's requests are counted from
+    /// (S3 and GCS 1000, Azure 5000): a listing's pages are estimated from
     /// the entries it returned, since object_store pages internally.
     page_size: Option<u64>,
     /// Keys per delete request where the service deletes in batches (S3
@@ -109,11 +139,21 @@ impl<T: ObjectStore> InstrumentedStore<T> {
     pub fn new(inner: T, stats: Arc<RequestStats>, logger: Option<RequestLogger>) -> Self {
         Self {
             inner: Arc::new(inner),
+            count: Counter {
+                stats: Arc::clone(&stats),
+                here: true,
+            },
             stats,
             logger,
             page_size: None,
             delete_batch: None,
         }
+    }
+
+    /// The HTTP layer below counts every request (see the module docs).
+    pub fn counted_below(mut self) -> Self {
+        self.count.here = false;
+        self
     }
 
     pub fn with_page_size(mut self, page_size: u64) -> Self {
@@ -129,7 +169,7 @@ impl<T: ObjectStore> InstrumentedStore<T> {
     }
 
     fn start(&self) -> Instant {
-        self.stats.add_request();
+        self.count.request();
         Instant::now()
     }
 
@@ -155,7 +195,7 @@ impl<T: ObjectStore> InstrumentedStore<T> {
         let t0 = self.start();
         ListCounting {
             inner,
-            stats: Arc::clone(&self.stats),
+            count: self.count.clone(),
             logger: self.logger.clone(),
             page_size: self.page_size,
             key: prefix.map_or(String::new(), |p| p.to_string()),
@@ -228,7 +268,7 @@ fn extra_pages(page_size: Option<u64>, entries: u64) -> u64 {
 /// and logs one line.
 struct ListCounting {
     inner: BoxStream<'static, Result<ObjectMeta>>,
-    stats: Arc<RequestStats>,
+    count: Counter,
     logger: Option<RequestLogger>,
     page_size: Option<u64>,
     key: String,
@@ -258,9 +298,7 @@ impl Drop for ListCounting {
         }
         self.finished = true;
         let extra = extra_pages(self.page_size, self.entries);
-        for _ in 0..extra {
-            self.stats.add_request();
-        }
+        self.count.requests(extra);
         if let Some(logger) = &self.logger {
             logger(&RequestRecord {
                 method: "LIST",
@@ -295,7 +333,7 @@ const DELETES_IN_FLIGHT: usize = 20;
 struct CountingUpload {
     inner: Box<dyn MultipartUpload>,
     key: String,
-    stats: Arc<RequestStats>,
+    count: Counter,
     logger: Option<RequestLogger>,
     parts: u64,
 }
@@ -328,7 +366,7 @@ fn status_text<R>(r: &Result<R>) -> String {
 impl MultipartUpload for CountingUpload {
     fn put_part(&mut self, data: PutPayload) -> BoxFuture<'static, Result<()>> {
         self.parts += 1;
-        self.stats.add_request();
+        self.count.request();
         let bytes = data.content_length() as u64;
         let key = format!("{} (part {})", self.key, self.parts);
         let logger = self.logger.clone();
@@ -350,7 +388,7 @@ impl MultipartUpload for CountingUpload {
     }
 
     async fn complete(&mut self) -> Result<PutResult> {
-        self.stats.add_request();
+        self.count.request();
         let t0 = Instant::now();
         let r = self.inner.complete().await;
         let key = format!("{} ({} parts)", self.key, self.parts);
@@ -359,7 +397,7 @@ impl MultipartUpload for CountingUpload {
     }
 
     async fn abort(&mut self) -> Result<()> {
-        self.stats.add_request();
+        self.count.request();
         let t0 = Instant::now();
         let r = self.inner.abort().await;
         self.log("DELETE (abort)", self.key.clone(), status_text(&r), 0, t0);
@@ -396,7 +434,7 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
             Box::new(CountingUpload {
                 inner: upload,
                 key: location.to_string(),
-                stats: Arc::clone(&self.stats),
+                count: self.count.clone(),
                 logger: self.logger.clone(),
                 parts: 0,
             }) as Box<dyn MultipartUpload>
@@ -451,14 +489,14 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
         &self,
         locations: BoxStream<'static, Result<Path>>,
     ) -> BoxStream<'static, Result<Path>> {
-        let (stats, logger) = (Arc::clone(&self.stats), self.logger.clone());
+        let (count, logger) = (self.count.clone(), self.logger.clone());
         let Some(batch) = self.delete_batch else {
             // One DELETE per key: counted and logged as each answer arrives.
             return self
                 .inner
                 .delete_stream(locations)
                 .map(move |result| {
-                    stats.add_request();
+                    count.request();
                     if let Some(logger) = &logger {
                         let (key, status) = match &result {
                             Ok(path) => (path.to_string(), "204".to_string()),
@@ -483,8 +521,7 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
         locations
             .chunks(batch)
             .map(move |chunk| {
-                let (inner, stats, logger) =
-                    (Arc::clone(&inner), Arc::clone(&stats), logger.clone());
+                let (inner, count, logger) = (Arc::clone(&inner), count.clone(), logger.clone());
                 async move {
                     let (paths, mut results): (Vec<_>, Vec<_>) =
                         chunk.into_iter().partition(|r| r.is_ok());
@@ -496,7 +533,7 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
                         .and_then(|p| p.as_ref().ok())
                         .map_or(String::new(), |p| p.to_string());
                     let keys = paths.len();
-                    stats.add_request();
+                    count.request();
                     let t0 = Instant::now();
                     let answers: Vec<Result<Path>> = inner
                         .delete_stream(stream::iter(paths).boxed())
@@ -547,9 +584,7 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
         let r = self.inner.list_with_delimiter(prefix).await;
         if let Ok(listed) = &r {
             let entries = (listed.objects.len() + listed.common_prefixes.len()) as u64;
-            for _ in 0..extra_pages(self.page_size, entries) {
-                self.stats.add_request();
-            }
+            self.count.requests(extra_pages(self.page_size, entries));
         }
         self.log_result(
             "LIST (delimited)",
@@ -641,6 +676,39 @@ mod tests {
         );
         assert_eq!(stats.requests(), 2);
         assert_eq!(stats.bytes(), 40);
+    }
+
+    #[tokio::test]
+    async fn counted_below_counts_bytes_and_leaves_every_request_to_the_http_layer() {
+        let mem = InMemory::new();
+        for key in ["s/a", "s/b", "s/c"] {
+            mem.put(&Path::from(key), PutPayload::from_static(b"1234567"))
+                .await
+                .unwrap();
+        }
+        let stats = Arc::new(RequestStats::default());
+        let store = InstrumentedStore::new(mem, Arc::clone(&stats), None)
+            .counted_below()
+            .with_page_size(1)
+            .with_delete_batch(2);
+        let body = store.get(&Path::from("s/a")).await.unwrap().bytes().await;
+        assert_eq!(body.unwrap().len(), 7);
+        let listed: Vec<_> = store.list(Some(&Path::from("s"))).collect().await;
+        assert_eq!(listed.len(), 3);
+        let mut upload = store.put_multipart(&Path::from("s/d")).await.unwrap();
+        upload
+            .put_part(PutPayload::from_static(b"z"))
+            .await
+            .unwrap();
+        upload.complete().await.unwrap();
+        let keys = ["s/a", "s/b", "s/c"].map(|k| Ok(Path::from(k)));
+        let deleted: Vec<_> = store
+            .delete_stream(stream::iter(keys).boxed())
+            .collect()
+            .await;
+        assert_eq!(deleted.len(), 3);
+        assert_eq!(stats.requests(), 0, "the HTTP layer counts these");
+        assert_eq!(stats.bytes(), 7);
     }
 
     #[tokio::test]

@@ -627,6 +627,8 @@ impl Backend {
             connect_timeout: options.connect_timeout,
             allow_http,
             signed,
+            stats: Arc::clone(stats),
+            logger: logger.clone(),
         };
         let config_error = |what: &str, e: object_store::Error| {
             Error::new(format!("cannot set up the {what} client: {e}"))
@@ -643,10 +645,15 @@ impl Backend {
             Backend::Azure { .. } => Some(256),
             Backend::Gcs { .. } | Backend::Http { .. } | Backend::Local { .. } => None,
         };
+        // The HTTP layer (the connector above) counts every request it sends.
+        let counted_below = !matches!(location.backend, Backend::Local { .. });
         let instrument = {
             let (stats, logger) = (Arc::clone(stats), logger.clone());
             move |store: Arc<dyn ObjectStore>| -> Arc<dyn ObjectStore> {
                 let mut counted = InstrumentedStore::new(store, Arc::clone(&stats), logger.clone());
+                if counted_below {
+                    counted = counted.counted_below();
+                }
                 if let Some(keys) = delete_batch {
                     counted = counted.with_delete_batch(keys);
                 }
@@ -774,10 +781,12 @@ impl Backend {
                 let store = if aws && !settings.region_given {
                     let resolve_bucket = bucket.clone();
                     let resolve_client = client(false);
+                    let (resolve_stats, resolve_logger) = (Arc::clone(stats), logger.clone());
                     let resolve: region::ResolveRegion = Arc::new(move || {
                         let (bucket, client) = (resolve_bucket.clone(), resolve_client.clone());
+                        let (stats, logger) = (Arc::clone(&resolve_stats), resolve_logger.clone());
                         Box::pin(async move {
-                            object_store::aws::resolve_bucket_region(&bucket, &client).await
+                            region::counted_lookup(&bucket, &client, &stats, logger.as_ref()).await
                         })
                     });
                     let rebuild: region::BuildForRegion = Arc::new(move |region: &str| {

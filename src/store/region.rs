@@ -19,10 +19,49 @@ use std::future::Future;
 use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
+
+use super::failure::Cause;
+use super::instrument::{RequestLogger, RequestRecord, RequestStats, status_of};
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
 };
+
+/// object_store's `resolve_bucket_region` (one HEAD, with a client of its
+/// own, outside the counting HTTP layer), counted and logged here unless it
+/// never reached the server.
+pub async fn counted_lookup(
+    bucket: &str,
+    client: &object_store::ClientOptions,
+    stats: &RequestStats,
+    logger: Option<&RequestLogger>,
+) -> Result<String> {
+    let t0 = std::time::Instant::now();
+    let found = object_store::aws::resolve_bucket_region(bucket, client).await;
+    let unreached = found
+        .as_ref()
+        .err()
+        .and_then(|e| super::failure::classify(e));
+    if !matches!(
+        unreached,
+        Some(Cause::Dns | Cause::Tls | Cause::ConnectionRefused)
+    ) {
+        stats.record_request(0);
+    }
+    if let Some(logger) = logger {
+        logger(&RequestRecord {
+            method: "HEAD (region)",
+            key: bucket.to_string(),
+            status: match &found {
+                Ok(region) => format!("200 ({region})"),
+                Err(e) => status_of(e),
+            },
+            bytes: 0,
+            millis: t0.elapsed().as_millis(),
+        });
+    }
+    found
+}
 
 /// Looks up the region of a bucket.
 pub type ResolveRegion = Arc<dyn Fn() -> BoxFuture<'static, Result<String>> + Send + Sync>;

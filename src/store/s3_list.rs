@@ -9,6 +9,9 @@
 //! request (`Signer::signed_url_opts`, the query folded into the signature;
 //! unsigned when anonymous), sent with reqwest, and its XML read with
 //! quick-xml (both already under object_store). No signing code of our own.
+//!
+//! These requests bypass object_store's counting HTTP layer, so each page
+//! counts itself (once: a page is not retried), as does a region lookup.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -222,7 +225,9 @@ impl S3Lister {
             return false;
         };
         let options = object_store::ClientOptions::new();
-        let Ok(region) = object_store::aws::resolve_bucket_region(bucket, &options).await else {
+        let lookup =
+            super::region::counted_lookup(bucket, &options, &self.stats, self.logger.as_ref());
+        let Ok(region) = lookup.await else {
             return false;
         };
         match build(&region) {
@@ -275,7 +280,6 @@ impl S3Lister {
             }
         };
         let t0 = Instant::now();
-        self.stats.record_request(0);
         let method = if delimited {
             "LIST (delimited)"
         } else {
@@ -293,7 +297,12 @@ impl S3Lister {
             }
         };
         let client = self.client().map_err(PageError::Other)?;
-        let response = match client.get(url).send().await {
+        let response = client.get(url).send().await;
+        // Counted unless it never reached the server (one page, no retries).
+        if !matches!(&response, Err(e) if e.is_connect()) {
+            self.stats.record_request(0);
+        }
+        let response = match response {
             Ok(r) => r,
             Err(e) => {
                 log("error".into(), 0);

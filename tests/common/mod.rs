@@ -13,6 +13,7 @@ pub mod azure;
 pub mod copy_cap;
 pub mod fault;
 pub mod gcs;
+pub mod inject;
 pub mod standin;
 pub mod strict;
 pub mod token;
@@ -77,6 +78,7 @@ pub struct S3Server {
     max_in_flight: Arc<AtomicUsize>,
     phantoms: awkward::Phantoms,
     copy_cap: copy_cap::CopyCapState,
+    faults: inject::Faults,
     root: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -186,6 +188,8 @@ impl S3Server {
         let (log2, in_flight2, max2) = (log.clone(), in_flight.clone(), max_in_flight.clone());
         let root_dir = root.path().to_path_buf();
         let strict2 = strict.clone();
+        let faults = inject::Faults::default();
+        let faults2 = faults.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -214,6 +218,7 @@ impl S3Server {
                         root_dir.clone(),
                         strict2.clone(),
                     );
+                    let faults = faults2.clone();
                     tokio::spawn(async move {
                         let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                             let (service, log, in_flight, max, root_dir, strict) = (
@@ -224,6 +229,7 @@ impl S3Server {
                                 root_dir.clone(),
                                 strict.clone(),
                             );
+                            let faults = faults.clone();
                             async move {
                                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                                 max.fetch_max(now, Ordering::SeqCst);
@@ -252,12 +258,13 @@ impl S3Server {
                                     && !path.ends_with('/')
                                     && root_dir.join(path.trim_start_matches('/')).is_dir();
                                 let refused = strict.refuse_early(&method, &query, req.headers());
-                                let result = if is_dir_key {
-                                    Ok(not_found())
-                                } else if let Some(refused) = refused {
-                                    Ok(refused)
-                                } else {
-                                    hyper::service::Service::call(&service, req).await
+                                let result = match faults.answer(&method, &path, req).await {
+                                    Ok(injected) => Ok(injected),
+                                    Err(_) if is_dir_key => Ok(not_found()),
+                                    Err(req) => match refused {
+                                        Some(refused) => Ok(refused),
+                                        None => hyper::service::Service::call(&service, req).await,
+                                    },
                                 };
                                 let result = result.map(|r| strict.hide_missing(&method, &path, r));
                                 let status = result.as_ref().map_or(500, |r| r.status().as_u16());
@@ -299,6 +306,7 @@ impl S3Server {
             max_in_flight,
             phantoms,
             copy_cap,
+            faults,
             root,
             shutdown: Some(shutdown),
             thread: Some(thread),
@@ -312,6 +320,12 @@ impl S3Server {
     /// Most requests the server was serving at one time.
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Answer the next `times` requests of `method` on `key` (object key,
+    /// any bucket; `""` for bucket requests) with `status` (503: SlowDown).
+    pub fn fail_next(&self, method: &str, key: &str, status: u16, times: usize) {
+        self.faults.fail_next(method, key, status, times);
     }
 
     /// Refuse an S3 operation (e.g. "DeleteObject") from now on, signed or not.
@@ -445,6 +459,20 @@ impl Home {
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A figure of the `--stats` line (`requests: N  bytes: M  elapsed: T`):
+/// `name` is "requests" or "bytes".
+pub fn stats_figure(stderr: &str, name: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("requests: ") && l.contains("elapsed: "))
+        .unwrap_or_else(|| panic!("no --stats line in: {stderr}"));
+    line.split(&format!("{name}: "))
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in the --stats line: {line}"))
 }
 
 /// Run zarrscope with `home`'s environment.
