@@ -671,20 +671,29 @@ impl Backend {
                             )
                         })
                         .map_err(|e| config_error("S3 listing", e))?;
-                if aws && !settings.region_given {
+                // With no region given, a wrong-region answer switches to the
+                // bucket's region: on AWS, and on a custom endpoint when requests
+                // are signed (its URL does not name the region; only a signature
+                // does, so an unsigned request has nothing to switch).
+                let switch_region = !settings.region_given && (aws || !anonymous);
+                let resolve: region::ResolveRegion = {
+                    let (endpoint, bucket) = (settings.endpoint.clone(), bucket.clone());
+                    let (timeout, connect_timeout) = (options.timeout, options.connect_timeout);
+                    Arc::new(move || {
+                        let (endpoint, bucket) = (endpoint.clone(), bucket.clone());
+                        Box::pin(async move {
+                            region::lookup(endpoint.as_deref(), &bucket, timeout, connect_timeout)
+                                .await
+                        })
+                    })
+                };
+                if switch_region {
                     let build: s3_list::TargetForRegion =
                         Arc::new(move |region: &str| lister_target(region, None));
-                    lister = lister.with_region_lookup(build, bucket.clone());
+                    lister =
+                        lister.with_region_lookup(build, Arc::clone(&resolve), Arc::clone(notices));
                 }
-                let store = if aws && !settings.region_given {
-                    let resolve_bucket = bucket.clone();
-                    let resolve_client = client(false);
-                    let resolve: region::ResolveRegion = Arc::new(move || {
-                        let (bucket, client) = (resolve_bucket.clone(), resolve_client.clone());
-                        Box::pin(async move {
-                            object_store::aws::resolve_bucket_region(&bucket, &client).await
-                        })
-                    });
+                let store = if switch_region {
                     let rebuild: region::BuildForRegion = Arc::new(move |region: &str| {
                         let store =
                             for_region(region).map_err(|e| object_store::Error::Generic {
