@@ -624,6 +624,13 @@ impl Backend {
                         false
                     }
                 };
+                // object_store must never look for instance credentials (see
+                // credentials.rs); should it ever, it asks where aws-cli and the
+                // SDKs would, so the variable that redirects their IMDS client
+                // also redirects (and exposes) it.
+                if let Some(imds) = env.first(&["AWS_EC2_METADATA_SERVICE_ENDPOINT"]) {
+                    builder = builder.with_metadata_endpoint(imds.trim_end_matches('/'));
+                }
                 builder = builder.with_http_connector(connector(allow_http, !anonymous));
                 let for_region = move |region: &str| {
                     builder

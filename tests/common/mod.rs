@@ -9,6 +9,7 @@
 
 pub mod awkward;
 pub mod fault;
+pub mod imds;
 pub mod proxy;
 
 use std::net::SocketAddr;
