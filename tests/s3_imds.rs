@@ -48,6 +48,9 @@ fn run_with_imds(
     cmd.output().unwrap()
 }
 
+/// What the case shows, the arguments, extra environment.
+type Case<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, &'a str)>);
+
 #[test]
 fn reads_without_a_credential_chain_never_reach_the_metadata_service() {
     let server = S3Server::start();
@@ -55,7 +58,7 @@ fn reads_without_a_credential_chain_never_reach_the_metadata_service() {
     let imds = MetadataListener::start();
     let e = server.endpoint.as_str();
     let public_tree = ["tree", "s3://public/nwm-chrtout-v2.zarr"];
-    let cases: Vec<(&str, Vec<&str>, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "no credentials anywhere: unsigned, with a notice",
             vec![
