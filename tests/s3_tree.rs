@@ -236,7 +236,8 @@ fn no_credentials_at_all_reads_a_public_bucket_anonymously_with_one_notice() {
     let err = stderr_of(&out);
     assert!(out.status.success(), "{err}");
     assert_eq!(err.matches("unsigned").count(), 1, "{err}");
-    // Never a detour to the instance-metadata service: only our two GETs.
+    // Only our two GETs, unsigned. (The S3 server cannot see metadata-service
+    // traffic: tests/s3_imds.rs checks "never IMDS" at a metadata listener.)
     assert_eq!(server.requests().len(), 2);
     assert!(server.requests().iter().all(|r| !r.signed));
 

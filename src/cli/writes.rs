@@ -330,12 +330,14 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
             }
         }
         Err(e) => {
+            print_notices(&handle, &args.report);
             print_stats(&[&handle], &args.report, started);
             return Err(e);
         }
     };
     let n = removal.objects.len();
     if !args.confirm.yes {
+        print_notices(&handle, &args.report);
         print_stats(&[&handle], &args.report, started);
         if args.confirm.json {
             return json_out(&Done::<_, ()> {
@@ -370,6 +372,7 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
     progress.message(format!("deleting {n} objects"));
     let report = remove::execute(&handle, &removal).await;
     progress.finish();
+    print_notices(&handle, &args.report);
     print_stats(&[&handle], &args.report, started);
     if args.confirm.json {
         json_out(&report)?;

@@ -477,11 +477,18 @@ pub async fn copy(
     if let Err(e) = &created
         && admin.aws
         && crate::store::region::is_wrong_region(e)
-        && let Ok(region) = object_store::aws::resolve_bucket_region(
-            &admin.bucket,
-            &object_store::ClientOptions::new(),
-        )
-        .await
+        && let Ok(region) = {
+            let (timeout, connect_timeout) = requests.dst.timeouts();
+            let lookup =
+                crate::store::region::lookup(None, &admin.bucket, timeout, connect_timeout);
+            crate::store::region::counted(
+                &admin.bucket,
+                &requests.dst.stats,
+                requests.dst.logger(),
+                lookup,
+            )
+            .await
+        }
     {
         requests.set_region(region);
         created = requests.send(create()).await;

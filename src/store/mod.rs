@@ -726,6 +726,13 @@ impl Backend {
                         false
                     }
                 };
+                // object_store must never look for instance credentials (see
+                // credentials.rs); should it ever, it asks where aws-cli and the
+                // SDKs would, so the variable that redirects their IMDS client
+                // also redirects (and exposes) it.
+                if let Some(imds) = env.first(&["AWS_EC2_METADATA_SERVICE_ENDPOINT"]) {
+                    builder = builder.with_metadata_endpoint(imds.trim_end_matches('/'));
+                }
                 builder = builder.with_http_connector(connector(allow_http, !anonymous));
                 let for_region = move |region: &str| {
                     builder
@@ -773,22 +780,36 @@ impl Backend {
                             )
                         })
                         .map_err(|e| config_error("S3 listing", e))?;
-                if aws && !settings.region_given {
+                // With no region given, a wrong-region answer switches to the
+                // bucket's region: on AWS, and on a custom endpoint when requests
+                // are signed (its URL does not name the region; only a signature
+                // does, so an unsigned request has nothing to switch).
+                let switch_region = !settings.region_given && (aws || !anonymous);
+                let resolve: region::ResolveRegion = {
+                    let (endpoint, bucket) = (settings.endpoint.clone(), bucket.clone());
+                    let (timeout, connect_timeout) = (options.timeout, options.connect_timeout);
+                    let (stats, logger) = (Arc::clone(stats), logger.clone());
+                    Arc::new(move || {
+                        let (endpoint, bucket) = (endpoint.clone(), bucket.clone());
+                        let (stats, logger) = (Arc::clone(&stats), logger.clone());
+                        Box::pin(async move {
+                            let found = region::lookup(
+                                endpoint.as_deref(),
+                                &bucket,
+                                timeout,
+                                connect_timeout,
+                            );
+                            region::counted(&bucket, &stats, logger.as_ref(), found).await
+                        })
+                    })
+                };
+                if switch_region {
                     let build: s3_list::TargetForRegion =
                         Arc::new(move |region: &str| lister_target(region, None));
-                    lister = lister.with_region_lookup(build, bucket.clone());
+                    lister =
+                        lister.with_region_lookup(build, Arc::clone(&resolve), Arc::clone(notices));
                 }
-                let store = if aws && !settings.region_given {
-                    let resolve_bucket = bucket.clone();
-                    let resolve_client = client(false);
-                    let (resolve_stats, resolve_logger) = (Arc::clone(stats), logger.clone());
-                    let resolve: region::ResolveRegion = Arc::new(move || {
-                        let (bucket, client) = (resolve_bucket.clone(), resolve_client.clone());
-                        let (stats, logger) = (Arc::clone(&resolve_stats), resolve_logger.clone());
-                        Box::pin(async move {
-                            region::counted_lookup(&bucket, &client, &stats, logger.as_ref()).await
-                        })
-                    });
+                let store = if switch_region {
                     let rebuild: region::BuildForRegion = Arc::new(move |region: &str| {
                         let store =
                             for_region(region).map_err(|e| object_store::Error::Generic {

@@ -1,12 +1,15 @@
 //! Finding an AWS bucket's region instead of failing on a redirect.
 //!
-//! When no region was given (flag, environment or profile) and the endpoint
-//! is AWS itself, requests go to us-east-1 first. A bucket elsewhere answers
-//! 301 PermanentRedirect (or, signed, "the region … is wrong"). This wrapper
-//! then asks once for the bucket's region (object_store's
-//! `resolve_bucket_region`: one unsigned HEAD reading `x-amz-bucket-region`),
-//! rebuilds the client for that region and repeats the request; every later
-//! request goes straight to the right region.
+//! When no region was given (flag, environment or profile), requests go to
+//! us-east-1 first. A bucket elsewhere answers 301 PermanentRedirect (or,
+//! signed, "the region … is wrong"). This wrapper then asks once for the
+//! bucket's region ([`lookup`]: one unsigned HEAD reading
+//! `x-amz-bucket-region`), rebuilds the client for that region and repeats
+//! the request; every later request goes straight to the right region.
+//!
+//! On AWS the region is in the URL and the signature; on a custom endpoint
+//! (MinIO, Ceph) only in the signature, so there the switch applies to
+//! signed requests only.
 
 use std::fmt;
 use std::ops::Range;
@@ -27,17 +30,17 @@ use object_store::{
     PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
 };
 
-/// object_store's `resolve_bucket_region` (one HEAD, with a client of its
-/// own, outside the counting HTTP layer), counted and logged here unless it
-/// never reached the server.
-pub async fn counted_lookup(
+/// A region lookup ([`lookup`]: one HEAD, with a client of its own, outside
+/// the counting HTTP layer), counted and logged here unless it never reached
+/// the server.
+pub async fn counted(
     bucket: &str,
-    client: &object_store::ClientOptions,
     stats: &RequestStats,
     logger: Option<&RequestLogger>,
+    lookup: impl Future<Output = Result<String>>,
 ) -> Result<String> {
     let t0 = std::time::Instant::now();
-    let found = object_store::aws::resolve_bucket_region(bucket, client).await;
+    let found = lookup.await;
     let unreached = found
         .as_ref()
         .err()
@@ -67,6 +70,66 @@ pub async fn counted_lookup(
 pub type ResolveRegion = Arc<dyn Fn() -> BoxFuture<'static, Result<String>> + Send + Sync>;
 /// Builds the (instrumented) client for a region.
 pub type BuildForRegion = Arc<dyn Fn(&str) -> Result<Arc<dyn ObjectStore>> + Send + Sync>;
+
+/// The region of `bucket`: on AWS (`endpoint` `None`) object_store's
+/// `resolve_bucket_region`; on a custom endpoint the same question put to it,
+/// an unsigned HEAD of the bucket reading `x-amz-bucket-region` (which AWS
+/// and MinIO send), without following redirects.
+pub async fn lookup(
+    endpoint: Option<&str>,
+    bucket: &str,
+    timeout: std::time::Duration,
+    connect_timeout: std::time::Duration,
+) -> Result<String> {
+    let generic = |message: String| object_store::Error::Generic {
+        store: "S3",
+        source: message.into(),
+    };
+    let Some(endpoint) = endpoint else {
+        let options = object_store::ClientOptions::new()
+            .with_timeout(timeout)
+            .with_connect_timeout(connect_timeout);
+        return object_store::aws::resolve_bucket_region(bucket, &options).await;
+    };
+    let client = super::http::client_builder(false)
+        .timeout(timeout)
+        .connect_timeout(connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| generic(format!("cannot set up the HTTP client: {e}")))?;
+    let url = format!("{}/{bucket}", endpoint.trim_end_matches('/'));
+    let response = client
+        .head(&url)
+        .send()
+        .await
+        .map_err(|e| generic(format!("cannot look up the region of bucket {bucket}: {e}")))?;
+    response
+        .headers()
+        .get("x-amz-bucket-region")
+        .and_then(|v| v.to_str().ok())
+        // It goes into a host name on AWS and into the signature: a region
+        // is letters, digits and '-'.
+        .filter(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            generic(format!(
+                "{url} did not name the bucket's region (no x-amz-bucket-region header)"
+            ))
+        })
+}
+
+/// Tell the user the region found, once per command (the object client and
+/// the lister each find it on their own).
+pub fn note_region(notices: &Mutex<Vec<String>>, region: &str) {
+    let note = format!(
+        "note: the bucket is in region {region}; pass --region {region} to skip the lookup"
+    );
+    if let Ok(mut notices) = notices.lock()
+        && !notices.contains(&note)
+    {
+        notices.push(note);
+    }
+}
 
 /// Does this error mean "the bucket is in another region"?
 pub fn is_wrong_region(err: &object_store::Error) -> bool {
@@ -111,11 +174,7 @@ impl Shared {
                             Ok(mut current) => *current = store,
                             Err(poisoned) => *poisoned.into_inner() = store,
                         }
-                        if let Ok(mut notices) = self.notices.lock() {
-                            notices.push(format!(
-                                "note: the bucket is in region {region}; pass --region {region} to skip the lookup"
-                            ));
-                        }
+                        note_region(&self.notices, &region);
                         Ok(region)
                     }
                     Err(e) => Err(e.to_string()),

@@ -87,6 +87,14 @@ pub struct Target {
 /// Builds the target for a region (after a wrong-region answer).
 pub type TargetForRegion = Arc<dyn Fn(&str) -> object_store::Result<Target> + Send + Sync>;
 
+/// How to move to the bucket's region: build a target for a region, find
+/// the region, and where to note it for the user.
+type RegionLookup = (
+    TargetForRegion,
+    super::region::ResolveRegion,
+    Arc<std::sync::Mutex<Vec<String>>>,
+);
+
 pub struct S3Lister {
     /// Built on the first listing: a TLS client costs milliseconds at
     /// start-up, and most commands (a consolidated `tree`) never list.
@@ -94,8 +102,9 @@ pub struct S3Lister {
     timeout: Duration,
     connect_timeout: Duration,
     target: Mutex<Arc<Target>>,
-    /// Set when the bucket's region is unknown (AWS without --region).
-    for_region: Option<(TargetForRegion, String)>,
+    /// Set when the bucket's region is unknown (no --region): builds the
+    /// target for a region, and finds the bucket's region.
+    for_region: Option<RegionLookup>,
     stats: Arc<RequestStats>,
     logger: Option<RequestLogger>,
 }
@@ -162,10 +171,15 @@ impl S3Lister {
         Ok(self.client.get_or_init(|| client))
     }
 
-    /// On a wrong-region answer, find `bucket`'s region (object_store's
-    /// `resolve_bucket_region`) and list there with the target `build` makes.
-    pub fn with_region_lookup(mut self, build: TargetForRegion, bucket: String) -> Self {
-        self.for_region = Some((build, bucket));
+    /// On a wrong-region answer, find the bucket's region with `resolve`,
+    /// list there with the target `build` makes, and say so in `notices`.
+    pub fn with_region_lookup(
+        mut self,
+        build: TargetForRegion,
+        resolve: super::region::ResolveRegion,
+        notices: Arc<std::sync::Mutex<Vec<String>>>,
+    ) -> Self {
+        self.for_region = Some((build, resolve, notices));
         self
     }
 
@@ -221,13 +235,10 @@ impl S3Lister {
     }
 
     async fn switch_region(&self) -> bool {
-        let Some((build, bucket)) = &self.for_region else {
+        let Some((build, resolve, notices)) = &self.for_region else {
             return false;
         };
-        let options = object_store::ClientOptions::new();
-        let lookup =
-            super::region::counted_lookup(bucket, &options, &self.stats, self.logger.as_ref());
-        let Ok(region) = lookup.await else {
+        let Ok(region) = resolve().await else {
             return false;
         };
         match build(&region) {
@@ -236,6 +247,7 @@ impl S3Lister {
                     Ok(mut t) => *t = Arc::new(target),
                     Err(poisoned) => *poisoned.into_inner() = Arc::new(target),
                 }
+                super::region::note_region(notices, &region);
                 true
             }
             Err(_) => false,
