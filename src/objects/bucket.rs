@@ -13,6 +13,7 @@ use object_store::signer::Signer;
 
 use crate::error::{Error, Result};
 use crate::store::instrument::RequestRecord;
+use crate::store::s3_answer::truncated_body;
 use crate::store::{BucketAdmin, StoreHandle};
 
 /// The body AWS needs for a bucket outside us-east-1.
@@ -95,24 +96,12 @@ async fn send_bucket_request(
         }
     })?;
     let code = response.status().as_u16();
-    let text = String::from_utf8_lossy(&bounded_body(response).await).into_owned();
+    let text = String::from_utf8_lossy(&truncated_body(response, MAX_ANSWER).await).into_owned();
     Ok((code, handle.redact(&text)))
 }
 
 /// Bucket answers are short XML documents: read at most this much of one.
 const MAX_ANSWER: usize = 64 * 1024;
-
-async fn bounded_body(mut response: reqwest::Response) -> Vec<u8> {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_ANSWER.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_ANSWER {
-            break;
-        }
-    }
-    body
-}
 
 /// Whether the bucket exists, as HeadBucket says (one request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,6 +28,7 @@ use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use super::progress::Progress;
 use crate::keys;
 use crate::store::instrument::RequestRecord;
+use crate::store::s3_answer::{truncated_body, xml_text};
 use crate::store::{BucketAdmin, StoreHandle};
 
 /// S3's largest source for one CopyObject, and for one UploadPartCopy.
@@ -126,19 +127,6 @@ fn generic(message: String) -> object_store::Error {
         store: "S3",
         source: message.into(),
     }
-}
-
-/// The text of the first `<tag>` element of a short XML answer.
-fn xml_text(text: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}>");
-    let start = text.find(&open)? + open.len();
-    let end = text[start..].find(&format!("</{tag}>"))? + start;
-    let raw = &text[start..end];
-    Some(
-        quick_xml::escape::unescape(raw)
-            .map(|t| t.into_owned())
-            .unwrap_or_else(|_| raw.to_string()),
-    )
 }
 
 /// The S3 bucket behind a handle, for requests made here.
@@ -259,7 +247,8 @@ impl Requests<'_> {
                 }
             };
             let status = response.status();
-            let text = read_bounded(response).await;
+            let text =
+                String::from_utf8_lossy(&truncated_body(response, MAX_ANSWER).await).into_owned();
             log(status.as_u16().to_string());
             let failed_late = status.is_success() && text.contains("<Error>");
             if status.is_success() && !failed_late {
@@ -337,18 +326,6 @@ impl Requests<'_> {
 
 fn backoff(attempt: usize) -> Duration {
     Duration::from_millis(200 << attempt.min(4))
-}
-
-async fn read_bounded(mut response: reqwest::Response) -> String {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_ANSWER.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_ANSWER {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// The headers a CopyObject would carry over from the source (its content

@@ -15,6 +15,7 @@ pub mod instrument;
 pub mod local;
 pub mod profile;
 pub mod region;
+pub mod s3_answer;
 pub mod s3_list;
 
 use std::sync::{Arc, Mutex};

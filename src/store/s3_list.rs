@@ -23,6 +23,7 @@ use object_store::signer::{SignedUrlOptions, Signer};
 use serde::Deserialize;
 
 use super::instrument::{RequestLogger, RequestRecord, RequestStats};
+use super::s3_answer::xml_text;
 
 /// Bytes one listing page may hold (1000 keys of up to 1024 bytes, escaped).
 const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -344,7 +345,7 @@ impl S3Lister {
         log(status.as_u16().to_string(), bytes);
         if !status.is_success() {
             let text = String::from_utf8_lossy(&body);
-            let code = xml_code(&text).unwrap_or_default();
+            let code = xml_text(&text, "Code").unwrap_or_default();
             let detail = format!(
                 "Error performing list request: Received HTTP status {} {}: {}",
                 status.as_u16(),
@@ -419,13 +420,6 @@ fn parse_page(body: &[u8]) -> object_store::Result<ListBucketResult> {
     })
 }
 
-/// The `<Code>` of an S3 error document.
-fn xml_code(text: &str) -> Option<String> {
-    let start = text.find("<Code>")? + "<Code>".len();
-    let end = text[start..].find("</Code>")? + start;
-    Some(text[start..end].to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,7 +443,7 @@ mod tests {
         assert_eq!(page.common_prefixes[0].prefix, "a//");
         assert_eq!(page.next_continuation_token.as_deref(), Some("tok"));
         assert_eq!(
-            xml_code("<Error><Code>NoSuchBucket</Code></Error>").as_deref(),
+            xml_text("<Error><Code>NoSuchBucket</Code></Error>", "Code").as_deref(),
             Some("NoSuchBucket")
         );
     }
