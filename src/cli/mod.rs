@@ -665,7 +665,7 @@ async fn read_tree(
                 "note: {url} has no consolidated metadata, so its {} nodes were read one by one ({} requests after {probes} probes{}); `{}` would make this {} (--consolidated-only refuses instead)",
                 h.nodes.len(),
                 ms.stats.requests().saturating_sub(probes),
-                if h.complete { "" } else { ", stopped at --max-requests" },
+                if h.complete { "" } else { ", not every node was read: see the warnings" },
                 ms.command(&format!("consolidate {url} --yes")),
                 // v2: `.zmetadata` beside the `zarr.json` probe, at once.
                 if h.zarr_format == 3 { "one GET" } else { "one round trip of 2 GETs" },

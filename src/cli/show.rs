@@ -84,7 +84,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
             ));
         } else if !h.complete {
             hint.push_str(
-                "; the crawl stopped at --max-requests before reading every node: raise it",
+                "; the crawl stopped before reading every node (at --max-requests, or after a failed request): raise --max-requests, or run it again",
             );
         }
         return Err(Error::new(format!("no node {target} in {}", h.root_url)).with_hint(hint));
