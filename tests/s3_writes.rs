@@ -966,3 +966,45 @@ fn a_failing_part_aborts_the_upload_and_mv_keeps_its_source() {
         log_lines(&server)
     );
 }
+
+/// Between buckets, an object over S3's 5 GiB CopyObject cap is copied by
+/// the server in parts, not streamed: the dry run says so for that object
+/// alone. (A sparse file: 5 GiB + 1 byte that takes no disk.)
+#[test]
+fn the_dry_run_names_an_object_the_server_will_copy_in_parts() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let dir = server.bucket_dir(PUBLIC).join("sizes");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::File::create(dir.join("huge.bin"))
+        .unwrap()
+        .set_len(5 * 1024 * 1024 * 1024 + 1)
+        .unwrap();
+    std::fs::write(dir.join("small.bin"), b"small").unwrap();
+    let out = run(
+        &home,
+        &[
+            "cp",
+            "-r",
+            "s3://public/sizes/",
+            "s3://private/sizes/",
+            "--profile",
+            "zs",
+        ],
+    );
+    let plan = assert_ok(&out);
+    assert!(plan.contains("by download and upload (streamed)"), "{plan}");
+    let huge = plan.lines().find(|l| l.contains("huge.bin")).unwrap();
+    assert!(huge.ends_with(", copied by the server in parts)"), "{plan}");
+    let small = plan.lines().find(|l| l.contains("small.bin")).unwrap();
+    assert!(!small.contains("in parts"), "{plan}");
+    // A dry run: nothing was written.
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| matches!(r.method.as_str(), "GET" | "HEAD")),
+        "{:?}",
+        server.requests()
+    );
+}

@@ -168,13 +168,16 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
                 plan.method.describe()
             )?;
             for item in plan.items.iter().take(PLAN_LINES) {
-                let replaces = match item.replaced_size {
+                let mut notes = match item.replaced_size {
                     Some(old) => format!(", replaces {} there now", human(old)),
                     None => String::new(),
                 };
+                if item.server_side_in_parts {
+                    notes.push_str(", copied by the server in parts");
+                }
                 writeln!(
                     out,
-                    "  {} -> {}  ({}{replaces})",
+                    "  {} -> {}  ({}{notes})",
                     item.from,
                     item.to,
                     human(item.size)

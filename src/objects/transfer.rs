@@ -246,6 +246,10 @@ pub struct Item {
     /// The size of the object that would be replaced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaced_size: Option<u64>,
+    /// Copied by the server in parts (too large for one CopyObject), not
+    /// streamed through here, though the plan's method is a stream.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub server_side_in_parts: bool,
     #[serde(skip)]
     from_key: String,
     #[serde(skip)]
@@ -429,6 +433,8 @@ pub async fn plan(
                 size,
                 overwrites: replaced_size.is_some(),
                 replaced_size,
+                server_side_in_parts: method == Method::Stream
+                    && multipart_between_buckets(src, dst, size).is_some(),
                 from_key,
                 to_key,
             }
