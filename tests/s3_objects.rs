@@ -1032,10 +1032,16 @@ fn writes_are_refused_with_anon_before_any_request() {
         full.extend(["--anon", "--endpoint-url", e]);
         let out = run(&home, &full);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            text(&out.stderr).contains("--anon never writes"),
-            "{args:?}"
-        );
+        let err = text(&out.stderr);
+        assert!(err.contains("--anon never writes"), "{args:?}");
+        // The hint names each backend's credentials, not only AWS's.
+        for setting in [
+            "AWS_PROFILE",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "AZURE_STORAGE_ACCOUNT_KEY",
+        ] {
+            assert!(err.contains(setting), "{args:?}: {err}");
+        }
     }
     assert!(server.requests().is_empty());
     // No credentials at all: also refused, with what to configure.

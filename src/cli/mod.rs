@@ -688,7 +688,7 @@ fn print_warnings(ms: &StoreHandle, h: &crate::hierarchy::Hierarchy, report: &Re
 fn refuse_anon(command: &str, access: &AccessArgs) -> Result<()> {
     if access.anon {
         return Err(Error::new(format!("{command} writes, and --anon never writes"))
-            .with_hint("drop --anon and use credentials (--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID)"));
+            .with_hint("drop --anon and use credentials: for s3:// --profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID; for gs:// GOOGLE_APPLICATION_CREDENTIALS; for az:// AZURE_STORAGE_ACCOUNT_KEY"));
     }
     Ok(())
 }
