@@ -276,10 +276,37 @@ fn check_reports_a_stale_store_field_by_field_and_a_consistent_one_as_such() {
 fn consolidate_round_trips_v2_and_v3_and_writes_only_with_yes() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    for (store, key) in [
-        ("nested-unconsolidated-v2.zarr", ".zmetadata"),
-        ("v3-nested-unconsolidated.zarr", "zarr.json"),
-        ("stale-v2.zarr", ".zmetadata"),
+    // Each store, its consolidated key, and what its dry run must plan.
+    for (store, key, plan) in [
+        (
+            "nested-unconsolidated-v2.zarr",
+            ".zmetadata",
+            &[
+                "(2.1 KiB, 11 nodes) (new)\n",
+                "added:\n",
+                "  /forcing/hourly/station/flow  array\n",
+                "    attributes.title: (absent) -> \"nested v2\"\n",
+            ][..],
+        ),
+        (
+            "v3-nested-unconsolidated.zarr",
+            "zarr.json",
+            &[
+                "(7.2 KiB, 11 nodes) replacing the current document\n",
+                "  /observations/quality/flags/qc  array\n",
+                "    attributes.Conventions: (absent) -> \"CF-1.8\"\n",
+            ][..],
+        ),
+        (
+            "stale-v2.zarr",
+            ".zmetadata",
+            &[
+                "(2.0 KiB, 11 nodes) replacing the current consolidated metadata\n",
+                "dropped (no longer on disk):\n  /forcing/precip  array\n",
+                "added:\n  /added_later  array\n",
+                "  /time\n    shape: [8760] -> [17520]\n",
+            ][..],
+        ),
     ] {
         let url = format!("s3://private/{store}");
         let on_disk = server.bucket_dir(PRIVATE).join(store).join(key);
@@ -287,12 +314,27 @@ fn consolidate_round_trips_v2_and_v3_and_writes_only_with_yes() {
         server.reset();
         let out = run(&home, &["consolidate", &url, "--profile", "zs"]);
         assert_code(&out, 0);
+        let stdout = text(&out.stdout);
         assert!(
-            text(&out.stdout).contains("dry run"),
-            "{}",
-            text(&out.stdout)
+            stdout.starts_with(&format!("would write {url}/{key} (")),
+            "{stdout}"
         );
-        assert!(server.requests().iter().all(|r| r.method == "GET"));
+        for line in plan {
+            assert!(stdout.contains(line), "{line:?} missing from\n{stdout}");
+        }
+        assert!(
+            stdout.ends_with("dry run: nothing was changed; run again with --yes to write it\n"),
+            "{stdout}"
+        );
+        // The plan was read from the server, and nothing was written to it.
+        let requests = server.requests();
+        assert!(!requests.is_empty());
+        assert!(requests.iter().all(|r| r.method == "GET"), "{requests:?}");
+        let writes: Vec<_> = requests
+            .iter()
+            .filter(|r| matches!(r.method.as_str(), "PUT" | "POST" | "DELETE"))
+            .collect();
+        assert!(writes.is_empty(), "{writes:?}");
         assert_eq!(std::fs::read(&on_disk).ok(), before);
 
         server.reset();

@@ -337,11 +337,21 @@ fn tree_sizes_totals_per_group_without_overflow() {
     let tree = ok(&out);
     assert!(tree.starts_with("/  (4 arrays, 670.1 MiB)"), "{tree}");
     assert!(tree.contains("forcing  (3 arrays, 670.0 MiB)"), "{tree}");
-    // Shapes near 2^63: sizes beyond 128 bits are "?" rather than wrong.
+    // Shapes near 2^63: sizes beyond 128 bits are "?" rather than wrong
+    // (or wrapped), and a total including one is "?" too.
     let out = run(
         &server,
         &home,
         &["tree", "s3://public/quirks-v2.zarr", "--sizes"],
     );
-    ok(&out);
+    let tree = ok(&out);
+    assert!(tree.starts_with("/  (10 arrays, size ?)\n"), "{tree}");
+    let huge = tree.lines().find(|l| l.contains("── huge ")).unwrap();
+    assert!(
+        huge.contains("(9223372036854775807, 9223372036854775807)") && huge.ends_with(" size ?"),
+        "{huge}"
+    );
+    assert!(tree.contains("── nested  (1 array, 80 B)\n"), "{tree}");
+    let zero_d = tree.lines().find(|l| l.contains("── zero_d ")).unwrap();
+    assert!(zero_d.ends_with(" 1 B"), "{zero_d}");
 }
