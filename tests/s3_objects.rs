@@ -1106,6 +1106,7 @@ fn no_secret_appears_in_any_output_even_verbose() {
             "--yes",
         ],
     ];
+    let mut seen = server.requests().len();
     for args in runs {
         for profile in ["zs", "wrong"] {
             let mut full = args.clone();
@@ -1124,6 +1125,28 @@ fn no_secret_appears_in_any_output_even_verbose() {
                 assert_eq!(out.status.code(), Some(2), "{full:?}");
                 assert!(all.contains("signature rejected"), "{full:?}: {all}");
             }
+            // The signed runs must do their work, or the check above proves
+            // nothing about the paths that print results: each reached the
+            // server signed and ended as expected (a missing key, a stale
+            // store being the two non-zero ones).
+            if profile == "zs" {
+                let (expected, says) = match args[0] {
+                    "ls" if args[1].ends_with("definitely-missing") => {
+                        (2, "nothing found at s3://private/definitely-missing")
+                    }
+                    "check" => (1, "s3://private/stale-v2.zarr: STALE"),
+                    _ => (0, ""),
+                };
+                assert_eq!(out.status.code(), Some(expected), "{full:?}: {all}");
+                assert!(all.contains(says), "{full:?}: {all}");
+                // Signed in a header, or presigned in the query (listings).
+                let answered = server.requests()[seen..].iter().any(|r| {
+                    (r.signed || r.query.contains("X-Amz-Signature="))
+                        && (200..300).contains(&r.status)
+                });
+                assert!(answered, "{full:?}: no signed request was answered");
+            }
+            seen = server.requests().len();
         }
     }
     // Nor in any file written: downloads, and what the server stored.
