@@ -11,7 +11,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{ACCESS_KEY, Home, PUBLIC, S3Server, SECRET_KEY, text};
 
@@ -246,14 +246,18 @@ fn an_unresolvable_host_says_dns_quickly() {
     // Under `.invalid` (RFC 6761), with a label longer than DNS allows (63),
     // so the resolver refuses it locally: no query leaves the machine.
     let host = format!("{}.invalid", "a".repeat(70));
-    let t0 = Instant::now();
+    // "Quickly": the cause is the lookup itself, not a timeout reached
+    // while retrying (the runner's limit guards against a hang).
     let out = zarrscope()
         .args(["tree", "s3://b/s.zarr", "--anon", "--retries", "0"])
         .args(["--endpoint-url", &format!("http://{host}:9000")])
         .output()
         .unwrap();
-    fails_with(&out, "DNS lookup failed");
-    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    let err = fails_with(
+        &out,
+        &format!("DNS lookup failed: the host of http://{host}:9000 does not resolve"),
+    );
+    assert!(!err.contains("timed out"), "{err}");
 }
 
 #[test]
@@ -267,15 +271,22 @@ fn a_stalling_server_says_timed_out() {
             held.push(s);
         }
     });
-    let t0 = Instant::now();
+    // It never answers: only the command's own timeout can end the run
+    // (the runner's limit guards against a hang).
     let out = zarrscope()
         .args(["tree", "s3://b/s.zarr", "--anon", "--retries", "0"])
         .args(["--timeout", "1s", "--endpoint-url", &endpoint])
         .output()
         .unwrap();
-    let err = fails_with(&out, "timed out");
-    assert!(err.contains("--timeout"), "{err}");
-    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+    let err = fails_with(
+        &out,
+        &format!("timed out waiting for {endpoint} (reading s3://b/s.zarr/"),
+    );
+    assert!(err.contains("; --timeout 1s, --connect-timeout"), "{err}");
+    assert!(
+        err.contains("hint: a slow server or link may need a longer --timeout"),
+        "{err}"
+    );
 }
 
 #[test]

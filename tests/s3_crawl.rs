@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
-
+use common::gate::Gate;
 use common::{Home, PRIVATE, PUBLIC, S3Server, text};
 use common::{anon, assert_code, json, run};
 use serde_json::Value;
@@ -92,14 +91,25 @@ fn the_crawl_reads_metadata_keys_only_never_lists_arrays_and_ignores_consolidate
 
 #[test]
 fn the_crawl_runs_requests_concurrently_up_to_the_bound() {
-    let server = S3Server::start_with_delay(Duration::from_millis(100));
+    // 10 arrays × (.zarray, .zattrs) are all asked at once: the server holds
+    // them until all 20 are in flight together.
+    let gate = Gate::new(20, |path| {
+        let in_array = path
+            .strip_prefix("/public/nwm-chrtout-v2.zarr/")
+            .is_some_and(|key| key.contains('/'));
+        in_array && (path.ends_with("/.zarray") || path.ends_with("/.zattrs"))
+    });
+    let server = S3Server::start_with_gate(gate.clone());
     let home = Home::new(&server.endpoint);
     let url = "s3://public/nwm-chrtout-v2.zarr";
     let out = run(&home, &anon(&server, &["tree", url, "--crawl"]));
     assert_code(&out, 0);
     let wide = server.max_in_flight();
     let requests = server.requests().len();
-    // 10 arrays × (.zarray, .zattrs) are all asked at once.
+    assert!(
+        gate.opened(),
+        "the 20 array requests were never in flight together"
+    );
     assert!(wide >= 20, "max in flight {wide}");
     server.reset();
     let out = run(

@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use common::gate::Gate;
 use common::{ACCESS_KEY, PRIVATE, PUBLIC, S3Server, SECRET_KEY};
 use serde_json::Value;
 use zarrscope::store::guard::is_metadata_key;
@@ -55,8 +56,9 @@ fn assert_only_metadata_gets(server: &S3Server) -> Vec<String> {
 
 #[test]
 fn v2_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
-    // The delay makes overlap observable: both probes are in flight at once.
-    let server = S3Server::start_with_delay(Duration::from_millis(150));
+    // The server holds each probe until both are in flight at once.
+    let gate = Gate::new(2, |_| true);
+    let server = S3Server::start_with_gate(gate.clone());
     let out = tree(&server, "s3://public/nwm-chrtout-v2.zarr")
         .arg("--anon")
         .output()
@@ -84,11 +86,11 @@ fn v2_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
             "nwm-chrtout-v2.zarr/zarr.json"
         ]
     );
-    assert_eq!(
-        server.max_in_flight(),
-        2,
+    assert!(
+        gate.opened(),
         "the two probes must overlap (one round trip)"
     );
+    assert_eq!(server.max_in_flight(), 2);
     let statuses: Vec<u16> = server.requests().iter().map(|r| r.status).collect();
     assert!(
         statuses.contains(&200) && statuses.contains(&404),
@@ -98,7 +100,8 @@ fn v2_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
 
 #[test]
 fn v3_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
-    let server = S3Server::start_with_delay(Duration::from_millis(150));
+    let gate = Gate::new(2, |_| true);
+    let server = S3Server::start_with_gate(gate.clone());
     let out = tree(&server, "s3://public/v3-nested-sharded.zarr/")
         .arg("--anon")
         .output()
@@ -123,6 +126,10 @@ fn v3_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
             "v3-nested-sharded.zarr/.zmetadata",
             "v3-nested-sharded.zarr/zarr.json"
         ]
+    );
+    assert!(
+        gate.opened(),
+        "the two probes must overlap (one round trip)"
     );
     assert_eq!(server.max_in_flight(), 2);
 }

@@ -9,6 +9,7 @@
 
 pub mod awkward;
 pub mod fault;
+pub mod gate;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -112,6 +113,15 @@ impl S3Server {
 
     /// Every request waits `delay` before it is served (a slow network).
     pub fn start_with_delay(delay: Duration) -> Self {
+        Self::start_with(delay, None)
+    }
+
+    /// Requests `gate` holds wait until enough of them are in flight.
+    pub fn start_with_gate(gate: std::sync::Arc<gate::Gate>) -> Self {
+        Self::start_with(Duration::ZERO, Some(gate))
+    }
+
+    fn start_with(delay: Duration, gate: Option<std::sync::Arc<gate::Gate>>) -> Self {
         let root = tempfile::tempdir().unwrap();
         for bucket in [PUBLIC, PRIVATE] {
             copy_dir(&repo_root().join("fixtures"), &root.path().join(bucket));
@@ -160,21 +170,23 @@ impl S3Server {
                             Err(_) => continue,
                         },
                     };
-                    let (service, log, in_flight, max, root_dir) = (
+                    let (service, log, in_flight, max, root_dir, gate) = (
                         service.clone(),
                         log2.clone(),
                         in_flight2.clone(),
                         max2.clone(),
                         root_dir.clone(),
+                        gate.clone(),
                     );
                     tokio::spawn(async move {
                         let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (service, log, in_flight, max, root_dir) = (
+                            let (service, log, in_flight, max, root_dir, gate) = (
                                 service.clone(),
                                 log.clone(),
                                 in_flight.clone(),
                                 max.clone(),
                                 root_dir.clone(),
+                                gate.clone(),
                             );
                             async move {
                                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -185,6 +197,9 @@ impl S3Server {
                                 let signed = req.headers().contains_key("authorization");
                                 if !delay.is_zero() {
                                     tokio::time::sleep(delay).await;
+                                }
+                                if let Some(gate) = &gate {
+                                    gate.pass(&path).await;
                                 }
                                 // S3 has no directories: a key naming a directory on
                                 // disk is a missing key (s3s-fs would answer 500).
