@@ -13,7 +13,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{ACCESS_KEY, Home, PUBLIC, S3Server, SECRET_KEY, text};
+use common::cli::{with_keys, zarrscope};
+use common::{Home, PUBLIC, S3Server, SECRET_KEY, text};
 
 const STORE: &str = "nwm-chrtout-v2.zarr";
 const TOKEN: &str = "zs-session-TOKEN-MARKER-77";
@@ -84,19 +85,9 @@ fn response(status: &str, headers: &str) -> String {
     format!("HTTP/1.1 {status}\r\n{headers}Content-Length: 0\r\n\r\n")
 }
 
-fn zarrscope() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("zarrscope").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent-zarrscope-home")
-        .timeout(Duration::from_secs(60));
-    cmd
-}
-
-fn with_keys(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
-    cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_SESSION_TOKEN", TOKEN)
+/// Static keys and a session token in the environment.
+fn with_session(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
+    with_keys(cmd).env("AWS_SESSION_TOKEN", TOKEN)
 }
 
 /// Exit 2 with `needle` in stderr, and no secret anywhere.
@@ -174,7 +165,7 @@ fn endpoints_from_the_environment_and_profiles_are_checked_the_same_way() {
 fn a_missing_bucket_says_no_such_bucket() {
     // Listing: the S3 test server answers NoSuchBucket.
     let server = S3Server::start();
-    let out = with_keys(&mut zarrscope())
+    let out = with_session(&mut zarrscope())
         .args(["ls", "s3://no-such-bucket/"])
         .args(["--endpoint-url", &server.endpoint])
         .output()
@@ -189,7 +180,7 @@ fn a_missing_bucket_says_no_such_bucket() {
             body.len()
         )
     });
-    let out = with_keys(&mut zarrscope())
+    let out = with_session(&mut zarrscope())
         .args(["tree", "s3://no-such-bucket/store.zarr"])
         .args(["--endpoint-url", &aws.endpoint])
         .output()
@@ -445,7 +436,7 @@ fn redirecting_to(target: &Recorder) -> Recorder {
 fn credentials_never_follow_a_redirect_to_another_host() {
     let target = Recorder::start("127.0.0.2", |_| response("404 Not Found", ""));
     let source = redirecting_to(&target);
-    let out = with_keys(&mut zarrscope())
+    let out = with_session(&mut zarrscope())
         .args(["tree", "s3://b/s.zarr", "--endpoint-url", &source.endpoint])
         .output()
         .unwrap();
@@ -468,7 +459,7 @@ fn credentials_never_follow_a_redirect_to_another_host() {
 fn a_presigned_request_never_follows_a_redirect_to_another_host() {
     let target = Recorder::start("127.0.0.2", |_| response("200 OK", ""));
     let source = redirecting_to(&target);
-    let out = with_keys(&mut zarrscope())
+    let out = with_session(&mut zarrscope())
         .args(["mkdir", "s3://new-bucket", "--yes"])
         .args(["--endpoint-url", &source.endpoint])
         .output()

@@ -4,35 +4,9 @@
 
 mod common;
 
-use std::path::Path;
-
+use common::inspect::{disk_usage, log_lines};
 use common::{Home, PRIVATE, PUBLIC, S3Server, SECRET_KEY, WRONG_SECRET, assert_ok, text};
 use common::{json, run};
-
-/// Requests the server saw, as "METHOD /path?query".
-fn log_lines(server: &S3Server) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
-        .collect()
-}
-
-/// Walk a directory on disk: (objects, bytes), ignoring s3s-fs temp files.
-fn disk_usage(dir: &Path) -> (u64, u64) {
-    let mut total = (0, 0);
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let meta = entry.metadata().unwrap();
-        if meta.is_dir() {
-            let (n, b) = disk_usage(&entry.path());
-            total = (total.0 + n, total.1 + b);
-        } else {
-            total = (total.0 + 1, total.1 + meta.len());
-        }
-    }
-    total
-}
 
 // ---------------------------------------------------------------- ls
 

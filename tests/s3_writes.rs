@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::fault::{FaultServer, Reply};
+use common::inspect::{log_lines, writes_seen};
 use common::run;
 use common::{Home, PRIVATE, PUBLIC, S3Server, assert_ok, text};
 
@@ -22,24 +23,6 @@ fn assert_refused(out: &std::process::Output) {
         text(&out.stdout),
         text(&out.stderr)
     );
-}
-
-/// Requests the server saw, as "METHOD /path?query".
-fn log_lines(server: &S3Server) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
-        .collect()
-}
-
-fn writes_seen(server: &S3Server) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .filter(|r| matches!(r.method.as_str(), "PUT" | "POST" | "DELETE"))
-        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
-        .collect()
 }
 
 /// The `requests: N` figure of `--stats`.

@@ -8,8 +8,10 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod awkward;
+pub mod cli;
 pub mod fault;
 pub mod gate;
+pub mod inspect;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -382,12 +384,7 @@ impl Home {
 
     /// The binary with an empty environment except PATH and this HOME.
     pub fn zarrscope(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("zarrscope").unwrap();
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .timeout(Duration::from_secs(60));
-        cmd
+        cli::zarrscope_in(self.dir.path())
     }
 }
 
