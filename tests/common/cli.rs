@@ -26,7 +26,10 @@ pub fn zarrscope_in(home: &Path) -> assert_cmd::Command {
 
 /// An empty HOME (no ~/.aws), shared by the tests of one binary.
 pub fn empty_home() -> PathBuf {
-    let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zarrscope-empty-home");
+    // Integration tests get a scratch directory in the target dir; the
+    // example server that shares this module does not.
+    let scratch = option_env!("CARGO_TARGET_TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from);
+    let home = scratch.join("zarrscope-empty-home");
     std::fs::create_dir_all(&home).unwrap();
     assert!(
         std::fs::read_dir(&home).unwrap().next().is_none(),
