@@ -19,59 +19,118 @@ use crate::cli::{AccessArgs, Cli, Command};
 use crate::compare::compare;
 use crate::dataset::{array_detail, dataset};
 use crate::hierarchy::Hierarchy;
-use crate::lint::lint;
+use crate::lint::{Severity, lint};
 use crate::location::{Backend, Location};
 use crate::metadata::{self, Attributes, NodeDoc, NodeKind};
 use crate::render::{JsonRenderer, Renderer, Stats, TableRenderer, TreeRenderer};
 use crate::store::credentials::check_endpoint;
 
-fn exercise_hierarchy(h: &Hierarchy) {
-    let renderers: [&dyn Renderer; 4] = [
-        &TreeRenderer {
-            attrs: true,
-            depth: None,
-            color: false,
-            sizes: true,
-        },
-        &TreeRenderer {
-            attrs: false,
-            depth: Some(1),
-            color: true,
-            sizes: false,
-        },
-        &TableRenderer { width: Some(60) },
-        &JsonRenderer,
-    ];
-    for r in renderers {
-        let mut sink = Vec::new();
-        let _ = r.render(h, Stats::default(), &mut sink);
-    }
-    for i in 0..h.nodes.len().min(64) {
-        if h.nodes[i].is_array() {
-            let _ = array_detail(h, i);
-        } else {
-            let _ = dataset(h, i);
-        }
-    }
-    let _ = lint(h);
-    let _ = compare(h, h);
+/// What [`exercise`] made of one input it could read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Nodes in the hierarchy built from the input.
+    pub nodes: usize,
+    /// Arrays whose metadata could not be read: their detail view is an
+    /// error by design, so they are counted, not listed as failures.
+    pub invalid_arrays: usize,
+    /// Lint findings of severity error, as "path: message" (about the
+    /// document, not a failure of lint).
+    pub lint_errors: Vec<String>,
+    /// Every stage that went wrong, as "stage: reason": a renderer that
+    /// failed or wrote nothing, a readable array whose detail view failed,
+    /// a hierarchy that differs from itself.
+    pub failures: Vec<String>,
 }
 
-/// Read `data` as the fuzzer does; returns whether a hierarchy was built.
-pub fn exercise(data: &[u8]) -> bool {
-    let Some((&which, rest)) = data.split_first() else {
-        return false;
+fn exercise_hierarchy(h: &Hierarchy) -> Outcome {
+    let mut outcome = Outcome {
+        nodes: h.nodes.len(),
+        ..Outcome::default()
     };
+    let renderers: [(&str, &dyn Renderer); 4] = [
+        (
+            "tree with attributes and sizes",
+            &TreeRenderer {
+                attrs: true,
+                depth: None,
+                color: false,
+                sizes: true,
+            },
+        ),
+        (
+            "coloured tree at depth 1",
+            &TreeRenderer {
+                attrs: false,
+                depth: Some(1),
+                color: true,
+                sizes: false,
+            },
+        ),
+        ("table", &TableRenderer { width: Some(60) }),
+        ("json", &JsonRenderer),
+    ];
+    for (name, r) in renderers {
+        let mut sink = Vec::new();
+        match r.render(h, Stats::default(), &mut sink) {
+            Err(e) => outcome.failures.push(format!("render {name}: {e}")),
+            Ok(()) if sink.is_empty() => outcome
+                .failures
+                .push(format!("render {name}: wrote nothing")),
+            Ok(()) => {}
+        }
+    }
+    for i in 0..h.nodes.len().min(64) {
+        match &h.nodes[i].kind {
+            NodeKind::Group => {
+                dataset(h, i);
+            }
+            NodeKind::InvalidArray { .. } => {
+                outcome.invalid_arrays += 1;
+                // Must say why, not panic.
+                if array_detail(h, i).is_ok() {
+                    outcome.failures.push(format!(
+                        "array_detail {}: an unreadable array has a detail view",
+                        h.nodes[i].path
+                    ));
+                }
+            }
+            NodeKind::Array(_) => {
+                if let Err(e) = array_detail(h, i) {
+                    outcome.failures.push(format!("array_detail: {e}"));
+                }
+            }
+        }
+    }
+    outcome.invalid_arrays += h.nodes[h.nodes.len().min(64)..]
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::InvalidArray { .. }))
+        .count();
+    outcome.lint_errors = lint(h)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| format!("{}: {}", f.path, f.message))
+        .collect();
+    let comparison = compare(h, h);
+    if !comparison.is_empty() {
+        outcome
+            .failures
+            .push(format!("compare: differs from itself: {comparison:?}"));
+    }
+    outcome
+}
+
+/// Read `data` as the fuzzer does: `None` when no reader accepts it, else
+/// what every stage downstream made of the hierarchy built from it.
+pub fn exercise(data: &[u8]) -> Option<Outcome> {
+    let (&which, rest) = data.split_first()?;
     let url = "s3://bucket/fuzz.zarr";
     let h = match which % 3 {
         0 => match metadata::v2::parse_consolidated(rest) {
             Ok(c) => Hierarchy::new(url, 2, true, c.nodes, c.warnings),
-            Err(_) => return false,
+            Err(_) => return None,
         },
         1 => {
-            let Ok(doc) = metadata::json::parse(rest) else {
-                return false;
-            };
+            let doc = metadata::json::parse(rest).ok()?;
             let attrs = doc
                 .get("attributes")
                 .and_then(|a| a.as_object())
@@ -96,11 +155,10 @@ pub fn exercise(data: &[u8]) -> bool {
             Ok(metadata::v3::Root::Array(n) | metadata::v3::Root::Unconsolidated(n)) => {
                 Hierarchy::new(url, 3, false, vec![n], vec![])
             }
-            Err(_) => return false,
+            Err(_) => return None,
         },
     };
-    exercise_hierarchy(&h);
-    true
+    Some(exercise_hierarchy(&h))
 }
 
 /// argv from fuzz bytes: arguments separated by NUL (as in

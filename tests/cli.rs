@@ -3,49 +3,22 @@
 
 mod common;
 
-use std::time::Duration;
-
-use assert_cmd::Command;
+use common::cli::{assert_failed, fixture, local, process, zarrscope};
+use common::{assert_ok, json};
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> String {
-    common::repo_root()
-        .join("fixtures")
-        .join(name)
-        .display()
-        .to_string()
+/// Run on local files; assert success; stdout.
+fn ok(args: &[&str]) -> String {
+    assert_ok(&local(args))
 }
 
-fn zarrscope() -> Command {
-    let mut cmd = Command::cargo_bin("zarrscope").unwrap();
-    cmd.env_remove("NO_COLOR")
-        .env_remove("COLUMNS")
-        .timeout(Duration::from_secs(30));
-    cmd
-}
-
-fn run_ok(args: &[&str]) -> String {
-    let out = zarrscope().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs a command expected to fail with exit code 2; returns stderr.
-fn run_err(args: &[&str]) -> String {
-    let out = zarrscope().args(args).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {:?}", out);
-    assert!(out.stdout.is_empty(), "no partial output on error");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(!err.contains("panicked"), "{err}");
-    err
+/// Run on local files; assert exit 2 with no output; stderr.
+fn fails(args: &[&str]) -> String {
+    assert_failed(&local(args))
 }
 
 fn json_of(store: &str) -> Value {
-    serde_json::from_str(&run_ok(&["tree", &fixture(store), "--json"])).unwrap()
+    json(&local(&["tree", &fixture(store), "--json"]))
 }
 
 fn node<'a>(doc: &'a Value, path: &str) -> &'a Value {
@@ -59,7 +32,7 @@ fn node<'a>(doc: &'a Value, path: &str) -> &'a Value {
 
 #[test]
 fn tree_of_the_nwm_fixture() {
-    let text = run_ok(&["tree", &fixture("nwm-chrtout-v2.zarr")]);
+    let text = ok(&["tree", &fixture("nwm-chrtout-v2.zarr")]);
     assert!(!text.contains('\x1b'), "no colour on a pipe");
     insta::assert_snapshot!("tree_nwm", text);
 }
@@ -67,8 +40,8 @@ fn tree_of_the_nwm_fixture() {
 #[test]
 fn tree_with_attributes_and_depth() {
     let store = fixture("v3-nested-sharded.zarr");
-    insta::assert_snapshot!("tree_v3_attrs", run_ok(&["tree", &store, "--attrs"]));
-    let shallow = run_ok(&["tree", &store, "--depth", "1"]);
+    insta::assert_snapshot!("tree_v3_attrs", ok(&["tree", &store, "--attrs"]));
+    let shallow = ok(&["tree", &store, "--depth", "1"]);
     assert!(
         shallow.contains("observations  … 6 more nodes"),
         "{shallow}"
@@ -81,13 +54,13 @@ fn tree_with_attributes_and_depth() {
 fn table_of_the_nwm_fixture() {
     insta::assert_snapshot!(
         "table_nwm",
-        run_ok(&["tree", &fixture("nwm-chrtout-v2.zarr"), "--format", "table"])
+        ok(&["tree", &fixture("nwm-chrtout-v2.zarr"), "--format", "table"])
     );
 }
 
 #[test]
 fn table_of_the_quirks_fixture_keeps_every_array() {
-    let text = run_ok(&["tree", &fixture("quirks-v2.zarr"), "--format", "table"]);
+    let text = ok(&["tree", &fixture("quirks-v2.zarr"), "--format", "table"]);
     for path in [
         "/__xarray_dataarray_variable__",
         "/bad_chunks",
@@ -201,7 +174,7 @@ fn json_of_the_quirks_fixture() {
     assert_eq!(huge["nbytes"], Value::Null, "does not fit in 128 bits");
     let per_dim = 9223372036854775807u128.div_ceil(1_000_000);
     // Beyond 2^64 the integer is still written exactly (a float would round it).
-    let raw = run_ok(&["tree", &fixture("quirks-v2.zarr"), "--json"]);
+    let raw = ok(&["tree", &fixture("quirks-v2.zarr"), "--json"]);
     assert!(
         raw.contains(&format!("\"nchunks\": {}", per_dim * per_dim)),
         "{raw}"
@@ -274,14 +247,14 @@ fn broken_documents_give_clear_errors() {
         // --consolidated-only still makes that an error.
         let strict = store.contains("not-consolidated");
         if strict {
-            run_ok(&["tree", &fixture(store), "-q"]);
+            ok(&["tree", &fixture(store), "-q"]);
         }
         let path = fixture(store);
         let mut args = vec!["tree", path.as_str()];
         if strict {
             args.push("--consolidated-only");
         }
-        let err = run_err(&args);
+        let err = fails(&args);
         assert!(err.starts_with("error: "), "{err}");
         assert!(err.contains("hint: "), "{store}: no hint in {err}");
         for needle in needles {
@@ -292,31 +265,31 @@ fn broken_documents_give_clear_errors() {
 
 #[test]
 fn bad_locations_and_flags_are_usage_errors() {
-    let err = run_err(&["tree", "/no/such/dir.zarr"]);
+    let err = fails(&["tree", "/no/such/dir.zarr"]);
     assert!(err.contains("cannot be opened"), "{err}");
-    let err = run_err(&["tree", "ftp://host/x"]);
+    let err = fails(&["tree", "ftp://host/x"]);
     assert!(err.contains("unsupported URL scheme"), "{err}");
-    let err = run_err(&[
+    let err = fails(&[
         "tree",
         &fixture("nwm-chrtout-v2.zarr"),
         "--max-bytes",
         "lots",
     ]);
     assert!(err.contains("--max-bytes"), "{err}");
-    let err = run_err(&[
+    let err = fails(&[
         "tree",
         &fixture("nwm-chrtout-v2.zarr"),
         "--timeout",
         "5 parsecs",
     ]);
     assert!(err.contains("--timeout"), "{err}");
-    let err = run_err(&["tree", &fixture("nwm-chrtout-v2.zarr"), "--format", "xml"]);
+    let err = fails(&["tree", &fixture("nwm-chrtout-v2.zarr"), "--format", "xml"]);
     assert!(err.contains("possible values"), "{err}");
 }
 
 #[test]
 fn budget_applies_to_local_stores_too() {
-    let err = run_err(&[
+    let err = fails(&[
         "tree",
         &fixture("conus404-hourly-v2.zarr"),
         "--max-bytes",
@@ -329,7 +302,7 @@ fn budget_applies_to_local_stores_too() {
 fn lone_arrays_print_as_a_one_node_tree() {
     // A store that is a single array has complete metadata without consolidation.
     let shared = common::repo_root().join("../shared/real-world-fixtures/zarrs-test-data-metadata");
-    let v2 = run_ok(&[
+    let v2 = ok(&[
         "tree",
         &shared.join("v2/array_blosc_F.zarr").display().to_string(),
         "--json",
@@ -338,7 +311,7 @@ fn lone_arrays_print_as_a_one_node_tree() {
     assert_eq!(doc["consolidated"], false);
     assert_eq!(doc["nodes"][0]["path"], "/");
     assert_eq!(doc["nodes"][0]["order"], "F");
-    let v3 = run_ok(&[
+    let v3 = ok(&[
         "tree",
         &shared
             .join("zarr_python_compat/cities_v3.zarr")
@@ -350,7 +323,7 @@ fn lone_arrays_print_as_a_one_node_tree() {
 
 #[test]
 fn help_shows_real_examples_and_exit_codes() {
-    let help = run_ok(&["tree", "--help"]);
+    let help = ok(&["tree", "--help"]);
     assert!(
         help.contains("s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr --anon"),
         "{help}"
@@ -361,14 +334,14 @@ fn help_shows_real_examples_and_exit_codes() {
     );
     assert!(help.contains("2  usage, access or input error"), "{help}");
     assert!(help.contains("--no-sign-request"), "{help}");
-    let top = run_ok(&["--help"]);
+    let top = ok(&["--help"]);
     assert!(top.contains("Exit codes"), "{top}");
 }
 
 #[test]
 fn completions_for_each_shell() {
     for shell in ["bash", "zsh", "fish"] {
-        let script = run_ok(&["completions", shell]);
+        let script = ok(&["completions", shell]);
         assert!(
             script.contains("zarrscope") && script.contains("endpoint-url"),
             "{shell}"
@@ -384,8 +357,7 @@ fn completions_for_each_shell() {
 #[test]
 fn broken_pipe_is_not_an_error() {
     // `zarrscope tree … | head -1`: the reader goes away early.
-    let bin = assert_cmd::cargo::cargo_bin("zarrscope");
-    let mut child = std::process::Command::new(bin)
+    let mut child = process()
         .args(["tree", &fixture("conus404-hourly-v2.zarr"), "--attrs"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -403,8 +375,8 @@ fn broken_pipe_is_not_an_error() {
 
 #[test]
 fn file_urls_and_trailing_slashes() {
-    let plain = run_ok(&["tree", &fixture("nwm-chrtout-v2.zarr")]);
-    let as_url = run_ok(&[
+    let plain = ok(&["tree", &fixture("nwm-chrtout-v2.zarr")]);
+    let as_url = ok(&[
         "tree",
         &format!("file://{}/", fixture("nwm-chrtout-v2.zarr")),
     ]);

@@ -8,44 +8,12 @@ mod common;
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
-use common::run;
-use common::{Home, PUBLIC, S3Server, assert_ok, text};
+use common::cli::{fixture, local, process, process_in};
+use common::inspect::disk_usage;
+use common::{Home, PUBLIC, S3Server, anon, assert_ok, json, run, text};
 use serde_json::{Value, json};
-
-/// A public-bucket read: anonymous, at the test server.
-fn read(home: &Home, server: &S3Server, args: &[&str]) -> Output {
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--anon", "--endpoint-url", &server.endpoint]);
-    run(home, &all)
-}
-
-fn fixture(name: &str) -> String {
-    common::repo_root()
-        .join("fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-/// The binary on local fixtures, with an empty environment.
-fn local(args: &[&str]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    assert_cmd::Command::cargo_bin("zarrscope")
-        .unwrap()
-        .env_clear()
-        .env("HOME", home.path())
-        .args(args)
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap()
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)))
-}
 
 // ------------------------------------------------------- argument forms
 
@@ -56,25 +24,24 @@ fn head_minus_n_du_sh_rm_rf_and_mkdir_p_are_accepted() {
     let object = "s3://public/make_fixtures.py";
 
     // head -5 is head -n 5.
-    let five = assert_ok(&read(&home, &server, &["head", "-5", object]));
+    let five = assert_ok(&run(&home, &anon(&server, &["head", "-5", object])));
     assert_eq!(five.lines().count(), 5, "{five}");
     assert_eq!(
         five,
-        assert_ok(&read(&home, &server, &["head", "-n", "5", object]))
+        assert_ok(&run(&home, &anon(&server, &["head", "-n", "5", object])))
     );
 
     // ls -1 is what ls prints anyway.
-    let names = assert_ok(&read(&home, &server, &["ls", "-1", "s3://public/"]));
+    let names = assert_ok(&run(&home, &anon(&server, &["ls", "-1", "s3://public/"])));
     assert_eq!(
         names,
-        assert_ok(&read(&home, &server, &["ls", "s3://public/"]))
+        assert_ok(&run(&home, &anon(&server, &["ls", "s3://public/"])))
     );
 
     // du -sh: the total only, in binary units.
-    let du = assert_ok(&read(
+    let du = assert_ok(&run(
         &home,
-        &server,
-        &["du", "-sh", "s3://public/nwm-chrtout-v2.zarr"],
+        &anon(&server, &["du", "-sh", "s3://public/nwm-chrtout-v2.zarr"]),
     ));
     assert_eq!(du.lines().count(), 1, "{du}");
     assert!(du.contains("KiB"), "{du}");
@@ -103,7 +70,7 @@ fn head_minus_n_du_sh_rm_rf_and_mkdir_p_are_accepted() {
             "zs",
         ],
     );
-    assert_eq!(json_of(&out)["deleted"], json!([]), "{}", text(&out.stdout));
+    assert_eq!(json(&out)["deleted"], json!([]), "{}", text(&out.stdout));
     // -f is not --yes: still a dry run for something that exists.
     let target = server.bucket_dir("private").join("make_fixtures.py");
     let out = run(
@@ -180,17 +147,17 @@ fn h_is_human_readable_in_ls_and_du_and_help_elsewhere() {
     let (_, total) = disk_usage(&server.bucket_dir(PUBLIC).join("nwm-chrtout-v2.zarr"));
 
     // Without -h: exact bytes in both ls -l and du.
-    let ls = assert_ok(&read(&home, &server, &["ls", "-l", store]));
+    let ls = assert_ok(&run(&home, &anon(&server, &["ls", "-l", store])));
     let line = ls.lines().find(|l| l.ends_with(" .zmetadata")).unwrap();
     assert!(line.contains(&format!(" {size} ")), "{line}");
-    let du = assert_ok(&read(&home, &server, &["du", store]));
+    let du = assert_ok(&run(&home, &anon(&server, &["du", store])));
     assert!(du.trim_start().starts_with(&format!("{total} ")), "{du}");
     assert!(!du.contains("iB"), "{du}");
 
     // With -h: binary units in both.
-    let ls = assert_ok(&read(&home, &server, &["ls", "-l", "-h", store]));
+    let ls = assert_ok(&run(&home, &anon(&server, &["ls", "-l", "-h", store])));
     assert!(ls.contains("KiB"), "{ls}");
-    let du = assert_ok(&read(&home, &server, &["du", "-h", store]));
+    let du = assert_ok(&run(&home, &anon(&server, &["du", "-h", store])));
     assert!(du.contains("KiB"), "{du}");
 
     // Elsewhere -h is help.
@@ -199,21 +166,6 @@ fn h_is_human_readable_in_ls_and_du_and_help_elsewhere() {
         assert_ok(&out);
         assert!(text(&out.stdout).contains("Usage:"), "{command} -h");
     }
-}
-
-fn disk_usage(dir: &Path) -> (u64, u64) {
-    let mut total = (0, 0);
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let meta = entry.metadata().unwrap();
-        if meta.is_dir() {
-            let (n, b) = disk_usage(&entry.path());
-            total = (total.0 + n, total.1 + b);
-        } else {
-            total = (total.0 + 1, total.1 + meta.len());
-        }
-    }
-    total
 }
 
 /// Any SI size text (`876.0 kB`, `3 MB`): there must be none.
@@ -230,9 +182,9 @@ fn one_size_convention_across_ls_du_check_and_tree() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
     let object = "s3://public/nwm-chrtout-v2.zarr/.zmetadata";
-    let ls = assert_ok(&read(&home, &server, &["ls", "-l", "-h", object]));
-    let du = assert_ok(&read(&home, &server, &["du", "-h", object]));
-    let info = assert_ok(&read(&home, &server, &["info", object]));
+    let ls = assert_ok(&run(&home, &anon(&server, &["ls", "-l", "-h", object])));
+    let du = assert_ok(&run(&home, &anon(&server, &["du", "-h", object])));
+    let info = assert_ok(&run(&home, &anon(&server, &["info", object])));
     // The same bytes read the same everywhere.
     let ls_size: Vec<&str> = ls.split_whitespace().skip(1).take(2).collect();
     let ls_size = ls_size.join(" ");
@@ -277,7 +229,10 @@ fn double_star_matches_zero_or_more_segments_below_the_fixed_prefix_only() {
         std::fs::write(path, "{}").unwrap();
     }
     server.reset();
-    let out = read(&home, &server, &["glob", "s3://public/data/**/*.zarr"]);
+    let out = run(
+        &home,
+        &anon(&server, &["glob", "s3://public/data/**/*.zarr"]),
+    );
     let stdout = assert_ok(&out);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
@@ -297,10 +252,12 @@ fn double_star_matches_zero_or_more_segments_below_the_fixed_prefix_only() {
     );
 
     // Zero segments between fixed parts, objects at the end.
-    let stdout = assert_ok(&read(
+    let stdout = assert_ok(&run(
         &home,
-        &server,
-        &["glob", "s3://public/data/**/deep.zarr/**/zarr.json"],
+        &anon(
+            &server,
+            &["glob", "s3://public/data/**/deep.zarr/**/zarr.json"],
+        ),
     ));
     assert_eq!(
         stdout.lines().collect::<Vec<_>>(),
@@ -353,7 +310,7 @@ fn ls_glob_du_and_info_json_share_one_envelope() {
         ),
     ];
     for (command, args, field, prefix) in cases {
-        let doc = json_of(&read(&home, &server, &args));
+        let doc = json(&run(&home, &anon(&server, &args)));
         assert_eq!(doc["command"], command, "{doc}");
         assert_eq!(doc["bucket"], "public", "{doc}");
         assert_eq!(doc["prefix"], prefix, "{doc}");
@@ -366,14 +323,16 @@ fn ls_glob_du_and_info_json_share_one_envelope() {
         );
         assert!(!doc[field].is_null(), "{command}: no {field} in {doc}");
     }
-    let glob = json_of(&read(
+    let glob = json(&run(
         &home,
-        &server,
-        &[
-            "glob",
-            "--json",
-            "s3://public/nwm-chrtout-v2.zarr/*/.zarray",
-        ],
+        &anon(
+            &server,
+            &[
+                "glob",
+                "--json",
+                "s3://public/nwm-chrtout-v2.zarr/*/.zarray",
+            ],
+        ),
     ));
     assert_eq!(glob["pattern"], "nwm-chrtout-v2.zarr/*/.zarray");
     assert!(
@@ -445,7 +404,7 @@ fn spawn_with_closed(stream: &str, args: &[&str]) -> (Option<i32>, String) {
     let (reader, writer) = std::io::pipe().unwrap();
     // The read end is gone before the program starts: its first write fails.
     drop(reader);
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("zarrscope"));
+    let mut cmd = process();
     cmd.args(args).stdin(Stdio::null());
     let mut other = String::new();
     let status = if stream == "stdout" {
@@ -486,7 +445,7 @@ fn a_closed_pipe_ends_quietly() {
     assert_eq!(code, Some(2));
 
     // `completions zsh | head -1`: read one line, then go away.
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("zarrscope"))
+    let mut child = process()
         .args(["completions", "zsh"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -576,7 +535,7 @@ fn check_flags_large_shards_and_folds_identical_findings() {
     );
     // JSON keeps one finding per array.
     let out = local(&["check", "--json", &dir.path().display().to_string()]);
-    let doc = json_of(&out);
+    let doc = json(&out);
     let shards = doc["findings"]
         .as_array()
         .unwrap()
@@ -600,10 +559,12 @@ fn check_flags_large_shards_and_folds_identical_findings() {
 fn du_of_one_object_says_1_object() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    let du = assert_ok(&read(
+    let du = assert_ok(&run(
         &home,
-        &server,
-        &["du", "s3://public/nwm-chrtout-v2.zarr/.zmetadata"],
+        &anon(
+            &server,
+            &["du", "s3://public/nwm-chrtout-v2.zarr/.zmetadata"],
+        ),
     ));
     assert!(du.contains(" 1 object "), "{du}");
     assert!(!du.contains("1 objects"), "{du}");
@@ -615,11 +576,7 @@ fn tables_fit_the_terminal_width() {
     let wide = assert_ok(&local(&["tree", &store, "--format", "table"]));
     let widest = wide.lines().map(|l| l.chars().count()).max().unwrap();
     assert!(widest > 100, "the fixture's table is wide: {widest}");
-    let home = tempfile::tempdir().unwrap();
-    let out = assert_cmd::Command::cargo_bin("zarrscope")
-        .unwrap()
-        .env_clear()
-        .env("HOME", home.path())
+    let out = process_in(&common::cli::empty_home())
         .env("COLUMNS", "100")
         .args(["tree", &store, "--format", "table"])
         .output()

@@ -11,9 +11,10 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{ACCESS_KEY, Home, PUBLIC, S3Server, SECRET_KEY, text};
+use common::cli::{with_keys, zarrscope};
+use common::{Home, PUBLIC, S3Server, SECRET_KEY, text};
 
 const STORE: &str = "nwm-chrtout-v2.zarr";
 const TOKEN: &str = "zs-session-TOKEN-MARKER-77";
@@ -84,19 +85,9 @@ fn response(status: &str, headers: &str) -> String {
     format!("HTTP/1.1 {status}\r\n{headers}Content-Length: 0\r\n\r\n")
 }
 
-fn zarrscope() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("zarrscope").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent-zarrscope-home")
-        .timeout(Duration::from_secs(60));
-    cmd
-}
-
-fn with_keys(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
-    cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_SESSION_TOKEN", TOKEN)
+/// Static keys and a session token in the environment.
+fn with_session(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
+    with_keys(cmd).env("AWS_SESSION_TOKEN", TOKEN)
 }
 
 /// Exit 2 with `needle` in stderr, and no secret anywhere.
@@ -174,7 +165,7 @@ fn endpoints_from_the_environment_and_profiles_are_checked_the_same_way() {
 fn a_missing_bucket_says_no_such_bucket() {
     // Listing: the S3 test server answers NoSuchBucket.
     let server = S3Server::start();
-    let out = with_keys(&mut zarrscope())
+    let out = with_session(&mut zarrscope())
         .args(["ls", "s3://no-such-bucket/"])
         .args(["--endpoint-url", &server.endpoint])
         .output()
@@ -189,7 +180,7 @@ fn a_missing_bucket_says_no_such_bucket() {
             body.len()
         )
     });
-    let out = with_keys(&mut zarrscope())
+    let out = with_session(&mut zarrscope())
         .args(["tree", "s3://no-such-bucket/store.zarr"])
         .args(["--endpoint-url", &aws.endpoint])
         .output()
@@ -246,14 +237,18 @@ fn an_unresolvable_host_says_dns_quickly() {
     // Under `.invalid` (RFC 6761), with a label longer than DNS allows (63),
     // so the resolver refuses it locally: no query leaves the machine.
     let host = format!("{}.invalid", "a".repeat(70));
-    let t0 = Instant::now();
+    // "Quickly": the cause is the lookup itself, not a timeout reached
+    // while retrying (the runner's limit guards against a hang).
     let out = zarrscope()
         .args(["tree", "s3://b/s.zarr", "--anon", "--retries", "0"])
         .args(["--endpoint-url", &format!("http://{host}:9000")])
         .output()
         .unwrap();
-    fails_with(&out, "DNS lookup failed");
-    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    let err = fails_with(
+        &out,
+        &format!("DNS lookup failed: the host of http://{host}:9000 does not resolve"),
+    );
+    assert!(!err.contains("timed out"), "{err}");
 }
 
 #[test]
@@ -267,15 +262,22 @@ fn a_stalling_server_says_timed_out() {
             held.push(s);
         }
     });
-    let t0 = Instant::now();
+    // It never answers: only the command's own timeout can end the run
+    // (the runner's limit guards against a hang).
     let out = zarrscope()
         .args(["tree", "s3://b/s.zarr", "--anon", "--retries", "0"])
         .args(["--timeout", "1s", "--endpoint-url", &endpoint])
         .output()
         .unwrap();
-    let err = fails_with(&out, "timed out");
-    assert!(err.contains("--timeout"), "{err}");
-    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+    let err = fails_with(
+        &out,
+        &format!("timed out waiting for {endpoint} (reading s3://b/s.zarr/"),
+    );
+    assert!(err.contains("; --timeout 1s, --connect-timeout"), "{err}");
+    assert!(
+        err.contains("hint: a slow server or link may need a longer --timeout"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -434,7 +436,7 @@ fn redirecting_to(target: &Recorder) -> Recorder {
 fn credentials_never_follow_a_redirect_to_another_host() {
     let target = Recorder::start("127.0.0.2", |_| response("404 Not Found", ""));
     let source = redirecting_to(&target);
-    let out = with_keys(&mut zarrscope())
+    let out = with_session(&mut zarrscope())
         .args(["tree", "s3://b/s.zarr", "--endpoint-url", &source.endpoint])
         .output()
         .unwrap();
@@ -457,7 +459,7 @@ fn credentials_never_follow_a_redirect_to_another_host() {
 fn a_presigned_request_never_follows_a_redirect_to_another_host() {
     let target = Recorder::start("127.0.0.2", |_| response("200 OK", ""));
     let source = redirecting_to(&target);
-    let out = with_keys(&mut zarrscope())
+    let out = with_session(&mut zarrscope())
         .args(["mkdir", "s3://new-bucket", "--yes"])
         .args(["--endpoint-url", &source.endpoint])
         .output()

@@ -8,11 +8,23 @@ use serde_json::{Value, json};
 use zarrscope::compare::compare;
 use zarrscope::dataset::{array_detail, dataset};
 use zarrscope::hierarchy::Hierarchy;
-use zarrscope::lint::lint;
+use zarrscope::lint::{Severity, lint};
 use zarrscope::metadata::{self, Consolidated, NodeKind};
 use zarrscope::render::{JsonRenderer, Renderer, Stats, TableRenderer, TreeRenderer};
 
+/// A node's name as the tree and the table show it.
+fn name(path: &str) -> &str {
+    path.rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("/")
+}
+
 /// Build, render every way, view, lint and compare; return the hierarchy.
+/// Every stage must show every node (all of them up to 1,000 nodes; past
+/// that, one JSON entry and one tree line per node), each readable array
+/// must have a detail view and each unreadable one an error with its reason
+/// (and a lint error), and the hierarchy must equal itself.
 fn everything(zarr_format: u8, c: Consolidated) -> Hierarchy {
     let h = Hierarchy::new(
         "s3://b/hostile.zarr",
@@ -21,29 +33,95 @@ fn everything(zarr_format: u8, c: Consolidated) -> Hierarchy {
         c.nodes,
         c.warnings,
     );
-    let renderers: Vec<Box<dyn Renderer>> = vec![
-        Box::new(TreeRenderer {
-            attrs: true,
-            depth: None,
-            color: true,
-            sizes: true,
-        }),
-        Box::new(TableRenderer { width: Some(80) }),
-        Box::new(JsonRenderer),
-    ];
-    for r in renderers {
+    let small = h.nodes.len() <= 1000;
+    // The tree shows every node by name, the table every array by path.
+    let tree = TreeRenderer {
+        attrs: true,
+        depth: None,
+        color: true,
+        sizes: true,
+    };
+    // Wrapped to 80 columns, paths break across lines: it must only render.
+    let mut wrapped = Vec::new();
+    TableRenderer { width: Some(80) }
+        .render(&h, Stats::default(), &mut wrapped)
+        .expect("renders");
+    assert!(!wrapped.is_empty());
+    let table = TableRenderer { width: None };
+    for (r, arrays_only) in [(&tree as &dyn Renderer, false), (&table, true)] {
         let mut out = Vec::new();
         r.render(&h, Stats::default(), &mut out).expect("renders");
-        assert!(!out.is_empty());
-    }
-    for (i, node) in h.nodes.iter().enumerate() {
-        if node.is_array() {
-            let _ = array_detail(&h, i);
-        } else if i < 1000 {
-            let _ = dataset(&h, i);
+        let out = String::from_utf8_lossy(&out);
+        let shown: Vec<&str> = h
+            .nodes
+            .iter()
+            .filter(|n| !arrays_only || n.is_array())
+            .map(|n| {
+                if arrays_only {
+                    n.path.as_str()
+                } else {
+                    name(&n.path)
+                }
+            })
+            .collect();
+        if small {
+            for node in &shown {
+                assert!(out.contains(node), "{node} is missing from\n{out}");
+            }
+        } else {
+            assert!(out.lines().count() >= shown.len());
         }
     }
-    let _ = lint(&h);
+    let mut out = Vec::new();
+    JsonRenderer
+        .render(&h, Stats::default(), &mut out)
+        .expect("renders");
+    if small {
+        let doc: Value = serde_json::from_slice(&out).expect("JSON");
+        let paths: Vec<&str> = doc["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["path"].as_str().expect("a path"))
+            .collect();
+        let expected: Vec<&str> = h.nodes.iter().map(|n| n.path.as_str()).collect();
+        assert_eq!(paths, expected);
+    } else {
+        let entries = String::from_utf8_lossy(&out).matches("\"path\": ").count();
+        // The document's own "path" plus one per node.
+        assert_eq!(entries, h.nodes.len() + 1);
+    }
+    let mut unreadable = Vec::new();
+    for (i, node) in h.nodes.iter().enumerate() {
+        match &node.kind {
+            NodeKind::Array(a) => {
+                let detail = array_detail(&h, i).expect("a readable array has a detail view");
+                assert_eq!((&detail.path, &detail.shape), (&node.path, &a.shape));
+            }
+            NodeKind::InvalidArray { reason } => {
+                let err = array_detail(&h, i).expect_err("an unreadable array");
+                assert!(err.contains(reason.as_str()), "{err}");
+                unreadable.push(node.path.as_str());
+            }
+            NodeKind::Group if i < 1000 => {
+                assert_eq!(dataset(&h, i).path, node.path);
+            }
+            NodeKind::Group => {}
+        }
+    }
+    let lint_errors: Vec<&str> = lint(&h)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| {
+            h.nodes
+                .iter()
+                .find(|n| n.path == f.path)
+                .unwrap()
+                .path
+                .as_str()
+        })
+        .collect();
+    assert_eq!(lint_errors, unreadable);
     assert!(compare(&h, &h).is_empty());
     h
 }
@@ -91,7 +169,15 @@ fn nul_bytes_in_names_and_values_do_not_break_anything() {
         ".zattrs": {"nul\u{0}key": "value\u{0}with nul"},
         "x\u{0}y/.zgroup": {"zarr_format": 2},
     }));
-    assert!(h.nodes.len() <= 2);
+    // The NUL group is skipped with a reason; the NUL attribute is kept as is.
+    assert_eq!(h.nodes.len(), 1);
+    assert_eq!(h.warnings.len(), 1, "{:?}", h.warnings);
+    assert!(
+        h.warnings[0].contains("not a valid node path"),
+        "{:?}",
+        h.warnings
+    );
+    assert_eq!(h.nodes[0].attributes["nul\u{0}key"], "value\u{0}with nul");
 }
 
 #[test]

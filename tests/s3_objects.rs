@@ -4,35 +4,9 @@
 
 mod common;
 
-use std::path::Path;
-
+use common::inspect::{disk_usage, log_lines};
 use common::{Home, PRIVATE, PUBLIC, S3Server, SECRET_KEY, WRONG_SECRET, assert_ok, text};
 use common::{json, run};
-
-/// Requests the server saw, as "METHOD /path?query".
-fn log_lines(server: &S3Server) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
-        .collect()
-}
-
-/// Walk a directory on disk: (objects, bytes), ignoring s3s-fs temp files.
-fn disk_usage(dir: &Path) -> (u64, u64) {
-    let mut total = (0, 0);
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let meta = entry.metadata().unwrap();
-        if meta.is_dir() {
-            let (n, b) = disk_usage(&entry.path());
-            total = (total.0 + n, total.1 + b);
-        } else {
-            total = (total.0 + 1, total.1 + meta.len());
-        }
-    }
-    total
-}
 
 // ---------------------------------------------------------------- ls
 
@@ -1112,6 +1086,7 @@ fn no_secret_appears_in_any_output_even_verbose() {
             "--yes",
         ],
     ];
+    let mut seen = server.requests().len();
     for args in runs {
         for profile in ["zs", "wrong"] {
             let mut full = args.clone();
@@ -1130,6 +1105,28 @@ fn no_secret_appears_in_any_output_even_verbose() {
                 assert_eq!(out.status.code(), Some(2), "{full:?}");
                 assert!(all.contains("signature rejected"), "{full:?}: {all}");
             }
+            // The signed runs must do their work, or the check above proves
+            // nothing about the paths that print results: each reached the
+            // server signed and ended as expected (a missing key, a stale
+            // store being the two non-zero ones).
+            if profile == "zs" {
+                let (expected, says) = match args[0] {
+                    "ls" if args[1].ends_with("definitely-missing") => {
+                        (2, "nothing found at s3://private/definitely-missing")
+                    }
+                    "check" => (1, "s3://private/stale-v2.zarr: STALE"),
+                    _ => (0, ""),
+                };
+                assert_eq!(out.status.code(), Some(expected), "{full:?}: {all}");
+                assert!(all.contains(says), "{full:?}: {all}");
+                // Signed in a header, or presigned in the query (listings).
+                let answered = server.requests()[seen..].iter().any(|r| {
+                    (r.signed || r.query.contains("X-Amz-Signature="))
+                        && (200..300).contains(&r.status)
+                });
+                assert!(answered, "{full:?}: no signed request was answered");
+            }
+            seen = server.requests().len();
         }
     }
     // Nor in any file written: downloads, and what the server stored.

@@ -4,49 +4,21 @@
 
 mod common;
 
-use common::{Home, S3Server, text};
+use common::cli::json_ok;
+use common::{Home, S3Server, anon, assert_ok, run, text};
 use serde_json::Value;
+use zarrscope::store::guard::is_metadata_key;
 
-fn run(server: &S3Server, home: &Home, args: &[&str]) -> std::process::Output {
-    home.zarrscope()
-        .args(args)
-        .args(["--anon", "--endpoint-url", &server.endpoint])
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_str(&ok(out)).unwrap()
+/// An anonymous read at `server`.
+fn read(server: &S3Server, home: &Home, args: &[&str]) -> std::process::Output {
+    run(home, &anon(server, args))
 }
 
 /// Every GET was of a metadata document.
 fn assert_metadata_only(server: &S3Server) {
     for r in server.requests() {
-        let key = r.key().unwrap_or_default().to_string();
-        let name = key.rsplit('/').next().unwrap_or_default();
-        assert!(
-            [
-                ".zmetadata",
-                "zmetadata",
-                ".zgroup",
-                ".zarray",
-                ".zattrs",
-                "zarr.json"
-            ]
-            .contains(&name),
-            "a non-metadata request: {r:?}"
-        );
+        let key = r.key().unwrap_or_default();
+        assert!(is_metadata_key(key), "a non-metadata request: {r:?}");
     }
 }
 
@@ -54,12 +26,12 @@ fn assert_metadata_only(server: &S3Server) {
 fn the_dataset_view_of_nwm_chrtout_reads_only_metadata() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    let out = run(&server, &home, &["show", "s3://public/nwm-chrtout-v2.zarr"]);
-    insta::assert_snapshot!("show_nwm_chrtout", ok(&out));
+    let out = read(&server, &home, &["show", "s3://public/nwm-chrtout-v2.zarr"]);
+    insta::assert_snapshot!("show_nwm_chrtout", assert_ok(&out));
     assert_metadata_only(&server);
     assert_eq!(server.requests().len(), 2);
 
-    let doc = json(&run(
+    let doc = json_ok(&read(
         &server,
         &home,
         &["show", "s3://public/nwm-chrtout-v2.zarr", "--json"],
@@ -109,20 +81,20 @@ fn the_dataset_view_of_nwm_chrtout_reads_only_metadata() {
 fn array_detail_like_zarr_info() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    let out = run(
+    let out = read(
         &server,
         &home,
         &["show", "s3://public/nwm-chrtout-v2.zarr", "streamflow"],
     );
-    insta::assert_snapshot!("show_nwm_streamflow", ok(&out));
+    insta::assert_snapshot!("show_nwm_streamflow", assert_ok(&out));
     // The same node by URL, and a sharded v3 array in JSON.
-    let out = run(
+    let out = read(
         &server,
         &home,
         &["show", "s3://public/nwm-chrtout-v2.zarr/streamflow"],
     );
-    assert!(ok(&out).contains("Chunk grid      : (547, 93) = 50871 chunks"));
-    let doc = json(&run(
+    assert!(assert_ok(&out).contains("Chunk grid      : (547, 93) = 50871 chunks"));
+    let doc = json_ok(&read(
         &server,
         &home,
         &[
@@ -142,7 +114,7 @@ fn array_detail_like_zarr_info() {
     );
     assert_metadata_only(&server);
     // A missing path names the children.
-    let out = run(
+    let out = read(
         &server,
         &home,
         &["show", "s3://public/nwm-chrtout-v2.zarr", "nope"],
@@ -159,7 +131,7 @@ fn array_detail_like_zarr_info() {
 fn conus404_like_four_dimensional_soil_variables() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    let doc = json(&run(
+    let doc = json_ok(&read(
         &server,
         &home,
         &["show", "s3://public/conus404-hourly-v2.zarr", "--json"],
@@ -182,7 +154,7 @@ fn conus404_like_four_dimensional_soil_variables() {
 fn conflicting_dimension_sizes_are_flagged_and_unnamed_dimensions_get_dim_n() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    let doc = json(&run(
+    let doc = json_ok(&read(
         &server,
         &home,
         &["show", "s3://public/conflicting-dims-v2.zarr", "--json"],
@@ -194,14 +166,14 @@ fn conflicting_dimension_sizes_are_flagged_and_unnamed_dimensions_get_dim_n() {
     );
     assert_eq!(x["conflicts"][0]["size"], 20);
     assert_eq!(x["conflicts"][0]["variables"], serde_json::json!(["b"]));
-    let out = run(
+    let out = read(
         &server,
         &home,
         &["show", "s3://public/conflicting-dims-v2.zarr"],
     );
-    assert!(ok(&out).contains("dimension \"x\" is 20 in b"));
+    assert!(assert_ok(&out).contains("dimension \"x\" is 20 in b"));
 
-    let doc = json(&run(
+    let doc = json_ok(&read(
         &server,
         &home,
         &["show", "s3://public/no-dims-v3.zarr", "--json"],
@@ -219,7 +191,7 @@ fn ome_zarr_multiscales_are_summarised() {
     let home = Home::new(&server.endpoint);
     for (store, version) in [("ome-0.4.zarr", "0.4"), ("ome-0.5.zarr", "0.5")] {
         let url = format!("s3://public/{store}");
-        let doc = json(&run(&server, &home, &["show", &url, "--json"]));
+        let doc = json_ok(&read(&server, &home, &["show", &url, "--json"]));
         let m = &doc["multiscales"];
         assert_eq!(m["version"], version);
         assert_eq!(m["labels"], serde_json::json!(["cells"]));
@@ -238,7 +210,7 @@ fn ome_zarr_multiscales_are_summarised() {
         assert_eq!(doc["dimensions"][3]["name"], "y");
         assert_eq!(doc["dimensions"][3]["size"], 1024);
         assert!(doc["dimensions"][3]["conflicts"].is_null());
-        let tree = ok(&run(&server, &home, &["tree", &url]));
+        let tree = assert_ok(&read(&server, &home, &["tree", &url]));
         assert!(
             tree.lines().next().unwrap().contains(&format!(
                 "OME-Zarr {version} multiscale image \"embryo\": 3 levels, axes t,c,z,y,x; labels: cells"
@@ -255,7 +227,7 @@ fn coords_reads_only_the_first_and_last_coordinate_chunks() {
     for store in ["cf-small-v2.zarr", "cf-small-v3.zarr"] {
         let url = format!("s3://public/{store}");
         server.reset();
-        let doc = json(&run(&server, &home, &["show", &url, "--coords", "--json"]));
+        let doc = json_ok(&read(&server, &home, &["show", &url, "--coords", "--json"]));
         let coord = |name: &str| -> Value {
             doc["coordinates"]
                 .as_array()
@@ -279,18 +251,7 @@ fn coords_reads_only_the_first_and_last_coordinate_chunks() {
             .requests()
             .iter()
             .filter_map(|r| r.key().map(str::to_string))
-            .filter(|k| {
-                let name = k.rsplit('/').next().unwrap_or_default();
-                ![
-                    ".zmetadata",
-                    "zmetadata",
-                    ".zgroup",
-                    ".zarray",
-                    ".zattrs",
-                    "zarr.json",
-                ]
-                .contains(&name)
-            })
+            .filter(|k| !is_metadata_key(k))
             .collect();
         assert!(chunks.iter().all(|k| !k.contains("/flow/")), "{chunks:?}");
         let time_chunks = chunks.iter().filter(|k| k.contains("/time/")).count();
@@ -299,12 +260,12 @@ fn coords_reads_only_the_first_and_last_coordinate_chunks() {
 
         // Without --coords: metadata only.
         server.reset();
-        let out = run(&server, &home, &["show", &url]);
-        ok(&out);
+        let out = read(&server, &home, &["show", &url]);
+        assert_ok(&out);
         assert_metadata_only(&server);
     }
     // A coordinate that does not fit the budget is skipped with its size.
-    let out = run(
+    let out = read(
         &server,
         &home,
         &[
@@ -315,7 +276,7 @@ fn coords_reads_only_the_first_and_last_coordinate_chunks() {
             "8KB",
         ],
     );
-    let view = ok(&out);
+    let view = assert_ok(&out);
     let time = view.lines().find(|l| l.contains("* time")).unwrap();
     assert!(
         time.contains("not read") && time.contains("11.2 KiB"),
@@ -329,19 +290,29 @@ fn coords_reads_only_the_first_and_last_coordinate_chunks() {
 fn tree_sizes_totals_per_group_without_overflow() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    let out = run(
+    let out = read(
         &server,
         &home,
         &["tree", "s3://public/nested-v2.zarr", "--sizes"],
     );
-    let tree = ok(&out);
+    let tree = assert_ok(&out);
     assert!(tree.starts_with("/  (4 arrays, 670.1 MiB)"), "{tree}");
     assert!(tree.contains("forcing  (3 arrays, 670.0 MiB)"), "{tree}");
-    // Shapes near 2^63: sizes beyond 128 bits are "?" rather than wrong.
-    let out = run(
+    // Shapes near 2^63: sizes beyond 128 bits are "?" rather than wrong
+    // (or wrapped), and a total including one is "?" too.
+    let out = read(
         &server,
         &home,
         &["tree", "s3://public/quirks-v2.zarr", "--sizes"],
     );
-    ok(&out);
+    let tree = assert_ok(&out);
+    assert!(tree.starts_with("/  (10 arrays, size ?)\n"), "{tree}");
+    let huge = tree.lines().find(|l| l.contains("── huge ")).unwrap();
+    assert!(
+        huge.contains("(9223372036854775807, 9223372036854775807)") && huge.ends_with(" size ?"),
+        "{huge}"
+    );
+    assert!(tree.contains("── nested  (1 array, 80 B)\n"), "{tree}");
+    let zero_d = tree.lines().find(|l| l.contains("── zero_d ")).unwrap();
+    assert!(zero_d.ends_with(" 1 B"), "{zero_d}");
 }

@@ -6,33 +6,16 @@ mod common;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use common::{ACCESS_KEY, PRIVATE, PUBLIC, S3Server, SECRET_KEY};
+use common::cli::{with_keys, zarrscope};
+use common::gate::Gate;
+use common::{ACCESS_KEY, PRIVATE, PUBLIC, S3Server, SECRET_KEY, text};
 use serde_json::Value;
 use zarrscope::store::guard::is_metadata_key;
-
-/// The binary with a clean environment: no AWS settings leak in from the
-/// machine, and no HOME-based config is found.
-fn zarrscope() -> Command {
-    let mut cmd = Command::cargo_bin("zarrscope").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent-zarrscope-home")
-        .timeout(Duration::from_secs(60));
-    cmd
-}
 
 fn tree(server: &S3Server, url: &str) -> Command {
     let mut cmd = zarrscope();
     cmd.args(["tree", url, "--endpoint-url", &server.endpoint]);
     cmd
-}
-
-fn stdout_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Every request was a GET of a metadata key; returns the keys.
@@ -55,14 +38,15 @@ fn assert_only_metadata_gets(server: &S3Server) -> Vec<String> {
 
 #[test]
 fn v2_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
-    // The delay makes overlap observable: both probes are in flight at once.
-    let server = S3Server::start_with_delay(Duration::from_millis(150));
+    // The server holds each probe until both are in flight at once.
+    let gate = Gate::new(2, |_| true);
+    let server = S3Server::start_with_gate(gate.clone());
     let out = tree(&server, "s3://public/nwm-chrtout-v2.zarr")
         .arg("--anon")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let text = stdout_of(&out);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let text = text(&out.stdout);
     assert!(text.starts_with("/\n"), "{text}");
     for name in [
         "streamflow",
@@ -84,11 +68,11 @@ fn v2_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
             "nwm-chrtout-v2.zarr/zarr.json"
         ]
     );
-    assert_eq!(
-        server.max_in_flight(),
-        2,
+    assert!(
+        gate.opened(),
         "the two probes must overlap (one round trip)"
     );
+    assert_eq!(server.max_in_flight(), 2);
     let statuses: Vec<u16> = server.requests().iter().map(|r| r.status).collect();
     assert!(
         statuses.contains(&200) && statuses.contains(&404),
@@ -98,13 +82,14 @@ fn v2_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
 
 #[test]
 fn v3_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
-    let server = S3Server::start_with_delay(Duration::from_millis(150));
+    let gate = Gate::new(2, |_| true);
+    let server = S3Server::start_with_gate(gate.clone());
     let out = tree(&server, "s3://public/v3-nested-sharded.zarr/")
         .arg("--anon")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let text = stdout_of(&out);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let text = text(&out.stdout);
     for needle in [
         "observations",
         "quality",
@@ -124,6 +109,10 @@ fn v3_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
             "v3-nested-sharded.zarr/zarr.json"
         ]
     );
+    assert!(
+        gate.opened(),
+        "the two probes must overlap (one round trip)"
+    );
     assert_eq!(server.max_in_flight(), 2);
 }
 
@@ -135,7 +124,7 @@ fn json_output_over_s3_matches_the_schema_and_counts_requests() {
         .args(["--anon", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["url"], "s3://public/nwm-chrtout-v2.zarr");
     assert_eq!(doc["zarr_format"], 2);
@@ -165,15 +154,16 @@ fn json_output_over_s3_matches_the_schema_and_counts_requests() {
 #[test]
 fn private_bucket_signed_with_static_keys_from_the_environment() {
     let server = S3Server::start();
-    let out = tree(&server, &format!("s3://{PRIVATE}/conus404-hourly-v2.zarr"))
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .args(["-v", "--stats"])
-        .output()
-        .unwrap();
-    let err = stderr_of(&out);
+    let out = with_keys(&mut tree(
+        &server,
+        &format!("s3://{PRIVATE}/conus404-hourly-v2.zarr"),
+    ))
+    .args(["-v", "--stats"])
+    .output()
+    .unwrap();
+    let err = text(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(stdout_of(&out).contains("SMOIS"));
+    assert!(text(&out.stdout).contains("SMOIS"));
     assert!(
         server.requests().iter().all(|r| r.signed),
         "every request must be signed"
@@ -189,7 +179,7 @@ fn private_bucket_signed_with_static_keys_from_the_environment() {
     );
     assert!(err.contains("requests: 2  bytes: "), "{err}");
     assert!(!err.contains("no AWS credentials"), "{err}");
-    for output in [err.as_str(), &stdout_of(&out)] {
+    for output in [err.as_str(), &text(&out.stdout)] {
         assert!(!output.contains(SECRET_KEY), "secret leaked");
     }
 }
@@ -197,14 +187,15 @@ fn private_bucket_signed_with_static_keys_from_the_environment() {
 #[test]
 fn private_bucket_refuses_anonymous_with_a_hint() {
     let server = S3Server::start();
-    let out = tree(&server, &format!("s3://{PRIVATE}/nwm-chrtout-v2.zarr"))
-        .arg("--anon")
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .output()
-        .unwrap();
+    let out = with_keys(&mut tree(
+        &server,
+        &format!("s3://{PRIVATE}/nwm-chrtout-v2.zarr"),
+    ))
+    .arg("--anon")
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = stderr_of(&out);
+    let err = text(&out.stderr);
     assert!(err.contains("403"), "{err}");
     assert!(err.contains("credentials"), "{err}");
     // --anon never sends credentials even when they are configured.
@@ -222,9 +213,9 @@ fn wrong_secret_is_reported_as_a_rejected_signature_without_printing_it() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = stderr_of(&out);
+    let err = text(&out.stderr);
     assert!(err.contains("signature rejected"), "{err}");
-    assert!(!err.contains(wrong) && !stdout_of(&out).contains(wrong));
+    assert!(!err.contains(wrong) && !text(&out.stdout).contains(wrong));
 }
 
 #[test]
@@ -233,7 +224,7 @@ fn no_credentials_at_all_reads_a_public_bucket_anonymously_with_one_notice() {
     let out = tree(&server, "s3://public/nwm-chrtout-v2.zarr")
         .output()
         .unwrap();
-    let err = stderr_of(&out);
+    let err = text(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert_eq!(err.matches("unsigned").count(), 1, "{err}");
     // Only our two GETs, unsigned. (The S3 server cannot see metadata-service
@@ -246,7 +237,7 @@ fn no_credentials_at_all_reads_a_public_bucket_anonymously_with_one_notice() {
         .output()
         .unwrap();
     assert!(quiet.status.success());
-    assert_eq!(stderr_of(&quiet), "");
+    assert_eq!(text(&quiet.stderr), "");
 }
 
 #[test]
@@ -257,7 +248,7 @@ fn endpoint_from_the_environment() {
         .env("AWS_ENDPOINT_URL", &server.endpoint)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(server.requests().len(), 2);
 }
 
@@ -269,7 +260,7 @@ fn missing_store_names_the_url_and_what_was_looked_for() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = stderr_of(&out);
+    let err = text(&out.stderr);
     assert!(
         err.contains("no Zarr metadata found at s3://public/no-such-store.zarr"),
         "{err}"
@@ -290,7 +281,7 @@ fn store_without_consolidated_metadata_is_an_error_only_with_consolidated_only()
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{store}");
-        let err = stderr_of(&out);
+        let err = text(&out.stderr);
         assert!(
             err.contains(&format!(
                 "Zarr {format} store without consolidated metadata"
@@ -310,7 +301,7 @@ fn byte_budget_refuses_a_large_document_before_downloading_it() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = stderr_of(&out);
+    let err = text(&out.stderr);
     assert!(
         err.contains("reading s3://public/nwm-chrtout-v2.zarr/.zmetadata: refused to read"),
         "{err}"
@@ -335,7 +326,7 @@ fn malformed_consolidated_metadata_over_s3_names_key_and_position() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = stderr_of(&out);
+    let err = text(&out.stderr);
     assert!(
         err.contains(
             "s3://public/broken/html-v2.zarr/.zmetadata is not valid JSON at line 1, column 1"
@@ -360,7 +351,7 @@ fn a_dead_endpoint_fails_in_seconds() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = stderr_of(&out);
+    let err = text(&out.stderr);
     assert!(err.contains("reading s3://public/x.zarr/"), "{err}");
     // The cause, not a guess: nothing listens there.
     assert!(err.contains("connection refused"), "{err}");
@@ -375,8 +366,8 @@ fn plain_https_style_urls_use_the_http_backend() {
         .args(["tree", &url, "--format", "table"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(stdout_of(&out).contains("/observations/temperature"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("/observations/temperature"));
     assert_only_metadata_gets(&server);
 }
 
@@ -433,7 +424,7 @@ fn a_bucket_in_another_region_asks_for_region() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = stderr_of(&out);
+    let err = text(&out.stderr);
     assert!(err.contains("another region"), "{err}");
     assert!(err.contains("--region"), "{err}");
 }

@@ -8,9 +8,10 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::fault::{FaultServer, Reply};
+use common::inspect::{log_lines, writes_seen};
 use common::run;
 use common::{Home, PRIVATE, PUBLIC, S3Server, assert_ok, text};
 
@@ -22,24 +23,6 @@ fn assert_refused(out: &std::process::Output) {
         text(&out.stdout),
         text(&out.stderr)
     );
-}
-
-/// Requests the server saw, as "METHOD /path?query".
-fn log_lines(server: &S3Server) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
-        .collect()
-}
-
-fn writes_seen(server: &S3Server) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .filter(|r| matches!(r.method.as_str(), "PUT" | "POST" | "DELETE"))
-        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
-        .collect()
 }
 
 /// The `requests: N` figure of `--stats`.
@@ -384,8 +367,8 @@ fn every_request_is_counted_and_logged_batch_deletes_and_upload_parts_too() {
 // ------------------------------------------------- slow transfers, failing sides
 
 /// `b/slow.bin`: 1 MiB in 64 KiB pieces, one every 100 ms (1.6 s in all);
-/// `b/stall.bin`: the first piece, then nothing for 5 s; `b/cut.bin`: cut
-/// off after 100 KB.
+/// `b/stall.bin`: the first piece, then nothing for an hour (only the
+/// command's timeout can end it); `b/cut.bin`: cut off after 100 KB.
 fn slow_server() -> FaultServer {
     let body: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 253) as u8).collect();
     FaultServer::start(move |path, _| match path {
@@ -399,7 +382,7 @@ fn slow_server() -> FaultServer {
             declared: Some(body.len() as u64),
             body: body.clone(),
             cut_after: None,
-            pace: Some((512 * 1024, Duration::from_secs(5))),
+            pace: Some((512 * 1024, Duration::from_secs(3600))),
         },
         "/b/cut.bin" => Reply::Body {
             declared: Some(body.len() as u64),
@@ -418,8 +401,7 @@ fn a_slow_transfer_outlives_the_timeout_while_bytes_arrive_and_errors_name_the_s
     let dir = tempfile::tempdir().unwrap();
     let to = dir.path().to_str().unwrap();
     let cp = |key: &str| {
-        let t0 = Instant::now();
-        let out = run(
+        run(
             &home,
             &[
                 "cp",
@@ -434,12 +416,11 @@ fn a_slow_transfer_outlives_the_timeout_while_bytes_arrive_and_errors_name_the_s
                 "--yes",
                 "-q",
             ],
-        );
-        (out, t0.elapsed())
+        )
     };
 
     // 1.6 s of steady bytes with a 1 s timeout: the copy completes.
-    let (out, _) = cp("slow.bin");
+    let out = cp("slow.bin");
     assert_ok(&out);
     assert_eq!(
         std::fs::metadata(dir.path().join("slow.bin"))
@@ -450,15 +431,14 @@ fn a_slow_transfer_outlives_the_timeout_while_bytes_arrive_and_errors_name_the_s
 
     // A stalled body still ends at the timeout, and the error names the
     // source, not the destination.
-    let (out, took) = cp("stall.bin");
+    let out = cp("stall.bin");
     assert_refused(&out);
-    assert!(took < Duration::from_secs(4), "took {took:?}");
     let err = text(&out.stderr);
     assert!(err.contains("reading the source failed"), "{err}");
     assert!(err.contains("s3://b/stall.bin"), "{err}");
     assert!(err.contains("timed out"), "{err}");
 
-    let (out, _) = cp("cut.bin");
+    let out = cp("cut.bin");
     assert_refused(&out);
     let err = text(&out.stderr);
     assert!(err.contains("reading the source failed"), "{err}");
@@ -618,7 +598,7 @@ fn a_fifo_in_a_local_source_is_refused_by_name_not_waited_on() {
     let fifo_arg = fifo.to_str().unwrap();
     // A lone FIFO as the source: nobody ever writes to it, so opening it for
     // reading would block forever.
-    let started = Instant::now();
+    // A hang is killed by the runner's limit and fails the exit code check.
     let out = home
         .zarrscope()
         .args(["cp", fifo_arg, "s3://private/pipe", "--profile", "zs"])
@@ -626,10 +606,6 @@ fn a_fifo_in_a_local_source_is_refused_by_name_not_waited_on() {
         .timeout(Duration::from_secs(20))
         .output()
         .unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "cp of a FIFO hung"
-    );
     let status = out.status;
     let err = text(&out.stderr);
     assert_eq!(status.code(), Some(2), "{err}");

@@ -11,24 +11,12 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Home, S3Server, repo_root, text};
+use common::{Home, S3Server, anon, assert_ok, repo_root, run};
 use serde_json::Value;
 
-fn run(server: &S3Server, home: &Home, args: &[&str]) -> String {
-    let out = home
-        .zarrscope()
-        .args(args)
-        .args(["--anon", "--endpoint-url", &server.endpoint])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
+/// An anonymous read at `server`; asserts success; stdout.
+fn read(server: &S3Server, home: &Home, args: &[&str]) -> String {
+    assert_ok(&run(home, &anon(server, args)))
 }
 
 fn expected() -> Value {
@@ -54,7 +42,7 @@ fn decoded_dtypes_equal_xarrays_for_every_variable() {
     assert!(stores.contains_key("xarray-cf-v2.zarr") && stores.contains_key("xarray-cf-v3.zarr"));
     let mut mismatches = Vec::new();
     for (store, record) in stores {
-        let out = run(
+        let out = read(
             &server,
             &home,
             &["show", &format!("s3://public/{store}"), "--json"],
@@ -93,7 +81,7 @@ fn coordinate_times_and_durations_equal_xarrays_with_nat_marked() {
         }
         let url = format!("s3://public/{store}");
         let doc: Value =
-            serde_json::from_str(&run(&server, &home, &["show", &url, "--coords", "--json"]))
+            serde_json::from_str(&read(&server, &home, &["show", &url, "--coords", "--json"]))
                 .unwrap();
         let ours = variables(&doc);
         for (name, first_last) in times {
@@ -107,7 +95,7 @@ fn coordinate_times_and_durations_equal_xarrays_with_nat_marked() {
             checked += 1;
         }
         // The text view prints the same dates under the decoded header.
-        let view = run(&server, &home, &["show", &url, "--coords"]);
+        let view = read(&server, &home, &["show", &url, "--coords"]);
         for (name, first_last) in times {
             let line = view
                 .lines()
@@ -134,7 +122,7 @@ fn fill_values_read_as_xarray_reads_them() {
     for store in ["xarray-cf-v2.zarr", "xarray-cf-v3.zarr"] {
         let url = format!("s3://public/{store}");
         let doc: Value =
-            serde_json::from_str(&run(&server, &home, &["show", &url, "--json"])).unwrap();
+            serde_json::from_str(&read(&server, &home, &["show", &url, "--json"])).unwrap();
         let vars = variables(&doc);
         // v3 stores float fills as base64 of a float64 (`AAAAAAAA+H8=`).
         assert_eq!(vars["temp_f64"]["cf"]["fill"], "NaN", "{store}");
@@ -143,7 +131,7 @@ fn fill_values_read_as_xarray_reads_them() {
             vars["count_i32_fill"]["cf"]["masked"],
             serde_json::json!([-1])
         );
-        let view = run(&server, &home, &["show", &url]);
+        let view = read(&server, &home, &["show", &url]);
         assert!(!view.contains("AAAAAAAA+H8="), "{view}");
         let line = |name: &str| {
             view.lines()
@@ -170,7 +158,7 @@ fn sharded_arrays_show_their_shard_count_and_size() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
     let url = "s3://public/xarray-cf-v3.zarr";
-    let view = run(&server, &home, &["show", url]);
+    let view = read(&server, &home, &["show", url]);
     let line = view
         .lines()
         .find(|l| l.split_whitespace().next() == Some("temp_f64"))
@@ -180,13 +168,13 @@ fn sharded_arrays_show_their_shard_count_and_size() {
         line.contains("chunks (6, 3) ×4 in shards (12, 3) ×2 of 288 B"),
         "{line}"
     );
-    let doc: Value = serde_json::from_str(&run(&server, &home, &["show", url, "--json"])).unwrap();
+    let doc: Value = serde_json::from_str(&read(&server, &home, &["show", url, "--json"])).unwrap();
     let temp = &variables(&doc)["temp_f64"];
     assert_eq!(
         (temp["nshards"].as_u64(), temp["shard_nbytes"].as_u64()),
         (Some(2), Some(288))
     );
-    let detail = run(&server, &home, &["show", &format!("{url}/temp_f64")]);
+    let detail = read(&server, &home, &["show", &format!("{url}/temp_f64")]);
     assert!(
         detail.contains("Shard grid      : (2, 1) = 2 shards"),
         "{detail}"

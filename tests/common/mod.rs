@@ -10,11 +10,14 @@
 
 pub mod awkward;
 pub mod azure;
+pub mod cli;
 pub mod copy_cap;
 pub mod fault;
+pub mod gate;
 pub mod gcs;
 pub mod imds;
 pub mod inject;
+pub mod inspect;
 pub mod proxy;
 pub mod standin;
 pub mod strict;
@@ -138,21 +141,26 @@ pub fn copy_dir(from: &Path, to: &Path) {
 impl S3Server {
     /// A strict server: it refuses what S3 refuses.
     pub fn start() -> Self {
-        Self::start_with(Duration::ZERO, true)
+        Self::start_with(Duration::ZERO, true, None)
     }
 
     /// s3s-fs as it is: it takes a PUT without Content-Length and a batch
     /// delete without a checksum (for a test that needs what S3 refuses).
     pub fn start_lenient() -> Self {
-        Self::start_with(Duration::ZERO, false)
+        Self::start_with(Duration::ZERO, false, None)
     }
 
     /// Every request waits `delay` before it is served (a slow network).
     pub fn start_with_delay(delay: Duration) -> Self {
-        Self::start_with(delay, true)
+        Self::start_with(delay, true, None)
     }
 
-    fn start_with(delay: Duration, strict: bool) -> Self {
+    /// Requests `gate` holds wait until enough of them are in flight.
+    pub fn start_with_gate(gate: std::sync::Arc<gate::Gate>) -> Self {
+        Self::start_with(Duration::ZERO, true, Some(gate))
+    }
+
+    fn start_with(delay: Duration, strict: bool, gate: Option<std::sync::Arc<gate::Gate>>) -> Self {
         let root = tempfile::tempdir().unwrap();
         for bucket in [PUBLIC, PRIVATE] {
             copy_dir(&repo_root().join("fixtures"), &root.path().join(bucket));
@@ -212,24 +220,26 @@ impl S3Server {
                             Err(_) => continue,
                         },
                     };
-                    let (service, log, in_flight, max, root_dir, strict) = (
+                    let (service, log, in_flight, max, root_dir, strict, gate) = (
                         service.clone(),
                         log2.clone(),
                         in_flight2.clone(),
                         max2.clone(),
                         root_dir.clone(),
                         strict2.clone(),
+                        gate.clone(),
                     );
                     let faults = faults2.clone();
                     tokio::spawn(async move {
                         let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (service, log, in_flight, max, root_dir, strict) = (
+                            let (service, log, in_flight, max, root_dir, strict, gate) = (
                                 service.clone(),
                                 log.clone(),
                                 in_flight.clone(),
                                 max.clone(),
                                 root_dir.clone(),
                                 strict.clone(),
+                                gate.clone(),
                             );
                             let faults = faults.clone();
                             async move {
@@ -252,6 +262,9 @@ impl S3Server {
                                     .collect();
                                 if !delay.is_zero() {
                                     tokio::time::sleep(delay).await;
+                                }
+                                if let Some(gate) = &gate {
+                                    gate.pass(&path).await;
                                 }
                                 // S3 has no directories: a key naming a directory on
                                 // disk is a missing key (s3s-fs would answer 500).
@@ -450,12 +463,7 @@ impl Home {
 
     /// The binary with an empty environment except PATH and this HOME.
     pub fn zarrscope(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("zarrscope").unwrap();
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .timeout(Duration::from_secs(60));
-        cmd
+        cli::zarrscope_in(self.dir.path())
     }
 }
 
