@@ -4,7 +4,6 @@
 //! Path-style: `GET /bucket/key`. It stops with its handle.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,8 +11,6 @@ use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 
 type Body = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
 
@@ -51,8 +48,7 @@ pub type Handler = Arc<dyn Fn(&str, usize) -> Reply + Send + Sync>;
 pub struct FaultServer {
     pub endpoint: String,
     log: Arc<Mutex<Vec<String>>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: super::loopback::Loopback,
 }
 
 fn respond(reply: Reply) -> hyper::Response<Body> {
@@ -108,73 +104,32 @@ fn respond(reply: Reply) -> hyper::Response<Body> {
 impl FaultServer {
     pub fn start(handler: impl Fn(&str, usize) -> Reply + Send + Sync + 'static) -> Self {
         let handler: Handler = Arc::new(handler);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
         let log2 = log.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                loop {
-                    let stream = tokio::select! {
-                        _ = &mut stop => break,
-                        accepted = listener.accept() => match accepted {
-                            Ok((stream, _)) => stream,
-                            Err(_) => continue,
-                        },
+        let server =
+            super::loopback::Loopback::serve(move |req: hyper::Request<hyper::body::Incoming>| {
+                let (handler, log) = (handler.clone(), log2.clone());
+                async move {
+                    let path = req.uri().path().to_string();
+                    let attempt = {
+                        let mut log = log.lock().unwrap();
+                        log.push(format!("{} {path}", req.method()));
+                        log.iter()
+                            .filter(|l| l.ends_with(&format!(" {path}")))
+                            .count()
                     };
-                    let _ = stream.set_nodelay(true);
-                    let (handler, log) = (handler.clone(), log2.clone());
-                    tokio::spawn(async move {
-                        let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (handler, log) = (handler.clone(), log.clone());
-                            async move {
-                                let path = req.uri().path().to_string();
-                                let attempt = {
-                                    let mut log = log.lock().unwrap();
-                                    log.push(format!("{} {path}", req.method()));
-                                    log.iter()
-                                        .filter(|l| l.ends_with(&format!(" {path}")))
-                                        .count()
-                                };
-                                Ok::<_, Infallible>(respond(handler(&path, attempt)))
-                            }
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
-                    });
+                    Ok::<_, Infallible>(respond(handler(&path, attempt)))
                 }
             });
-        });
         Self {
-            endpoint: format!("http://{addr}"),
+            endpoint: server.endpoint.clone(),
             log,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
     /// "METHOD /path" per request, in order.
     pub fn requests(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for FaultServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }

@@ -18,19 +18,17 @@ pub mod gcs;
 pub mod imds;
 pub mod inject;
 pub mod inspect;
+pub mod loopback;
 pub mod proxy;
 pub mod standin;
 pub mod strict;
 pub mod token;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
@@ -77,6 +75,8 @@ impl LoggedRequest {
 
 pub struct S3Server {
     pub endpoint: String,
+    /// First, so it stops before the buckets' directory is removed.
+    server: loopback::Loopback,
     log: Arc<Mutex<Vec<LoggedRequest>>>,
     denied: Arc<Mutex<Vec<String>>>,
     strict: strict::Strict,
@@ -85,8 +85,6 @@ pub struct S3Server {
     copy_cap: copy_cap::CopyCapState,
     faults: inject::Faults,
     root: tempfile::TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Anonymous reads on `public`; everything else needs a valid signature.
@@ -190,131 +188,81 @@ impl S3Server {
         let log = Arc::new(Mutex::new(Vec::new()));
         let in_flight = Arc::new(AtomicUsize::new(0));
         let max_in_flight = Arc::new(AtomicUsize::new(0));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
-
         let (log2, in_flight2, max2) = (log.clone(), in_flight.clone(), max_in_flight.clone());
         let root_dir = root.path().to_path_buf();
         let strict2 = strict.clone();
         let faults = inject::Faults::default();
         let faults2 = faults.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                loop {
-                    let stream = tokio::select! {
-                        _ = &mut stop => break,
-                        accepted = listener.accept() => match accepted {
-                            Ok((stream, _)) => {
-                                // As real servers do: no Nagle delay on small writes.
-                                let _ = stream.set_nodelay(true);
-                                stream
-                            }
-                            Err(_) => continue,
+        let server =
+            loopback::Loopback::serve(move |req: hyper::Request<hyper::body::Incoming>| {
+                let (service, log, in_flight, max, root_dir, strict, gate) = (
+                    service.clone(),
+                    log2.clone(),
+                    in_flight2.clone(),
+                    max2.clone(),
+                    root_dir.clone(),
+                    strict2.clone(),
+                    gate.clone(),
+                );
+                let faults = faults2.clone();
+                async move {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(now, Ordering::SeqCst);
+                    let method = req.method().to_string();
+                    let path = percent_decode(req.uri().path());
+                    let query = req.uri().query().unwrap_or("").to_string();
+                    let signed = req.headers().contains_key("authorization");
+                    let security_token = token::security_token(&req);
+                    let headers = header_list(req.headers());
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    if let Some(gate) = &gate {
+                        gate.pass(&path).await;
+                    }
+                    // S3 has no directories: a key naming a directory on
+                    // disk is a missing key (s3s-fs would answer 500).
+                    let is_dir_key = matches!(method.as_str(), "GET" | "HEAD")
+                        && path.trim_start_matches('/').contains('/')
+                        && !path.ends_with('/')
+                        && root_dir.join(path.trim_start_matches('/')).is_dir();
+                    let refused = strict.refuse_early(&method, &query, req.headers());
+                    let result = match faults.answer(&method, &path, req).await {
+                        Ok(injected) => Ok(injected),
+                        Err(_) if is_dir_key => Ok(not_found()),
+                        Err(req) => match refused {
+                            Some(refused) => Ok(refused),
+                            None => hyper::service::Service::call(&service, req).await,
                         },
                     };
-                    let (service, log, in_flight, max, root_dir, strict, gate) = (
-                        service.clone(),
-                        log2.clone(),
-                        in_flight2.clone(),
-                        max2.clone(),
-                        root_dir.clone(),
-                        strict2.clone(),
-                        gate.clone(),
-                    );
-                    let faults = faults2.clone();
-                    tokio::spawn(async move {
-                        let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (service, log, in_flight, max, root_dir, strict, gate) = (
-                                service.clone(),
-                                log.clone(),
-                                in_flight.clone(),
-                                max.clone(),
-                                root_dir.clone(),
-                                strict.clone(),
-                                gate.clone(),
-                            );
-                            let faults = faults.clone();
-                            async move {
-                                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                                max.fetch_max(now, Ordering::SeqCst);
-                                let method = req.method().to_string();
-                                let path = percent_decode(req.uri().path());
-                                let query = req.uri().query().unwrap_or("").to_string();
-                                let signed = req.headers().contains_key("authorization");
-                                let security_token = token::security_token(&req);
-                                let headers = req
-                                    .headers()
-                                    .iter()
-                                    .map(|(n, v)| {
-                                        (
-                                            n.as_str().to_string(),
-                                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                                        )
-                                    })
-                                    .collect();
-                                if !delay.is_zero() {
-                                    tokio::time::sleep(delay).await;
-                                }
-                                if let Some(gate) = &gate {
-                                    gate.pass(&path).await;
-                                }
-                                // S3 has no directories: a key naming a directory on
-                                // disk is a missing key (s3s-fs would answer 500).
-                                let is_dir_key = matches!(method.as_str(), "GET" | "HEAD")
-                                    && path.trim_start_matches('/').contains('/')
-                                    && !path.ends_with('/')
-                                    && root_dir.join(path.trim_start_matches('/')).is_dir();
-                                let refused = strict.refuse_early(&method, &query, req.headers());
-                                let result = match faults.answer(&method, &path, req).await {
-                                    Ok(injected) => Ok(injected),
-                                    Err(_) if is_dir_key => Ok(not_found()),
-                                    Err(req) => match refused {
-                                        Some(refused) => Ok(refused),
-                                        None => hyper::service::Service::call(&service, req).await,
-                                    },
-                                };
-                                let result = result.map(|r| strict.hide_missing(&method, &path, r));
-                                let status = result.as_ref().map_or(500, |r| r.status().as_u16());
-                                // A HEAD's Content-Length describes the object, not a body sent.
-                                let bytes = result
-                                    .as_ref()
-                                    .ok()
-                                    .filter(|_| method != "HEAD")
-                                    .and_then(|r| r.headers().get(hyper::header::CONTENT_LENGTH))
-                                    .and_then(|v| v.to_str().ok())
-                                    .and_then(|v| v.parse().ok())
-                                    .unwrap_or(0);
-                                log.lock().unwrap().push(LoggedRequest {
-                                    method,
-                                    path,
-                                    query,
-                                    status,
-                                    signed,
-                                    bytes,
-                                    security_token,
-                                    headers,
-                                });
-                                in_flight.fetch_sub(1, Ordering::SeqCst);
-                                result
-                            }
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
+                    let result = result.map(|r| strict.hide_missing(&method, &path, r));
+                    let status = result.as_ref().map_or(500, |r| r.status().as_u16());
+                    // A HEAD's Content-Length describes the object, not a body sent.
+                    let bytes = result
+                        .as_ref()
+                        .ok()
+                        .filter(|_| method != "HEAD")
+                        .and_then(|r| r.headers().get(hyper::header::CONTENT_LENGTH))
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    log.lock().unwrap().push(LoggedRequest {
+                        method,
+                        path,
+                        query,
+                        status,
+                        signed,
+                        bytes,
+                        security_token,
+                        headers,
                     });
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    result
                 }
             });
-        });
         Self {
-            endpoint: format!("http://{addr}"),
+            endpoint: server.endpoint.clone(),
+            server,
             log,
             denied,
             strict,
@@ -323,8 +271,6 @@ impl S3Server {
             copy_cap,
             faults,
             root,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
         }
     }
 
@@ -410,17 +356,6 @@ impl S3Server {
     /// Where bucket `bucket` lives on disk (to add objects in a test).
     pub fn bucket_dir(&self, bucket: &str) -> PathBuf {
         self.root.path().join(bucket)
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -538,7 +473,20 @@ fn not_found() -> hyper::Response<s3s::Body> {
     response
 }
 
-fn percent_decode(s: &str) -> String {
+/// Headers as [`LoggedRequest::headers`] keeps them.
+pub fn header_list(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+pub fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
         .into_owned()

@@ -7,13 +7,10 @@
 //! It stops with its handle.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 
 /// A request as the rule sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +54,7 @@ type Rule = Arc<dyn Fn(&Seen) -> Action + Send + Sync>;
 pub struct Proxy {
     pub endpoint: String,
     log: Arc<Mutex<Vec<Proxied>>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: super::loopback::Loopback,
 }
 
 /// The region of a SigV4 credential `KEY/DATE/REGION/SERVICE/aws4_request`.
@@ -143,104 +139,56 @@ impl Proxy {
     pub fn start(upstream: &str, rule: impl Fn(&Seen) -> Action + Send + Sync + 'static) -> Self {
         let rule: Rule = Arc::new(rule);
         let upstream = upstream.trim_end_matches('/').to_string();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
         let log2 = log.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let client = reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .unwrap();
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                loop {
-                    let stream = tokio::select! {
-                        _ = &mut stop => break,
-                        accepted = listener.accept() => match accepted {
-                            Ok((stream, _)) => stream,
-                            Err(_) => continue,
-                        },
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let server =
+            super::loopback::Loopback::serve(move |req: hyper::Request<hyper::body::Incoming>| {
+                let (rule, log, client, upstream) =
+                    (rule.clone(), log2.clone(), client.clone(), upstream.clone());
+                async move {
+                    let seen = Seen {
+                        method: req.method().to_string(),
+                        path: super::percent_decode(req.uri().path()),
+                        query: req.uri().query().unwrap_or("").to_string(),
+                        signed_for: signed_for(&req),
                     };
-                    let _ = stream.set_nodelay(true);
-                    let (rule, log, client, upstream) =
-                        (rule.clone(), log2.clone(), client.clone(), upstream.clone());
-                    tokio::spawn(async move {
-                        let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (rule, log, client, upstream) =
-                                (rule.clone(), log.clone(), client.clone(), upstream.clone());
-                            async move {
-                                let seen = Seen {
-                                    method: req.method().to_string(),
-                                    path: percent_encoding::percent_decode_str(req.uri().path())
-                                        .decode_utf8_lossy()
-                                        .into_owned(),
-                                    query: req.uri().query().unwrap_or("").to_string(),
-                                    signed_for: signed_for(&req),
-                                };
-                                let (response, forwarded) = match rule(&seen) {
-                                    Action::Forward => {
-                                        (forward(&client, &upstream, req).await, true)
-                                    }
-                                    Action::Answer {
-                                        status,
-                                        headers,
-                                        body,
-                                    } => (answer(status, &headers, body), false),
-                                    Action::Rewrite { headers } => {
-                                        let mut response = forward(&client, &upstream, req).await;
-                                        for (name, value) in headers {
-                                            response
-                                                .headers_mut()
-                                                .insert(name, value.parse().unwrap());
-                                        }
-                                        (response, true)
-                                    }
-                                };
-                                log.lock().unwrap().push(Proxied {
-                                    seen,
-                                    status: response.status().as_u16(),
-                                    forwarded,
-                                });
-                                Ok::<_, Infallible>(response)
+                    let (response, forwarded) = match rule(&seen) {
+                        Action::Forward => (forward(&client, &upstream, req).await, true),
+                        Action::Answer {
+                            status,
+                            headers,
+                            body,
+                        } => (answer(status, &headers, body), false),
+                        Action::Rewrite { headers } => {
+                            let mut response = forward(&client, &upstream, req).await;
+                            for (name, value) in headers {
+                                response.headers_mut().insert(name, value.parse().unwrap());
                             }
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
+                            (response, true)
+                        }
+                    };
+                    log.lock().unwrap().push(Proxied {
+                        seen,
+                        status: response.status().as_u16(),
+                        forwarded,
                     });
+                    Ok::<_, Infallible>(response)
                 }
             });
-        });
         Self {
-            endpoint: format!("http://{addr}"),
+            endpoint: server.endpoint.clone(),
             log,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
     /// Every request, in the order answered.
     pub fn requests(&self) -> Vec<Proxied> {
         self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

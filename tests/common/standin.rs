@@ -4,17 +4,15 @@
 //! [`LoggedRequest`]s. Each stand-in supplies only its wire format.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 
-use super::{LoggedRequest, copy_dir, repo_root};
+use super::loopback::Loopback;
+use super::{LoggedRequest, copy_dir, percent_decode, repo_root};
 
 pub type Response = hyper::Response<Full<Bytes>>;
 
@@ -256,9 +254,8 @@ pub struct StandIn {
     log: Arc<Mutex<Vec<LoggedRequest>>>,
     page_size: Arc<AtomicUsize>,
     refusal: Arc<Mutex<Option<(u16, String)>>>,
+    _server: Loopback,
     root: tempfile::TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl StandIn {
@@ -270,101 +267,53 @@ impl StandIn {
         });
         let log = Arc::new(Mutex::new(Vec::new()));
         let page_size = Arc::new(AtomicUsize::new(page_size));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
         let refusal: Arc<Mutex<Option<(u16, String)>>> = Arc::default();
-        let (log2, page2, refusal2) = (log.clone(), page_size.clone(), refusal.clone());
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                loop {
-                    let stream = tokio::select! {
-                        _ = &mut stop => break,
-                        accepted = listener.accept() => match accepted {
-                            Ok((stream, _)) => stream,
-                            Err(_) => continue,
-                        },
-                    };
-                    let (objects, handler, log, page, refusal) = (
-                        objects.clone(),
-                        handler.clone(),
-                        log2.clone(),
-                        page2.clone(),
-                        refusal2.clone(),
-                    );
-                    tokio::spawn(async move {
-                        let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                            let request = Request {
-                                method: req.method().to_string(),
-                                path: percent_decode(req.uri().path()),
-                                query: url::form_urlencoded::parse(
-                                    req.uri().query().unwrap_or("").as_bytes(),
-                                )
-                                .into_owned()
-                                .collect(),
-                                headers: req.headers().clone(),
-                            };
-                            let refused = refusal.lock().unwrap().clone();
-                            let response = match refused {
-                                Some((status, code)) => {
-                                    error(status, &code, "Refused by the test.")
-                                }
-                                None => handler(&request, &objects, page.load(Ordering::SeqCst)),
-                            };
-                            // A HEAD's Content-Length describes the object, not a body sent.
-                            let bytes = match request.method.as_str() {
-                                "HEAD" => 0,
-                                _ => response
-                                    .headers()
-                                    .get(hyper::header::CONTENT_LENGTH)
-                                    .and_then(|v| v.to_str().ok())
-                                    .and_then(|v| v.parse().ok())
-                                    .unwrap_or(0),
-                            };
-                            log.lock().unwrap().push(LoggedRequest {
-                                method: request.method,
-                                path: request.path,
-                                query: req.uri().query().unwrap_or("").to_string(),
-                                status: response.status().as_u16(),
-                                signed: request.headers.contains_key("authorization"),
-                                bytes,
-                                headers: request
-                                    .headers
-                                    .iter()
-                                    .map(|(n, v)| {
-                                        (
-                                            n.as_str().to_string(),
-                                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                                        )
-                                    })
-                                    .collect(),
-                                // GCS and Azure have no session-token header.
-                                security_token: None,
-                            });
-                            std::future::ready(Ok::<_, Infallible>(response))
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
-                    });
-                }
+        let (log2, page, refusal2) = (log.clone(), page_size.clone(), refusal.clone());
+        let server = Loopback::serve(move |req: hyper::Request<hyper::body::Incoming>| {
+            let (objects, log, refusal) = (&objects, &log2, &refusal2);
+            let request = Request {
+                method: req.method().to_string(),
+                path: percent_decode(req.uri().path()),
+                query: url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                    .into_owned()
+                    .collect(),
+                headers: req.headers().clone(),
+            };
+            let refused = refusal.lock().unwrap().clone();
+            let response = match refused {
+                Some((status, code)) => error(status, &code, "Refused by the test."),
+                None => handler(&request, objects, page.load(Ordering::SeqCst)),
+            };
+            // A HEAD's Content-Length describes the object, not a body sent.
+            let bytes = match request.method.as_str() {
+                "HEAD" => 0,
+                _ => response
+                    .headers()
+                    .get(hyper::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+            };
+            log.lock().unwrap().push(LoggedRequest {
+                method: request.method,
+                path: request.path,
+                query: req.uri().query().unwrap_or("").to_string(),
+                status: response.status().as_u16(),
+                signed: request.headers.contains_key("authorization"),
+                bytes,
+                headers: super::header_list(&request.headers),
+                // GCS and Azure have no session-token header.
+                security_token: None,
             });
+            std::future::ready(Ok::<_, Infallible>(response))
         });
         Self {
-            endpoint: format!("http://{addr}"),
+            endpoint: server.endpoint.clone(),
             log,
             page_size,
             refusal,
+            _server: server,
             root,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
         }
     }
 
@@ -392,21 +341,4 @@ impl StandIn {
     pub fn bucket_dir(&self, bucket: &str) -> PathBuf {
         self.root.path().join(bucket)
     }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
 }
