@@ -28,7 +28,7 @@ use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use super::progress::Progress;
 use crate::keys;
 use crate::store::instrument::RequestRecord;
-use crate::store::s3_answer::{truncated_body, xml_text};
+use crate::store::s3_answer::{status_text, truncated_body, xml_text};
 use crate::store::{BucketAdmin, StoreHandle};
 
 /// S3's largest source for one CopyObject, and for one UploadPartCopy.
@@ -288,17 +288,10 @@ impl Requests<'_> {
     /// An S3 error answer as object_store's error kinds, so that it is
     /// explained like any other failed request.
     fn error(&self, status: reqwest::StatusCode, text: &str) -> object_store::Error {
-        let code = xml_text(text, "Code").unwrap_or_default();
         let message = xml_text(text, "Message").unwrap_or_default();
         let detail = self.dst.redact(&format!(
-            "Received HTTP status {} {}: {}{}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or(""),
-            if code.is_empty() {
-                "no error code"
-            } else {
-                &code
-            },
+            "{}{}",
+            status_text(status, text),
             if message.is_empty() {
                 String::new()
             } else {

@@ -28,6 +28,23 @@ pub fn xml_text(text: &str, tag: &str) -> Option<String> {
     )
 }
 
+/// "Received HTTP status 403 Forbidden: AccessDenied", the words
+/// object_store's own errors use (the explanations read them), from an S3
+/// error answer's status and its `<Code>`.
+pub fn status_text(status: reqwest::StatusCode, answer: &str) -> String {
+    let code = xml_text(answer, "Code").unwrap_or_default();
+    format!(
+        "Received HTTP status {} {}: {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        if code.is_empty() {
+            "no error code"
+        } else {
+            &code
+        }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::xml_text;

@@ -23,7 +23,7 @@ use object_store::signer::{SignedUrlOptions, Signer};
 use serde::Deserialize;
 
 use super::instrument::{RequestLogger, RequestRecord, RequestStats};
-use super::s3_answer::xml_text;
+use super::s3_answer::{status_text, xml_text};
 
 /// Bytes one listing page may hold (1000 keys of up to 1024 bytes, escaped).
 const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -347,14 +347,8 @@ impl S3Lister {
             let text = String::from_utf8_lossy(&body);
             let code = xml_text(&text, "Code").unwrap_or_default();
             let detail = format!(
-                "Error performing list request: Received HTTP status {} {}: {}",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or(""),
-                if code.is_empty() {
-                    "no error code"
-                } else {
-                    &code
-                }
+                "Error performing list request: {}",
+                status_text(status, &text)
             );
             if status.as_u16() == 301
                 || ["PermanentRedirect", "AuthorizationHeaderMalformed"].contains(&code.as_str())
