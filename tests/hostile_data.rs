@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{S3Server, text};
+use common::{S3Server, stats_figure, text};
 use serde_json::{Value, json};
 
 /// What a bomb expands to: far over the memory bound the tests assert.
@@ -495,13 +495,7 @@ fn diff_spends_one_budget_across_both_stores() {
     assert!(out.stderr.contains("byte budget"), "{}", out.stderr);
     assert!(out.stderr.contains("--max-bytes"), "{}", out.stderr);
     // What the command read stays within the budget...
-    let read: u64 = out
-        .stderr
-        .split("bytes: ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no stats in {}", out.stderr));
+    let read = stats_figure(&out.stderr, "bytes");
     assert!(read <= 50_000, "read {read} bytes");
     // ...and the server sent at most one document more (the one refused when
     // its headers announced its size, sent before the refusal).

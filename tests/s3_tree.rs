@@ -8,7 +8,7 @@ use std::time::Duration;
 use assert_cmd::Command;
 use common::cli::{with_keys, zarrscope};
 use common::gate::Gate;
-use common::{ACCESS_KEY, PRIVATE, PUBLIC, S3Server, SECRET_KEY, text};
+use common::{ACCESS_KEY, PRIVATE, PUBLIC, S3Server, SECRET_KEY, stats_figure, text};
 use serde_json::Value;
 use zarrscope::store::guard::is_metadata_key;
 
@@ -309,12 +309,7 @@ fn byte_budget_refuses_a_large_document_before_downloading_it() {
     assert!(err.contains("would exceed the byte budget"), "{err}");
     assert!(err.contains("--max-bytes"), "{err}");
     // Only the small 404 body of the zarr.json probe was read.
-    let bytes: u64 = err
-        .split("bytes: ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(u64::MAX);
+    let bytes = stats_figure(&err, "bytes");
     assert!(bytes < 1024, "{err}");
 }
 
