@@ -6,6 +6,7 @@ mod common;
 
 use common::azure::{ACCOUNT, CONTAINER};
 use common::gcs::BUCKET;
+use common::inspect::assert_only_metadata_gets;
 use common::standin::StandIn;
 use common::{Home, LoggedRequest, assert_code, assert_ok, json, text};
 use zarrscope::store::guard::is_metadata_key;
@@ -115,22 +116,11 @@ impl Cloud {
     }
 }
 
-/// Every request was a GET of a metadata key (the guard: no chunk key was
-/// ever asked for); returns the keys, sorted.
-fn assert_only_metadata_gets(cloud: &Cloud) -> Vec<String> {
+/// [`assert_only_metadata_gets`] of the stand-in's log, which is not empty.
+fn assert_only_metadata_gets_on(cloud: &Cloud) -> Vec<String> {
     let log = cloud.requests();
     assert!(!log.is_empty(), "no requests reached the stand-in");
-    let mut keys = Vec::new();
-    for r in &log {
-        assert_eq!(r.method, "GET", "unexpected request {r:?}");
-        let key = r
-            .key()
-            .unwrap_or_else(|| panic!("not an object request: {r:?}"));
-        assert!(is_metadata_key(key), "non-metadata key requested: {r:?}");
-        keys.push(key.to_string());
-    }
-    keys.sort();
-    keys
+    assert_only_metadata_gets(&log)
 }
 
 /// Object GETs and listings only, and no object GET of a chunk key.
@@ -158,7 +148,7 @@ fn tree_of_a_consolidated_v2_store_is_one_round_trip(cloud: Cloud) {
     }
     assert!(out.contains("(367439, 2776738)  int32"), "{out}");
     // Both probes at once, nothing else: .zmetadata found, zarr.json absent.
-    let keys = assert_only_metadata_gets(&cloud);
+    let keys = assert_only_metadata_gets_on(&cloud);
     assert_eq!(
         keys,
         [
@@ -194,7 +184,7 @@ fn tree_of_a_consolidated_v3_store_is_one_get(cloud: Cloud) {
         assert!(names.contains(&path), "{path} missing from {v}");
     }
     // The same two probes as for v2; zarr.json holds the whole tree.
-    let keys = assert_only_metadata_gets(&cloud);
+    let keys = assert_only_metadata_gets_on(&cloud);
     assert_eq!(
         keys,
         ["cf-small-v3.zarr/.zmetadata", "cf-small-v3.zarr/zarr.json"]

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::cli::signed;
 use common::inspect::{assert_counted, log_lines, many_objects};
 use common::{
     Home, PRIVATE, PUBLIC, S3Server, SECRET_KEY, anon, assert_ok, json, run, stats_figure, text,
@@ -72,16 +73,14 @@ fn a_multipart_upload_counts_create_every_part_a_retried_part_and_complete() {
     server.fail_next("PUT", "up/big.bin", 503, 1);
     let out = run(
         &home,
-        &[
+        &signed(&[
             "cp",
             local.to_str().unwrap(),
             "s3://private/up/big.bin",
-            "--profile",
-            "zs",
             "--yes",
             "--stats",
             "-v",
-        ],
+        ]),
     );
     assert_ok(&out);
     assert!(std::fs::read(server.bucket_dir(PRIVATE).join("up/big.bin")).unwrap() == big);
@@ -119,15 +118,7 @@ fn a_recursive_remove_counts_listing_pages_and_every_delete_batch() {
     server.fail_next("POST", "", 503, 1);
     let out = run(
         &home,
-        &[
-            "rm",
-            "-r",
-            "s3://private/many",
-            "--profile",
-            "zs",
-            "--yes",
-            "--stats",
-        ],
+        &signed(&["rm", "-r", "s3://private/many", "--yes", "--stats"]),
     );
     assert_ok(&out);
     assert!(text(&out.stdout).contains("deleted 2500 of 2500 objects"));
@@ -159,15 +150,13 @@ fn a_move_of_one_object_counts_the_copy_and_the_delete() {
     server.fail_next("POST", "", 503, 1);
     let out = run(
         &home,
-        &[
+        &signed(&[
             "mv",
             "s3://private/from.txt",
             "s3://private/to.txt",
-            "--profile",
-            "zs",
             "--yes",
             "--stats",
-        ],
+        ]),
     );
     assert_ok(&out);
     assert_eq!(std::fs::read(bucket.join("to.txt")).unwrap(), b"moving");

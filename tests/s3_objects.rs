@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::cli::signed;
 use common::inspect::{assert_counted, disk_usage, log_lines, many_objects};
 use common::{Home, PRIVATE, PUBLIC, S3Server, SECRET_KEY, WRONG_SECRET, assert_ok, text};
 use common::{json, run, stats_figure};
@@ -778,31 +779,19 @@ fn mv_moves_after_confirming_and_keeps_the_source_when_delete_is_refused() {
     std::fs::write(bucket.join("a.txt"), "alpha").unwrap();
     std::fs::write(bucket.join("b.txt"), "bravo").unwrap();
 
-    let out = run(
-        &home,
-        &[
-            "mv",
-            "s3://private/a.txt",
-            "s3://private/moved/a.txt",
-            "--profile",
-            "zs",
-        ],
-    );
+    // `name` moved into moved/, signed, with `extra` arguments.
+    let mv = |name: &str, extra: &[&str]| {
+        let from = format!("s3://private/{name}");
+        let to = format!("s3://private/moved/{name}");
+        let args = [&["mv", from.as_str(), to.as_str()][..], extra].concat();
+        run(&home, &signed(&args))
+    };
+    let out = mv("a.txt", &[]);
     assert_ok(&out);
     assert!(text(&out.stdout).contains("would move 1 object"));
     assert!(bucket.join("a.txt").exists() && !bucket.join("moved/a.txt").exists());
 
-    let out = run(
-        &home,
-        &[
-            "mv",
-            "s3://private/a.txt",
-            "s3://private/moved/a.txt",
-            "--profile",
-            "zs",
-            "--yes",
-        ],
-    );
+    let out = mv("a.txt", &["--yes"]);
     assert_ok(&out);
     assert!(!bucket.join("a.txt").exists());
     assert_eq!(
@@ -828,17 +817,7 @@ fn mv_moves_after_confirming_and_keeps_the_source_when_delete_is_refused() {
     // report says so.
     server.deny("DeleteObject");
     server.deny("DeleteObjects");
-    let out = run(
-        &home,
-        &[
-            "mv",
-            "s3://private/b.txt",
-            "s3://private/moved/b.txt",
-            "--profile",
-            "zs",
-            "--yes",
-        ],
-    );
+    let out = mv("b.txt", &["--yes"]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("mv stopped after 0 of 1 objects"), "{err}");

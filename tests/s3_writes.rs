@@ -10,14 +10,10 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use common::cli::signed;
 use common::fault::{FaultServer, Reply};
-use common::inspect::{assert_counted, log_lines, many_objects, writes_seen};
+use common::inspect::{assert_counted, log_lines, many_objects, write_file, writes_seen};
 use common::{Home, PRIVATE, PUBLIC, S3Server, assert_code, assert_ok, run, stats_figure, text};
-
-fn write(path: &Path, body: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-}
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -30,8 +26,8 @@ fn a_move_or_copy_into_its_own_subtree_is_refused_before_any_write() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
     let bucket = server.bucket_dir(PRIVATE);
-    write(&bucket.join("dir/a"), "outer a");
-    write(&bucket.join("dir/sub/a"), "inner a");
+    write_file(&bucket.join("dir/a"), "outer a");
+    write_file(&bucket.join("dir/sub/a"), "inner a");
 
     for (command, src, dst, says) in [
         (
@@ -79,15 +75,7 @@ fn a_move_or_copy_into_its_own_subtree_is_refused_before_any_write() {
     // Prefix boundaries: `dir2` is not inside `dir`.
     let out = run(
         &home,
-        &[
-            "mv",
-            "-r",
-            "s3://private/dir",
-            "s3://private/dir2",
-            "--profile",
-            "zs",
-            "--yes",
-        ],
+        &signed(&["mv", "-r", "s3://private/dir", "s3://private/dir2", "--yes"]),
     );
     assert_ok(&out);
     assert_eq!(read(&bucket.join("dir2/a")), "outer a");
@@ -102,23 +90,16 @@ fn the_dry_run_names_every_object_an_overwrite_replaces_with_both_sizes() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
     let bucket = server.bucket_dir(PRIVATE);
-    write(&bucket.join("src/a.txt"), "alpha");
-    write(&bucket.join("src/b.txt"), "bravo!!");
-    write(&bucket.join("src/c.txt"), "charlie");
-    write(&bucket.join("dst/a.txt"), &"x".repeat(30));
-    write(&bucket.join("dst/b.txt"), "bb");
-    write(&bucket.join("dst/other.txt"), "kept");
+    write_file(&bucket.join("src/a.txt"), "alpha");
+    write_file(&bucket.join("src/b.txt"), "bravo!!");
+    write_file(&bucket.join("src/c.txt"), "charlie");
+    write_file(&bucket.join("dst/a.txt"), &"x".repeat(30));
+    write_file(&bucket.join("dst/b.txt"), "bb");
+    write_file(&bucket.join("dst/other.txt"), "kept");
 
     let out = run(
         &home,
-        &[
-            "cp",
-            "-r",
-            "s3://private/src",
-            "s3://private/dst",
-            "--profile",
-            "zs",
-        ],
+        &signed(&["cp", "-r", "s3://private/src", "s3://private/dst"]),
     );
     assert_ok(&out);
     let stdout = text(&out.stdout);
@@ -151,15 +132,7 @@ fn the_dry_run_names_every_object_an_overwrite_replaces_with_both_sizes() {
     // --json carries the same: which item replaces what, and its size.
     let out = run(
         &home,
-        &[
-            "cp",
-            "-r",
-            "s3://private/src",
-            "s3://private/dst",
-            "--profile",
-            "zs",
-            "--json",
-        ],
+        &signed(&["cp", "-r", "s3://private/src", "s3://private/dst", "--json"]),
     );
     assert_ok(&out);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -175,13 +148,7 @@ fn the_dry_run_names_every_object_an_overwrite_replaces_with_both_sizes() {
     server.reset();
     let out = run(
         &home,
-        &[
-            "cp",
-            "s3://private/src/a.txt",
-            "s3://private/dst/b.txt",
-            "--profile",
-            "zs",
-        ],
+        &signed(&["cp", "s3://private/src/a.txt", "s3://private/dst/b.txt"]),
     );
     assert_ok(&out);
     let stdout = text(&out.stdout);
@@ -198,13 +165,7 @@ fn the_dry_run_names_every_object_an_overwrite_replaces_with_both_sizes() {
     server.deny("HeadObject");
     let out = run(
         &home,
-        &[
-            "cp",
-            local.to_str().unwrap(),
-            "s3://private/dst/a.txt",
-            "--profile",
-            "zs",
-        ],
+        &signed(&["cp", local.to_str().unwrap(), "s3://private/dst/a.txt"]),
     );
     assert_ok(&out);
     let stdout = text(&out.stdout);
@@ -269,16 +230,7 @@ fn every_request_is_counted_and_logged_batch_deletes_and_upload_parts_too() {
     many_objects(&server, PRIVATE);
     let out = run(
         &home,
-        &[
-            "rm",
-            "-r",
-            "s3://private/many",
-            "--profile",
-            "zs",
-            "--yes",
-            "--stats",
-            "-v",
-        ],
+        &signed(&["rm", "-r", "s3://private/many", "--yes", "--stats", "-v"]),
     );
     assert_ok(&out);
     assert!(text(&out.stdout).contains("deleted 2500 of 2500 objects"));
@@ -302,16 +254,14 @@ fn every_request_is_counted_and_logged_batch_deletes_and_upload_parts_too() {
     server.reset();
     let out = run(
         &home,
-        &[
+        &signed(&[
             "cp",
             "s3://public/big.bin",
             "s3://private/big.bin",
-            "--profile",
-            "zs",
             "--yes",
             "--stats",
             "-v",
-        ],
+        ]),
     );
     assert_ok(&out);
     assert_eq!(
@@ -424,14 +374,12 @@ fn a_refused_upload_names_the_destination() {
     server.deny("PutObject");
     let out = run(
         &home,
-        &[
+        &signed(&[
             "cp",
             local.to_str().unwrap(),
             "s3://private/up.txt",
-            "--profile",
-            "zs",
             "--yes",
-        ],
+        ]),
     );
     assert_code(&out, 2);
     let err = text(&out.stderr);
@@ -504,9 +452,9 @@ fn a_local_upload_does_not_follow_symlinks_out_of_the_source_and_names_them() {
     let home = Home::new(&server.endpoint);
     let tmp = tempfile::tempdir().unwrap();
     let outside = tmp.path().join("outside");
-    write(&outside.join("secret.txt"), "SECRET");
+    write_file(&outside.join("secret.txt"), "SECRET");
     let up = tmp.path().join("up");
-    write(&up.join("a.txt"), "a");
+    write_file(&up.join("a.txt"), "a");
     symlink(outside.join("secret.txt"), up.join("secret-link")).unwrap();
     symlink(&outside, up.join("dir-link")).unwrap();
     // A link that stays inside the tree is followed as before.
@@ -529,15 +477,7 @@ fn a_local_upload_does_not_follow_symlinks_out_of_the_source_and_names_them() {
 
     let out = run(
         &home,
-        &[
-            "cp",
-            "-r",
-            up_arg,
-            "s3://private/up",
-            "--profile",
-            "zs",
-            "--yes",
-        ],
+        &signed(&["cp", "-r", up_arg, "s3://private/up", "--yes"]),
     );
     assert_ok(&out);
     assert!(
@@ -558,7 +498,7 @@ fn a_fifo_in_a_local_source_is_refused_by_name_not_waited_on() {
     let home = Home::new(&server.endpoint);
     let tmp = tempfile::tempdir().unwrap();
     let up = tmp.path().join("up");
-    write(&up.join("a.txt"), "a");
+    write_file(&up.join("a.txt"), "a");
     let fifo = tmp.path().join("pipe");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -683,15 +623,13 @@ fn mv_big_object(server: &S3Server) -> std::process::Output {
     let home = Home::new(&server.endpoint);
     run(
         &home,
-        &[
+        &signed(&[
             "mv",
             "s3://private/big.bin",
             "s3://private/moved/big.bin",
-            "--profile",
-            "zs",
             "--yes",
             "--stats",
-        ],
+        ]),
     )
 }
 
@@ -722,16 +660,14 @@ fn a_copy_refused_as_too_large_is_made_in_parts_with_the_same_bytes_and_headers(
 
     let out = run(
         &home,
-        &[
+        &signed(&[
             "cp",
             &format!("s3://private/{key}"),
             "s3://private/copied/ünï +%41.bin",
-            "--profile",
-            "zs",
             "--yes",
             "--stats",
             "-v",
-        ],
+        ]),
     );
     assert_ok(&out);
     let copied = server.bucket_dir(PRIVATE).join("copied/ünï +%41.bin");
@@ -833,14 +769,12 @@ fn an_object_at_the_copy_cap_is_copied_by_one_copy_object() {
     std::fs::write(server.bucket_dir(PRIVATE).join("at-cap.bin"), &body).unwrap();
     let out = run(
         &home,
-        &[
+        &signed(&[
             "cp",
             "s3://private/at-cap.bin",
             "s3://private/at-cap-copy.bin",
-            "--profile",
-            "zs",
             "--yes",
-        ],
+        ]),
     );
     assert_ok(&out);
     assert!(std::fs::read(server.bucket_dir(PRIVATE).join("at-cap-copy.bin")).unwrap() == body);
@@ -914,14 +848,7 @@ fn the_dry_run_names_an_object_the_server_will_copy_in_parts() {
     std::fs::write(dir.join("small.bin"), b"small").unwrap();
     let out = run(
         &home,
-        &[
-            "cp",
-            "-r",
-            "s3://public/sizes/",
-            "s3://private/sizes/",
-            "--profile",
-            "zs",
-        ],
+        &signed(&["cp", "-r", "s3://public/sizes/", "s3://private/sizes/"]),
     );
     let plan = assert_ok(&out);
     assert!(plan.contains("by download and upload (streamed)"), "{plan}");

@@ -1,10 +1,16 @@
-//! What a test puts in the server and looks at after a run: 2500 small
-//! objects, the server's log as lines, the write requests in it, whether
+//! What a test puts in the server and looks at after a run: a file with its
+//! directories, 2500 small objects, the server's log as lines, the write requests in it, whether
 //! `--stats` counted them all, a directory's usage on disk.
 
 use std::path::{Path, PathBuf};
 
-use super::{S3Server, stats_figure};
+use super::{LoggedRequest, S3Server, stats_figure};
+
+/// Write `body` to `path`, creating the directories above it.
+pub fn write_file(path: &Path, body: impl AsRef<[u8]>) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+}
 
 /// 2500 one-byte objects `many/k00000`, `many/k00001`, ... in `bucket`
 /// (three listing pages, three delete batches); their directory on disk.
@@ -39,6 +45,25 @@ pub fn assert_counted(server: &S3Server, stderr: &str) {
         "{stderr}\n{:?}",
         log_lines(server)
     );
+}
+
+/// Assert every request in `log` was a GET of a metadata key (the guard: no
+/// chunk key was ever asked for); the keys, sorted.
+pub fn assert_only_metadata_gets(log: &[LoggedRequest]) -> Vec<String> {
+    let mut keys = Vec::new();
+    for r in log {
+        assert_eq!(r.method, "GET", "unexpected request {r:?}");
+        let key = r
+            .key()
+            .unwrap_or_else(|| panic!("not an object request: {r:?}"));
+        assert!(
+            zarrscope::store::guard::is_metadata_key(key),
+            "non-metadata key requested: {r:?}"
+        );
+        keys.push(key.to_string());
+    }
+    keys.sort();
+    keys
 }
 
 /// "METHOD /bucket/key?query" of each PUT, POST and DELETE request.
