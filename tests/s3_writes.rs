@@ -93,7 +93,7 @@ fn the_dry_run_names_every_object_an_overwrite_replaces_with_both_sizes() {
     write_file(&bucket.join("src/a.txt"), "alpha");
     write_file(&bucket.join("src/b.txt"), "bravo!!");
     write_file(&bucket.join("src/c.txt"), "charlie");
-    write_file(&bucket.join("dst/a.txt"), &"x".repeat(30));
+    write_file(&bucket.join("dst/a.txt"), "x".repeat(30));
     write_file(&bucket.join("dst/b.txt"), "bb");
     write_file(&bucket.join("dst/other.txt"), "kept");
 
