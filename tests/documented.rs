@@ -11,23 +11,13 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::Duration;
 
+use common::cli::signed;
+use common::inspect::write_file;
 use common::{
     ACCESS_KEY, Home, PRIVATE, PUBLIC, S3Server, SECRET_KEY, WRONG_SECRET, anon, assert_code,
     assert_ok, json, run, text,
 };
 use serde_json::Value;
-
-/// `args` signed with the `zs` profile (its keys and this server's endpoint).
-fn signed<'a>(args: &[&'a str]) -> Vec<&'a str> {
-    let mut v = args.to_vec();
-    v.extend(["--profile", "zs"]);
-    v
-}
-
-fn write(path: &Path, body: &[u8]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-}
 
 /// Every file below `dir`, relative path → contents.
 fn tree_of(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
@@ -172,7 +162,7 @@ fn glob_question_mark_classes_and_alternatives_match_exactly() {
         "a1.txt", "a2.txt", "a10.txt", "b1.txt", "c1.csv", "c1.txt", "x/k.txt", "y/k.txt",
         "z/k.txt",
     ] {
-        write(&g.join(name), name.as_bytes());
+        write_file(&g.join(name), name.as_bytes());
     }
     for (pattern, expected) in [
         // `?` is exactly one character: not a10.txt.
@@ -212,7 +202,7 @@ fn du_depth_two_prints_each_path_two_levels_down() {
         ("s/f4", "123456"),
         ("top", "12345"),
     ] {
-        write(&d.join(name), body.as_bytes());
+        write_file(&d.join(name), body.as_bytes());
     }
     let out = run(&home, &anon(&server, &["du", "-d", "2", "s3://public/d"]));
     assert_eq!(
@@ -429,7 +419,7 @@ fn bare_nan_survives_consolidate_exactly_as_written() {
         ),
     ];
     for (key, body) in documents {
-        write(&store.join(key), body.as_bytes());
+        write_file(&store.join(key), body.as_bytes());
     }
     let url = "s3://private/nan.zarr";
     let out = run(&home, &signed(&["consolidate", url, "--yes"]));

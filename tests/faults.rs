@@ -66,6 +66,22 @@ fn zmetadata_requests(server: &FaultServer) -> usize {
         .count()
 }
 
+/// `tree --retries 1` fails on a broken body: both tries were made, and
+/// the error names the document, the retry and what to check.
+fn fails_after_one_retry_with_an_http_error(s: &FaultServer) {
+    let err = failed(&tree(s, &["--retries", "1"]));
+    says(
+        &err,
+        &[
+            "error: reading s3://b/s.zarr/.zmetadata failed",
+            "after 1 retries",
+            "HTTP error",
+            "hint: check the endpoint and network",
+        ],
+    );
+    assert_eq!(zmetadata_requests(s), 2, "{:?}", s.requests());
+}
+
 #[test]
 fn a_503_then_success_is_retried() {
     let s = server(|attempt, doc| {
@@ -120,17 +136,7 @@ fn a_reset_mid_body_is_retried_and_a_persistent_one_is_reported() {
         cut_after: Some(100),
         pace: None,
     });
-    let err = failed(&tree(&s, &["--retries", "1"]));
-    says(
-        &err,
-        &[
-            "error: reading s3://b/s.zarr/.zmetadata failed",
-            "after 1 retries",
-            "HTTP error",
-            "hint: check the endpoint and network",
-        ],
-    );
-    assert_eq!(zmetadata_requests(&s), 2, "{:?}", s.requests());
+    fails_after_one_retry_with_an_http_error(&s);
 }
 
 #[test]
@@ -141,17 +147,7 @@ fn a_body_shorter_than_its_content_length_is_an_error_not_garbage() {
         cut_after: None,
         pace: None,
     });
-    let err = failed(&tree(&s, &["--retries", "1"]));
-    says(
-        &err,
-        &[
-            "error: reading s3://b/s.zarr/.zmetadata failed",
-            "after 1 retries",
-            "HTTP error",
-            "hint: check the endpoint and network",
-        ],
-    );
-    assert_eq!(zmetadata_requests(&s), 2, "{:?}", s.requests());
+    fails_after_one_retry_with_an_http_error(&s);
 }
 
 #[test]

@@ -4,91 +4,91 @@
 
 mod common;
 
-use common::azure::{ACCOUNT, AzureServer, CONTAINER};
-use common::gcs::{BUCKET, GcsServer};
+use common::azure::{ACCOUNT, CONTAINER};
+use common::gcs::BUCKET;
+use common::inspect::assert_only_metadata_gets;
+use common::standin::StandIn;
 use common::{Home, LoggedRequest, assert_code, assert_ok, json, text};
 use zarrscope::store::guard::is_metadata_key;
 
+/// Which of the two stand-ins.
+#[derive(Clone, Copy)]
+enum Kind {
+    Gcs,
+    Azure,
+}
+
 /// One of the two stand-ins, with what differs between them.
-enum Cloud {
-    Gcs(GcsServer),
-    Azure(AzureServer),
+struct Cloud {
+    kind: Kind,
+    server: StandIn,
 }
 
 impl Cloud {
     fn gcs() -> Self {
-        Cloud::Gcs(GcsServer::start())
+        Cloud {
+            kind: Kind::Gcs,
+            server: common::gcs::start(),
+        }
     }
 
     fn azure() -> Self {
-        Cloud::Azure(AzureServer::start())
+        Cloud {
+            kind: Kind::Azure,
+            server: common::azure::start(),
+        }
     }
 
     fn endpoint(&self) -> &str {
-        match self {
-            Cloud::Gcs(s) => &s.endpoint,
-            Cloud::Azure(s) => &s.endpoint,
-        }
+        &self.server.endpoint
     }
 
     /// The URL of `path` in the stand-in's bucket/container.
     fn url(&self, path: &str) -> String {
-        match self {
-            Cloud::Gcs(_) => format!("gs://{BUCKET}/{path}"),
-            Cloud::Azure(_) => format!("az://{CONTAINER}/{path}"),
+        match self.kind {
+            Kind::Gcs => format!("gs://{BUCKET}/{path}"),
+            Kind::Azure => format!("az://{CONTAINER}/{path}"),
         }
     }
 
     /// The listing parameter that carries a page token.
     fn page_token_param(&self) -> &'static str {
-        match self {
-            Cloud::Gcs(_) => "continuation-token=",
-            Cloud::Azure(_) => "marker=",
+        match self.kind {
+            Kind::Gcs => "continuation-token=",
+            Kind::Azure => "marker=",
         }
     }
 
     fn requests(&self) -> Vec<LoggedRequest> {
-        match self {
-            Cloud::Gcs(s) => s.requests(),
-            Cloud::Azure(s) => s.requests(),
-        }
+        self.server.requests()
     }
 
     fn reset(&self) {
-        match self {
-            Cloud::Gcs(s) => s.reset(),
-            Cloud::Azure(s) => s.reset(),
-        }
+        self.server.reset()
     }
 
     /// The stand-in's bucket/container on disk.
     fn bucket_dir(&self) -> std::path::PathBuf {
-        match self {
-            Cloud::Gcs(s) => s.bucket_dir(),
-            Cloud::Azure(s) => s.container_dir(),
+        match self.kind {
+            Kind::Gcs => self.server.bucket_dir(BUCKET),
+            Kind::Azure => self.server.bucket_dir(CONTAINER),
         }
     }
 
     fn refuse(&self, status: u16, code: &str) {
-        match self {
-            Cloud::Gcs(s) => s.refuse(status, code),
-            Cloud::Azure(s) => s.refuse(status, code),
-        }
+        self.server.refuse(status, code)
     }
 
     /// The variable that gives this backend credentials.
     fn credentials_variable(&self) -> &'static str {
-        match self {
-            Cloud::Gcs(_) => "GOOGLE_APPLICATION_CREDENTIALS",
-            Cloud::Azure(_) => "AZURE_STORAGE_ACCOUNT_KEY",
+        match self.kind {
+            Kind::Gcs => "GOOGLE_APPLICATION_CREDENTIALS",
+            Kind::Azure => "AZURE_STORAGE_ACCOUNT_KEY",
         }
     }
 
     fn set_page_size(&self, entries: usize) {
-        match self {
-            Cloud::Gcs(s) => s.set_page_size(entries),
-            Cloud::Azure(s) => s.set_page_size(entries),
-        }
+        self.server.set_page_size(entries)
     }
 
     /// zarrscope with an empty environment (plus the Azure account name),
@@ -96,7 +96,7 @@ impl Cloud {
     fn command(&self, home: &Home, args: &[&str]) -> assert_cmd::Command {
         let mut cmd = home.zarrscope();
         cmd.args(args).args(["--endpoint-url", self.endpoint()]);
-        if let Cloud::Azure(_) = self {
+        if let Kind::Azure = self.kind {
             cmd.env("AZURE_STORAGE_ACCOUNT_NAME", ACCOUNT);
         }
         cmd
@@ -116,22 +116,11 @@ impl Cloud {
     }
 }
 
-/// Every request was a GET of a metadata key (the guard: no chunk key was
-/// ever asked for); returns the keys, sorted.
-fn assert_only_metadata_gets(cloud: &Cloud) -> Vec<String> {
+/// [`assert_only_metadata_gets`] of the stand-in's log, which is not empty.
+fn assert_only_metadata_gets_on(cloud: &Cloud) -> Vec<String> {
     let log = cloud.requests();
     assert!(!log.is_empty(), "no requests reached the stand-in");
-    let mut keys = Vec::new();
-    for r in &log {
-        assert_eq!(r.method, "GET", "unexpected request {r:?}");
-        let key = r
-            .key()
-            .unwrap_or_else(|| panic!("not an object request: {r:?}"));
-        assert!(is_metadata_key(key), "non-metadata key requested: {r:?}");
-        keys.push(key.to_string());
-    }
-    keys.sort();
-    keys
+    assert_only_metadata_gets(&log)
 }
 
 /// Object GETs and listings only, and no object GET of a chunk key.
@@ -159,7 +148,7 @@ fn tree_of_a_consolidated_v2_store_is_one_round_trip(cloud: Cloud) {
     }
     assert!(out.contains("(367439, 2776738)  int32"), "{out}");
     // Both probes at once, nothing else: .zmetadata found, zarr.json absent.
-    let keys = assert_only_metadata_gets(&cloud);
+    let keys = assert_only_metadata_gets_on(&cloud);
     assert_eq!(
         keys,
         [
@@ -195,7 +184,7 @@ fn tree_of_a_consolidated_v3_store_is_one_get(cloud: Cloud) {
         assert!(names.contains(&path), "{path} missing from {v}");
     }
     // The same two probes as for v2; zarr.json holds the whole tree.
-    let keys = assert_only_metadata_gets(&cloud);
+    let keys = assert_only_metadata_gets_on(&cloud);
     assert_eq!(
         keys,
         ["cf-small-v3.zarr/.zmetadata", "cf-small-v3.zarr/zarr.json"]
@@ -347,9 +336,9 @@ fn a_missing_store_explains(cloud: Cloud) {
 
 fn a_missing_bucket_names_it(cloud: Cloud, what: &str) {
     let home = home();
-    let url = match cloud {
-        Cloud::Gcs(_) => "gs://no-such-bucket/store.zarr".to_string(),
-        Cloud::Azure(_) => "az://no-such-container/store.zarr".to_string(),
+    let url = match cloud.kind {
+        Kind::Gcs => "gs://no-such-bucket/store.zarr".to_string(),
+        Kind::Azure => "az://no-such-container/store.zarr".to_string(),
     };
     for args in [vec!["tree", url.as_str()], vec!["ls", url.as_str()]] {
         let out = cloud.run(&home, &args);

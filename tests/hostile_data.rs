@@ -12,7 +12,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{S3Server, text};
+use common::inspect::write_file;
+use common::{S3Server, stats_figure, text};
 use serde_json::{Value, json};
 
 /// What a bomb expands to: far over the memory bound the tests assert.
@@ -103,11 +104,6 @@ fn show_coords(server: &S3Server, store: &str) -> Outcome {
     )
 }
 
-fn put(path: &Path, bytes: &[u8]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
-}
-
 /// A one-coordinate v2 store `x` (10 float64: 80 bytes a chunk) whose
 /// consolidated metadata plans `planned` and whose `x/.zarray` says
 /// `on_disk`, with `chunk` as `x/0` when given.
@@ -122,12 +118,12 @@ fn write_store(root: &Path, planned: &Value, on_disk: &Value, chunk: Option<&[u8
             "x/.zattrs": dims,
         }
     });
-    put(&root.join(".zmetadata"), zmetadata.to_string().as_bytes());
-    put(&root.join(".zgroup"), br#"{"zarr_format": 2}"#);
-    put(&root.join("x/.zarray"), on_disk.to_string().as_bytes());
-    put(&root.join("x/.zattrs"), dims.to_string().as_bytes());
+    write_file(&root.join(".zmetadata"), zmetadata.to_string().as_bytes());
+    write_file(&root.join(".zgroup"), br#"{"zarr_format": 2}"#);
+    write_file(&root.join("x/.zarray"), on_disk.to_string().as_bytes());
+    write_file(&root.join("x/.zattrs"), dims.to_string().as_bytes());
     if let Some(chunk) = chunk {
-        put(&root.join("x/0"), chunk);
+        write_file(&root.join("x/0"), chunk);
     }
 }
 
@@ -363,8 +359,8 @@ fn write_sharded_store(root: &Path, chunks: [&[u8]; 2]) {
         "consolidated_metadata": {"kind": "inline", "must_understand": false,
                                   "metadata": {"x": x}}
     });
-    put(&root.join("zarr.json"), root_doc.to_string().as_bytes());
-    put(&root.join("x/zarr.json"), x.to_string().as_bytes());
+    write_file(&root.join("zarr.json"), root_doc.to_string().as_bytes());
+    write_file(&root.join("x/zarr.json"), x.to_string().as_bytes());
     let mut shard = Vec::new();
     let mut index = Vec::new();
     for chunk in chunks {
@@ -373,7 +369,7 @@ fn write_sharded_store(root: &Path, chunks: [&[u8]; 2]) {
         shard.extend_from_slice(chunk);
     }
     shard.extend(index);
-    put(&root.join("x/c/0"), &shard);
+    write_file(&root.join("x/c/0"), &shard);
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -456,8 +452,8 @@ fn padded_store(root: &Path, pad: usize) {
             ".zattrs": {"padding": "p".repeat(pad)},
         }
     });
-    put(&root.join(".zmetadata"), zmetadata.to_string().as_bytes());
-    put(&root.join(".zgroup"), br#"{"zarr_format": 2}"#);
+    write_file(&root.join(".zmetadata"), zmetadata.to_string().as_bytes());
+    write_file(&root.join(".zgroup"), br#"{"zarr_format": 2}"#);
 }
 
 #[test]
@@ -495,13 +491,7 @@ fn diff_spends_one_budget_across_both_stores() {
     assert!(out.stderr.contains("byte budget"), "{}", out.stderr);
     assert!(out.stderr.contains("--max-bytes"), "{}", out.stderr);
     // What the command read stays within the budget...
-    let read: u64 = out
-        .stderr
-        .split("bytes: ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no stats in {}", out.stderr));
+    let read = stats_figure(&out.stderr, "bytes");
     assert!(read <= 50_000, "read {read} bytes");
     // ...and the server sent at most one document more (the one refused when
     // its headers announced its size, sent before the refusal).

@@ -5,24 +5,13 @@
 
 mod common;
 
+use common::cli::signed;
+use common::inspect::{assert_counted, log_lines, many_objects};
 use common::{
     Home, PRIVATE, PUBLIC, S3Server, SECRET_KEY, anon, assert_ok, json, run, stats_figure, text,
 };
 
 const ZMETADATA: &str = "nwm-chrtout-v2.zarr/.zmetadata";
-
-/// The server's log, one line per request, for failure messages.
-fn server_log(server: &S3Server) -> String {
-    server
-        .requests()
-        .iter()
-        .map(|r| {
-            // Presigned queries hold signatures: show what comes before.
-            let query = r.query.split("&X-Amz-").next().unwrap_or_default();
-            format!("{} {}?{query} {}\n", r.method, r.path, r.status)
-        })
-        .collect()
-}
 
 fn statuses_of(server: &S3Server, method: &str, key: &str) -> Vec<u16> {
     server
@@ -46,8 +35,8 @@ fn a_get_answered_503_then_200_counts_both_attempts() {
     assert_eq!(
         doc["stats"]["requests"],
         server.requests().len(),
-        "{}",
-        server_log(&server)
+        "{:?}",
+        log_lines(&server)
     );
 
     // --stats says the same, and -v shows the failed attempt: its path
@@ -57,12 +46,7 @@ fn a_get_answered_503_then_200_counts_both_attempts() {
     let out = run(&home, &anon(&server, &["tree", store, "--stats", "-v"]));
     assert_ok(&out);
     let err = text(&out.stderr);
-    assert_eq!(
-        stats_figure(&err, "requests"),
-        server.requests().len() as u64,
-        "{err}\n{}",
-        server_log(&server)
-    );
+    assert_counted(&server, &err);
     let attempt = err
         .lines()
         .find(|l| l.contains(".zmetadata") && l.contains(" 503 "))
@@ -89,16 +73,14 @@ fn a_multipart_upload_counts_create_every_part_a_retried_part_and_complete() {
     server.fail_next("PUT", "up/big.bin", 503, 1);
     let out = run(
         &home,
-        &[
+        &signed(&[
             "cp",
             local.to_str().unwrap(),
             "s3://private/up/big.bin",
-            "--profile",
-            "zs",
             "--yes",
             "--stats",
             "-v",
-        ],
+        ]),
     );
     assert_ok(&out);
     assert!(std::fs::read(server.bucket_dir(PRIVATE).join("up/big.bin")).unwrap() == big);
@@ -109,17 +91,12 @@ fn a_multipart_upload_counts_create_every_part_a_retried_part_and_complete() {
         .map(|r| r.status)
         .collect();
     // 50 MiB in 16 MiB parts: 4 parts, one of them sent twice.
-    assert_eq!(parts.len(), 5, "{}", server_log(&server));
+    assert_eq!(parts.len(), 5, "{:?}", log_lines(&server));
     assert_eq!(parts.iter().filter(|s| **s == 503).count(), 1);
     let posts = log.iter().filter(|r| r.method == "POST").count();
-    assert_eq!(posts, 2, "create and complete: {}", server_log(&server));
+    assert_eq!(posts, 2, "create and complete: {:?}", log_lines(&server));
     let err = text(&out.stderr);
-    assert_eq!(
-        stats_figure(&err, "requests"),
-        log.len() as u64,
-        "{err}\n{}",
-        server_log(&server)
-    );
+    assert_counted(&server, &err);
     // The refused part has its own -v line, signed request or not: the path
     // only (no uploadId, no signature), and never the secret.
     let attempt = err
@@ -136,24 +113,12 @@ fn a_multipart_upload_counts_create_every_part_a_retried_part_and_complete() {
 fn a_recursive_remove_counts_listing_pages_and_every_delete_batch() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    let dir = server.bucket_dir(PRIVATE).join("many");
-    std::fs::create_dir_all(&dir).unwrap();
-    for i in 0..2500 {
-        std::fs::write(dir.join(format!("k{i:05}")), "z").unwrap();
-    }
+    let dir = many_objects(&server, PRIVATE);
     // One DeleteObjects batch is refused once.
     server.fail_next("POST", "", 503, 1);
     let out = run(
         &home,
-        &[
-            "rm",
-            "-r",
-            "s3://private/many",
-            "--profile",
-            "zs",
-            "--yes",
-            "--stats",
-        ],
+        &signed(&["rm", "-r", "s3://private/many", "--yes", "--stats"]),
     );
     assert_ok(&out);
     assert!(text(&out.stdout).contains("deleted 2500 of 2500 objects"));
@@ -163,7 +128,7 @@ fn a_recursive_remove_counts_listing_pages_and_every_delete_batch() {
         .iter()
         .filter(|r| r.method == "GET" && r.query.contains("list-type=2"))
         .count();
-    assert_eq!(lists, 3, "2500 keys, 1000 a page: {}", server_log(&server));
+    assert_eq!(lists, 3, "2500 keys, 1000 a page: {:?}", log_lines(&server));
     let posts: Vec<u16> = log
         .iter()
         .filter(|r| r.method == "POST")
@@ -172,12 +137,7 @@ fn a_recursive_remove_counts_listing_pages_and_every_delete_batch() {
     assert_eq!(posts.len(), 4, "3 batches, one sent twice");
     assert_eq!(posts.iter().filter(|s| **s == 503).count(), 1);
     let err = text(&out.stderr);
-    assert_eq!(
-        stats_figure(&err, "requests"),
-        log.len() as u64,
-        "{err}\n{}",
-        server_log(&server)
-    );
+    assert_counted(&server, &err);
 }
 
 #[test]
@@ -190,15 +150,13 @@ fn a_move_of_one_object_counts_the_copy_and_the_delete() {
     server.fail_next("POST", "", 503, 1);
     let out = run(
         &home,
-        &[
+        &signed(&[
             "mv",
             "s3://private/from.txt",
             "s3://private/to.txt",
-            "--profile",
-            "zs",
             "--yes",
             "--stats",
-        ],
+        ]),
     );
     assert_ok(&out);
     assert_eq!(std::fs::read(bucket.join("to.txt")).unwrap(), b"moving");
@@ -209,14 +167,9 @@ fn a_move_of_one_object_counts_the_copy_and_the_delete() {
         .filter(|r| r.method == "POST" && r.query.contains("delete"))
         .map(|r| r.status)
         .collect();
-    assert_eq!(deletes, [503, 200], "{}", server_log(&server));
+    assert_eq!(deletes, [503, 200], "{:?}", log_lines(&server));
     let err = text(&out.stderr);
-    assert_eq!(
-        stats_figure(&err, "requests"),
-        server.requests().len() as u64,
-        "{err}\n{}",
-        server_log(&server)
-    );
+    assert_counted(&server, &err);
 }
 
 #[test]
@@ -238,8 +191,8 @@ fn head_reads_one_64_kib_window_in_one_get() {
         .filter(|r| r.method == "GET")
         .map(|r| r.bytes)
         .collect();
-    assert_eq!(gets, [65536], "{}", server_log(&server));
+    assert_eq!(gets, [65536], "{:?}", log_lines(&server));
     let err = text(&out.stderr);
-    assert_eq!(stats_figure(&err, "requests"), log.len() as u64, "{err}");
+    assert_counted(&server, &err);
     assert_eq!(stats_figure(&err, "bytes"), 65536, "{err}");
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::gate::Gate;
-use common::inspect::writes_seen;
+use common::inspect::{assert_counted, writes_seen};
 use common::{Home, PRIVATE, PUBLIC, S3Server, text};
 use common::{anon, assert_code, json, run};
 use serde_json::Value;
@@ -86,7 +86,7 @@ fn the_crawl_reads_metadata_keys_only_never_lists_arrays_and_ignores_consolidate
     let v3_probes = log.iter().filter(|r| r.path.ends_with("zarr.json")).count();
     assert_eq!(v3_probes, 1, "{log:?}");
     let err = text(&out.stderr);
-    assert!(err.contains(&format!("requests: {} ", log.len())), "{err}");
+    assert_counted(&server, &err);
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use common::cli::signed;
 use common::proxy::{Action, Proxy, Seen};
 use common::{Home, PRIVATE, S3Server, assert_code, run, text};
 
@@ -37,14 +38,12 @@ fn mv_with_head_of_copy(
     let home = Home::new(&proxy.endpoint);
     let out = run(
         &home,
-        &[
+        &signed(&[
             "mv",
             "s3://private/a.txt",
             "s3://private/moved/a.txt",
-            "--profile",
-            "zs",
             "--yes",
-        ],
+        ]),
     );
     (out, proxy)
 }

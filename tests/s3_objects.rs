@@ -4,9 +4,10 @@
 
 mod common;
 
-use common::inspect::{disk_usage, log_lines};
+use common::cli::signed;
+use common::inspect::{assert_counted, disk_usage, log_lines, many_objects};
 use common::{Home, PRIVATE, PUBLIC, S3Server, SECRET_KEY, WRONG_SECRET, assert_ok, text};
-use common::{json, run};
+use common::{json, run, stats_figure};
 
 // ---------------------------------------------------------------- ls
 
@@ -420,12 +421,7 @@ fn head_reads_one_small_window_of_a_50_mb_object() {
     assert_eq!(log[0].method, "GET");
     // Bytes received, as counted by zarrscope: at most 64 KiB.
     let err = text(&out.stderr);
-    let bytes: u64 = err
-        .split("bytes: ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{err}"));
+    let bytes = stats_figure(&err, "bytes");
     assert!(bytes <= 64 * 1024, "{bytes} bytes moved");
 
     // -c: exactly the bytes asked for, one GET.
@@ -783,31 +779,19 @@ fn mv_moves_after_confirming_and_keeps_the_source_when_delete_is_refused() {
     std::fs::write(bucket.join("a.txt"), "alpha").unwrap();
     std::fs::write(bucket.join("b.txt"), "bravo").unwrap();
 
-    let out = run(
-        &home,
-        &[
-            "mv",
-            "s3://private/a.txt",
-            "s3://private/moved/a.txt",
-            "--profile",
-            "zs",
-        ],
-    );
+    // `name` moved into moved/, signed, with `extra` arguments.
+    let mv = |name: &str, extra: &[&str]| {
+        let from = format!("s3://private/{name}");
+        let to = format!("s3://private/moved/{name}");
+        let args = [&["mv", from.as_str(), to.as_str()][..], extra].concat();
+        run(&home, &signed(&args))
+    };
+    let out = mv("a.txt", &[]);
     assert_ok(&out);
     assert!(text(&out.stdout).contains("would move 1 object"));
     assert!(bucket.join("a.txt").exists() && !bucket.join("moved/a.txt").exists());
 
-    let out = run(
-        &home,
-        &[
-            "mv",
-            "s3://private/a.txt",
-            "s3://private/moved/a.txt",
-            "--profile",
-            "zs",
-            "--yes",
-        ],
-    );
+    let out = mv("a.txt", &["--yes"]);
     assert_ok(&out);
     assert!(!bucket.join("a.txt").exists());
     assert_eq!(
@@ -833,17 +817,7 @@ fn mv_moves_after_confirming_and_keeps_the_source_when_delete_is_refused() {
     // report says so.
     server.deny("DeleteObject");
     server.deny("DeleteObjects");
-    let out = run(
-        &home,
-        &[
-            "mv",
-            "s3://private/b.txt",
-            "s3://private/moved/b.txt",
-            "--profile",
-            "zs",
-            "--yes",
-        ],
-    );
+    let out = mv("b.txt", &["--yes"]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("mv stopped after 0 of 1 objects"), "{err}");
@@ -1153,11 +1127,7 @@ fn no_secret_appears_in_any_output_even_verbose() {
 fn listing_requests_are_counted_per_page() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    let dir = server.bucket_dir(PUBLIC).join("many");
-    std::fs::create_dir_all(&dir).unwrap();
-    for i in 0..2500 {
-        std::fs::write(dir.join(format!("k{i:05}")), "z").unwrap();
-    }
+    many_objects(&server, PUBLIC);
     let out = run(
         &home,
         &[
@@ -1184,11 +1154,8 @@ fn listing_requests_are_counted_per_page() {
         "S3 pages hold 1000 keys: {:?}",
         log_lines(&server)
     );
-    assert!(
-        text(&out.stderr).contains(&format!("requests: {pages} ")),
-        "zarrscope's count matches the server's: {}",
-        text(&out.stderr)
-    );
+    // zarrscope's count matches the server's.
+    assert_counted(&server, &text(&out.stderr));
 }
 
 // ---------------------------------------------------------------- region

@@ -7,15 +7,26 @@
 
 mod common;
 
+use common::inspect::log_lines;
 use common::{Home, PRIVATE, PUBLIC, S3Server, anon, assert_code, assert_ok, run, text};
 
-/// The request lines of the server's log, for failure messages.
-fn log_lines(server: &S3Server) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}?{} {}", r.method, r.path, r.query, r.status))
-        .collect()
+/// A server whose buckets both refuse listings (no s3:ListBucket), and a
+/// home for it.
+fn no_list_server() -> (S3Server, Home) {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    server.deny_list(PUBLIC);
+    server.deny_list(PRIVATE);
+    (server, home)
+}
+
+/// Each bucket with the arguments that read it: unsigned for the public
+/// one, signed (profile zs) for the private one.
+fn buckets_unsigned_and_signed(server: &S3Server) -> [(&'static str, Vec<&str>); 2] {
+    [
+        (PUBLIC, anon(server, &[])),
+        (PRIVATE, vec!["--profile", "zs"]),
+    ]
 }
 
 /// A raw HTTP/1.1 exchange with the server; the status code it answered.
@@ -115,27 +126,19 @@ fn the_strict_server_refuses_a_put_without_length_and_zarrscope_always_sends_one
 #[test]
 fn a_no_list_bucket_refuses_listings_and_answers_403_for_missing_keys_only() {
     // The server's switch, and `ls` naming the permission it lacks.
-    let server = S3Server::start();
-    let home = Home::new(&server.endpoint);
-    server.deny_list(PUBLIC);
-    server.deny_list(PRIVATE);
+    let (server, home) = no_list_server();
 
-    for (bucket, access) in [
-        (PUBLIC, anon(&server, &[])),
-        (PRIVATE, vec!["--profile", "zs"]),
-    ] {
+    for (bucket, access) in buckets_unsigned_and_signed(&server) {
+        // `command` on a path in the store, after a fresh log.
+        let on_store = |command: &str, path: &str| {
+            server.reset();
+            let url = format!("s3://{bucket}/nwm-chrtout-v2.zarr/{path}");
+            run(&home, &[&[command, url.as_str()][..], &access].concat())
+        };
         // An existing key is served.
-        server.reset();
-        let url = format!("s3://{bucket}/nwm-chrtout-v2.zarr/.zgroup");
-        let mut args = vec!["cat", url.as_str()];
-        args.extend(&access);
-        assert_ok(&run(&home, &args));
+        assert_ok(&on_store("cat", ".zgroup"));
         // A missing one answers 403 AccessDenied, not 404.
-        server.reset();
-        let url = format!("s3://{bucket}/nwm-chrtout-v2.zarr/no-such-key");
-        let mut args = vec!["cat", url.as_str()];
-        args.extend(&access);
-        let out = run(&home, &args);
+        let out = on_store("cat", "no-such-key");
         assert_code(&out, 2);
         let log = server.requests();
         assert!(
@@ -150,11 +153,7 @@ fn a_no_list_bucket_refuses_listings_and_answers_403_for_missing_keys_only() {
             log_lines(&server)
         );
         // A listing is refused.
-        server.reset();
-        let url = format!("s3://{bucket}/nwm-chrtout-v2.zarr/");
-        let mut args = vec!["ls", url.as_str()];
-        args.extend(&access);
-        let out = run(&home, &args);
+        let out = on_store("ls", "");
         assert_code(&out, 2);
         // The error says it was the listing, and what listing needs.
         let err = text(&out.stderr);
@@ -175,10 +174,7 @@ fn a_no_list_bucket_refuses_listings_and_answers_403_for_missing_keys_only() {
 /// `tree` of each consolidated store in a no-list bucket, signed and unsigned.
 #[test]
 fn consolidated_v2_and_v3_stores_read_in_a_no_list_bucket_signed_and_unsigned() {
-    let server = S3Server::start();
-    let home = Home::new(&server.endpoint);
-    server.deny_list(PUBLIC);
-    server.deny_list(PRIVATE);
+    let (server, home) = no_list_server();
     // (store, the probe that must have been refused, a node in the tree)
     let stores = [
         ("nwm-chrtout-v2.zarr", "zarr.json", "streamflow"),
@@ -187,15 +183,11 @@ fn consolidated_v2_and_v3_stores_read_in_a_no_list_bucket_signed_and_unsigned() 
         // second round trip finds the store's .zmetadata above it.
         ("nwm-chrtout-v2.zarr/streamflow", "zarr.json", "streamflow"),
     ];
-    for (bucket, access) in [
-        (PUBLIC, anon(&server, &[])),
-        (PRIVATE, vec!["--profile", "zs"]),
-    ] {
+    for (bucket, access) in buckets_unsigned_and_signed(&server) {
         for (store, refused, node) in stores {
             server.reset();
             let url = format!("s3://{bucket}/{store}");
-            let mut args = vec!["tree", url.as_str(), "--json"];
-            args.extend(&access);
+            let args = [&["tree", url.as_str(), "--json"][..], &access].concat();
             let out = run(&home, &args);
             let stdout = assert_ok(&out);
             assert!(stdout.contains(node), "{url}: {stdout}");
@@ -217,19 +209,16 @@ fn consolidated_v2_and_v3_stores_read_in_a_no_list_bucket_signed_and_unsigned() 
 
 #[test]
 fn when_every_probe_is_refused_the_error_names_the_missing_permissions() {
-    let server = S3Server::start();
-    let home = Home::new(&server.endpoint);
-    server.deny_list(PUBLIC);
-    server.deny_list(PRIVATE);
-    for (bucket, access, who) in [
-        (PUBLIC, anon(&server, &[]), "unsigned requests"),
-        (PRIVATE, vec!["--profile", "zs"], "profile zs"),
-    ] {
+    let (server, home) = no_list_server();
+    let signers = ["unsigned requests", "profile zs"];
+    for ((bucket, access), who) in buckets_unsigned_and_signed(&server)
+        .into_iter()
+        .zip(signers)
+    {
         // The probes, and with --crawl the crawl's own first requests.
         for crawl in [None, Some("--crawl")] {
             let url = format!("s3://{bucket}/no-such-store.zarr");
-            let mut args = vec!["tree", url.as_str()];
-            args.extend(&access);
+            let mut args = [&["tree", url.as_str()][..], &access].concat();
             args.extend(crawl);
             let out = run(&home, &args);
             assert_code(&out, 2);
@@ -252,22 +241,15 @@ fn when_every_probe_is_refused_the_error_names_the_missing_permissions() {
 /// and without --crawl.
 #[test]
 fn a_crawl_in_a_no_list_bucket_says_listing_was_refused_and_needs_list_bucket() {
-    let server = S3Server::start();
-    let home = Home::new(&server.endpoint);
-    server.deny_list(PUBLIC);
-    server.deny_list(PRIVATE);
-    for (bucket, access) in [
-        (PUBLIC, anon(&server, &[])),
-        (PRIVATE, vec!["--profile", "zs"]),
-    ] {
+    let (server, home) = no_list_server();
+    for (bucket, access) in buckets_unsigned_and_signed(&server) {
         for store in [
             "nested-unconsolidated-v2.zarr",
             "v3-nested-unconsolidated.zarr",
         ] {
             for crawl in [false, true] {
                 let url = format!("s3://{bucket}/{store}");
-                let mut args = vec!["tree", url.as_str()];
-                args.extend(&access);
+                let mut args = [&["tree", url.as_str()][..], &access].concat();
                 if crawl {
                     args.push("--crawl");
                 }
@@ -307,14 +289,10 @@ fn awkward_node_names_come_out_as_zarr_python_lists_them() {
             .map(|p| p.as_str().unwrap().to_string())
             .collect();
         assert!(expected.iter().any(|p| p.contains("pct%41")));
-        for (bucket, access) in [
-            (PUBLIC, anon(&server, &[])),
-            (PRIVATE, vec!["--profile", "zs"]),
-        ] {
+        for (bucket, access) in buckets_unsigned_and_signed(&server) {
             for crawl in [false, true] {
                 let url = format!("s3://{bucket}/{store}");
-                let mut args = vec!["tree", url.as_str(), "--json"];
-                args.extend(&access);
+                let mut args = [&["tree", url.as_str(), "--json"][..], &access].concat();
                 if crawl {
                     args.push("--crawl");
                 }

@@ -8,32 +8,14 @@ use std::time::Duration;
 use assert_cmd::Command;
 use common::cli::{with_keys, zarrscope};
 use common::gate::Gate;
-use common::{ACCESS_KEY, PRIVATE, PUBLIC, S3Server, SECRET_KEY, text};
+use common::inspect::assert_only_metadata_gets;
+use common::{ACCESS_KEY, PRIVATE, PUBLIC, S3Server, SECRET_KEY, stats_figure, text};
 use serde_json::Value;
-use zarrscope::store::guard::is_metadata_key;
 
 fn tree(server: &S3Server, url: &str) -> Command {
     let mut cmd = zarrscope();
     cmd.args(["tree", url, "--endpoint-url", &server.endpoint]);
     cmd
-}
-
-/// Every request was a GET of a metadata key; returns the keys.
-fn assert_only_metadata_gets(server: &S3Server) -> Vec<String> {
-    let log = server.requests();
-    for r in &log {
-        assert_eq!(r.method, "GET", "unexpected request {r:?}");
-        let key = r
-            .key()
-            .unwrap_or_else(|| panic!("not an object request: {r:?}"));
-        assert!(is_metadata_key(key), "non-metadata key requested: {r:?}");
-    }
-    let mut keys: Vec<String> = log
-        .iter()
-        .filter_map(|r| r.key().map(str::to_string))
-        .collect();
-    keys.sort();
-    keys
 }
 
 #[test]
@@ -60,7 +42,7 @@ fn v2_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
     }
     assert!(text.contains("(367439, 2776738)  int32"), "{text}");
 
-    let keys = assert_only_metadata_gets(&server);
+    let keys = assert_only_metadata_gets(&server.requests());
     assert_eq!(
         keys,
         [
@@ -101,7 +83,7 @@ fn v3_consolidated_tree_costs_one_round_trip_of_metadata_gets() {
     ] {
         assert!(text.contains(needle), "{needle} missing from\n{text}");
     }
-    let keys = assert_only_metadata_gets(&server);
+    let keys = assert_only_metadata_gets(&server.requests());
     assert_eq!(
         keys,
         [
@@ -266,7 +248,7 @@ fn missing_store_names_the_url_and_what_was_looked_for() {
         "{err}"
     );
     assert!(err.contains("hint:"), "{err}");
-    assert_only_metadata_gets(&server);
+    assert_only_metadata_gets(&server.requests());
 }
 
 #[test]
@@ -290,7 +272,7 @@ fn store_without_consolidated_metadata_is_an_error_only_with_consolidated_only()
         );
         assert!(err.contains("drop --consolidated-only"), "{err}");
     }
-    assert_only_metadata_gets(&server);
+    assert_only_metadata_gets(&server.requests());
 }
 
 #[test]
@@ -309,12 +291,7 @@ fn byte_budget_refuses_a_large_document_before_downloading_it() {
     assert!(err.contains("would exceed the byte budget"), "{err}");
     assert!(err.contains("--max-bytes"), "{err}");
     // Only the small 404 body of the zarr.json probe was read.
-    let bytes: u64 = err
-        .split("bytes: ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(u64::MAX);
+    let bytes = stats_figure(&err, "bytes");
     assert!(bytes < 1024, "{err}");
 }
 
@@ -368,7 +345,7 @@ fn plain_https_style_urls_use_the_http_backend() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("/observations/temperature"));
-    assert_only_metadata_gets(&server);
+    assert_only_metadata_gets(&server.requests());
 }
 
 #[test]

@@ -10,35 +10,10 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use common::cli::signed;
 use common::fault::{FaultServer, Reply};
-use common::inspect::{log_lines, writes_seen};
-use common::run;
-use common::{Home, PRIVATE, PUBLIC, S3Server, assert_ok, text};
-
-fn assert_refused(out: &std::process::Output) {
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "stdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
-/// The `requests: N` figure of `--stats`.
-fn stats_requests(stderr: &str) -> usize {
-    stderr
-        .split("requests: ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no --stats line in: {stderr}"))
-}
-
-fn write(path: &Path, body: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-}
+use common::inspect::{assert_counted, log_lines, many_objects, write_file, writes_seen};
+use common::{Home, PRIVATE, PUBLIC, S3Server, assert_code, assert_ok, run, stats_figure, text};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -51,8 +26,8 @@ fn a_move_or_copy_into_its_own_subtree_is_refused_before_any_write() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
     let bucket = server.bucket_dir(PRIVATE);
-    write(&bucket.join("dir/a"), "outer a");
-    write(&bucket.join("dir/sub/a"), "inner a");
+    write_file(&bucket.join("dir/a"), "outer a");
+    write_file(&bucket.join("dir/sub/a"), "inner a");
 
     for (command, src, dst, says) in [
         (
@@ -88,7 +63,7 @@ fn a_move_or_copy_into_its_own_subtree_is_refused_before_any_write() {
             &home,
             &[command, "-r", src, dst, "--profile", "zs", "--yes"],
         );
-        assert_refused(&out);
+        assert_code(&out, 2);
         let err = text(&out.stderr);
         assert!(err.contains(says), "{command} {src} {dst}: {err}");
         assert!(err.contains(src.trim_end_matches('/')), "{err}");
@@ -100,15 +75,7 @@ fn a_move_or_copy_into_its_own_subtree_is_refused_before_any_write() {
     // Prefix boundaries: `dir2` is not inside `dir`.
     let out = run(
         &home,
-        &[
-            "mv",
-            "-r",
-            "s3://private/dir",
-            "s3://private/dir2",
-            "--profile",
-            "zs",
-            "--yes",
-        ],
+        &signed(&["mv", "-r", "s3://private/dir", "s3://private/dir2", "--yes"]),
     );
     assert_ok(&out);
     assert_eq!(read(&bucket.join("dir2/a")), "outer a");
@@ -123,23 +90,16 @@ fn the_dry_run_names_every_object_an_overwrite_replaces_with_both_sizes() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
     let bucket = server.bucket_dir(PRIVATE);
-    write(&bucket.join("src/a.txt"), "alpha");
-    write(&bucket.join("src/b.txt"), "bravo!!");
-    write(&bucket.join("src/c.txt"), "charlie");
-    write(&bucket.join("dst/a.txt"), &"x".repeat(30));
-    write(&bucket.join("dst/b.txt"), "bb");
-    write(&bucket.join("dst/other.txt"), "kept");
+    write_file(&bucket.join("src/a.txt"), "alpha");
+    write_file(&bucket.join("src/b.txt"), "bravo!!");
+    write_file(&bucket.join("src/c.txt"), "charlie");
+    write_file(&bucket.join("dst/a.txt"), "x".repeat(30));
+    write_file(&bucket.join("dst/b.txt"), "bb");
+    write_file(&bucket.join("dst/other.txt"), "kept");
 
     let out = run(
         &home,
-        &[
-            "cp",
-            "-r",
-            "s3://private/src",
-            "s3://private/dst",
-            "--profile",
-            "zs",
-        ],
+        &signed(&["cp", "-r", "s3://private/src", "s3://private/dst"]),
     );
     assert_ok(&out);
     let stdout = text(&out.stdout);
@@ -172,15 +132,7 @@ fn the_dry_run_names_every_object_an_overwrite_replaces_with_both_sizes() {
     // --json carries the same: which item replaces what, and its size.
     let out = run(
         &home,
-        &[
-            "cp",
-            "-r",
-            "s3://private/src",
-            "s3://private/dst",
-            "--profile",
-            "zs",
-            "--json",
-        ],
+        &signed(&["cp", "-r", "s3://private/src", "s3://private/dst", "--json"]),
     );
     assert_ok(&out);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -196,13 +148,7 @@ fn the_dry_run_names_every_object_an_overwrite_replaces_with_both_sizes() {
     server.reset();
     let out = run(
         &home,
-        &[
-            "cp",
-            "s3://private/src/a.txt",
-            "s3://private/dst/b.txt",
-            "--profile",
-            "zs",
-        ],
+        &signed(&["cp", "s3://private/src/a.txt", "s3://private/dst/b.txt"]),
     );
     assert_ok(&out);
     let stdout = text(&out.stdout);
@@ -219,13 +165,7 @@ fn the_dry_run_names_every_object_an_overwrite_replaces_with_both_sizes() {
     server.deny("HeadObject");
     let out = run(
         &home,
-        &[
-            "cp",
-            local.to_str().unwrap(),
-            "s3://private/dst/a.txt",
-            "--profile",
-            "zs",
-        ],
+        &signed(&["cp", local.to_str().unwrap(), "s3://private/dst/a.txt"]),
     );
     assert_ok(&out);
     let stdout = text(&out.stdout);
@@ -265,7 +205,7 @@ fn mkdir_sends_a_content_length_and_its_dry_run_checks_the_bucket_once() {
     assert_ok(&out);
     assert!(text(&out.stdout).contains("would create bucket s3://new-bucket"));
     assert_eq!(server.requests().len(), 1);
-    assert_eq!(stats_requests(&text(&out.stderr)), 1);
+    assert_eq!(stats_figure(&text(&out.stderr), "requests"), 1);
     assert!(!server.bucket_dir("new-bucket").exists());
 
     // --yes: the server (like S3) refuses a PUT without Content-Length.
@@ -287,23 +227,10 @@ fn mkdir_sends_a_content_length_and_its_dry_run_checks_the_bucket_once() {
 fn every_request_is_counted_and_logged_batch_deletes_and_upload_parts_too() {
     let server = S3Server::start();
     let home = Home::new(&server.endpoint);
-    let dir = server.bucket_dir(PRIVATE).join("many");
-    std::fs::create_dir_all(&dir).unwrap();
-    for i in 0..2500 {
-        std::fs::write(dir.join(format!("k{i:05}")), "z").unwrap();
-    }
+    many_objects(&server, PRIVATE);
     let out = run(
         &home,
-        &[
-            "rm",
-            "-r",
-            "s3://private/many",
-            "--profile",
-            "zs",
-            "--yes",
-            "--stats",
-            "-v",
-        ],
+        &signed(&["rm", "-r", "s3://private/many", "--yes", "--stats", "-v"]),
     );
     assert_ok(&out);
     assert!(text(&out.stdout).contains("deleted 2500 of 2500 objects"));
@@ -312,7 +239,7 @@ fn every_request_is_counted_and_logged_batch_deletes_and_upload_parts_too() {
     let posts = log.iter().filter(|r| r.method == "POST").count();
     assert_eq!(posts, 3, "{:?}", log_lines(&server));
     let err = text(&out.stderr);
-    assert_eq!(stats_requests(&err), log.len(), "{err}");
+    assert_counted(&server, &err);
     assert_eq!(
         err.lines().filter(|l| l.contains("POST (delete)")).count(),
         3,
@@ -327,16 +254,14 @@ fn every_request_is_counted_and_logged_batch_deletes_and_upload_parts_too() {
     server.reset();
     let out = run(
         &home,
-        &[
+        &signed(&[
             "cp",
             "s3://public/big.bin",
             "s3://private/big.bin",
-            "--profile",
-            "zs",
             "--yes",
             "--stats",
             "-v",
-        ],
+        ]),
     );
     assert_ok(&out);
     assert_eq!(
@@ -350,12 +275,7 @@ fn every_request_is_counted_and_logged_batch_deletes_and_upload_parts_too() {
         .count();
     assert_eq!(parts, 2, "{:?}", log_lines(&server));
     let err = text(&out.stderr);
-    assert_eq!(
-        stats_requests(&err),
-        log.len(),
-        "{err}\n{:?}",
-        log_lines(&server)
-    );
+    assert_counted(&server, &err);
     assert_eq!(
         err.lines().filter(|l| l.contains("PUT (part)")).count(),
         2,
@@ -432,14 +352,14 @@ fn a_slow_transfer_outlives_the_timeout_while_bytes_arrive_and_errors_name_the_s
     // A stalled body still ends at the timeout, and the error names the
     // source, not the destination.
     let out = cp("stall.bin");
-    assert_refused(&out);
+    assert_code(&out, 2);
     let err = text(&out.stderr);
     assert!(err.contains("reading the source failed"), "{err}");
     assert!(err.contains("s3://b/stall.bin"), "{err}");
     assert!(err.contains("timed out"), "{err}");
 
     let out = cp("cut.bin");
-    assert_refused(&out);
+    assert_code(&out, 2);
     let err = text(&out.stderr);
     assert!(err.contains("reading the source failed"), "{err}");
     assert!(err.contains("s3://b/cut.bin"), "{err}");
@@ -454,16 +374,14 @@ fn a_refused_upload_names_the_destination() {
     server.deny("PutObject");
     let out = run(
         &home,
-        &[
+        &signed(&[
             "cp",
             local.to_str().unwrap(),
             "s3://private/up.txt",
-            "--profile",
-            "zs",
             "--yes",
-        ],
+        ]),
     );
-    assert_refused(&out);
+    assert_code(&out, 2);
     let err = text(&out.stderr);
     assert!(err.contains("writing the destination failed"), "{err}");
     assert!(err.contains("s3://private/up.txt"), "{err}");
@@ -486,7 +404,7 @@ fn head_c_beyond_the_byte_budget_says_so_instead_of_truncating() {
 
     // More than the budget, and the object holds more than the budget.
     let out = head(&["-c", "2MiB", "--max-bytes", "512KiB", "--stats"]);
-    assert_refused(&out);
+    assert_code(&out, 2);
     assert!(out.stdout.is_empty(), "nothing printed");
     let err = text(&out.stderr);
     assert!(err.contains("byte budget"), "{err}");
@@ -518,7 +436,7 @@ fn head_c_beyond_the_byte_budget_says_so_instead_of_truncating() {
             e,
         ],
     );
-    assert_refused(&out);
+    assert_code(&out, 2);
     let err = text(&out.stderr);
     assert!(err.contains("byte budget of 64.0 MiB"), "{err}");
     assert!(err.contains("--max-bytes 83886080"), "{err}");
@@ -534,9 +452,9 @@ fn a_local_upload_does_not_follow_symlinks_out_of_the_source_and_names_them() {
     let home = Home::new(&server.endpoint);
     let tmp = tempfile::tempdir().unwrap();
     let outside = tmp.path().join("outside");
-    write(&outside.join("secret.txt"), "SECRET");
+    write_file(&outside.join("secret.txt"), "SECRET");
     let up = tmp.path().join("up");
-    write(&up.join("a.txt"), "a");
+    write_file(&up.join("a.txt"), "a");
     symlink(outside.join("secret.txt"), up.join("secret-link")).unwrap();
     symlink(&outside, up.join("dir-link")).unwrap();
     // A link that stays inside the tree is followed as before.
@@ -559,15 +477,7 @@ fn a_local_upload_does_not_follow_symlinks_out_of_the_source_and_names_them() {
 
     let out = run(
         &home,
-        &[
-            "cp",
-            "-r",
-            up_arg,
-            "s3://private/up",
-            "--profile",
-            "zs",
-            "--yes",
-        ],
+        &signed(&["cp", "-r", up_arg, "s3://private/up", "--yes"]),
     );
     assert_ok(&out);
     assert!(
@@ -588,7 +498,7 @@ fn a_fifo_in_a_local_source_is_refused_by_name_not_waited_on() {
     let home = Home::new(&server.endpoint);
     let tmp = tempfile::tempdir().unwrap();
     let up = tmp.path().join("up");
-    write(&up.join("a.txt"), "a");
+    write_file(&up.join("a.txt"), "a");
     let fifo = tmp.path().join("pipe");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -618,6 +528,9 @@ fn a_fifo_in_a_local_source_is_refused_by_name_not_waited_on() {
 /// The stand-in cap for these tests (S3: 5 GiB). Parts other than the last
 /// must hold at least 5 MiB, as on S3, so the cap stays above that.
 const CAP: u64 = 6 * 1024 * 1024;
+
+/// The size the copies in parts use: three part copies under [`CAP`].
+const OVER_CAP: u64 = 15 * 1024 * 1024 + 37;
 
 /// A body of `len` bytes that no shifted copy of itself equals.
 fn patterned(len: u64) -> Vec<u8> {
@@ -684,15 +597,40 @@ fn part_ranges(server: &S3Server) -> Vec<String> {
     ranges
 }
 
-/// The ranges a 6 MiB cap gives for 15 MiB + 37 bytes.
+/// The ranges a 6 MiB cap gives for [`OVER_CAP`] bytes.
 fn expected_ranges() -> Vec<String> {
     const MIB: u64 = 1024 * 1024;
-    let size = 15 * MIB + 37;
+    let size = OVER_CAP;
     vec![
         format!("bytes=0-{}", 6 * MIB - 1),
         format!("bytes={}-{}", 6 * MIB, 12 * MIB - 1),
         format!("bytes={}-{}", 12 * MIB, size - 1),
     ]
+}
+
+/// A server whose CopyObject refuses more than [`CAP`], holding
+/// `private/big.bin` of [`OVER_CAP`] bytes; that body.
+fn server_with_big_object() -> (S3Server, Vec<u8>) {
+    let server = S3Server::start();
+    server.set_copy_limit(CAP);
+    let body = patterned(OVER_CAP);
+    std::fs::write(server.bucket_dir(PRIVATE).join("big.bin"), &body).unwrap();
+    (server, body)
+}
+
+/// `mv` of `private/big.bin` into `moved/`, signed, confirmed, with --stats.
+fn mv_big_object(server: &S3Server) -> std::process::Output {
+    let home = Home::new(&server.endpoint);
+    run(
+        &home,
+        &signed(&[
+            "mv",
+            "s3://private/big.bin",
+            "s3://private/moved/big.bin",
+            "--yes",
+            "--stats",
+        ]),
+    )
 }
 
 #[test]
@@ -705,7 +643,7 @@ fn a_copy_refused_as_too_large_is_made_in_parts_with_the_same_bytes_and_headers(
     // An awkward key: a space, non-ASCII, '%' and '+' must reach the server
     // as themselves in the URL and in x-amz-copy-source.
     let key = "big dir/ünï +%41.bin";
-    let body = patterned(15 * 1024 * 1024 + 37);
+    let body = patterned(OVER_CAP);
     let mut attributes = Attributes::new();
     attributes.insert(Attribute::ContentType, "application/x-zs-test".into());
     attributes.insert(Attribute::Metadata("origin".into()), "zs".into());
@@ -722,16 +660,14 @@ fn a_copy_refused_as_too_large_is_made_in_parts_with_the_same_bytes_and_headers(
 
     let out = run(
         &home,
-        &[
+        &signed(&[
             "cp",
             &format!("s3://private/{key}"),
             "s3://private/copied/ünï +%41.bin",
-            "--profile",
-            "zs",
             "--yes",
             "--stats",
             "-v",
-        ],
+        ]),
     );
     assert_ok(&out);
     let copied = server.bucket_dir(PRIVATE).join("copied/ünï +%41.bin");
@@ -777,12 +713,7 @@ fn a_copy_refused_as_too_large_is_made_in_parts_with_the_same_bytes_and_headers(
     // Every request counted and logged, as the server saw them.
     let log = server.requests();
     let err = text(&out.stderr);
-    assert_eq!(
-        stats_requests(&err),
-        log.len(),
-        "{err}\n{:?}",
-        log_lines(&server)
-    );
+    assert_counted(&server, &err);
     assert_eq!(
         err.lines()
             .filter(|l| l.contains("PUT (part copy)"))
@@ -804,23 +735,8 @@ fn a_copy_refused_as_too_large_is_made_in_parts_with_the_same_bytes_and_headers(
 
 #[test]
 fn mv_in_parts_deletes_the_source_only_after_the_upload_completed_and_was_checked() {
-    let server = S3Server::start();
-    server.set_copy_limit(CAP);
-    let home = Home::new(&server.endpoint);
-    let body = patterned(15 * 1024 * 1024 + 37);
-    std::fs::write(server.bucket_dir(PRIVATE).join("big.bin"), &body).unwrap();
-    let out = run(
-        &home,
-        &[
-            "mv",
-            "s3://private/big.bin",
-            "s3://private/moved/big.bin",
-            "--profile",
-            "zs",
-            "--yes",
-            "--stats",
-        ],
-    );
+    let (server, body) = server_with_big_object();
+    let out = mv_big_object(&server);
     assert_ok(&out);
     assert!(!server.bucket_dir(PRIVATE).join("big.bin").exists());
     assert!(std::fs::read(server.bucket_dir(PRIVATE).join("moved/big.bin")).unwrap() == body);
@@ -840,12 +756,7 @@ fn mv_in_parts_deletes_the_source_only_after_the_upload_completed_and_was_checke
         "{:?}",
         log_lines(&server)
     );
-    assert_eq!(
-        stats_requests(&text(&out.stderr)),
-        log.len(),
-        "{:?}",
-        log_lines(&server)
-    );
+    assert_counted(&server, &text(&out.stderr));
 }
 
 #[test]
@@ -858,14 +769,12 @@ fn an_object_at_the_copy_cap_is_copied_by_one_copy_object() {
     std::fs::write(server.bucket_dir(PRIVATE).join("at-cap.bin"), &body).unwrap();
     let out = run(
         &home,
-        &[
+        &signed(&[
             "cp",
             "s3://private/at-cap.bin",
             "s3://private/at-cap-copy.bin",
-            "--profile",
-            "zs",
             "--yes",
-        ],
+        ]),
     );
     assert_ok(&out);
     assert!(std::fs::read(server.bucket_dir(PRIVATE).join("at-cap-copy.bin")).unwrap() == body);
@@ -888,25 +797,10 @@ fn an_object_at_the_copy_cap_is_copied_by_one_copy_object() {
 #[test]
 fn a_failing_part_aborts_the_upload_and_mv_keeps_its_source() {
     use common::copy_cap::CopyCall;
-    let server = S3Server::start();
-    server.set_copy_limit(CAP);
+    let (server, body) = server_with_big_object();
     server.deny("UploadPartCopy");
-    let home = Home::new(&server.endpoint);
-    let body = patterned(15 * 1024 * 1024 + 37);
-    std::fs::write(server.bucket_dir(PRIVATE).join("big.bin"), &body).unwrap();
-    let out = run(
-        &home,
-        &[
-            "mv",
-            "s3://private/big.bin",
-            "s3://private/moved/big.bin",
-            "--profile",
-            "zs",
-            "--yes",
-            "--stats",
-        ],
-    );
-    assert_refused(&out);
+    let out = mv_big_object(&server);
+    assert_code(&out, 2);
     let err = text(&out.stderr);
     assert!(err.contains("failed at UploadPartCopy of part"), "{err}");
     assert!(err.contains("access denied (403)"), "{err}");
@@ -935,12 +829,7 @@ fn a_failing_part_aborts_the_upload_and_mv_keeps_its_source() {
         deletes[0].starts_with("DELETE /private/moved/big.bin?uploadId="),
         "only the abort deletes: {deletes:?}"
     );
-    assert_eq!(
-        stats_requests(&err),
-        log.len(),
-        "{err}\n{:?}",
-        log_lines(&server)
-    );
+    assert_counted(&server, &err);
 }
 
 /// Between buckets, an object over S3's 5 GiB CopyObject cap is copied by
@@ -959,14 +848,7 @@ fn the_dry_run_names_an_object_the_server_will_copy_in_parts() {
     std::fs::write(dir.join("small.bin"), b"small").unwrap();
     let out = run(
         &home,
-        &[
-            "cp",
-            "-r",
-            "s3://public/sizes/",
-            "s3://private/sizes/",
-            "--profile",
-            "zs",
-        ],
+        &signed(&["cp", "-r", "s3://public/sizes/", "s3://private/sizes/"]),
     );
     let plan = assert_ok(&out);
     assert!(plan.contains("by download and upload (streamed)"), "{plan}");

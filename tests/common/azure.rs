@@ -13,7 +13,6 @@
 
 use std::sync::Arc;
 
-use super::LoggedRequest;
 use super::standin::{
     Entry, Objects, Request, Response, StandIn, byte_range, decode_token, http_date, response,
     xml_escape,
@@ -27,38 +26,10 @@ pub const ACCOUNT: &str = "zarrscopetest";
 const DEFAULT_PAGE: usize = 5000;
 const VERSION: &str = "2021-08-06";
 
-pub struct AzureServer {
-    inner: StandIn,
-    pub endpoint: String,
-}
-
-impl AzureServer {
-    pub fn start() -> Self {
-        let inner = StandIn::start(CONTAINER, DEFAULT_PAGE, Arc::new(handle), error);
-        let endpoint = inner.endpoint.clone();
-        Self { inner, endpoint }
-    }
-
-    pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.inner.requests()
-    }
-
-    pub fn reset(&self) {
-        self.inner.reset()
-    }
-
-    pub fn set_page_size(&self, entries: usize) {
-        self.inner.set_page_size(entries)
-    }
-
-    /// Answer every request with `status` and this error code.
-    pub fn refuse(&self, status: u16, code: &str) {
-        self.inner.refuse(status, code)
-    }
-
-    pub fn container_dir(&self) -> std::path::PathBuf {
-        self.inner.bucket_dir(CONTAINER)
-    }
+/// The stand-in, serving [`CONTAINER`]; its log, page size and refusals are
+/// [`StandIn`]'s.
+pub fn start() -> StandIn {
+    StandIn::start(CONTAINER, DEFAULT_PAGE, Arc::new(handle), error)
 }
 
 fn error(status: u16, code: &str, message: &str) -> Response {

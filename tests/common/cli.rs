@@ -8,6 +8,14 @@ use std::time::Duration;
 
 use super::{ACCESS_KEY, SECRET_KEY, text};
 
+/// `args` signed with the `zs` profile of a [`super::Home`] (its keys and
+/// its server's endpoint).
+pub fn signed<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend(["--profile", "zs"]);
+    v
+}
+
 /// The binary with an empty environment except PATH, and `home` as HOME.
 pub fn process_in(home: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("zarrscope"));

@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use super::LoggedRequest;
 use super::standin::{
     Entry, Objects, Request, Response, StandIn, byte_range, decode_token, http_date, response,
     xml_escape,
@@ -21,38 +20,10 @@ pub const BUCKET: &str = "gcs-public";
 /// GCS's own default and maximum page: 1000 entries.
 const DEFAULT_PAGE: usize = 1000;
 
-pub struct GcsServer {
-    inner: StandIn,
-    pub endpoint: String,
-}
-
-impl GcsServer {
-    pub fn start() -> Self {
-        let inner = StandIn::start(BUCKET, DEFAULT_PAGE, Arc::new(handle), error);
-        let endpoint = inner.endpoint.clone();
-        Self { inner, endpoint }
-    }
-
-    pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.inner.requests()
-    }
-
-    pub fn reset(&self) {
-        self.inner.reset()
-    }
-
-    pub fn set_page_size(&self, entries: usize) {
-        self.inner.set_page_size(entries)
-    }
-
-    /// Answer every request with `status` and this error code.
-    pub fn refuse(&self, status: u16, code: &str) {
-        self.inner.refuse(status, code)
-    }
-
-    pub fn bucket_dir(&self) -> std::path::PathBuf {
-        self.inner.bucket_dir(BUCKET)
-    }
+/// The stand-in, serving [`BUCKET`]; its log, page size and refusals are
+/// [`StandIn`]'s.
+pub fn start() -> StandIn {
+    StandIn::start(BUCKET, DEFAULT_PAGE, Arc::new(handle), error)
 }
 
 fn error(status: u16, code: &str, message: &str) -> Response {

@@ -1,20 +1,72 @@
-//! What a test looks at after a run: the server's log as lines, the write
-//! requests in it, a directory's usage on disk.
+//! What a test puts in the server and looks at after a run: a file with its
+//! directories, 2500 small objects, the server's log as lines, the write requests in it, whether
+//! `--stats` counted them all, a directory's usage on disk.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::S3Server;
+use super::{LoggedRequest, S3Server, stats_figure};
 
-/// "METHOD /bucket/key?query" per request, in order.
+/// Write `body` to `path`, creating the directories above it.
+pub fn write_file(path: &Path, body: impl AsRef<[u8]>) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+}
+
+/// 2500 one-byte objects `many/k00000`, `many/k00001`, ... in `bucket`
+/// (three listing pages, three delete batches); their directory on disk.
+pub fn many_objects(server: &S3Server, bucket: &str) -> PathBuf {
+    let dir = server.bucket_dir(bucket).join("many");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..2500 {
+        std::fs::write(dir.join(format!("k{i:05}")), "z").unwrap();
+    }
+    dir
+}
+
+/// "METHOD /bucket/key?query STATUS" per request, in order, for failure
+/// messages. Presigned queries hold signatures: only what comes before.
 pub fn log_lines(server: &S3Server) -> Vec<String> {
     server
         .requests()
         .iter()
-        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
+        .map(|r| {
+            let query = r.query.split("&X-Amz-").next().unwrap_or_default();
+            format!("{} {}?{query} {}", r.method, r.path, r.status)
+        })
         .collect()
 }
 
-/// The PUT, POST and DELETE requests, as [`log_lines`] shows them.
+/// Assert the `requests` figure of `--stats` in `stderr` is the number of
+/// requests the server received.
+pub fn assert_counted(server: &S3Server, stderr: &str) {
+    assert_eq!(
+        stats_figure(stderr, "requests"),
+        server.requests().len() as u64,
+        "{stderr}\n{:?}",
+        log_lines(server)
+    );
+}
+
+/// Assert every request in `log` was a GET of a metadata key (the guard: no
+/// chunk key was ever asked for); the keys, sorted.
+pub fn assert_only_metadata_gets(log: &[LoggedRequest]) -> Vec<String> {
+    let mut keys = Vec::new();
+    for r in log {
+        assert_eq!(r.method, "GET", "unexpected request {r:?}");
+        let key = r
+            .key()
+            .unwrap_or_else(|| panic!("not an object request: {r:?}"));
+        assert!(
+            zarrscope::store::guard::is_metadata_key(key),
+            "non-metadata key requested: {r:?}"
+        );
+        keys.push(key.to_string());
+    }
+    keys.sort();
+    keys
+}
+
+/// "METHOD /bucket/key?query" of each PUT, POST and DELETE request.
 pub fn writes_seen(server: &S3Server) -> Vec<String> {
     server
         .requests()
