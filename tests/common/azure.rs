@@ -14,8 +14,8 @@
 use std::sync::Arc;
 
 use super::standin::{
-    Entry, Objects, Request, Response, StandIn, byte_range, decode_token, http_date, response,
-    xml_escape,
+    Entry, Objects, Request, Response, StandIn, byte_range, decode_token, http_date,
+    object_response, response, xml_escape,
 };
 
 pub const CONTAINER: &str = "az-public";
@@ -107,7 +107,7 @@ fn handle(req: &Request, objects: &Objects, page_size: usize) -> Response {
             );
         }
     };
-    let mut headers = vec![
+    let headers = vec![
         ("content-type", "application/octet-stream".to_string()),
         ("etag", format!("\"0x{}\"", object.etag().to_uppercase())),
         ("last-modified", http_date(&object.last_modified)),
@@ -115,18 +115,7 @@ fn handle(req: &Request, objects: &Objects, page_size: usize) -> Response {
         ("x-ms-version", VERSION.into()),
         ("accept-ranges", "bytes".into()),
     ];
-    let (status, body) = match range {
-        Some((first, last)) => {
-            headers.push(("content-range", format!("bytes {first}-{last}/{len}")));
-            (206, object.body[first as usize..=last as usize].to_vec())
-        }
-        None => (200, object.body),
-    };
-    headers.push(("content-length", body.len().to_string()));
-    if req.method == "HEAD" {
-        return response(status, &headers, Vec::new());
-    }
-    response(status, &headers, body)
+    object_response(&req.method, object, range, headers)
 }
 
 fn list(req: &Request, objects: &Objects, container: &str, page_size: usize) -> Response {

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use super::standin::{
-    Entry, Objects, Request, Response, StandIn, byte_range, decode_token, http_date, response,
-    xml_escape,
+    Entry, Objects, Request, Response, StandIn, byte_range, decode_token, http_date,
+    object_response, response, xml_escape,
 };
 
 pub const BUCKET: &str = "gcs-public";
@@ -75,7 +75,7 @@ fn handle(req: &Request, objects: &Objects, page_size: usize) -> Response {
             );
         }
     };
-    let mut headers = vec![
+    let headers = vec![
         ("content-type", "application/octet-stream".to_string()),
         ("etag", format!("\"{}\"", object.etag())),
         ("last-modified", http_date(&object.last_modified)),
@@ -84,18 +84,7 @@ fn handle(req: &Request, objects: &Objects, page_size: usize) -> Response {
         ("x-goog-stored-content-length", len.to_string()),
         ("accept-ranges", "bytes".into()),
     ];
-    let (status, body) = match range {
-        Some((first, last)) => {
-            headers.push(("content-range", format!("bytes {first}-{last}/{len}")));
-            (206, object.body[first as usize..=last as usize].to_vec())
-        }
-        None => (200, object.body),
-    };
-    headers.push(("content-length", body.len().to_string()));
-    if req.method == "HEAD" {
-        return response(status, &headers, Vec::new());
-    }
-    response(status, &headers, body)
+    object_response(&req.method, object, range, headers)
 }
 
 fn list(req: &Request, objects: &Objects, bucket: &str, page_size: usize) -> Response {

@@ -236,6 +236,30 @@ pub fn response(status: u16, headers: &[(&str, String)], body: impl Into<Bytes>)
 }
 
 /// Text safe inside an XML element.
+/// An object's answer to GET or HEAD: the whole body (200) or the `range`
+/// asked for (206, with Content-Range), after the service's own `headers`;
+/// HEAD sends the headers alone.
+pub fn object_response(
+    method: &str,
+    object: Object,
+    range: Option<(u64, u64)>,
+    mut headers: Vec<(&str, String)>,
+) -> Response {
+    let len = object.body.len();
+    let (status, body) = match range {
+        Some((first, last)) => {
+            headers.push(("content-range", format!("bytes {first}-{last}/{len}")));
+            (206, object.body[first as usize..=last as usize].to_vec())
+        }
+        None => (200, object.body),
+    };
+    headers.push(("content-length", body.len().to_string()));
+    if method == "HEAD" {
+        return response(status, &headers, Vec::new());
+    }
+    response(status, &headers, body)
+}
+
 pub fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
