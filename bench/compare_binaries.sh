@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Same output before and after a refactor: runs two zarrscope binaries side by
+# side over every bundled fixture store and every store under
+# ../shared/real-world-fixtures, with a fixed set of read-only commands, and
+# compares stdout, stderr and the exit code of each run byte for byte.
+#
+#   bench/compare_binaries.sh OLD_BINARY NEW_BINARY [WORK_DIR]
+#
+# Typical use: build the old commit into one target dir and the new one into
+# another, e.g.
+#   git worktree add /tmp/old <commit> && (cd /tmp/old && cargo build --release)
+#   cargo build --release
+#   bench/compare_binaries.sh /tmp/old/target/release/zarrscope target/release/zarrscope
+#
+# Exit 0 when every run matches; 1 with a unified diff of each that does not.
+# Each binary runs in an empty environment (PATH, a fresh HOME, NO_COLOR,
+# COLUMNS=100), so no credentials, colour or terminal width leak in. Runs are
+# local only: no network.
+set -euo pipefail
+
+old=${1:?usage: $0 OLD_BINARY NEW_BINARY [WORK_DIR]}
+new=${2:?usage: $0 OLD_BINARY NEW_BINARY [WORK_DIR]}
+work=${3:-$(mktemp -d)}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+for bin in "$old" "$new"; do
+  [ -x "$bin" ] || { echo "not an executable: $bin" >&2; exit 2; }
+done
+old=$(realpath "$old")
+new=$(realpath "$new")
+
+# Copies, so that both binaries see the same paths and nothing can change the
+# repository (every command below is read-only; consolidate is a dry run).
+stores_dir="$work/stores"
+rm -rf "$stores_dir"
+mkdir -p "$stores_dir/fixtures" "$stores_dir/real-world"
+cp -R "$repo"/fixtures/*.zarr "$stores_dir/fixtures/"
+shared="$repo/../shared/real-world-fixtures"
+if [ -d "$shared" ]; then
+  cp -R "$shared/." "$stores_dir/real-world/"
+else
+  echo "note: $shared missing; comparing the bundled fixtures only" >&2
+fi
+
+# A store root: a directory with its own Zarr document, whose parent has none.
+is_node() { [ -e "$1/.zgroup" ] || [ -e "$1/.zarray" ] || [ -e "$1/zarr.json" ] || [ -e "$1/.zmetadata" ]; }
+stores=()
+while IFS= read -r -d '' dir; do
+  if is_node "$dir" && ! is_node "$(dirname "$dir")"; then
+    stores+=("$dir")
+  fi
+done < <(find "$stores_dir" -type d -print0 | sort -z)
+
+# The commands each store is read with: {} is the store's path.
+commands=(
+  "tree {}"
+  "tree {} --json"
+  "tree {} --format table"
+  "tree {} --attrs --sizes"
+  "tree {} --depth 1"
+  "tree {} --crawl --json"
+  "tree {} --consolidated-only"
+  "show {}"
+  "show {} --json"
+  "check {}"
+  "check {} --json --strict"
+  "consolidate {}"
+  "diff {} {}"
+  "ls {}"
+  "ls -r -l {}"
+  "du {} -d 1"
+  "du -s {} --json"
+  "info {}"
+  "glob {}/**"
+)
+
+home="$work/home"
+mkdir -p "$home"
+run() { # run BINARY OUT_PREFIX ARGS...
+  local bin=$1 out=$2
+  shift 2
+  set +e
+  (cd "$work" && env -i PATH="$PATH" HOME="$home" NO_COLOR=1 COLUMNS=100 \
+    timeout 60 "$bin" "$@" >"$out.stdout" 2>"$out.stderr")
+  echo $? >"$out.code"
+  set -e
+}
+
+same_runs() { # same_runs PREFIX_A PREFIX_B: stdout, stderr and code all equal
+  cmp -s "$1.stdout" "$2.stdout" && cmp -s "$1.stderr" "$2.stderr" && cmp -s "$1.code" "$2.code"
+}
+
+total=0
+differ=0
+unstable=0
+report="$work/differences.txt"
+unstable_report="$work/unstable.txt"
+: >"$report"
+: >"$unstable_report"
+for store in "${stores[@]}"; do
+  for template in "${commands[@]}"; do
+    # shellcheck disable=SC2206 # the templates split on spaces by design
+    args=(${template//\{\}/$store})
+    shown="zarrscope ${args[*]//"$stores_dir/"/}"
+    total=$((total + 1))
+    run "$old" "$work/old" "${args[@]}"
+    run "$new" "$work/new" "${args[@]}"
+    same_runs "$work/old" "$work/new" && continue
+    # Some runs race by design (a crawl's listing may or may not start
+    # before the documents answer, and --stats counts it): a run that
+    # differs from itself is reported apart, not as a change.
+    run "$old" "$work/old2" "${args[@]}"
+    run "$new" "$work/new2" "${args[@]}"
+    if ! same_runs "$work/old" "$work/old2" || ! same_runs "$work/new" "$work/new2"; then
+      unstable=$((unstable + 1))
+      echo "$shown" >>"$unstable_report"
+      continue
+    fi
+    differ=$((differ + 1))
+    for part in stdout stderr code; do
+      if ! cmp -s "$work/old.$part" "$work/new.$part"; then
+        {
+          echo "== $shown ($part)"
+          diff -u "$work/old.$part" "$work/new.$part" | head -40 || true
+        } >>"$report"
+      fi
+    done
+  done
+done
+
+echo "${#stores[@]} stores, ${#commands[@]} commands each: $total runs, $((total - differ - unstable)) identical, $differ different, $unstable unstable (a binary differs from itself)"
+if [ "$unstable" -gt 0 ]; then
+  echo "unstable:"
+  sed 's/^/  /' "$unstable_report"
+fi
+if [ "$differ" -gt 0 ]; then
+  cat "$report"
+  exit 1
+fi
