@@ -35,6 +35,9 @@ use crate::store::{BucketAdmin, StoreHandle};
 pub const COPY_OBJECT_MAX: u64 = 5 * 1024 * 1024 * 1024;
 /// S3's most parts in one multipart upload.
 const MAX_PARTS: u64 = 10_000;
+/// S3's smallest part (but the last): a cap named below it cannot be copied
+/// in parts, and would only make a lying server's copy cost many requests.
+const MIN_PART: u64 = 5 * 1024 * 1024;
 /// Parts this large unless the object needs larger ones (10,000 parts at
 /// most) or the server caps them lower: few requests, each short enough
 /// to retry.
@@ -80,6 +83,11 @@ pub fn refused_limit(err: &object_store::Error) -> Option<u64> {
 /// (and of S3's 5 GiB), in at most 10,000 parts.
 pub fn part_size(size: u64, limit: u64) -> Result<u64, String> {
     let cap = limit.min(COPY_OBJECT_MAX);
+    if cap < MIN_PART {
+        return Err(format!(
+            "the server's copy cap of {cap} bytes is below S3's smallest part ({MIN_PART} bytes)"
+        ));
+    }
     let smallest = size.div_ceil(MAX_PARTS);
     let part = PREFERRED_PART.max(smallest).min(cap);
     if part == 0 || part < smallest {
@@ -622,8 +630,10 @@ mod tests {
         // A server's lower cap wins; a higher one is held to S3's 5 GiB.
         assert_eq!(part_size(15 * MIB, 6 * MIB).unwrap(), 6 * MIB);
         assert_eq!(part_size(100 * GIB, 50 * GIB).unwrap(), 512 * MIB);
-        // Impossible: too many parts.
+        // Impossible: too many parts, or parts below S3's 5 MiB.
+        assert!(part_size(10_001 * 6 * MIB, 6 * MIB).is_err());
         assert!(part_size(20_001, 2).is_err());
+        assert!(part_size(15 * MIB, 5 * MIB - 1).is_err());
         assert_eq!(
             ranges(15 * MIB, 6 * MIB),
             [
