@@ -23,7 +23,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use object_store::ObjectStoreExt;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::hierarchy::Hierarchy;
 use crate::metadata::{self, Attributes, NodeDoc, NodeKind, json};
 use crate::objects::progress::Progress;
@@ -190,6 +190,7 @@ fn listing_refused(ms: &StoreHandle, key: &str) -> Error {
         "reading it needs {permission} (ask its owner); or have its metadata consolidated by someone who may list it (`{}`, or zarr.consolidate_metadata): then one GET reads the tree, without listing",
         ms.command(&format!("consolidate {url} --yes"))
     ))
+    .with_kind(ErrorKind::AccessDenied)
 }
 
 struct Crawler<'a> {

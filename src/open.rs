@@ -9,7 +9,7 @@ use bytes::Bytes;
 use object_store::ObjectStoreExt;
 
 use crate::crawl::Seed;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::hierarchy::Hierarchy;
 use crate::metadata::{self, Attributes, Consolidated, NodeDoc, NodeKind, ReadError, json};
 use crate::store::StoreHandle;
@@ -413,6 +413,7 @@ pub fn refused_error(ms: &StoreHandle, looked: &str) -> Error {
     .with_hint(format!(
         "{why}. Check the path (`{ls}` shows what is there, where listing is allowed); {try_next}"
     ))
+    .with_kind(ErrorKind::AccessDenied)
 }
 
 /// Whether `ms.location` is a chunk key: the URL of the nearest ancestor
@@ -487,6 +488,7 @@ pub fn chunk_key_error(url: &str, root: &str, array: &str) -> Error {
         "{url} is a chunk key of the array {array_url}, not a group or array: chunks hold data, and zarrscope reads metadata only"
     ))
     .with_hint(format!("`{show}` describes the array"))
+    .with_kind(ErrorKind::InvalidMetadata)
 }
 
 /// `Some(format)` when `doc`'s `zarr_format` is a pre-release v3 draft URI
@@ -504,6 +506,7 @@ pub fn draft_v3_error(url: &str, format: &str) -> Error {
         "{url}/zarr.json is a pre-release draft of Zarr v3 (zarr_format {format:?}, as GDAL 3.6 and early zarrita wrote it), not Zarr v3: its nodes live under meta/root/ in a layout the final specification dropped, and zarrscope does not read it"
     ))
     .with_hint("rewrite the store with a current writer: final Zarr v3 (zarr-python 3, a recent GDAL) or Zarr v2")
+    .with_kind(ErrorKind::InvalidMetadata)
 }
 
 /// The draft `zarr_format` of a `zarr.json` body, if it is one.
@@ -525,9 +528,44 @@ fn no_consolidated(ms: &StoreHandle, zarr_format: u8, also_v2: bool) -> Error {
     if also_v2 {
         hint.push_str("; a v2 .zmetadata sits beside zarr.json, but zarr readers use the v3 metadata, so zarrscope does too");
     }
-    Error::new(format!(
-        "{} is a Zarr v{zarr_format} store without consolidated metadata: {which}",
-        ms.location.url
-    ))
+    Error::of_kind(
+        ErrorKind::NoConsolidatedMetadata,
+        format!(
+            "{} is a Zarr v{zarr_format} store without consolidated metadata: {which}",
+            ms.location.url
+        ),
+    )
     .with_hint(hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::location::Location;
+    use crate::store::StoreOptions;
+    use crate::store::credentials::ProcessEnv;
+
+    #[tokio::test]
+    async fn a_group_without_consolidated_metadata_says_so_by_its_kind() {
+        for fixture in [
+            "nested-unconsolidated-v2.zarr",
+            "v3-nested-unconsolidated.zarr",
+        ] {
+            let root = format!("{}/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
+            let location = Location::parse(&root).unwrap();
+            let ms = StoreHandle::open(location, &StoreOptions::default(), &ProcessEnv, None)
+                .await
+                .unwrap();
+            match open(&ms).await.unwrap() {
+                Opened::Unconsolidated(u) => {
+                    assert_eq!(
+                        u.error.kind(),
+                        ErrorKind::NoConsolidatedMetadata,
+                        "{fixture}"
+                    )
+                }
+                Opened::Tree(_) => panic!("{fixture} opened as a consolidated tree"),
+            }
+        }
+    }
 }

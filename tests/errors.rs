@@ -187,6 +187,14 @@ fn a_missing_bucket_says_no_such_bucket() {
         .unwrap();
     let err = fails_with(&out, "no such bucket: no-such-bucket");
     assert!(!err.contains("no Zarr metadata found"), "{err}");
+    // `rm -f` passes over a URL with nothing at it, never a missing bucket.
+    let out = with_session(&mut zarrscope())
+        .args(["rm", "-f", "s3://no-such-bucket/x.txt"])
+        .args(["--endpoint-url", &aws.endpoint])
+        .output()
+        .unwrap();
+    let err = fails_with(&out, "no such bucket: no-such-bucket");
+    assert!(!err.contains("ignored with -f"), "{err}");
 }
 
 #[test]

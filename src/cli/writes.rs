@@ -14,7 +14,7 @@ use super::{
     open_store, print_notices, print_stats, refuse_anon, remote_location, require_credentials,
     write_out,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::location::Backend;
 use crate::objects::progress::Progress;
 use crate::objects::transfer::{self, Mode, Side};
@@ -313,6 +313,12 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// Whether `rm -f` passes over `e`: only a URL with nothing at it, told by
+/// its kind (a missing bucket, also a "not found", must still fail).
+fn force_ignores(e: &Error) -> bool {
+    e.kind() == ErrorKind::NothingAtUrl
+}
+
 pub(super) async fn rm(args: RmArgs) -> Result<()> {
     let started = Instant::now();
     let handle = open_for_write("rm", &args.url, &args.access, &args.report, &args.confirm).await?;
@@ -321,9 +327,9 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
     let removal = match removal {
         Ok(r) => r,
         // `rm -f`: a URL with nothing at it is not an error (plan() names
-        // that case "nothing to delete"). -f never stands in for --yes.
+        // that case [`ErrorKind::NothingAtUrl`]). -f never stands in for --yes.
         // An empty plan: the dry run, --json and --yes report 0 objects.
-        Err(e) if args.force && e.message().starts_with("nothing to delete") => {
+        Err(e) if args.force && force_ignores(&e) => {
             if !args.report.quiet {
                 note!("note: nothing at {} (ignored with -f)", handle.location.url);
             }
@@ -484,4 +490,22 @@ pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
     print_stats(&[&handle], &args.report, started);
     created?;
     write_out(|out| writeln!(out, "created bucket {} {where_}", handle.location.url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rm_force_goes_by_the_kind_not_the_wording() {
+        // Reworded: still passed over.
+        let nothing = Error::of_kind(ErrorKind::NothingAtUrl, "s3://b/k: no such object");
+        assert!(force_ignores(&nothing));
+        // The old wording without the kind: not passed over.
+        let worded = Error::new("nothing to delete: s3://b/k does not exist");
+        assert!(!force_ignores(&worded));
+        // A missing bucket is "not found" too, and must still fail.
+        let bucket = Error::of_kind(ErrorKind::NotFound, "no such bucket: b");
+        assert!(!force_ignores(&bucket));
+    }
 }

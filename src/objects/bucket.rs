@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use object_store::path::Path;
 use object_store::signer::Signer;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::store::instrument::RequestRecord;
 use crate::store::s3_answer::truncated_body;
 use crate::store::{BucketAdmin, StoreHandle};
@@ -148,18 +148,22 @@ pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
         return Ok(());
     }
     let error = if text.contains("BucketAlreadyOwnedByYou") {
-        Error::new(format!("bucket {url} already exists and is yours")).with_hint("nothing to do")
+        Error::new(format!("bucket {url} already exists and is yours"))
+            .with_hint("nothing to do")
+            .with_kind(ErrorKind::Conflict)
     } else if text.contains("BucketAlreadyExists") {
         Error::new(format!(
             "bucket {url} already exists (the server does not say it is yours)"
         ))
         .with_hint("bucket names are global on AWS; if it is not yours, pick another name")
+        .with_kind(ErrorKind::Conflict)
     } else if code == 403 {
         Error::new(format!(
             "creating bucket {url} was refused (403) for {}",
             handle.credential_source
         ))
         .with_hint("these credentials may not create buckets; try another --profile")
+        .with_kind(ErrorKind::AccessDenied)
     } else {
         Error::new(format!(
             "creating bucket {url} failed with status {code}: {}",

@@ -12,7 +12,7 @@
 use bytes::{Bytes, BytesMut};
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::store::StoreHandle;
 
 /// The first window `head` reads.
@@ -75,7 +75,8 @@ pub async fn head(handle: &StoreHandle, key: &str, take: Take) -> Result<HeadOut
             return Err(Error::new(format!(
                 "the first lines of {url} are longer than the byte budget ({max} bytes read, no line end yet)"
             ))
-            .with_hint("raise --max-bytes, or take bytes instead with -c"));
+            .with_hint("raise --max-bytes, or take bytes instead with -c")
+            .with_kind(ErrorKind::BudgetExceeded));
         }
         let mut end = start.saturating_add(window.min(room));
         if let Some(size) = object_size {
@@ -120,7 +121,8 @@ pub async fn head(handle: &StoreHandle, key: &str, take: Take) -> Result<HeadOut
                 ))
                 .with_hint(format!(
                     "raise the budget with --max-bytes {wanted}, or ask for fewer bytes"
-                )));
+                ))
+                .with_kind(ErrorKind::BudgetExceeded));
             }
         }
         let chunk = result
@@ -184,7 +186,8 @@ pub async fn cat(handle: &StoreHandle, key: &str) -> Result<Bytes> {
             .with_hint(format!(
                 "look at the start with `{}`, or raise the budget with --max-bytes {size}",
                 handle.command(&format!("head {url}"))
-            ));
+            ))
+            .with_kind(ErrorKind::BudgetExceeded);
         }
         handle.explain_url(&url, &e)
     })

@@ -7,7 +7,7 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use serde::Serialize;
 
 use super::listing::ObjectInfo;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::keys;
 use crate::store::StoreHandle;
 
@@ -52,12 +52,14 @@ pub async fn plan(handle: &StoreHandle, key: &str, recursive: bool) -> Result<Re
             .with_hint("add -r (--recursive) to delete everything below it"));
         }
     }
-    Err(
-        Error::new(format!("nothing to delete: {url} does not exist")).with_hint(format!(
-            "check the path; `{}` shows what is there",
-            handle.command(&format!("ls {}", super::parent_url(&url)))
-        )),
+    Err(Error::of_kind(
+        ErrorKind::NothingAtUrl,
+        format!("nothing to delete: {url} does not exist"),
     )
+    .with_hint(format!(
+        "check the path; `{}` shows what is there",
+        handle.command(&format!("ls {}", super::parent_url(&url)))
+    )))
 }
 
 /// The object at `key`, if there is one (anonymous AWS answers 403 for "no").

@@ -29,7 +29,7 @@ use object_store::local::LocalFileSystem;
 use object_store::prefix::PrefixStore;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::location::{Backend, Location};
 use credentials::{Env, S3Credentials, S3Flags, S3Settings};
 use guard::{ByteBudget, Guard, GuardError, Policy};
@@ -322,7 +322,13 @@ impl StoreHandle {
                 }
                 _ => format!("reading {url}: {refusal}"),
             };
-            return Error::new(message).with_hint(hint);
+            let kind = match refusal {
+                GuardError::OverBudget { .. } | GuardError::BudgetExhausted { .. } => {
+                    ErrorKind::BudgetExceeded
+                }
+                _ => ErrorKind::GuardRefusal,
+            };
+            return Error::of_kind(kind, message).with_hint(hint);
         }
         let detail = self.redact(&err.to_string());
         // Listing errors arrive as Generic with the status in the text.
@@ -345,7 +351,9 @@ impl StoreHandle {
         if status == 0
             && let Some(cause) = failure::classify(err)
         {
-            return self.explain_cause(url, &cause, err);
+            return self
+                .explain_cause(url, &cause, err)
+                .with_kind(ErrorKind::Network);
         }
         // The profile bridge's own failure (an expired SSO session, a
         // failing credential_process): not the network.
@@ -354,7 +362,13 @@ impl StoreHandle {
                 "check the profile in ~/.aws/config and ~/.aws/credentials (for SSO: aws sso login); for a public bucket use --anon",
             );
         }
-        match status {
+        // Every 404, 403 and 401 is answered by its own arm below.
+        let kind = match status {
+            404 => ErrorKind::NotFound,
+            403 | 401 => ErrorKind::AccessDenied,
+            _ => ErrorKind::Other,
+        };
+        let explained = match status {
             404 if let Some(code) = missing_bucket_code(&detail) => {
                 let (what, name, hint) = match &self.location.backend {
                     Backend::Azure { container } => (
@@ -443,7 +457,8 @@ impl StoreHandle {
             _ => Error::new(format!("reading {url} failed: {detail}")).with_hint(
                 "check the endpoint and network; slow servers may need --timeout or --retries",
             ),
-        }
+        };
+        explained.with_kind(kind)
     }
 
     /// The headline for a transport failure whose cause is known.
