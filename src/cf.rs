@@ -542,15 +542,6 @@ fn unit_seconds(unit: &str) -> Option<f64> {
     })
 }
 
-/// Is `units` a CF time unit (`<unit> since <reference>`) zarrscope decodes?
-pub fn is_time_units(units: &str) -> bool {
-    units
-        .split_once(" since ")
-        .is_some_and(|(unit, reference)| {
-            unit_seconds(unit).is_some() && reference_time(reference).is_some()
-        })
-}
-
 /// The reference date of CF time units, in UTC, as pandas reads it:
 /// `2000-1-1`, `1970-01-01T00:00:00+00:00`, `1979-02-01 01:00:00 UTC`,
 /// `2000-01-01 00:00:00.5Z`, `2000-01-01T06:00-05:00`.

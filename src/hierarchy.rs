@@ -193,10 +193,6 @@ impl Hierarchy {
         })
     }
 
-    pub fn root(&self) -> &Node {
-        &self.nodes[0]
-    }
-
     /// Indices of the direct children of node `i`, sorted by name.
     pub fn children(&self, i: usize) -> &[usize] {
         self.children.get(i).map_or(&[], Vec::as_slice)
@@ -316,7 +312,7 @@ mod tests {
     #[test]
     fn empty_input_still_has_a_root() {
         let h = Hierarchy::new("u", 2, true, vec![], vec![]);
-        assert_eq!(h.root().path, "/");
-        assert_eq!(h.root().name(), "/");
+        assert_eq!(h.nodes[0].path, "/");
+        assert_eq!(h.nodes[0].name(), "/");
     }
 }

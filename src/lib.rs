@@ -23,6 +23,7 @@ pub mod ome;
 pub mod open;
 pub mod peek;
 pub mod render;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod robustness;
 pub mod store;

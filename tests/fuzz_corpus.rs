@@ -10,9 +10,12 @@ use zarrscope::robustness::Outcome;
 
 fn files(dir: &str) -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir);
+    // A missing corpus must fail the replay, not pass it with nothing to replay.
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     out.retain(|p| p.is_file() && p.extension().is_none_or(|e| e != "md"));
     out.sort();
     out

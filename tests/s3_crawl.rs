@@ -399,7 +399,7 @@ fn a_concurrent_change_is_a_conflict_not_an_overwrite() {
     use zarrscope::location::Location;
     use zarrscope::store::credentials::S3Flags;
     use zarrscope::store::guard::Policy;
-    use zarrscope::store::{Root, StoreHandle, StoreOptions};
+    use zarrscope::store::{StoreHandle, StoreOptions};
 
     let server = S3Server::start();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -426,12 +426,7 @@ fn a_concurrent_change_is_a_conflict_not_an_overwrite() {
         let policy = Policy::metadata_and_one_write(location.key(key));
         let ms = rt
             .block_on(StoreHandle::open_with(
-                location,
-                &options,
-                &env,
-                None,
-                Root::Bucket,
-                policy,
+                location, &options, &env, None, policy,
             ))
             .unwrap();
         let crawled = rt.block_on(crawl(&ms, &CrawlOptions::default())).unwrap();

@@ -623,7 +623,6 @@ async fn open_store_with(
         &options,
         &crate::store::credentials::ProcessEnv,
         report.verbose.then(verbose_logger),
-        crate::store::Root::Bucket,
         policy,
     )
     .await?;

@@ -25,14 +25,6 @@ impl Configuration {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
-    }
-
     /// Add an entry; a key given twice keeps the later value, as JSON
     /// readers do.
     fn insert(&mut self, key: String, value: Value) {

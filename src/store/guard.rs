@@ -247,11 +247,6 @@ impl<T: ObjectStore> Guard<T> {
         }
     }
 
-    /// The tree's guard: metadata keys only, no writes.
-    pub fn metadata_only(inner: T, budget: Arc<ByteBudget>) -> Self {
-        Self::new(inner, budget, Policy::METADATA_ONLY)
-    }
-
     fn allow_read(&self, location: &Path) -> Result<()> {
         let key = location.as_ref();
         let allowed = match &self.policy.keys {
@@ -492,7 +487,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        Guard::metadata_only(mem, ByteBudget::new(max))
+        Guard::new(mem, ByteBudget::new(max), Policy::METADATA_ONLY)
     }
 
     fn guard_error(err: &object_store::Error) -> GuardError {

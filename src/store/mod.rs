@@ -2,8 +2,9 @@
 //! and nothing else.
 //!
 //! The layers, outermost first — each one an `ObjectStore` wrapping the next:
-//! `Guard` (metadata keys only, byte budget) → `PrefixStore` (the store
-//! root inside the bucket) → `InstrumentedStore` (counts, `-v` log) → backend.
+//! `Guard` (metadata keys only, byte budget) → `InstrumentedStore` (counts,
+//! `-v` log) → backend. Keys are bucket-relative throughout;
+//! [`StoreHandle::path`] maps a key relative to the location.
 
 mod body;
 mod bridge;
@@ -26,7 +27,6 @@ use object_store::azure::MicrosoftAzureBuilder;
 use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
-use object_store::prefix::PrefixStore;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -81,15 +81,6 @@ impl Default for StoreOptions {
             budget: None,
         }
     }
-}
-
-/// Where the keys of an opened store start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Root {
-    /// At the location's prefix (the Zarr store's root): metadata reads.
-    Store,
-    /// At the bucket: keys are bucket-relative (ls, glob, cp, ...).
-    Bucket,
 }
 
 /// What `mkdir` needs to create an S3 bucket: a client that can presign the
@@ -154,15 +145,7 @@ impl StoreHandle {
         env: &dyn Env,
         logger: Option<RequestLogger>,
     ) -> Result<Self> {
-        Self::open_with(
-            location,
-            options,
-            env,
-            logger,
-            Root::Bucket,
-            Policy::METADATA_ONLY,
-        )
-        .await
+        Self::open_with(location, options, env, logger, Policy::METADATA_ONLY).await
     }
 
     /// The request path of `relative`, a key relative to the location.
@@ -170,13 +153,13 @@ impl StoreHandle {
         Ok(crate::keys::path(&self.location.key(relative))?)
     }
 
-    /// Open with an explicit root and guard policy.
+    /// Open with an explicit guard policy (keys bucket-relative, as for
+    /// [`StoreHandle::open`]).
     pub async fn open_with(
         location: Location,
         options: &StoreOptions,
         env: &dyn Env,
         logger: Option<RequestLogger>,
-        root: Root,
         policy: Policy,
     ) -> Result<Self> {
         let stats = Arc::new(RequestStats::default());
@@ -187,14 +170,8 @@ impl StoreHandle {
             None => ByteBudget::new(options.max_bytes),
         };
         let inner = Arc::clone(&backend.store);
-        let store: Arc<dyn ObjectStore> = match root {
-            Root::Store => Arc::new(Guard::new(
-                PrefixStore::new(backend.store, crate::keys::path(&location.prefix)?),
-                Arc::clone(&budget),
-                policy,
-            )),
-            Root::Bucket => Arc::new(Guard::new(backend.store, Arc::clone(&budget), policy)),
-        };
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(Guard::new(backend.store, Arc::clone(&budget), policy));
         Ok(Self {
             location,
             store,
