@@ -148,7 +148,7 @@ async fn fetch_noting_refusal(ms: &StoreHandle, key: &str) -> Answer<(Option<Doc
     match body {
         Ok((raw, etag)) => document(&url, raw, etag).map(|d| (Some(d), false)),
         Err(object_store::Error::NotFound { .. }) => Ok((None, false)),
-        Err(e) if crate::open::maybe_missing(ms, &e) => Ok((None, true)),
+        Err(e) if crate::open::access_denied(ms, &e) => Ok((None, true)),
         Err(e) => Err(ms.explain_url(&url, &e).to_string()),
     }
 }

@@ -17,23 +17,20 @@ use crate::store::StoreHandle;
 /// One probe's outcome.
 enum Probe {
     Found(Bytes),
-    /// 404, or a 403 that may mean "no such key" ([`maybe_missing`]).
+    /// 404, or a 403 that may mean "no such key" ([`access_denied`]).
     Absent {
         forbidden: bool,
     },
 }
 
-/// Whether a failed GET may just mean "no such key": S3 answers 403
-/// AccessDenied, not 404, for a missing key when the caller lacks
-/// s3:ListBucket on the bucket — anonymous callers of public buckets and
-/// signed callers of private ones alike.
-pub fn maybe_missing(ms: &StoreHandle, e: &object_store::Error) -> bool {
-    access_denied(ms, e)
-}
-
 /// A 403 refusing the request itself. Unsigned, any 403; signed, one that
 /// says AccessDenied — a 403 about the credentials themselves
 /// (SignatureDoesNotMatch, InvalidAccessKeyId, ExpiredToken) is not.
+///
+/// On a GET it may just mean "no such key": S3 answers 403 AccessDenied, not
+/// 404, for a missing key when the caller lacks s3:ListBucket on the bucket —
+/// anonymous callers of public buckets and signed callers of private ones
+/// alike.
 pub fn access_denied(ms: &StoreHandle, e: &object_store::Error) -> bool {
     matches!(e, object_store::Error::PermissionDenied { .. })
         && (ms.anonymous || e.to_string().contains("AccessDenied"))
@@ -56,7 +53,7 @@ async fn probe_in(ms: &StoreHandle, prefix: &str, key: &str) -> Result<Probe> {
             Err(ms.explain_url(&ms.location.url_of(&full), &e))
         }
         Err(object_store::Error::NotFound { .. }) => Ok(Probe::Absent { forbidden: false }),
-        Err(e) if maybe_missing(ms, &e) => Ok(Probe::Absent { forbidden: true }),
+        Err(e) if access_denied(ms, &e) => Ok(Probe::Absent { forbidden: true }),
         Err(e) => Err(ms.explain_url(&ms.location.url_of(&full), &e)),
     }
 }

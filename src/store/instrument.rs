@@ -58,7 +58,10 @@ impl RequestStats {
         self.add_bytes(bytes);
     }
     fn add_request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.add_requests(1);
+    }
+    fn add_requests(&self, n: u64) {
+        self.requests.fetch_add(n, Ordering::Relaxed);
     }
     fn add_bytes(&self, n: u64) {
         self.bytes.fetch_add(n, Ordering::Relaxed);
@@ -75,13 +78,11 @@ struct Counter {
 
 impl Counter {
     fn request(&self) {
-        if self.here {
-            self.stats.add_request();
-        }
+        self.requests(1);
     }
     fn requests(&self, n: u64) {
-        for _ in 0..n {
-            self.request();
+        if self.here {
+            self.stats.add_requests(n);
         }
     }
 }
