@@ -90,6 +90,14 @@ fn with_session(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
     with_keys(cmd).env("AWS_SESSION_TOKEN", TOKEN)
 }
 
+/// Run `cmd` with `args` against the server at `endpoint`.
+fn run_at(cmd: &mut assert_cmd::Command, endpoint: &str, args: &[&str]) -> std::process::Output {
+    cmd.args(args)
+        .args(["--endpoint-url", endpoint])
+        .output()
+        .unwrap()
+}
+
 /// Exit 2 with `needle` in stderr, and no secret anywhere.
 fn fails_with(out: &std::process::Output, needle: &str) -> String {
     let err = text(&out.stderr);
@@ -132,11 +140,11 @@ fn endpoint_flags_without_a_scheme_or_host_are_refused_before_any_request() {
 fn a_trailing_space_in_the_endpoint_is_trimmed() {
     let server = S3Server::start();
     let spaced = format!("{} ", server.endpoint);
-    let out = zarrscope()
-        .args(["tree", &format!("s3://{PUBLIC}/{STORE}"), "--anon"])
-        .args(["--endpoint-url", &spaced])
-        .output()
-        .unwrap();
+    let out = run_at(
+        &mut zarrscope(),
+        &spaced,
+        &["tree", &format!("s3://{PUBLIC}/{STORE}"), "--anon"],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("streamflow"));
 }
@@ -165,11 +173,11 @@ fn endpoints_from_the_environment_and_profiles_are_checked_the_same_way() {
 fn a_missing_bucket_says_no_such_bucket() {
     // Listing: the S3 test server answers NoSuchBucket.
     let server = S3Server::start();
-    let out = with_session(&mut zarrscope())
-        .args(["ls", "s3://no-such-bucket/"])
-        .args(["--endpoint-url", &server.endpoint])
-        .output()
-        .unwrap();
+    let out = run_at(
+        with_session(&mut zarrscope()),
+        &server.endpoint,
+        &["ls", "s3://no-such-bucket/"],
+    );
     fails_with(&out, "no such bucket: no-such-bucket");
     // Reading a store: s3s-fs answers a GET in a missing bucket with
     // NoSuchKey, so answer as AWS, MinIO and Ceph do.
@@ -180,19 +188,19 @@ fn a_missing_bucket_says_no_such_bucket() {
             body.len()
         )
     });
-    let out = with_session(&mut zarrscope())
-        .args(["tree", "s3://no-such-bucket/store.zarr"])
-        .args(["--endpoint-url", &aws.endpoint])
-        .output()
-        .unwrap();
+    let out = run_at(
+        with_session(&mut zarrscope()),
+        &aws.endpoint,
+        &["tree", "s3://no-such-bucket/store.zarr"],
+    );
     let err = fails_with(&out, "no such bucket: no-such-bucket");
     assert!(!err.contains("no Zarr metadata found"), "{err}");
     // `rm -f` passes over a URL with nothing at it, never a missing bucket.
-    let out = with_session(&mut zarrscope())
-        .args(["rm", "-f", "s3://no-such-bucket/x.txt"])
-        .args(["--endpoint-url", &aws.endpoint])
-        .output()
-        .unwrap();
+    let out = run_at(
+        with_session(&mut zarrscope()),
+        &aws.endpoint,
+        &["rm", "-f", "s3://no-such-bucket/x.txt"],
+    );
     let err = fails_with(&out, "no such bucket: no-such-bucket");
     assert!(!err.contains("ignored with -f"), "{err}");
 }
@@ -200,11 +208,11 @@ fn a_missing_bucket_says_no_such_bucket() {
 #[test]
 fn a_private_store_without_credentials_says_access_denied() {
     let server = S3Server::start();
-    let out = zarrscope()
-        .args(["tree", &format!("s3://private/{STORE}")])
-        .args(["--endpoint-url", &server.endpoint])
-        .output()
-        .unwrap();
+    let out = run_at(
+        &mut zarrscope(),
+        &server.endpoint,
+        &["tree", &format!("s3://private/{STORE}")],
+    );
     let err = fails_with(&out, "error: access denied (403)");
     assert!(!err.contains("no Zarr metadata found"), "{err}");
     assert!(err.contains("--profile"), "{err}");
@@ -231,11 +239,11 @@ fn a_refused_port_says_connection_refused() {
 fn https_against_a_plain_http_port_says_tls() {
     let server = S3Server::start();
     let https = server.endpoint.replace("http://", "https://");
-    let out = zarrscope()
-        .args(["tree", &format!("s3://{PUBLIC}/{STORE}"), "--anon"])
-        .args(["--endpoint-url", &https])
-        .output()
-        .unwrap();
+    let out = run_at(
+        &mut zarrscope(),
+        &https,
+        &["tree", &format!("s3://{PUBLIC}/{STORE}"), "--anon"],
+    );
     let err = fails_with(&out, "TLS handshake");
     assert!(err.contains("http://"), "the hint suggests http://: {err}");
 }
@@ -247,11 +255,11 @@ fn an_unresolvable_host_says_dns_quickly() {
     let host = format!("{}.invalid", "a".repeat(70));
     // "Quickly": the cause is the lookup itself, not a timeout reached
     // while retrying (the runner's limit guards against a hang).
-    let out = zarrscope()
-        .args(["tree", "s3://b/s.zarr", "--anon", "--retries", "0"])
-        .args(["--endpoint-url", &format!("http://{host}:9000")])
-        .output()
-        .unwrap();
+    let out = run_at(
+        &mut zarrscope(),
+        &format!("http://{host}:9000"),
+        &["tree", "s3://b/s.zarr", "--anon", "--retries", "0"],
+    );
     let err = fails_with(
         &out,
         &format!("DNS lookup failed: the host of http://{host}:9000 does not resolve"),
@@ -355,11 +363,11 @@ fn a_profile_whose_credentials_cannot_load_says_so_not_the_network() {
 #[test]
 fn hints_repeat_the_access_flags_given() {
     let server = S3Server::start();
-    let out = zarrscope()
-        .args(["head", &format!("s3://{PUBLIC}/dir/nope.txt"), "--anon"])
-        .args(["--endpoint-url", &server.endpoint])
-        .output()
-        .unwrap();
+    let out = run_at(
+        &mut zarrscope(),
+        &server.endpoint,
+        &["head", &format!("s3://{PUBLIC}/dir/nope.txt"), "--anon"],
+    );
     let err = fails_with(&out, "not found");
     assert!(
         err.contains(&format!(
@@ -467,11 +475,11 @@ fn credentials_never_follow_a_redirect_to_another_host() {
 fn a_presigned_request_never_follows_a_redirect_to_another_host() {
     let target = Recorder::start("127.0.0.2", |_| response("200 OK", ""));
     let source = redirecting_to(&target);
-    let out = with_session(&mut zarrscope())
-        .args(["mkdir", "s3://new-bucket", "--yes"])
-        .args(["--endpoint-url", &source.endpoint])
-        .output()
-        .unwrap();
+    let out = run_at(
+        with_session(&mut zarrscope()),
+        &source.endpoint,
+        &["mkdir", "s3://new-bucket", "--yes"],
+    );
     fails_with(&out, "redirected to another host");
     assert!(
         target.heads().is_empty(),
