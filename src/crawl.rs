@@ -176,10 +176,7 @@ async fn list(ms: &StoreHandle, dir: &str) -> Listed {
 
 /// A crawl cannot find nodes without listing: say which permission that takes.
 fn listing_refused(ms: &StoreHandle, key: &str) -> Error {
-    let permission = match ms.location.backend {
-        crate::location::Backend::S3 { .. } => "s3:ListBucket on the bucket",
-        _ => "permission to list the bucket",
-    };
+    let (_, permission) = ms.permissions();
     let url = &ms.location.url;
     Error::new(format!(
         "listing {}/ was refused (403) for {}: {url} has no consolidated metadata, so its nodes can only be found by listing each group",

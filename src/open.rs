@@ -383,13 +383,7 @@ pub async fn open(ms: &StoreHandle) -> Result<Opened> {
 pub fn refused_error(ms: &StoreHandle, looked: &str) -> Error {
     let url = &ms.location.url;
     let ls = ms.command(&format!("ls {url}/"));
-    let (read, list) = match ms.location.backend {
-        crate::location::Backend::S3 { .. } => ("s3:GetObject", "s3:ListBucket on the bucket"),
-        _ => (
-            "permission to read objects",
-            "permission to list the bucket",
-        ),
-    };
+    let (read, list) = ms.permissions();
     let why = format!(
         "either reading them needs {read}, which is not granted, or they do not exist: a caller without {list} gets 403 instead of 404 for a missing key"
     );

@@ -236,6 +236,18 @@ impl StoreHandle {
         }
     }
 
+    /// The permissions to read objects and to list the bucket, as this
+    /// backend names them, for messages about refusals.
+    pub fn permissions(&self) -> (&'static str, &'static str) {
+        match self.location.backend {
+            Backend::S3 { .. } => ("s3:GetObject", "s3:ListBucket on the bucket"),
+            _ => (
+                "permission to read objects",
+                "permission to list the bucket",
+            ),
+        }
+    }
+
     /// Why an unsigned 403 may mean a missing key, for messages.
     pub fn missing_key_403_note(&self) -> &'static str {
         match self.location.backend {
