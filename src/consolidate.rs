@@ -9,7 +9,7 @@
 //! overwritten.
 
 use bytes::Bytes;
-use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+use object_store::PutPayload;
 use serde_json::{Map, Value, json};
 
 use crate::compare::{Comparison, compare};
@@ -188,44 +188,9 @@ pub fn plan(
 /// Write the planned document with a conditional PUT.
 pub async fn write(ms: &StoreHandle, plan: &Plan) -> Result<()> {
     let url = ms.location.url_of(&ms.location.key(plan.key));
-    let mode = match &plan.if_match {
-        Some(etag) => PutMode::Update(UpdateVersion {
-            e_tag: Some(etag.clone()),
-            version: None,
-        }),
-        None => PutMode::Create,
-    };
-    let local = matches!(ms.location.backend, crate::location::Backend::Local { .. });
-    if local && plan.if_match.is_some() {
-        // object_store's local file system has no conditional update: check
-        // the ETag just before writing instead (a small window, where object
-        // storage has none).
-        let now = ms
-            .store
-            .head(&ms.path(plan.key)?)
-            .await
-            .ok()
-            .and_then(|m| m.e_tag);
-        if now != plan.if_match {
-            return Err(conflict(&url));
-        }
-    }
-    let mode = if local && plan.if_match.is_some() {
-        PutMode::Overwrite
-    } else {
-        mode
-    };
-    let options = PutOptions {
-        mode,
-        ..PutOptions::default()
-    };
+    let payload = PutPayload::from(plan.body.clone());
     match ms
-        .store
-        .put_opts(
-            &ms.path(plan.key)?,
-            PutPayload::from(plan.body.clone()),
-            options,
-        )
+        .put_if_unchanged(&ms.path(plan.key)?, payload, plan.if_match.clone())
         .await
     {
         Ok(_) => Ok(()),

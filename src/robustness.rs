@@ -252,7 +252,7 @@ pub fn exercise_cli(data: &[u8]) -> bool {
             // A bucket name the store accepts must make a valid request too,
             // or object_store panics on it.
             (Backend::S3 { bucket }, Some(endpoint))
-                if crate::store::check_bucket_name(bucket).is_ok() =>
+                if crate::store::backend::check_bucket_name(bucket).is_ok() =>
             {
                 assert!(request_uri_is_valid(endpoint, bucket), "{bucket:?}");
             }

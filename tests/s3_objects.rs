@@ -1173,7 +1173,7 @@ async fn a_wrong_region_answer_switches_to_the_bucket_region_once() {
     use object_store::aws::AmazonS3Builder;
     use object_store::path::Path as Key;
     use object_store::{ObjectStore, ObjectStoreExt};
-    use zarrscope::store::region::{BuildForRegion, RegionRedirect, ResolveRegion};
+    use zarrscope::store::backend::s3::region::{BuildForRegion, RegionRedirect, ResolveRegion};
 
     const REDIRECT: &[u8] = b"HTTP/1.1 301 Moved Permanently\r\nx-amz-bucket-region: eu-central-1\r\nContent-Length: 77\r\nConnection: close\r\n\r\n<Error><Code>PermanentRedirect</Code><Message>wrong region</Message></Error>\r\n";
     let server = S3Server::start();

@@ -611,13 +611,6 @@ async fn open_store_with(
     policy: crate::store::guard::Policy,
     options: StoreOptions,
 ) -> Result<StoreHandle> {
-    if policy.writes() && matches!(location.backend, crate::location::Backend::Http { .. }) {
-        return Err(Error::new(format!(
-            "{} is a plain HTTP server: zarrscope only reads from those",
-            location.url
-        ))
-        .with_hint("write to s3://, gs:// or az:// instead"));
-    }
     let handle = StoreHandle::open_with(
         location,
         &options,

@@ -12,9 +12,10 @@ use object_store::path::Path;
 use object_store::signer::Signer;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::store::StoreHandle;
+use crate::store::backend::s3::BucketAdmin;
+use crate::store::backend::s3::answer::truncated_body;
 use crate::store::instrument::RequestRecord;
-use crate::store::s3_answer::truncated_body;
-use crate::store::{BucketAdmin, StoreHandle};
 
 /// The body AWS needs for a bucket outside us-east-1.
 fn location_constraint(admin: &BucketAdmin) -> Option<String> {
@@ -50,7 +51,7 @@ async fn send_bucket_request(
         .map_err(|e| handle.explain_url(&url, &e))?;
     // The presigned URL is a credential: it never follows a redirect to
     // another host, nor leaves in a Referer.
-    let client = crate::store::http::client_builder(true)
+    let client = crate::store::client::client_builder(true)
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| Error::new(format!("cannot set up the HTTP client: {e}")))?;

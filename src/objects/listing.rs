@@ -3,7 +3,7 @@
 //!
 //! [`list_keys`] is the one listing every command uses: keys come back
 //! exactly as the store names them (on S3 from our own ListObjectsV2, see
-//! `store::s3_list`), so `x*y`, `a//b` or a folder marker `x/sub/` are what
+//! `store::backend::s3::list`), so `x*y`, `a//b` or a folder marker `x/sub/` are what
 //! later requests name.
 
 use std::collections::BTreeMap;
@@ -46,8 +46,8 @@ pub fn timestamp(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-impl From<crate::store::s3_list::RawObject> for ObjectInfo {
-    fn from(o: crate::store::s3_list::RawObject) -> Self {
+impl From<crate::store::backend::s3::list::RawObject> for ObjectInfo {
+    fn from(o: crate::store::backend::s3::list::RawObject) -> Self {
         let last_modified = DateTime::parse_from_rfc3339(&o.last_modified)
             .map(|t| timestamp(&t.with_timezone(&Utc)))
             .unwrap_or(o.last_modified);

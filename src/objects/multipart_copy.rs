@@ -27,9 +27,10 @@ use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 
 use super::progress::Progress;
 use crate::keys;
+use crate::store::StoreHandle;
+use crate::store::backend::s3::BucketAdmin;
+use crate::store::backend::s3::answer::{status_text, truncated_body, xml_text};
 use crate::store::instrument::RequestRecord;
-use crate::store::s3_answer::{status_text, truncated_body, xml_text};
-use crate::store::{BucketAdmin, StoreHandle};
 
 /// S3's largest source for one CopyObject, and for one UploadPartCopy.
 pub const COPY_OBJECT_MAX: u64 = 5 * 1024 * 1024 * 1024;
@@ -409,7 +410,7 @@ pub async fn copy(
         .as_deref()
         .is_some_and(|e| e.starts_with("http://"));
     // Idle timeout, as for every transfer: a large part may take a while.
-    let client = crate::store::http::client_builder(true)
+    let client = crate::store::client::client_builder(true)
         .connect_timeout(connect_timeout)
         .read_timeout(timeout)
         .https_only(!allow_http)
@@ -454,12 +455,16 @@ pub async fn copy(
     // region once (as every other request does) and ask there.
     if let Err(e) = &created
         && admin.aws
-        && crate::store::region::is_wrong_region(e)
+        && crate::store::backend::s3::region::is_wrong_region(e)
         && let Ok(region) = {
             let (timeout, connect_timeout) = requests.dst.timeouts();
-            let lookup =
-                crate::store::region::lookup(None, &admin.bucket, timeout, connect_timeout);
-            crate::store::region::counted(
+            let lookup = crate::store::backend::s3::region::lookup(
+                None,
+                &admin.bucket,
+                timeout,
+                connect_timeout,
+            );
+            crate::store::backend::s3::region::counted(
                 &admin.bucket,
                 &requests.dst.stats,
                 requests.dst.logger(),

@@ -83,7 +83,7 @@ impl<'a> Side<'a> {
             Policy::READ_ONLY
         };
         let fs = Guard::new(
-            crate::store::local::LocalFiles::new(LocalFileSystem::new(), idle),
+            crate::store::backend::local::LocalFiles::new(LocalFileSystem::new(), idle),
             ByteBudget::new(u64::MAX),
             policy,
         );

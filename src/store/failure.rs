@@ -4,7 +4,7 @@
 
 use std::error::Error as StdError;
 
-use super::http::CrossHostRedirect;
+use super::client::CrossHostRedirect;
 
 /// A cause the headline can name.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! credentials: signing happens below it, inside the backend.
 //!
 //! Requests are counted where they are made. For the HTTP backends (S3, GCS,
-//! Azure, HTTP) that is the HTTP layer ([`super::http`]), below object_store's
+//! Azure, HTTP) that is the HTTP layer ([`super::client`]), below object_store's
 //! retries: it sees every attempt, so this layer counts none of them
 //! ([`InstrumentedStore::counted_below`]) — counting here too would count
 //! each twice, and a retried request once instead of twice. For local files

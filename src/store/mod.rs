@@ -6,36 +6,29 @@
 //! `-v` log) → backend. Keys are bucket-relative throughout;
 //! [`StoreHandle::path`] maps a key relative to the location.
 
+pub mod backend;
 mod body;
-mod bridge;
+pub mod client;
 pub mod credentials;
+pub mod env;
 pub mod failure;
 pub mod guard;
-pub mod http;
 pub mod instrument;
-pub mod local;
 pub mod profile;
-pub mod region;
-pub mod s3_answer;
-pub mod s3_list;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use object_store::aws::AmazonS3Builder;
-use object_store::azure::MicrosoftAzureBuilder;
-use object_store::gcp::GoogleCloudStorageBuilder;
-use object_store::http::HttpBuilder;
-use object_store::local::LocalFileSystem;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use object_store::path::Path;
+use object_store::{ObjectStore, PutPayload, PutResult};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::location::{Backend, Location};
-use credentials::{Env, S3Credentials, S3Flags, S3Settings};
+use backend::s3::{BucketAdmin, region};
+use credentials::S3Flags;
+use env::Env;
 use guard::{ByteBudget, Guard, GuardError, Policy};
-use instrument::{InstrumentedStore, RequestLogger, RequestStats};
-use local::LocalFiles;
-use profile::Profiles;
+use instrument::{RequestLogger, RequestStats};
 
 /// How to reach a store; built from command-line flags.
 #[derive(Debug, Clone)]
@@ -83,27 +76,6 @@ impl Default for StoreOptions {
     }
 }
 
-/// What `mkdir` needs to create an S3 bucket: a client that can presign the
-/// CreateBucket request, and where it goes.
-pub struct BucketAdmin {
-    pub signer: Arc<object_store::aws::AmazonS3>,
-    pub bucket: String,
-    pub region: String,
-    /// True for AWS itself (where a region other than us-east-1 must be named
-    /// in the request body); false for a custom endpoint.
-    pub aws: bool,
-    /// The custom endpoint, for messages.
-    pub endpoint: Option<String>,
-}
-
-impl BucketAdmin {
-    /// The bucket's URL (`http://host:port/bucket`) in `region`, as
-    /// object_store forms it.
-    pub fn bucket_endpoint(&self, region: &str) -> String {
-        s3_bucket_endpoint(self.endpoint.as_deref(), &self.bucket, region)
-    }
-}
-
 /// An opened store: the guarded `ObjectStore` plus what a command needs to
 /// report on it.
 pub struct StoreHandle {
@@ -132,7 +104,7 @@ pub struct StoreHandle {
     /// The instrumented backend under the guard, for [`StoreHandle::guarded`].
     backend: Arc<dyn ObjectStore>,
     /// S3 only: listings with every key as the bucket names it.
-    pub s3_lister: Option<Arc<s3_list::S3Lister>>,
+    pub s3_lister: Option<Arc<backend::s3::list::S3Lister>>,
 }
 
 impl StoreHandle {
@@ -164,7 +136,16 @@ impl StoreHandle {
     ) -> Result<Self> {
         let stats = Arc::new(RequestStats::default());
         let notices = Arc::new(Mutex::new(Vec::new()));
-        let backend = Backend::build(&location, options, env, &stats, &logger, &notices).await?;
+        let backend = backend::build(
+            &location,
+            options,
+            env,
+            &stats,
+            &logger,
+            &notices,
+            policy.writes(),
+        )
+        .await?;
         let budget = match &options.budget {
             Some(shared) => Arc::clone(shared),
             None => ByteBudget::new(options.max_bytes),
@@ -223,37 +204,47 @@ impl StoreHandle {
         format!("zarrscope {args}{}", self.access.to_args())
     }
 
+    /// Write `payload` at `path` only if the object there is still the
+    /// version read (`expected`, its ETag), or is absent when `expected` is
+    /// `None`; a change in between is a `Precondition` or `AlreadyExists`
+    /// error, never an overwrite. Each backend does this its own way.
+    pub async fn put_if_unchanged(
+        &self,
+        path: &Path,
+        payload: PutPayload,
+        expected: Option<String>,
+    ) -> object_store::Result<PutResult> {
+        backend::put_if_unchanged(
+            &self.location.backend,
+            self.store.as_ref(),
+            path,
+            payload,
+            expected,
+        )
+        .await
+    }
+
+    /// How this backend names things in messages.
+    fn vocabulary(&self) -> &'static backend::Vocabulary {
+        backend::vocabulary(&self.location.backend)
+    }
+
     /// How to give credentials for this backend, for hints: `--profile` and
     /// AWS variables mean nothing to gs:// or az://.
     pub fn credentials_advice(&self) -> &'static str {
-        match self.location.backend {
-            Backend::S3 { .. } => "--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID",
-            Backend::Gcs { .. } => "GOOGLE_APPLICATION_CREDENTIALS",
-            Backend::Azure { .. } => "AZURE_STORAGE_ACCOUNT_KEY",
-            Backend::Http { .. } | Backend::Local { .. } => {
-                "an s3://, gs:// or az:// URL; zarrscope sends none to plain HTTP(S) servers"
-            }
-        }
+        self.vocabulary().credentials_advice
     }
 
     /// The permissions to read objects and to list the bucket, as this
     /// backend names them, for messages about refusals.
     pub fn permissions(&self) -> (&'static str, &'static str) {
-        match self.location.backend {
-            Backend::S3 { .. } => ("s3:GetObject", "s3:ListBucket on the bucket"),
-            _ => (
-                "permission to read objects",
-                "permission to list the bucket",
-            ),
-        }
+        let words = self.vocabulary();
+        (words.read_permission, words.list_permission)
     }
 
     /// Why an unsigned 403 may mean a missing key, for messages.
     pub fn missing_key_403_note(&self) -> &'static str {
-        match self.location.backend {
-            Backend::S3 { .. } => "public AWS buckets answer 403 for missing keys",
-            _ => "servers that keep listings private answer 403 for missing keys",
-        }
+        self.vocabulary().missing_key_403_note
     }
 
     /// `--timeout` and `--connect-timeout`, for requests made outside the
@@ -330,12 +321,10 @@ impl StoreHandle {
             _ if detail.contains("401 Unauthorized") => 401,
             _ => 0,
         };
-        let http_server = matches!(self.location.backend, Backend::Http { .. });
-        if http_server && detail.contains("PROPFIND") {
-            return Error::new(format!(
-                "{url}: this HTTP server cannot list (listing needs WebDAV PROPFIND, which it refused)"
-            ))
-            .with_hint("give an object's URL to info, head or cat, or a store's root to tree; listing works on s3://, gs:// and az://");
+        if matches!(self.location.backend, Backend::Http { .. })
+            && let Some(refused) = backend::http::explain_listing_refused(url, &detail)
+        {
+            return refused;
         }
         if status == 0
             && let Some(cause) = failure::classify(err)
@@ -344,12 +333,8 @@ impl StoreHandle {
                 .explain_cause(url, &cause, err)
                 .with_kind(ErrorKind::Network);
         }
-        // The profile bridge's own failure (an expired SSO session, a
-        // failing credential_process): not the network.
-        if let Some(at) = detail.find("cannot load credentials for profile") {
-            return Error::new(format!("{} (reading {url})", &detail[at..])).with_hint(
-                "check the profile in ~/.aws/config and ~/.aws/credentials (for SSO: aws sso login); for a public bucket use --anon",
-            );
+        if let Some(profile_failure) = backend::s3::explain_profile_failure(url, &detail) {
+            return profile_failure;
         }
         // Every 404, 403 and 401 is answered by its own arm below.
         let kind = match status {
@@ -359,24 +344,14 @@ impl StoreHandle {
         };
         let explained = match status {
             404 if let Some(code) = missing_bucket_code(&detail) => {
-                let (what, name, hint) = match &self.location.backend {
-                    Backend::Azure { container } => (
-                        "container",
-                        container.as_str(),
-                        "check the container name and the storage account (AZURE_STORAGE_ACCOUNT_NAME)",
-                    ),
-                    Backend::S3 { bucket } | Backend::Gcs { bucket } => (
-                        "bucket",
-                        bucket.as_str(),
-                        "check the bucket name (and the endpoint: another server may hold it)",
-                    ),
-                    _ => ("bucket", "", "check the URL"),
-                };
+                let words = self.vocabulary();
                 Error::new(format!(
-                    "no such {what}: {name} (the server at {} answered {code} for {url})",
+                    "no such {}: {} (the server at {} answered {code} for {url})",
+                    words.bucket_noun,
+                    backend::bucket_of(&self.location.backend).unwrap_or_default(),
                     self.server
                 ))
-                .with_hint(hint)
+                .with_hint(words.missing_bucket_hint)
             }
             404 => Error::new(format!("not found: {url}")).with_hint(format!(
                 "check the path; `{}` shows what is there",
@@ -393,10 +368,7 @@ impl StoreHandle {
             }
             // S3 governs listing (s3:ListBucket) apart from reading objects.
             403 if detail.contains("Error performing list request") => {
-                let permission = match self.location.backend {
-                    Backend::S3 { .. } => "s3:ListBucket on the bucket",
-                    _ => "the permission to list the bucket",
-                };
+                let permission = self.vocabulary().listing_needs;
                 let next = if self.anonymous {
                     format!(
                         "or use credentials that may list it ({}) instead of --anon",
@@ -431,9 +403,9 @@ impl StoreHandle {
             401 => Error::new(format!(
                 "the server rejected the credentials (401) for {url}"
             ))
-            .with_hint(match self.location.backend {
-                Backend::S3 { .. } => "check the access key, secret and session token".to_string(),
-                _ => format!("check {}", self.credentials_advice()),
+            .with_hint(match self.vocabulary().rejected_credentials_hint {
+                Some(hint) => hint.to_string(),
+                None => format!("check {}", self.credentials_advice()),
             }),
             // The same signs the region switch looks for: a bare "301" would
             // also match a port number in the URL.
@@ -519,448 +491,8 @@ fn parent_url(url: &str) -> String {
     }
 }
 
-struct BuiltBackend {
-    /// The backend with instrumentation on top.
-    store: Arc<dyn ObjectStore>,
-    anonymous: bool,
-    credential_source: String,
-    secrets: Arc<Mutex<Vec<String>>>,
-    bucket_admin: Option<BucketAdmin>,
-    s3_lister: Option<Arc<s3_list::S3Lister>>,
-    /// Where requests go, for messages.
-    server: String,
-}
-
-impl BuiltBackend {
-    fn new(store: Arc<dyn ObjectStore>, anonymous: bool, server: impl Into<String>) -> Self {
-        Self {
-            server: server.into(),
-            store,
-            anonymous,
-            credential_source: if anonymous {
-                "unsigned requests"
-            } else {
-                "the configured credentials"
-            }
-            .into(),
-            secrets: Arc::default(),
-            bucket_admin: None,
-            s3_lister: None,
-        }
-    }
-}
-
-/// The bucket's URL as object_store's S3 client forms it for the addressing
-/// style chosen above: path style on a custom endpoint; on AWS the bucket in
-/// the host unless its name has a dot.
-fn s3_bucket_endpoint(endpoint: Option<&str>, bucket: &str, region: &str) -> String {
-    match endpoint {
-        Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
-        None if bucket.contains('.') => format!("https://s3.{region}.amazonaws.com/{bucket}"),
-        None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
-    }
-}
-
 fn push_notice(notices: &Mutex<Vec<String>>, notice: impl Into<String>) {
     if let Ok(mut n) = notices.lock() {
         n.push(notice.into());
-    }
-}
-
-/// A bucket (or container) name goes into request URLs as is: letters,
-/// digits, `.`, `-` and `_` only (what S3, GCS and Azure allow), so that a
-/// typo is an error here rather than an invalid request deep in the client.
-pub fn check_bucket_name(bucket: &str) -> Result<()> {
-    let valid = !bucket.is_empty()
-        && bucket
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::new(format!(
-            "invalid bucket name {bucket:?}: bucket names are letters, digits, '.', '-' and '_'"
-        ))
-        .with_hint("check the URL, e.g. s3://bucket/path/store.zarr"))
-    }
-}
-
-impl Backend {
-    async fn build(
-        location: &Location,
-        options: &StoreOptions,
-        env: &dyn Env,
-        stats: &Arc<RequestStats>,
-        logger: &Option<RequestLogger>,
-        notices: &Arc<Mutex<Vec<String>>>,
-    ) -> Result<BuiltBackend> {
-        let retry = RetryConfig {
-            backoff: BackoffConfig {
-                init_backoff: Duration::from_millis(100),
-                max_backoff: Duration::from_secs(2),
-                base: 2.0,
-            },
-            max_retries: options.retries,
-            // No retry starts after this long from the first attempt. A
-            // transfer may rightly run for minutes before a transient failure:
-            // it keeps object_store's default window (below the 5 minutes
-            // after which a signature may expire); --retries still bounds it.
-            retry_timeout: match options.timeout_kind {
-                TimeoutKind::WholeRequest => options.timeout,
-                TimeoutKind::Idle => options.timeout.max(Duration::from_secs(180)),
-            },
-        };
-        let client = |allow_http: bool| {
-            let client = ClientOptions::new()
-                .with_connect_timeout(options.connect_timeout)
-                .with_allow_http(allow_http);
-            match options.timeout_kind {
-                TimeoutKind::WholeRequest => client.with_timeout(options.timeout),
-                TimeoutKind::Idle => client
-                    .with_timeout_disabled()
-                    .with_read_timeout(options.timeout),
-            }
-        };
-        // Our HTTP client: no credentials follow a redirect to another host.
-        let (whole, idle) = match options.timeout_kind {
-            TimeoutKind::WholeRequest => (Some(options.timeout), None),
-            TimeoutKind::Idle => (None, Some(options.timeout)),
-        };
-        let connector = |allow_http: bool, signed: bool| http::Connector {
-            timeout: whole,
-            read_timeout: idle,
-            connect_timeout: options.connect_timeout,
-            allow_http,
-            signed,
-            stats: Arc::clone(stats),
-            logger: logger.clone(),
-        };
-        let config_error = |what: &str, e: object_store::Error| {
-            Error::new(format!("cannot set up the {what} client: {e}"))
-        };
-        // Listing page sizes: S3 and GCS 1000 entries, Azure 5000.
-        let page_size = match &location.backend {
-            Backend::Azure { .. } => Some(5000),
-            Backend::S3 { .. } | Backend::Gcs { .. } => Some(1000),
-            Backend::Http { .. } | Backend::Local { .. } => None,
-        };
-        // Keys per delete request: S3 DeleteObjects 1000, Azure batches 256.
-        let delete_batch = match &location.backend {
-            Backend::S3 { .. } => Some(1000),
-            Backend::Azure { .. } => Some(256),
-            Backend::Gcs { .. } | Backend::Http { .. } | Backend::Local { .. } => None,
-        };
-        // The HTTP layer (the connector above) counts every request it sends.
-        let counted_below = !matches!(location.backend, Backend::Local { .. });
-        let instrument = {
-            let (stats, logger) = (Arc::clone(stats), logger.clone());
-            move |store: Arc<dyn ObjectStore>| -> Arc<dyn ObjectStore> {
-                let mut counted = InstrumentedStore::new(store, Arc::clone(&stats), logger.clone());
-                if counted_below {
-                    counted = counted.counted_below();
-                }
-                if let Some(keys) = delete_batch {
-                    counted = counted.with_delete_batch(keys);
-                }
-                match page_size {
-                    Some(size) => Arc::new(counted.with_page_size(size)),
-                    None => Arc::new(counted),
-                }
-            }
-        };
-        if let Backend::S3 { bucket }
-        | Backend::Gcs { bucket }
-        | Backend::Azure { container: bucket } = &location.backend
-        {
-            check_bucket_name(bucket)?;
-        }
-        match &location.backend {
-            Backend::S3 { bucket } => {
-                let profiles = Profiles::load(env).await?;
-                let settings = S3Settings::resolve(&options.s3, env, &profiles)?;
-                let secrets: Arc<Mutex<Vec<String>>> =
-                    Arc::new(Mutex::new(settings.credentials.secrets()));
-                let mut builder = AmazonS3Builder::new()
-                    .with_bucket_name(bucket)
-                    .with_retry(retry);
-                let allow_http = settings
-                    .endpoint
-                    .as_ref()
-                    .is_some_and(|e| e.starts_with("http://"));
-                match &settings.endpoint {
-                    Some(endpoint) => {
-                        builder = builder
-                            .with_client_options(client(allow_http))
-                            .with_endpoint(endpoint.trim_end_matches('/'))
-                            .with_virtual_hosted_style_request(false);
-                    }
-                    None => {
-                        // AWS proper: bucket-in-host unless a dot would break TLS.
-                        builder = builder
-                            .with_client_options(client(false))
-                            .with_virtual_hosted_style_request(!bucket.contains('.'));
-                    }
-                }
-                let anonymous = match &settings.credentials {
-                    S3Credentials::Anonymous { notice } => {
-                        if *notice {
-                            push_notice(
-                                notices,
-                                "note: no AWS credentials found; sending unsigned (anonymous) requests (--anon silences this)",
-                            );
-                        }
-                        builder = builder.with_skip_signature(true);
-                        true
-                    }
-                    S3Credentials::Static {
-                        key_id,
-                        secret,
-                        token,
-                    } => {
-                        builder = builder
-                            .with_access_key_id(key_id)
-                            .with_secret_access_key(secret.expose());
-                        if let Some(token) = token {
-                            builder = builder.with_token(token.expose());
-                        }
-                        false
-                    }
-                    S3Credentials::Profile { name } => {
-                        let provider = bridge::ProfileCredentials::new(name, Arc::clone(&secrets));
-                        builder = builder.with_credentials(Arc::new(provider));
-                        false
-                    }
-                };
-                // object_store must never look for instance credentials (see
-                // credentials.rs); should it ever, it asks where aws-cli and the
-                // SDKs would, so the variable that redirects their IMDS client
-                // also redirects (and exposes) it.
-                if let Some(imds) = env.first(&["AWS_EC2_METADATA_SERVICE_ENDPOINT"]) {
-                    builder = builder.with_metadata_endpoint(imds.trim_end_matches('/'));
-                }
-                builder = builder.with_http_connector(connector(allow_http, !anonymous));
-                let for_region = move |region: &str| {
-                    builder
-                        .clone()
-                        .with_region(region)
-                        .build()
-                        .map_err(|e| config_error("S3", e))
-                };
-                let first = Arc::new(for_region(&settings.region)?);
-                let instrumented = instrument(Arc::clone(&first) as Arc<dyn ObjectStore>);
-                let aws = settings.endpoint.is_none();
-                let lister_target = {
-                    let (endpoint, bucket) = (settings.endpoint.clone(), bucket.clone());
-                    let for_region = for_region.clone();
-                    move |region: &str, signer: Option<Arc<object_store::aws::AmazonS3>>| {
-                        let signer = match signer {
-                            Some(s) => Some(s),
-                            None if anonymous => None,
-                            None => Some(Arc::new(for_region(region).map_err(|e| {
-                                object_store::Error::Generic {
-                                    store: "S3",
-                                    source: e.to_string().into(),
-                                }
-                            })?)),
-                        };
-                        Ok::<_, object_store::Error>(s3_list::Target {
-                            signer,
-                            bucket_endpoint: s3_bucket_endpoint(
-                                endpoint.as_deref(),
-                                &bucket,
-                                region,
-                            ),
-                        })
-                    }
-                };
-                let mut lister =
-                    lister_target(&settings.region, (!anonymous).then(|| Arc::clone(&first)))
-                        .and_then(|target| {
-                            s3_list::S3Lister::new(
-                                target,
-                                options.timeout,
-                                options.connect_timeout,
-                                Arc::clone(stats),
-                                logger.clone(),
-                            )
-                        })
-                        .map_err(|e| config_error("S3 listing", e))?;
-                // With no region given, a wrong-region answer switches to the
-                // bucket's region: on AWS, and on a custom endpoint when requests
-                // are signed (its URL does not name the region; only a signature
-                // does, so an unsigned request has nothing to switch).
-                let switch_region = !settings.region_given && (aws || !anonymous);
-                let resolve: region::ResolveRegion = {
-                    let (endpoint, bucket) = (settings.endpoint.clone(), bucket.clone());
-                    let (timeout, connect_timeout) = (options.timeout, options.connect_timeout);
-                    let (stats, logger) = (Arc::clone(stats), logger.clone());
-                    Arc::new(move || {
-                        let (endpoint, bucket) = (endpoint.clone(), bucket.clone());
-                        let (stats, logger) = (Arc::clone(&stats), logger.clone());
-                        Box::pin(async move {
-                            let found = region::lookup(
-                                endpoint.as_deref(),
-                                &bucket,
-                                timeout,
-                                connect_timeout,
-                            );
-                            region::counted(&bucket, &stats, logger.as_ref(), found).await
-                        })
-                    })
-                };
-                if switch_region {
-                    let build: s3_list::TargetForRegion =
-                        Arc::new(move |region: &str| lister_target(region, None));
-                    lister =
-                        lister.with_region_lookup(build, Arc::clone(&resolve), Arc::clone(notices));
-                }
-                let store = if switch_region {
-                    let rebuild: region::BuildForRegion = Arc::new(move |region: &str| {
-                        let store =
-                            for_region(region).map_err(|e| object_store::Error::Generic {
-                                store: "S3",
-                                source: e.to_string().into(),
-                            })?;
-                        Ok(instrument(Arc::new(store)))
-                    });
-                    Arc::new(region::RegionRedirect::new(
-                        instrumented,
-                        resolve,
-                        rebuild,
-                        Arc::clone(notices),
-                    ))
-                } else {
-                    instrumented
-                };
-                Ok(BuiltBackend {
-                    server: settings
-                        .endpoint
-                        .clone()
-                        .unwrap_or_else(|| format!("AWS S3 (bucket {bucket})")),
-                    store,
-                    anonymous,
-                    credential_source: settings.credentials.source(),
-                    secrets,
-                    bucket_admin: Some(BucketAdmin {
-                        signer: first,
-                        bucket: bucket.clone(),
-                        region: settings.region.clone(),
-                        aws,
-                        endpoint: settings.endpoint.clone(),
-                    }),
-                    s3_lister: Some(Arc::new(lister)),
-                })
-            }
-            Backend::Gcs { bucket } => {
-                // --endpoint-url points gs:// at another GCS API server (an
-                // emulator such as fake-gcs-server); AWS_ENDPOINT_URL does not.
-                let endpoint = options.s3.endpoint_url.as_deref();
-                let allow_http = endpoint.is_some_and(|e| e.starts_with("http://"));
-                let mut builder = GoogleCloudStorageBuilder::new()
-                    .with_bucket_name(bucket)
-                    .with_client_options(client(allow_http))
-                    .with_retry(retry);
-                if let Some(endpoint) = endpoint {
-                    builder = builder.with_base_url(endpoint);
-                }
-                let anonymous = match env.first(&["GOOGLE_APPLICATION_CREDENTIALS"]) {
-                    Some(path) if !options.s3.anon => {
-                        builder = builder.with_application_credentials(path);
-                        false
-                    }
-                    _ => {
-                        if !options.s3.anon {
-                            push_notice(
-                                notices,
-                                "note: no Google credentials found (GOOGLE_APPLICATION_CREDENTIALS); sending anonymous requests",
-                            );
-                        }
-                        builder = builder.with_skip_signature(true);
-                        true
-                    }
-                };
-                let store = builder
-                    .with_http_connector(connector(allow_http, !anonymous))
-                    .build()
-                    .map_err(|e| config_error("GCS", e))?;
-                Ok(BuiltBackend::new(
-                    instrument(Arc::new(store)),
-                    anonymous,
-                    endpoint.unwrap_or("https://storage.googleapis.com"),
-                ))
-            }
-            Backend::Azure { container } => {
-                let account = env
-                    .first(&["AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT"])
-                    .ok_or_else(|| {
-                        Error::new("az:// URLs need the storage account name")
-                            .with_hint("set AZURE_STORAGE_ACCOUNT_NAME, or use the https://ACCOUNT.blob.core.windows.net/CONTAINER/... form")
-                    })?;
-                // --endpoint-url replaces https://ACCOUNT.blob.core.windows.net
-                // (Azurite: http://127.0.0.1:10000/devstoreaccount1).
-                let endpoint = options.s3.endpoint_url.clone();
-                let allow_http = endpoint
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with("http://"));
-                let mut builder = MicrosoftAzureBuilder::new()
-                    .with_account(&account)
-                    .with_container_name(container)
-                    .with_client_options(client(allow_http))
-                    .with_retry(retry);
-                if let Some(endpoint) = &endpoint {
-                    builder = builder.with_endpoint(endpoint.clone());
-                }
-                let mut key_secret = None;
-                let anonymous = match env.first(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY"])
-                {
-                    Some(key) if !options.s3.anon => {
-                        key_secret = Some(key.clone());
-                        builder = builder.with_access_key(key);
-                        false
-                    }
-                    _ => {
-                        if !options.s3.anon {
-                            push_notice(
-                                notices,
-                                "note: no Azure key found (AZURE_STORAGE_ACCOUNT_KEY); sending anonymous requests",
-                            );
-                        }
-                        builder = builder.with_skip_signature(true);
-                        true
-                    }
-                };
-                let server =
-                    endpoint.unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
-                let store = builder
-                    .with_http_connector(connector(allow_http, !anonymous))
-                    .build()
-                    .map_err(|e| config_error("Azure", e))?;
-                let built = BuiltBackend::new(instrument(Arc::new(store)), anonymous, server);
-                if let Ok(mut secrets) = built.secrets.lock() {
-                    secrets.extend(key_secret);
-                }
-                Ok(built)
-            }
-            Backend::Http { base } => {
-                let store = HttpBuilder::new()
-                    .with_url(base)
-                    .with_client_options(client(base.starts_with("http://")))
-                    .with_http_connector(connector(base.starts_with("http://"), false))
-                    .with_retry(retry)
-                    .build()
-                    .map_err(|e| config_error("HTTP", e))?;
-                Ok(BuiltBackend::new(instrument(Arc::new(store)), true, base))
-            }
-            Backend::Local { root } => {
-                let store = LocalFileSystem::new_with_prefix(root)
-                    .map_err(|e| Error::new(format!("cannot open {}: {e}", root.display())))?;
-                let store = LocalFiles::new(store, options.timeout);
-                Ok(BuiltBackend::new(
-                    instrument(Arc::new(store)),
-                    false,
-                    "the local file system",
-                ))
-            }
-        }
     }
 }

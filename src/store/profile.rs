@@ -8,7 +8,7 @@ use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_runtime::env_config::property::PropertiesKey;
 use aws_types::os_shim_internal;
 
-use super::credentials::Env;
+use super::env::Env;
 use crate::error::{Error, Result};
 
 /// Environment variables aws-config consults to find and select the files.

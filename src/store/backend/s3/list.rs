@@ -22,8 +22,8 @@ use object_store::path::Path;
 use object_store::signer::{SignedUrlOptions, Signer};
 use serde::Deserialize;
 
-use super::instrument::{RequestLogger, RequestRecord, RequestStats};
-use super::s3_answer::{status_text, xml_text};
+use super::answer::{status_text, xml_text};
+use crate::store::instrument::{RequestLogger, RequestRecord, RequestStats};
 
 /// Bytes one listing page may hold (1000 keys of up to 1024 bytes, escaped).
 const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -162,7 +162,7 @@ impl S3Lister {
         }
         // The client every backend uses (no Referer, bodies as sent), with
         // redirects off altogether: wrong-region answers are handled below.
-        let client = super::http::client_builder(true)
+        let client = crate::store::client::client_builder(true)
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             // A presigned URL must never travel to another host.

@@ -23,8 +23,8 @@ use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
 
-use super::failure::Cause;
-use super::instrument::{RequestLogger, RequestRecord, RequestStats, status_of};
+use crate::store::failure::Cause;
+use crate::store::instrument::{RequestLogger, RequestRecord, RequestStats, status_of};
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
@@ -44,7 +44,7 @@ pub async fn counted(
     let unreached = found
         .as_ref()
         .err()
-        .and_then(|e| super::failure::classify(e));
+        .and_then(|e| crate::store::failure::classify(e));
     if !matches!(
         unreached,
         Some(Cause::Dns | Cause::Tls | Cause::ConnectionRefused)
@@ -91,7 +91,7 @@ pub async fn lookup(
             .with_connect_timeout(connect_timeout);
         return object_store::aws::resolve_bucket_region(bucket, &options).await;
     };
-    let client = super::http::client_builder(false)
+    let client = crate::store::client::client_builder(false)
         .timeout(timeout)
         .connect_timeout(connect_timeout)
         .redirect(reqwest::redirect::Policy::none())

@@ -8,12 +8,14 @@
 //!   network file system ends in an error, not a hang. Bodies are timed per
 //!   piece, so a long read that keeps moving is never cut off.
 //!
-//! Writes pass through untouched (a confirmed copy may take long).
+//! Writes pass through untouched (a confirmed copy may take long), except
+//! that a conditional update is checked here ([`put_if_unchanged`]).
 
 use std::fmt;
 use std::future::Future;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,11 +25,60 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
+    ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    Result,
 };
 
-use super::body::map_body;
-use super::guard::GuardError;
+use super::{BuiltBackend, GENERIC, Setup, Vocabulary};
+use crate::error::Error;
+use crate::store::body::map_body;
+use crate::store::guard::GuardError;
+
+pub const VOCABULARY: Vocabulary = GENERIC;
+
+pub(super) fn build(
+    root: &std::path::Path,
+    setup: &Setup<'_>,
+) -> crate::error::Result<BuiltBackend> {
+    let store = LocalFileSystem::new_with_prefix(root)
+        .map_err(|e| Error::new(format!("cannot open {}: {e}", root.display())))?;
+    let store = LocalFiles::new(store, setup.options.timeout);
+    // No HTTP layer below to count requests: the instrumentation counts them.
+    let instrument = super::Instrument {
+        counted_below: false,
+        ..setup.instrument(None, None)
+    };
+    Ok(BuiltBackend::new(
+        instrument.wrap(Arc::new(store)),
+        false,
+        "the local file system",
+    ))
+}
+
+/// object_store's local file system has no conditional update: check the
+/// ETag just before writing instead (a small window, where object storage
+/// has none). A changed or missing file is a `Precondition` error, as
+/// object storage answers. `store` is the guarded store, so the check is
+/// counted and logged.
+pub(super) async fn put_if_unchanged(
+    store: &dyn ObjectStore,
+    path: &Path,
+    payload: PutPayload,
+    expected: &str,
+) -> Result<PutResult> {
+    let now = store.head(path).await.ok().and_then(|m| m.e_tag);
+    if now.as_deref() != Some(expected) {
+        return Err(object_store::Error::Precondition {
+            path: path.to_string(),
+            source: format!("{path} changed since it was read").into(),
+        });
+    }
+    let options = PutOptions {
+        mode: PutMode::Overwrite,
+        ..PutOptions::default()
+    };
+    store.put_opts(path, payload, options).await
+}
 
 pub struct LocalFiles {
     inner: LocalFileSystem,
@@ -245,6 +296,46 @@ mod tests {
         }
         let missing = store.get(&Path::from("nope")).await.unwrap_err();
         assert!(matches!(missing, object_store::Error::NotFound { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_conditional_write_refuses_a_changed_or_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".zmetadata");
+        std::fs::write(&file, b"ours").unwrap();
+        let store = LocalFiles::new(
+            LocalFileSystem::new_with_prefix(dir.path()).unwrap(),
+            Duration::from_secs(5),
+        );
+        let path = Path::from(".zmetadata");
+        let read = store.head(&path).await.unwrap().e_tag.unwrap();
+        // Someone else writes the file between our read and our write (a
+        // new size, so its ETag changes whatever the clock's resolution).
+        std::fs::write(&file, b"theirs, longer").unwrap();
+        let new = || PutPayload::from_static(b"new");
+        let err = put_if_unchanged(&store, &path, new(), &read)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, object_store::Error::Precondition { .. }),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"theirs, longer");
+        // Unchanged since read: written.
+        let now = store.head(&path).await.unwrap().e_tag.unwrap();
+        put_if_unchanged(&store, &path, new(), &now).await.unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"new");
+        // Gone since read: not recreated.
+        let now = store.head(&path).await.unwrap().e_tag.unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let err = put_if_unchanged(&store, &path, new(), &now)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, object_store::Error::Precondition { .. }),
+            "{err}"
+        );
+        assert!(!file.exists());
     }
 
     fn timed_out(err: &object_store::Error) -> bool {

@@ -1,0 +1,77 @@
+//! Azure Blob Storage (`az://`): the storage account from the environment,
+//! its key or anonymous requests.
+
+use std::sync::Arc;
+
+use object_store::azure::MicrosoftAzureBuilder;
+
+use super::{BuiltBackend, GENERIC, Setup, Vocabulary, config_error};
+use crate::error::{Error, Result};
+
+/// Entries per listing page.
+const PAGE_SIZE: u64 = 5000;
+/// Keys per delete batch.
+const DELETE_BATCH: usize = 256;
+
+pub const VOCABULARY: Vocabulary = Vocabulary {
+    credentials_advice: "AZURE_STORAGE_ACCOUNT_KEY",
+    bucket_noun: "container",
+    missing_bucket_hint: "check the container name and the storage account (AZURE_STORAGE_ACCOUNT_NAME)",
+    ..GENERIC
+};
+
+pub(super) fn build(container: &str, setup: &Setup<'_>) -> Result<BuiltBackend> {
+    let options = setup.options;
+    let account = setup
+        .env
+        .first(&["AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT"])
+        .ok_or_else(|| {
+            Error::new("az:// URLs need the storage account name")
+                .with_hint("set AZURE_STORAGE_ACCOUNT_NAME, or use the https://ACCOUNT.blob.core.windows.net/CONTAINER/... form")
+        })?;
+    // --endpoint-url replaces https://ACCOUNT.blob.core.windows.net
+    // (Azurite: http://127.0.0.1:10000/devstoreaccount1).
+    let endpoint = options.s3.endpoint_url.clone();
+    let allow_http = endpoint
+        .as_deref()
+        .is_some_and(|e| e.starts_with("http://"));
+    let mut builder = MicrosoftAzureBuilder::new()
+        .with_account(&account)
+        .with_container_name(container)
+        .with_client_options(setup.client(allow_http))
+        .with_retry(setup.retry());
+    if let Some(endpoint) = &endpoint {
+        builder = builder.with_endpoint(endpoint.clone());
+    }
+    let mut key_secret = None;
+    let anonymous = match setup
+        .env
+        .first(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY"])
+    {
+        Some(key) if !options.s3.anon => {
+            key_secret = Some(key.clone());
+            builder = builder.with_access_key(key);
+            false
+        }
+        _ => {
+            if !options.s3.anon {
+                setup.notice(
+                    "note: no Azure key found (AZURE_STORAGE_ACCOUNT_KEY); sending anonymous requests",
+                );
+            }
+            builder = builder.with_skip_signature(true);
+            true
+        }
+    };
+    let server = endpoint.unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
+    let store = builder
+        .with_http_connector(setup.connector(allow_http, !anonymous))
+        .build()
+        .map_err(|e| config_error("Azure", e))?;
+    let instrument = setup.instrument(Some(PAGE_SIZE), Some(DELETE_BATCH));
+    let built = BuiltBackend::new(instrument.wrap(Arc::new(store)), anonymous, server);
+    if let Ok(mut secrets) = built.secrets.lock() {
+        secrets.extend(key_secret);
+    }
+    Ok(built)
+}
