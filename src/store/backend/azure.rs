@@ -43,25 +43,14 @@ pub(super) fn build(container: &str, setup: &Setup<'_>) -> Result<BuiltBackend> 
     if let Some(endpoint) = &endpoint {
         builder = builder.with_endpoint(endpoint.clone());
     }
-    let mut key_secret = None;
-    let anonymous = match setup
-        .env
-        .first(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY"])
-    {
-        Some(key) if !options.s3.anon => {
-            key_secret = Some(key.clone());
-            builder = builder.with_access_key(key);
-            false
-        }
-        _ => {
-            if !options.s3.anon {
-                setup.notice(
-                    "note: no Azure key found (AZURE_STORAGE_ACCOUNT_KEY); sending anonymous requests",
-                );
-            }
-            builder = builder.with_skip_signature(true);
-            true
-        }
+    let key = setup.credential(
+        &["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY"],
+        "note: no Azure key found (AZURE_STORAGE_ACCOUNT_KEY); sending anonymous requests",
+    );
+    let anonymous = key.is_none();
+    builder = match &key {
+        Some(key) => builder.with_access_key(key),
+        None => builder.with_skip_signature(true),
     };
     let server = endpoint.unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
     let store = builder
@@ -71,7 +60,7 @@ pub(super) fn build(container: &str, setup: &Setup<'_>) -> Result<BuiltBackend> 
     let instrument = setup.instrument(Some(PAGE_SIZE), Some(DELETE_BATCH));
     let built = BuiltBackend::new(instrument.wrap(Arc::new(store)), anonymous, server);
     if let Ok(mut secrets) = built.secrets.lock() {
-        secrets.extend(key_secret);
+        secrets.extend(key);
     }
     Ok(built)
 }

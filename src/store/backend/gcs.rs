@@ -30,20 +30,14 @@ pub(super) fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBackend> {
     if let Some(endpoint) = endpoint {
         builder = builder.with_base_url(endpoint);
     }
-    let anonymous = match setup.env.first(&["GOOGLE_APPLICATION_CREDENTIALS"]) {
-        Some(path) if !options.s3.anon => {
-            builder = builder.with_application_credentials(path);
-            false
-        }
-        _ => {
-            if !options.s3.anon {
-                setup.notice(
-                    "note: no Google credentials found (GOOGLE_APPLICATION_CREDENTIALS); sending anonymous requests",
-                );
-            }
-            builder = builder.with_skip_signature(true);
-            true
-        }
+    let key_file = setup.credential(
+        &["GOOGLE_APPLICATION_CREDENTIALS"],
+        "note: no Google credentials found (GOOGLE_APPLICATION_CREDENTIALS); sending anonymous requests",
+    );
+    let anonymous = key_file.is_none();
+    builder = match key_file {
+        Some(path) => builder.with_application_credentials(path),
+        None => builder.with_skip_signature(true),
     };
     let store = builder
         .with_http_connector(setup.connector(allow_http, !anonymous))

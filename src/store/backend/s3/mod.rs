@@ -23,11 +23,14 @@ const PAGE_SIZE: u64 = 1000;
 /// Keys per DeleteObjects request.
 const DELETE_BATCH: usize = 1000;
 
+/// S3 governs listing apart from reading objects.
+const LIST_BUCKET: &str = "s3:ListBucket on the bucket";
+
 pub const VOCABULARY: Vocabulary = Vocabulary {
     credentials_advice: "--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID",
     read_permission: "s3:GetObject",
-    list_permission: "s3:ListBucket on the bucket",
-    listing_needs: "s3:ListBucket on the bucket",
+    list_permission: LIST_BUCKET,
+    listing_needs: LIST_BUCKET,
     missing_key_403_note: "public AWS buckets answer 403 for missing keys",
     missing_bucket_hint: CHECK_BUCKET_NAME,
     rejected_credentials_hint: Some("check the access key, secret and session token"),
