@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Same output before and after a refactor: runs two zarrscope binaries side by
 # side over every bundled fixture store and every store under
-# ../shared/real-world-fixtures, with a fixed set of read-only commands, and
+# ../shared/real-world-fixtures, with a fixed set of read-only commands, then
+# the command line alone (every --help, man, completions, usage errors), and
 # compares stdout, stderr and the exit code of each run byte for byte.
 #
 #   bench/compare_binaries.sh OLD_BINARY NEW_BINARY [WORK_DIR]
@@ -101,46 +102,69 @@ report="$work/differences.txt"
 unstable_report="$work/unstable.txt"
 : >"$report"
 : >"$unstable_report"
+compare() { # compare ARGS...: one run of each binary, retried if they differ
+  local args=("$@")
+  local shown="zarrscope ${args[*]//"$stores_dir/"/}"
+  total=$((total + 1))
+  run "$old" "$work/old" "${args[@]}"
+  run "$new" "$work/new" "${args[@]}"
+  same_runs "$work/old" "$work/new" && return 0
+  # Some runs race by design (a crawl's listing may or may not start
+  # before the documents answer, and --stats counts it): a run that
+  # differs from itself in three more runs of each binary is reported
+  # apart, not as a change.
+  local raced=false again part
+  for again in 2 3 4; do
+    run "$old" "$work/old$again" "${args[@]}"
+    run "$new" "$work/new$again" "${args[@]}"
+    if ! same_runs "$work/old" "$work/old$again" || ! same_runs "$work/new" "$work/new$again"; then
+      raced=true
+      break
+    fi
+  done
+  if $raced; then
+    unstable=$((unstable + 1))
+    echo "$shown" >>"$unstable_report"
+    return 0
+  fi
+  differ=$((differ + 1))
+  for part in stdout stderr code; do
+    if ! cmp -s "$work/old.$part" "$work/new.$part"; then
+      {
+        echo "== $shown ($part)"
+        diff -u "$work/old.$part" "$work/new.$part" | head -40 || true
+      } >>"$report"
+    fi
+  done
+}
+
 for store in "${stores[@]}"; do
   for template in "${commands[@]}"; do
-    # shellcheck disable=SC2206 # the templates split on spaces by design
-    args=(${template//\{\}/$store})
-    shown="zarrscope ${args[*]//"$stores_dir/"/}"
-    total=$((total + 1))
-    run "$old" "$work/old" "${args[@]}"
-    run "$new" "$work/new" "${args[@]}"
-    same_runs "$work/old" "$work/new" && continue
-    # Some runs race by design (a crawl's listing may or may not start
-    # before the documents answer, and --stats counts it): a run that
-    # differs from itself in three more runs of each binary is reported
-    # apart, not as a change.
-    raced=false
-    for again in 2 3 4; do
-      run "$old" "$work/old$again" "${args[@]}"
-      run "$new" "$work/new$again" "${args[@]}"
-      if ! same_runs "$work/old" "$work/old$again" || ! same_runs "$work/new" "$work/new$again"; then
-        raced=true
-        break
-      fi
-    done
-    if $raced; then
-      unstable=$((unstable + 1))
-      echo "$shown" >>"$unstable_report"
-      continue
-    fi
-    differ=$((differ + 1))
-    for part in stdout stderr code; do
-      if ! cmp -s "$work/old.$part" "$work/new.$part"; then
-        {
-          echo "== $shown ($part)"
-          diff -u "$work/old.$part" "$work/new.$part" | head -40 || true
-        } >>"$report"
-      fi
-    done
+    # shellcheck disable=SC2086 # the templates split on spaces by design
+    compare ${template//\{\}/$store}
   done
 done
 
-echo "${#stores[@]} stores, ${#commands[@]} commands each: $total runs, $((total - differ - unstable)) identical, $differ different, $unstable unstable (a binary differs from itself)"
+# The command line itself: every help text, the manual page, completion
+# scripts and usage errors, so that moving flags around changes none of them.
+subcommands=(tree show check consolidate diff ls glob info head cat du cp mv rm mkdir completions man)
+usage=(
+  "--help" "-h" "--version" "man" "completions bash" "completions zsh" "completions fish"
+  "tree" "tree x --json --format table" "show x --crawl --consolidated-only"
+  "tree x --endpoint-url foo" "tree x --max-bytes lots" "tree x --timeout soon"
+  "tree x -v -q" "tree x --concurrency 0" "ls" "head -n 3 -c 4 s3://b/k"
+  "du -s -d 1 s3://b/" "du -h -b s3://b/" "rm s3://b/k --yes --dry-run"
+)
+for sub in "${subcommands[@]}"; do
+  usage+=("$sub --help" "$sub -h" "help $sub")
+done
+for line in "${usage[@]}"; do
+  # shellcheck disable=SC2086 # split on spaces by design
+  compare $line
+done
+cli_runs=${#usage[@]}
+
+echo "${#stores[@]} stores, ${#commands[@]} commands each, and $cli_runs runs of the command line alone: $total runs, $((total - differ - unstable)) identical, $differ different, $unstable unstable (a binary differs from itself)"
 if [ "$unstable" -gt 0 ]; then
   echo "unstable:"
   sed 's/^/  /' "$unstable_report"

@@ -480,11 +480,16 @@ fn a_local_upload_does_not_follow_symlinks_out_of_the_source_and_names_them() {
         &signed(&["cp", "-r", up_arg, "s3://private/up", "--yes"]),
     );
     assert_ok(&out);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("secret-link"), "{stderr}");
+    // The same lines as the dry run's, as one warning: no blank line after.
     assert!(
-        text(&out.stderr).contains("secret-link"),
-        "{}",
-        text(&out.stderr)
+        stderr.contains(
+            "warning: 2 files not copied: reached through a symlink that leads out of the source:\n  "
+        ),
+        "{stderr}"
     );
+    assert!(!stderr.contains("\n\n"), "{stderr}");
     let bucket = server.bucket_dir(PRIVATE);
     assert_eq!(read(&bucket.join("up/a.txt")), "a");
     assert_eq!(read(&bucket.join("up/alias.txt")), "a");

@@ -1,12 +1,11 @@
 //! The read-only chores: `ls`, `glob`, `info`, `head`, `cat`, `du`. Each opens
 //! the bucket through a read-only guard: nothing here can write.
 
-use std::time::Instant;
-
 use super::output::note;
+use super::session::Session;
 use super::{
     AccessArgs, CatArgs, DuArgs, GlobArgs, HeadArgs, InfoArgs, LsArgs, ReportArgs, human, json_out,
-    open_store, print_notices, print_stats, remote_location, write_out,
+    remote_location, write_out,
 };
 use serde::Serialize;
 
@@ -20,19 +19,17 @@ use crate::objects::{self, relative};
 use crate::store::guard::Policy;
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
-async fn open_read_only(
+/// The chores' session and store: `url` through a read-only guard.
+async fn open_read_only<'a>(
     url: &str,
-    access: &AccessArgs,
-    report: &ReportArgs,
-) -> Result<StoreHandle> {
-    open_store(
-        remote_location(url)?,
-        access,
-        report,
-        Policy::READ_ONLY,
-        DEFAULT_MAX_BYTES,
-    )
-    .await
+    access: &'a AccessArgs,
+    report: &'a ReportArgs,
+) -> Result<(Session<'a>, std::sync::Arc<StoreHandle>)> {
+    let session = Session::new(access, report, DEFAULT_MAX_BYTES);
+    let handle = session
+        .open(remote_location(url)?, Policy::READ_ONLY)
+        .await?;
+    Ok((session, handle))
 }
 
 /// Exact bytes by default, as `ls -l` and `du -b` print them; binary units
@@ -101,15 +98,12 @@ fn long_line(o: &ObjectInfo, name: &str, human_readable: bool) -> String {
 }
 
 pub(super) async fn ls(args: LsArgs) -> Result<()> {
-    let started = Instant::now();
-    let handle = open_read_only(&args.url, &args.access, &args.report).await?;
+    let (session, handle) = open_read_only(&args.url, &args.access, &args.report).await?;
     let prefix = handle.location.prefix.clone();
     let progress = Progress::spinner(!args.report.quiet && args.recursive);
     let listing = objects::listing::ls(&handle, &prefix, args.recursive, &progress).await;
     progress.finish();
-    print_notices(&handle, &args.report);
-    print_stats(&[&handle], &args.report, started);
-    let listing = listing?;
+    let listing = session.settle(listing)?;
     if !args.report.quiet {
         for store in &listing.zarr_stores {
             let url = handle.location.url_of(&store.key);
@@ -124,7 +118,7 @@ pub(super) async fn ls(args: LsArgs) -> Result<()> {
             );
         }
     }
-    if args.json {
+    if args.output.json {
         return envelope_out("ls", &handle, &prefix, &listing);
     }
     let name_of = |key: &str| -> String {
@@ -156,21 +150,18 @@ pub(super) async fn ls(args: LsArgs) -> Result<()> {
 }
 
 pub(super) async fn glob(args: GlobArgs) -> Result<()> {
-    let started = Instant::now();
-    let handle = open_read_only(&args.pattern, &args.access, &args.report).await?;
+    let (session, handle) = open_read_only(&args.pattern, &args.access, &args.report).await?;
     // Location parsing keeps glob characters in the prefix as typed.
     let pattern = handle.location.prefix.clone();
     let progress = Progress::spinner(!args.report.quiet);
     progress.message(format!("listing for {}", args.pattern));
     let found = objects::glob::glob(&handle, &pattern).await;
     progress.finish();
-    print_notices(&handle, &args.report);
-    print_stats(&[&handle], &args.report, started);
-    let found = found?;
+    let found = session.settle(found)?;
     if found.is_empty() && !args.report.quiet {
         note!("note: nothing matches {}", args.pattern);
     }
-    if args.json {
+    if args.output.json {
         let fixed = objects::glob::Pattern::parse(&pattern).fixed;
         return envelope_out(
             "glob",
@@ -208,17 +199,14 @@ pub(super) async fn glob(args: GlobArgs) -> Result<()> {
 }
 
 pub(super) async fn info(args: InfoArgs) -> Result<()> {
-    let started = Instant::now();
-    let handle = open_read_only(&args.url, &args.access, &args.report).await?;
+    let (session, handle) = open_read_only(&args.url, &args.access, &args.report).await?;
     let key = handle.location.prefix.clone();
     let progress = Progress::spinner(!args.report.quiet);
     let as_directory = args.url.ends_with('/');
     let found = objects::listing::info(&handle, &key, as_directory, &progress).await;
     progress.finish();
-    print_notices(&handle, &args.report);
-    print_stats(&[&handle], &args.report, started);
-    let found = found?;
-    if args.json {
+    let found = session.settle(found)?;
+    if args.output.json {
         return envelope_out("info", &handle, &key, &found);
     }
     write_out(|out| {
@@ -268,43 +256,34 @@ pub(super) async fn info(args: InfoArgs) -> Result<()> {
 }
 
 pub(super) async fn head(args: HeadArgs) -> Result<()> {
-    let started = Instant::now();
-    let handle = open_read_only(&args.url, &args.access, &args.report).await?;
+    let (session, handle) = open_read_only(&args.url, &args.access, &args.report).await?;
     let key = handle.location.prefix.clone();
     let take = match args.bytes {
         Some(n) => Take::Bytes(n),
         None => Take::Lines(args.lines),
     };
     let result = objects::head::head(&handle, &key, take).await;
-    print_notices(&handle, &args.report);
-    print_stats(&[&handle], &args.report, started);
-    let result = result?;
+    let result = session.settle(result)?;
     write_out(|out| out.write_all(&result.bytes))
 }
 
 pub(super) async fn cat(args: CatArgs) -> Result<()> {
-    let started = Instant::now();
-    let handle = open_read_only(&args.url, &args.access, &args.report).await?;
+    let (session, handle) = open_read_only(&args.url, &args.access, &args.report).await?;
     let key = handle.location.prefix.clone();
     let result = objects::head::cat(&handle, &key).await;
-    print_notices(&handle, &args.report);
-    print_stats(&[&handle], &args.report, started);
-    let body = result?;
+    let body = session.settle(result)?;
     write_out(|out| out.write_all(&body))
 }
 
 pub(super) async fn du(args: DuArgs) -> Result<()> {
-    let started = Instant::now();
-    let handle = open_read_only(&args.url, &args.access, &args.report).await?;
+    let (session, handle) = open_read_only(&args.url, &args.access, &args.report).await?;
     let prefix = handle.location.prefix.clone();
     let progress = Progress::spinner(!args.report.quiet);
     let depth = if args.summarize { 0 } else { args.max_depth };
     let usage = objects::listing::du(&handle, &prefix, depth, &progress).await;
     progress.finish();
-    print_notices(&handle, &args.report);
-    print_stats(&[&handle], &args.report, started);
-    let usage = usage?;
-    if args.json {
+    let usage = session.settle(usage)?;
+    if args.output.json {
         return envelope_out("du", &handle, &prefix, &usage);
     }
     let size = |b: u64| size_text(b, args.human_readable);

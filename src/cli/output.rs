@@ -11,19 +11,8 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use clap::ValueEnum;
-
+use super::args::ColorChoice;
 use crate::error::{Error, Result};
-
-/// `--color`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum ColorChoice {
-    /// Colour when the output is a terminal and NO_COLOR is unset.
-    #[default]
-    Auto,
-    Always,
-    Never,
-}
 
 struct Settings {
     /// `-o FILE`, opened (truncated) once at the start of the run.
@@ -120,6 +109,14 @@ pub fn write_out(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result
         Err(e) => Err(Error::new(format!("cannot write output to {target}: {e}"))),
         Ok(()) => Ok(()),
     }
+}
+
+/// `value` as one pretty-printed JSON document, through [`write_out`].
+pub fn json_out<T: serde::Serialize>(value: &T) -> Result<()> {
+    write_out(|out| {
+        serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
+        writeln!(out)
+    })
 }
 
 /// One line on stderr. A closed or failing stderr is ignored: there is

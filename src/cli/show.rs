@@ -1,18 +1,14 @@
 //! `zarrscope show`.
 
-use std::time::Instant;
-
-use super::{
-    ShowArgs, json_out, print_notices, print_stats, print_warnings, read_tree, verbose_logger,
-    write_out,
-};
+use super::session::Session;
+use super::{ShowArgs, json_out, print_warnings, read_tree, write_out};
 use crate::dataset::{array_detail, dataset};
 use crate::error::{Error, Result};
 use crate::location::Location;
 use crate::peek::{DEFAULT_COORDS_BUDGET, peek_coordinates};
 use crate::render::dataset::{write_array, write_dataset};
-use crate::store::credentials::ProcessEnv;
-use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
+use crate::store::DEFAULT_MAX_BYTES;
+use crate::store::guard::Policy;
 
 /// Width long values are cut to: the terminal's (or COLUMNS), else a
 /// generous default.
@@ -21,29 +17,16 @@ fn width() -> usize {
 }
 
 pub(super) async fn show(args: ShowArgs) -> Result<()> {
-    let started = Instant::now();
-    let location = Location::parse(&args.url)?;
     let budget = if args.coords {
         DEFAULT_COORDS_BUDGET
     } else {
         DEFAULT_MAX_BYTES
     };
-    let ms = StoreHandle::open(
-        location,
-        &args.access.store_options(budget),
-        &ProcessEnv,
-        args.report.verbose.then(verbose_logger),
-    )
-    .await?;
-    print_notices(&ms, &args.report);
+    let session = Session::new(&args.access, &args.report, budget);
+    let location = Location::parse(&args.url)?;
+    let ms = session.open(location, Policy::METADATA_ONLY).await?;
     let read = read_tree(&ms, &args.source, &args.crawling, &args.report).await;
-    let h = match read {
-        Ok(h) => h,
-        Err(e) => {
-            print_stats(&[&ms], &args.report, started);
-            return Err(e);
-        }
-    };
+    let h = session.stats_on_error(read)?;
     print_warnings(&ms, &h, &args.report);
     // The node asked for: the URL's, or PATH below it.
     let target = match args.path.as_deref().map(|p| p.trim_matches('/')) {
@@ -92,21 +75,18 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     let width = width();
     if h.nodes[i].is_array() {
         let detail = array_detail(&h, i).map_err(Error::new)?;
-        print_stats(&[&ms], &args.report, started);
-        if args.json {
+        session.print_stats();
+        if args.output.json {
             return json_out(&detail);
         }
         return write_out(|out| write_array(out, &detail, width));
     }
     let mut view = dataset(&h, i);
-    if args.coords
-        && let Err(e) = peek_coordinates(&ms, &h, &mut view).await
-    {
-        print_stats(&[&ms], &args.report, started);
-        return Err(e);
+    if args.coords {
+        session.stats_on_error(peek_coordinates(&ms, &h, &mut view).await)?;
     }
-    print_stats(&[&ms], &args.report, started);
-    if args.json {
+    session.print_stats();
+    if args.output.json {
         return json_out(&view);
     }
     write_out(|out| write_dataset(out, &view, width))

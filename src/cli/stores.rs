@@ -1,15 +1,12 @@
 //! Commands about a store's metadata as a whole: `check`, `consolidate`,
 //! `diff`.
 
-use std::time::Instant;
-
 use object_store::ObjectStoreExt;
 use serde::Serialize;
 
+use super::session::{Session, require_credentials};
 use super::{
-    CheckArgs, ConsolidateArgs, DiffArgs, ReportArgs, human, json_out, open_store_sharing,
-    print_notices, print_stats, print_warnings, read_tree, refuse_anon, require_credentials,
-    write_out,
+    CheckArgs, ConsolidateArgs, DiffArgs, human, json_out, print_warnings, read_tree, write_out,
 };
 use crate::compare::{Comparison, Lone, NodeChange, compare};
 use crate::consolidate;
@@ -21,28 +18,8 @@ use crate::metadata::json as lenient;
 use crate::open::{Opened, open as open_tree};
 use crate::render::Stats;
 use crate::render::comparison::{Sides, write_comparison, write_findings};
-use std::sync::Arc;
-
-use crate::store::guard::{ByteBudget, Policy};
+use crate::store::guard::Policy;
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
-
-/// Open `url`, drawing on the command's one byte budget.
-async fn open(
-    url: &str,
-    access: &super::AccessArgs,
-    report: &ReportArgs,
-    policy: Policy,
-    budget: &Arc<ByteBudget>,
-) -> Result<StoreHandle> {
-    open_store_sharing(Location::parse(url)?, access, report, policy, budget).await
-}
-
-fn stats(handles: &[&StoreHandle]) -> Stats {
-    Stats {
-        requests: handles.iter().map(|h| h.stats.requests()).sum(),
-        bytes: handles.iter().map(|h| h.stats.bytes()).sum(),
-    }
-}
 
 #[derive(Serialize)]
 struct CheckReport<'a> {
@@ -61,22 +38,14 @@ struct CheckReport<'a> {
 }
 
 pub(super) async fn check(args: CheckArgs) -> Result<u8> {
-    let started = Instant::now();
-    let budget = args.access.command_budget(DEFAULT_MAX_BYTES);
-    let ms = open(
-        &args.url,
-        &args.access,
-        &args.report,
-        Policy::METADATA_ONLY,
-        &budget,
-    )
-    .await?;
+    let session = Session::sharing_budget(&args.access, &args.report, DEFAULT_MAX_BYTES);
+    let ms = session
+        .open(Location::parse(&args.url)?, Policy::METADATA_ONLY)
+        .await?;
     let options = args.crawling.options(&args.report);
     // Both at once: the crawl dominates the wall time anyway.
     let (consolidated, crawled) = futures::join!(open_tree(&ms), crawl(&ms, &options));
-    print_notices(&ms, &args.report);
-    print_stats(&[&ms], &args.report, started);
-    let crawled = crawled?;
+    let crawled = session.settle(crawled)?;
     let disk = &crawled.hierarchy;
     print_warnings(&ms, disk, &args.report);
     if !disk.complete {
@@ -102,7 +71,7 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
     } else {
         EXIT_OK
     };
-    if args.json {
+    if args.output.json {
         json_out(&CheckReport {
             url: &ms.location.url,
             consolidated_root: consolidated.as_ref().map(|c| c.root_url.as_str()),
@@ -113,7 +82,7 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
             only_in_consolidated: &comparison.only_in_a,
             changed: &comparison.changed,
             findings: &findings,
-            stats: stats(&[&ms]),
+            stats: session.totals(),
         })?;
         return Ok(code);
     }
@@ -174,37 +143,25 @@ struct DiffReport<'a> {
 }
 
 pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
-    let started = Instant::now();
     // One budget for both stores: --max-bytes bounds the whole comparison.
-    let budget = args.access.command_budget(DEFAULT_MAX_BYTES);
-    let (a, b) = futures::join!(
-        open(
-            &args.url_a,
-            &args.access,
-            &args.report,
-            Policy::METADATA_ONLY,
-            &budget
-        ),
-        open(
-            &args.url_b,
-            &args.access,
-            &args.report,
-            Policy::METADATA_ONLY,
-            &budget
-        )
-    );
+    let session = Session::sharing_budget(&args.access, &args.report, DEFAULT_MAX_BYTES);
+    let open = |url: &str| {
+        let (session, location) = (&session, Location::parse(url));
+        async move { session.open(location?, Policy::METADATA_ONLY).await }
+    };
+    let (a, b) = futures::join!(open(&args.url_a), open(&args.url_b));
     let (a, b) = (a?, b?);
     let (ha, hb) = futures::join!(
         read_tree(&a, &args.source, &args.crawling, &args.report),
         read_tree(&b, &args.source, &args.crawling, &args.report)
     );
-    print_stats(&[&a, &b], &args.report, started);
+    session.print_stats();
     let (ha, hb) = (ha?, hb?);
     print_warnings(&a, &ha, &args.report);
     print_warnings(&b, &hb, &args.report);
     let c: Comparison = compare(&ha, &hb);
     let code = if c.is_empty() { EXIT_OK } else { EXIT_FINDINGS };
-    if args.json {
+    if args.output.json {
         json_out(&DiffReport {
             a: &ha.url,
             b: &hb.url,
@@ -212,7 +169,7 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
             only_in_a: &c.only_in_a,
             only_in_b: &c.only_in_b,
             changed: &c.changed,
-            stats: stats(&[&a, &b]),
+            stats: session.totals(),
         })?;
         return Ok(code);
     }
@@ -270,19 +227,13 @@ struct ConsolidateReport<'a> {
 }
 
 pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
-    refuse_anon("consolidate", &args.access)?;
-    let started = Instant::now();
-    let budget = args.access.command_budget(DEFAULT_MAX_BYTES);
+    let session = Session::sharing_budget(&args.access, &args.report, DEFAULT_MAX_BYTES);
+    session.refuse_anon("consolidate")?;
     // Plan with a read-only guard; after --yes a second handle's guard lets
     // exactly the planned key be written.
-    let ms = open(
-        &args.url,
-        &args.access,
-        &args.report,
-        Policy::METADATA_ONLY,
-        &budget,
-    )
-    .await?;
+    let ms = session
+        .open(Location::parse(&args.url)?, Policy::METADATA_ONLY)
+        .await?;
     require_credentials("consolidate", &ms)?;
     let options = args.crawling.options(&args.report);
     let (crawled, current) = futures::join!(crawl(&ms, &options), current_zmetadata(&ms));
@@ -308,7 +259,7 @@ pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
         changed: &plan.changes.changed,
     };
     if !args.confirm.yes {
-        print_stats(&[&ms], &args.report, started);
+        session.print_stats();
         if args.confirm.json {
             return json_out(&report(true));
         }
@@ -346,16 +297,14 @@ pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
         });
     }
     // A second handle whose guard lets exactly this key be written.
-    let writer = open(
-        &args.url,
-        &args.access,
-        &args.report,
-        Policy::metadata_and_one_write(ms.location.key(plan.key)),
-        &budget,
-    )
-    .await?;
+    let writer = session
+        .open(
+            Location::parse(&args.url)?,
+            Policy::metadata_and_one_write(ms.location.key(plan.key)),
+        )
+        .await?;
     let written = consolidate::write(&writer, &plan).await;
-    print_stats(&[&ms, &writer], &args.report, started);
+    session.print_stats();
     written?;
     if args.confirm.json {
         return json_out(&report(false));

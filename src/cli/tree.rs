@@ -1,42 +1,24 @@
 //! `zarrscope tree`.
 
-use std::time::Instant;
-
-use super::output::{self, note};
-use super::{
-    Format, TreeArgs, print_notices, print_warnings, read_tree, verbose_logger, write_out,
-};
+use super::output;
+use super::session::Session;
+use super::{Format, TreeArgs, print_warnings, read_tree, write_out};
 use crate::error::Result;
 use crate::location::Location;
-use crate::render::{JsonRenderer, Renderer, Stats, TableRenderer, TreeRenderer};
-use crate::store::credentials::ProcessEnv;
-use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
+use crate::render::{JsonRenderer, Renderer, TableRenderer, TreeRenderer};
+use crate::store::DEFAULT_MAX_BYTES;
+use crate::store::guard::Policy;
 
 pub(super) async fn tree(args: TreeArgs) -> Result<()> {
-    let started = Instant::now();
+    let session = Session::new(&args.access, &args.report, DEFAULT_MAX_BYTES);
     let location = Location::parse(&args.url)?;
-    let logger = args.report.verbose.then(verbose_logger);
-    let options = args.access.store_options(DEFAULT_MAX_BYTES);
-    let ms = StoreHandle::open(location, &options, &ProcessEnv, logger).await?;
-    print_notices(&ms, &args.report);
+    let ms = session.open(location, Policy::METADATA_ONLY).await?;
     let result = read_tree(&ms, &args.source, &args.crawling, &args.report).await;
-    print_notices(&ms, &args.report);
-    let stats = Stats {
-        requests: ms.stats.requests(),
-        bytes: ms.stats.bytes(),
-    };
+    let stats = session.totals();
     // Totals are worth seeing even when the read failed.
-    if args.report.stats {
-        note!(
-            "requests: {}  bytes: {}  elapsed: {:.3}s",
-            stats.requests,
-            stats.bytes,
-            started.elapsed().as_secs_f64()
-        );
-    }
-    let hierarchy = result?;
+    let hierarchy = session.settle(result)?;
     print_warnings(&ms, &hierarchy, &args.report);
-    let format = if args.json { Format::Json } else { args.format };
+    let format = args.output.format();
     let renderer: Box<dyn Renderer> = match format {
         Format::Tree => Box::new(TreeRenderer {
             attrs: args.attrs,

@@ -4,14 +4,14 @@
 //! before anything is read.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::output::note;
+use super::session::{Session, require_credentials};
 use super::{
-    AccessArgs, ConfirmArgs, MkdirArgs, ReportArgs, RmArgs, TransferArgs, human, is_url, json_out,
-    open_store, print_notices, print_stats, refuse_anon, remote_location, require_credentials,
+    ConfirmArgs, MkdirArgs, RmArgs, TransferArgs, human, is_url, json_out, remote_location,
     write_out,
 };
 use crate::error::{Error, ErrorKind, Result};
@@ -20,58 +20,25 @@ use crate::objects::progress::Progress;
 use crate::objects::transfer::{self, Mode, Side};
 use crate::objects::{bucket, remove};
 use crate::store::guard::Policy;
-use crate::store::{DEFAULT_MAX_BYTES, StoreHandle, TimeoutKind};
+use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
 /// Items listed in a human-readable plan before "… and N more".
 const PLAN_LINES: usize = 50;
 
 const DRY_RUN: &str = "dry run: nothing was changed; run again with --yes to do it";
 
-async fn open_bucket(
-    url: &str,
-    access: &AccessArgs,
-    report: &ReportArgs,
-    policy: Policy,
-    default_max_bytes: u64,
-) -> Result<StoreHandle> {
-    open_store(
-        remote_location(url)?,
-        access,
-        report,
-        policy,
-        default_max_bytes,
-    )
-    .await
-}
-
-/// One side of `cp`/`mv`, opened as `open_store` does, but with `--timeout`
-/// as an idle timeout: a large object may take longer than the timeout to
-/// transfer, as long as bytes keep moving. Copies move data on purpose: no
-/// byte budget unless one is given.
-async fn open_transfer_side(
-    url: &str,
-    access: &AccessArgs,
-    report: &ReportArgs,
-    policy: Policy,
-) -> Result<StoreHandle> {
-    let options = crate::store::StoreOptions {
-        timeout_kind: TimeoutKind::Idle,
-        ..access.store_options(u64::MAX)
-    };
-    super::open_store_with(remote_location(url)?, report, policy, options).await
-}
-
 /// The bucket a write command acts on: refused with `--anon` before any
 /// request, writable only after `--yes`, and never without credentials.
 async fn open_for_write(
     command: &str,
+    session: &Session<'_>,
     url: &str,
-    access: &AccessArgs,
-    report: &ReportArgs,
     confirm: &ConfirmArgs,
-) -> Result<StoreHandle> {
-    refuse_anon(command, access)?;
-    let handle = open_bucket(url, access, report, policy_for(confirm), DEFAULT_MAX_BYTES).await?;
+) -> Result<Arc<StoreHandle>> {
+    session.refuse_anon(command)?;
+    let handle = session
+        .open(remote_location(url)?, policy_for(confirm))
+        .await?;
     require_credentials(command, &handle)?;
     Ok(handle)
 }
@@ -105,8 +72,8 @@ fn policy_for(confirm: &ConfirmArgs) -> Policy {
 
 pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     let command = if is_move { "mv" } else { "cp" };
-    refuse_anon(command, &args.access)?;
-    let started = Instant::now();
+    let session = Session::for_transfer(&args.access, &args.report);
+    session.refuse_anon(command)?;
     let yes = args.confirm.yes;
     let write = policy_for(&args.confirm);
     // cp only reads its source; mv deletes it.
@@ -116,11 +83,15 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
         Policy::READ_ONLY
     };
     let src_handle = match is_url(&args.src) {
-        true => Some(open_transfer_side(&args.src, &args.access, &args.report, src_policy).await?),
+        true => Some(
+            session
+                .open(remote_location(&args.src)?, src_policy)
+                .await?,
+        ),
         false => None,
     };
     let dst_handle = match is_url(&args.dst) {
-        true => Some(open_transfer_side(&args.dst, &args.access, &args.report, write).await?),
+        true => Some(session.open(remote_location(&args.dst)?, write).await?),
         false => None,
     };
     if let Some(h) = &dst_handle {
@@ -137,20 +108,17 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
         Some(h) => Side::remote(h, args.dst.ends_with('/')),
         None => Side::local(&local_path(&args.dst)?, yes, args.access.timeout)?,
     };
-    let handles: Vec<&StoreHandle> = src_handle.iter().chain(dst_handle.iter()).collect();
+    let handles: Vec<&StoreHandle> = src_handle
+        .iter()
+        .chain(dst_handle.iter())
+        .map(|h| &**h)
+        .collect();
     let mode = if is_move { Mode::Move } else { Mode::Copy };
     let plan = transfer::plan(&src, &dst, args.recursive, !yes, mode).await;
-    let plan = match plan {
-        Ok(plan) => plan,
-        Err(e) => {
-            print_stats(&handles, &args.report, started);
-            return Err(e);
-        }
-    };
+    let plan = session.stats_on_error(plan)?;
     let verb = if is_move { "move" } else { "copy" };
     if !yes {
-        print_notices_all(&handles, &args.report);
-        print_stats(&handles, &args.report, started);
+        session.print_notices_and_stats();
         if args.confirm.json {
             return json_out(&Done::<_, ()> {
                 dry_run: true,
@@ -232,12 +200,12 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     if !plan.skipped_links.is_empty() && !args.report.quiet {
         let mut text = Vec::new();
         let _ = write_skipped_links(&mut text, &plan.skipped_links);
-        eprint!("warning: {}", String::from_utf8_lossy(&text));
+        let text = String::from_utf8_lossy(&text);
+        note!("warning: {}", text.strip_suffix('\n').unwrap_or(&text));
     }
     let progress = Progress::bytes(!args.report.quiet, plan.bytes);
     let report = transfer::execute(plan, &src, &dst, mode, &progress).await;
-    print_notices_all(&handles, &args.report);
-    print_stats(&handles, &args.report, started);
+    session.print_notices_and_stats();
     let past = if is_move { "moved" } else { "copied" };
     if args.confirm.json {
         json_out(&report)?;
@@ -303,12 +271,6 @@ fn write_skipped_links(
     Ok(())
 }
 
-fn print_notices_all(handles: &[&StoreHandle], report: &ReportArgs) {
-    for h in handles {
-        print_notices(h, report);
-    }
-}
-
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -320,8 +282,8 @@ fn force_ignores(e: &Error) -> bool {
 }
 
 pub(super) async fn rm(args: RmArgs) -> Result<()> {
-    let started = Instant::now();
-    let handle = open_for_write("rm", &args.url, &args.access, &args.report, &args.confirm).await?;
+    let session = Session::new(&args.access, &args.report, DEFAULT_MAX_BYTES);
+    let handle = open_for_write("rm", &session, &args.url, &args.confirm).await?;
     let key = handle.location.prefix.clone();
     let removal = remove::plan(&handle, &key, args.recursive).await;
     let removal = match removal {
@@ -339,15 +301,13 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
             }
         }
         Err(e) => {
-            print_notices(&handle, &args.report);
-            print_stats(&[&handle], &args.report, started);
+            session.print_notices_and_stats();
             return Err(e);
         }
     };
     let n = removal.objects.len();
     if !args.confirm.yes {
-        print_notices(&handle, &args.report);
-        print_stats(&[&handle], &args.report, started);
+        session.print_notices_and_stats();
         if args.confirm.json {
             return json_out(&Done::<_, ()> {
                 dry_run: true,
@@ -381,8 +341,7 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
     progress.message(format!("deleting {n} objects"));
     let report = remove::execute(&handle, &removal).await;
     progress.finish();
-    print_notices(&handle, &args.report);
-    print_stats(&[&handle], &args.report, started);
+    session.print_notices_and_stats();
     if args.confirm.json {
         json_out(&report)?;
     } else {
@@ -427,19 +386,12 @@ pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
         return Err(Error::new("mkdir creates S3 buckets only")
             .with_hint("create GCS buckets with gcloud and Azure containers with az"));
     }
-    let started = Instant::now();
-    let handle = open_for_write(
-        "mkdir",
-        &args.url,
-        &args.access,
-        &args.report,
-        &args.confirm,
-    )
-    .await?;
+    let session = Session::new(&args.access, &args.report, DEFAULT_MAX_BYTES);
+    let handle = open_for_write("mkdir", &session, &args.url, &args.confirm).await?;
     // `mkdir -p`: an existing bucket is not an error. A listing of it
     // succeeds only if it exists (and we may read it).
     if args.parents && bucket_exists(&handle).await {
-        print_stats(&[&handle], &args.report, started);
+        session.print_stats();
         return write_out(|out| {
             writeln!(
                 out,
@@ -458,7 +410,7 @@ pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
     if !args.confirm.yes {
         // One HeadBucket: the dry run says whether there is anything to do.
         let state = bucket::bucket_state(&handle).await;
-        print_stats(&[&handle], &args.report, started);
+        session.print_stats();
         let url = &handle.location.url;
         return match state? {
             bucket::BucketState::Absent => write_out(|out| {
@@ -487,7 +439,7 @@ pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
         };
     }
     let created = bucket::create_bucket(&handle).await;
-    print_stats(&[&handle], &args.report, started);
+    session.print_stats();
     created?;
     write_out(|out| writeln!(out, "created bucket {} {where_}", handle.location.url))
 }

@@ -1,0 +1,185 @@
+//! A command's session: when it started, how it reaches object storage
+//! (its access and reporting flags, its byte budget), every store it opened,
+//! and the lines about them on stderr — notices once per store and the
+//! `--stats` totals over all of them.
+//!
+//! Every command opens its stores through [`Session::open`], the one route
+//! from a location to a guarded [`StoreHandle`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::args::{AccessArgs, ReportArgs};
+use super::output::note;
+use crate::error::{Error, Result};
+use crate::location::{Backend, Location};
+use crate::render::Stats;
+use crate::store::env::ProcessEnv;
+use crate::store::guard::Policy;
+use crate::store::instrument::RequestLogger;
+use crate::store::{StoreHandle, StoreOptions, TimeoutKind};
+
+pub(super) struct Session<'a> {
+    started: Instant,
+    access: &'a AccessArgs,
+    report: &'a ReportArgs,
+    /// What every store of the command is opened with (its budget included).
+    options: StoreOptions,
+    /// In the order they were opened.
+    opened: Mutex<Vec<Arc<StoreHandle>>>,
+}
+
+impl<'a> Session<'a> {
+    /// Each store the command opens gets a byte budget of its own:
+    /// --max-bytes, else `default_max_bytes`.
+    pub fn new(access: &'a AccessArgs, report: &'a ReportArgs, default_max_bytes: u64) -> Self {
+        Self::with_options(access, report, access.store_options(default_max_bytes))
+    }
+
+    /// Every store the command opens draws on one budget: --max-bytes
+    /// bounds the whole command.
+    pub fn sharing_budget(
+        access: &'a AccessArgs,
+        report: &'a ReportArgs,
+        default_max_bytes: u64,
+    ) -> Self {
+        let budget = access.command_budget(default_max_bytes);
+        let options = StoreOptions {
+            budget: Some(Arc::clone(&budget)),
+            ..access.store_options(budget.max())
+        };
+        Self::with_options(access, report, options)
+    }
+
+    /// `cp`/`mv`: `--timeout` as an idle timeout (a large object may take
+    /// longer than the timeout to transfer, as long as bytes keep moving),
+    /// and no byte budget unless one is given: copies move data on purpose.
+    pub fn for_transfer(access: &'a AccessArgs, report: &'a ReportArgs) -> Self {
+        let options = StoreOptions {
+            timeout_kind: TimeoutKind::Idle,
+            ..access.store_options(u64::MAX)
+        };
+        Self::with_options(access, report, options)
+    }
+
+    fn with_options(access: &'a AccessArgs, report: &'a ReportArgs, options: StoreOptions) -> Self {
+        Self {
+            started: Instant::now(),
+            access,
+            report,
+            options,
+            opened: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Open `location` rooted at its bucket behind a guard with `policy`,
+    /// and show the notices that opening produced.
+    pub async fn open(&self, location: Location, policy: Policy) -> Result<Arc<StoreHandle>> {
+        let handle = StoreHandle::open_with(
+            location,
+            &self.options,
+            &ProcessEnv,
+            self.report.verbose.then(verbose_logger),
+            policy,
+        )
+        .await?;
+        let handle = Arc::new(handle);
+        print_notices(&handle, self.report);
+        self.opened().push(Arc::clone(&handle));
+        Ok(handle)
+    }
+
+    fn opened(&self) -> std::sync::MutexGuard<'_, Vec<Arc<StoreHandle>>> {
+        self.opened
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Notices of the opened stores not shown yet (some arrive after the
+    /// opening: a discovered region), unless --quiet.
+    pub fn print_notices(&self) {
+        for handle in self.opened().iter() {
+            print_notices(handle, self.report);
+        }
+    }
+
+    /// Requests and bytes of every store the command opened.
+    pub fn totals(&self) -> Stats {
+        let opened = self.opened();
+        Stats {
+            requests: opened.iter().map(|h| h.stats.requests()).sum(),
+            bytes: opened.iter().map(|h| h.stats.bytes()).sum(),
+        }
+    }
+
+    /// `requests: N  bytes: M  elapsed: T` on stderr, with --stats.
+    pub fn print_stats(&self) {
+        if self.report.stats {
+            let Stats { requests, bytes } = self.totals();
+            note!(
+                "requests: {requests}  bytes: {bytes}  elapsed: {:.3}s",
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    /// The end of a command's requests: the notices they produced, then the
+    /// totals.
+    pub fn print_notices_and_stats(&self) {
+        self.print_notices();
+        self.print_stats();
+    }
+
+    /// [`Session::print_notices_and_stats`], then `result`: the totals are
+    /// worth seeing even when the requests failed.
+    pub fn settle<T>(&self, result: Result<T>) -> Result<T> {
+        self.print_notices_and_stats();
+        result
+    }
+
+    /// `result`, the totals printed first if it failed: a command that goes
+    /// on prints them once it is done with its requests.
+    pub fn stats_on_error<T>(&self, result: Result<T>) -> Result<T> {
+        if result.is_err() {
+            self.print_stats();
+        }
+        result
+    }
+
+    /// Writes never go out unsigned: `--anon` refuses them before any request.
+    pub fn refuse_anon(&self, command: &str) -> Result<()> {
+        if self.access.anon {
+            return Err(Error::new(format!("{command} writes, and --anon never writes"))
+            .with_hint("drop --anon and use credentials: for s3:// --profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID; for gs:// GOOGLE_APPLICATION_CREDENTIALS; for az:// AZURE_STORAGE_ACCOUNT_KEY"));
+        }
+        Ok(())
+    }
+}
+
+/// ... nor when no credentials were found.
+pub(super) fn require_credentials(command: &str, handle: &StoreHandle) -> Result<()> {
+    if handle.anonymous {
+        return Err(Error::new(format!(
+            "{command} writes to {}, but no credentials were found",
+            handle.location.url
+        ))
+        .with_hint(match handle.location.backend {
+            Backend::S3 { .. } => "configure credentials: --profile NAME, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".to_string(),
+            _ => format!("configure credentials: {}", handle.credentials_advice()),
+        }));
+    }
+    Ok(())
+}
+
+/// Notices not shown yet (credentials, a discovered region), unless --quiet.
+fn print_notices(handle: &StoreHandle, report: &ReportArgs) {
+    for notice in handle.take_notices() {
+        if !report.quiet {
+            note!("{}", handle.redact(&notice));
+        }
+    }
+}
+
+fn verbose_logger() -> RequestLogger {
+    Arc::new(|record| note!("zarrscope: {record}"))
+}
