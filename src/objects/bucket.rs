@@ -12,6 +12,7 @@ use object_store::path::Path;
 use object_store::signer::Signer;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::render::text::first_chars;
 use crate::store::instrument::RequestRecord;
 use crate::store::s3_answer::truncated_body;
 use crate::store::{BucketAdmin, StoreHandle};
@@ -133,7 +134,7 @@ pub async fn bucket_state(handle: &StoreHandle) -> Result<BucketState> {
         _ => Err(Error::new(format!(
             "checking bucket {} failed with status {code}: {}",
             handle.location.url_of(""),
-            text.chars().take(300).collect::<String>()
+            first_chars(&text, 300)
         ))),
     }
 }
@@ -167,7 +168,7 @@ pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
     } else {
         Error::new(format!(
             "creating bucket {url} failed with status {code}: {}",
-            text.chars().take(300).collect::<String>()
+            first_chars(&text, 300)
         ))
     };
     Err(error)
