@@ -103,7 +103,7 @@ pub fn write_glob(
 
 /// `info`: one labelled field a line.
 pub fn write_info(out: &mut dyn Write, info: &Info) -> io::Result<()> {
-    match info {
+    let rows: Vec<(&str, String)> = match info {
         Info::Object {
             url,
             size,
@@ -115,10 +115,12 @@ pub fn write_info(out: &mut dyn Write, info: &Info) -> io::Result<()> {
             cache_control,
             ..
         } => {
-            writeln!(out, "url:            {url}")?;
-            writeln!(out, "type:           object")?;
-            writeln!(out, "size:           {size} ({})", size_text(*size))?;
-            writeln!(out, "last modified:  {last_modified}")?;
+            let mut rows = vec![
+                ("url:            ", url.clone()),
+                ("type:           ", "object".into()),
+                ("size:           ", format!("{size} ({})", size_text(*size))),
+                ("last modified:  ", last_modified.clone()),
+            ];
             let optional = [
                 ("etag:           ", etag),
                 ("version:        ", version),
@@ -128,21 +130,28 @@ pub fn write_info(out: &mut dyn Write, info: &Info) -> io::Result<()> {
             ];
             for (label, value) in optional {
                 if let Some(value) = value {
-                    writeln!(out, "{label}{value}")?;
+                    rows.push((label, value.clone()));
                 }
             }
+            rows
         }
         Info::Directory {
             url,
             objects,
             bytes,
             ..
-        } => {
-            writeln!(out, "url:            {url}/")?;
-            writeln!(out, "type:           directory (prefix)")?;
-            writeln!(out, "objects:        {objects}")?;
-            writeln!(out, "size:           {bytes} ({})", size_text(*bytes))?;
-        }
+        } => vec![
+            ("url:            ", format!("{url}/")),
+            ("type:           ", "directory (prefix)".into()),
+            ("objects:        ", objects.to_string()),
+            (
+                "size:           ",
+                format!("{bytes} ({})", size_text(*bytes)),
+            ),
+        ],
+    };
+    for (label, value) in rows {
+        writeln!(out, "{label}{value}")?;
     }
     Ok(())
 }
@@ -177,4 +186,53 @@ pub fn write_du(
             "  (total)"
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info_text(info: &Info) -> String {
+        let mut out = Vec::new();
+        write_info(&mut out, info).expect("writes to a Vec");
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn info_lines_keep_their_labels_and_order() {
+        let object = Info::Object {
+            url: "s3://b/k".into(),
+            key: "k".into(),
+            size: 1536,
+            last_modified: "2026-01-01T00:00:00Z".into(),
+            etag: Some("\"e\"".into()),
+            version: None,
+            content_type: Some("application/json".into()),
+            content_encoding: None,
+            cache_control: Some("no-cache".into()),
+        };
+        assert_eq!(
+            info_text(&object),
+            "url:            s3://b/k\n\
+             type:           object\n\
+             size:           1536 (1.5 KiB)\n\
+             last modified:  2026-01-01T00:00:00Z\n\
+             etag:           \"e\"\n\
+             content type:   application/json\n\
+             cache control:  no-cache\n"
+        );
+        let directory = Info::Directory {
+            url: "s3://b/d".into(),
+            key: "d".into(),
+            objects: 2,
+            bytes: 10,
+        };
+        assert_eq!(
+            info_text(&directory),
+            "url:            s3://b/d/\n\
+             type:           directory (prefix)\n\
+             objects:        2\n\
+             size:           10 (10 B)\n"
+        );
+    }
 }
