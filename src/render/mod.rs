@@ -1,4 +1,9 @@
-//! Step 5 of the flow: one trait, one small file per output format.
+//! Step 5 of the flow: every command's text. A tree is rendered through one
+//! trait, one small file per output format (`tree`, `table`, `json`); the
+//! other commands have a file each (`objects`: ls/glob/info/du, `check`:
+//! check/diff/consolidate, `writes`: cp/mv/rm/mkdir, `dataset`: show, with
+//! `ome` and `peek`). Every one of them takes data and writes text with the
+//! one toolkit in [`text`] (shapes, sizes, cut text, counts).
 
 pub mod check;
 pub mod comparison;
