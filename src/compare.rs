@@ -161,20 +161,6 @@ pub fn compare(a: &Hierarchy, b: &Hierarchy) -> Comparison {
     out
 }
 
-/// `value` as compact one-line text for human output, cut at `max` chars.
-pub fn short(value: &Option<Value>, max: usize) -> String {
-    let text = match value {
-        None => "(absent)".to_string(),
-        Some(v) => v.to_string(),
-    };
-    if text.chars().count() > max {
-        let cut: String = text.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    } else {
-        text
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

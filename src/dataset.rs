@@ -103,6 +103,23 @@ pub struct Peek {
     pub last_date: Option<String>,
 }
 
+/// Why a coordinate was not peeked. Shown, and in JSON written, as the text
+/// [`crate::render::peek`] gives it (`not read: ...`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotPeeked {
+    /// Its first and last chunks (or its one chunk) would not fit what is
+    /// left of the byte budget.
+    OverBudget {
+        chunks: u8,
+        bytes: u128,
+        budget_left: u64,
+    },
+    /// Variable-length values: no chunk size to plan with.
+    VariableLength,
+    /// Reading failed; the reason, already redacted.
+    Failed(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Variable {
     pub name: String,
@@ -132,7 +149,7 @@ pub struct Variable {
     pub peek: Option<Peek>,
     /// Why the coordinate was not peeked (e.g. too large).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub peek_note: Option<String>,
+    pub peek_note: Option<NotPeeked>,
     #[serde(skip)]
     pub attributes: Map<String, Value>,
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::hierarchy::Hierarchy;
 use crate::metadata::NodeKind;
 use crate::metadata::codec::Codec;
-use crate::render::size_text;
+use crate::render::text::{plural, size_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -223,7 +223,7 @@ pub fn lint(h: &Hierarchy) -> Vec<Finding> {
                 "unknown-codec",
                 format!(
                     "codec{} {} not known to zarrscope: some readers may not decode this array",
-                    if unknown.len() == 1 { "" } else { "s" },
+                    plural(unknown.len()),
                     unknown
                         .iter()
                         .map(|n| format!("{n:?}"))

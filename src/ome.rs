@@ -1,7 +1,8 @@
 //! OME-Zarr (NGFF) multiscale images, recognised from group attributes:
 //! 0.4 (`multiscales` in v2 `.zattrs`) and 0.5 (`ome` in v3 attributes).
 //! `tree` and `show` summarise them — axes, levels with shapes and scales,
-//! labels — instead of dumping the raw attributes. Pure: no I/O.
+//! labels — instead of dumping the raw attributes ([`crate::render::ome`]
+//! writes that text). Pure: no I/O.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -156,67 +157,4 @@ pub fn multiscales(h: &Hierarchy, i: usize) -> Option<Multiscales> {
         images,
         labels,
     })
-}
-
-fn axis_text(a: &Axis) -> String {
-    match (&a.kind, &a.unit) {
-        (Some(k), Some(u)) => format!("{}({k}, {u})", a.name),
-        (Some(k), None) => format!("{}({k})", a.name),
-        (None, Some(u)) => format!("{}({u})", a.name),
-        (None, None) => a.name.clone(),
-    }
-}
-
-/// One line for `tree`: `OME-Zarr 0.4 multiscale image "x": 3 levels, axes t,c,z,y,x`.
-pub fn summary(m: &Multiscales) -> String {
-    let images: Vec<String> = m
-        .images
-        .iter()
-        .map(|img| {
-            let name = img
-                .name
-                .as_ref()
-                .map_or(String::new(), |n| format!(" {n:?}"));
-            let axes: Vec<&str> = img.axes.iter().map(|a| a.name.as_str()).collect();
-            format!(
-                "image{name}: {} level{}, axes {}",
-                img.levels.len(),
-                if img.levels.len() == 1 { "" } else { "s" },
-                axes.join(",")
-            )
-        })
-        .collect();
-    let mut text = format!("OME-Zarr {} multiscale {}", m.version, images.join("; "));
-    if !m.labels.is_empty() {
-        text.push_str(&format!("; labels: {}", m.labels.join(", ")));
-    }
-    text
-}
-
-/// Lines for `show`: axes, then one line per level.
-pub fn details(m: &Multiscales) -> Vec<String> {
-    let mut lines = Vec::new();
-    for img in &m.images {
-        let name = img.name.as_deref().unwrap_or("(unnamed)");
-        lines.push(format!("image {name} (OME-Zarr {})", m.version));
-        let axes: Vec<String> = img.axes.iter().map(axis_text).collect();
-        lines.push(format!("  axes: {}", axes.join(", ")));
-        for level in &img.levels {
-            let shape = level
-                .shape
-                .as_ref()
-                .map_or("(missing array)".to_string(), |s| {
-                    crate::render::shape_text(s)
-                });
-            let scale = level.scale.as_ref().map_or(String::new(), |s| {
-                let parts: Vec<String> = s.iter().map(|x| format!("{x}")).collect();
-                format!("  scale [{}]", parts.join(", "))
-            });
-            lines.push(format!("  level {}: {shape}{scale}", level.path));
-        }
-    }
-    if !m.labels.is_empty() {
-        lines.push(format!("labels: {}", m.labels.join(", ")));
-    }
-    lines
 }

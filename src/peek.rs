@@ -20,13 +20,13 @@ use zarrs::array::{
 };
 use zarrs_object_store::AsyncObjectStore;
 
-use crate::dataset::{Dataset, Peek, Variable};
+use crate::dataset::{Dataset, NotPeeked, Peek, Variable};
 use crate::decode::{self, DecodeRefused};
 use crate::error::Error;
 use crate::hierarchy::Hierarchy;
 use crate::metadata::json as lenient;
 use crate::metadata::{ArrayInfo, Attributes, NodeKind, v2, v3};
-use crate::render::size_text;
+use crate::render::text::cut_after;
 use crate::store::StoreHandle;
 use crate::store::guard::{Keys, Policy, Writes};
 
@@ -217,27 +217,25 @@ pub async fn peek_coordinates(
     let mut prefixes = Vec::new();
     for &i in &wanted {
         let v = &mut d.coordinates[i];
-        let chunks = if v.nchunks.is_some_and(|n| n > 1) {
+        let chunks: u8 = if v.nchunks.is_some_and(|n| n > 1) {
             2
         } else {
             1
         };
-        let need = v.chunk_nbytes.map(|b| b * chunks);
+        let need = v.chunk_nbytes.map(|b| b * u128::from(chunks));
         match need {
             Some(bytes) if planned + bytes <= u128::from(budget) => {
                 planned += bytes;
                 prefixes.push(store_key(&v.path));
             }
             Some(bytes) => {
-                v.peek_note = Some(format!(
-                    "not read: its {} chunk{} hold {} uncompressed, over the {} left of --max-bytes",
-                    if chunks == 2 { "first and last" } else { "one" },
-                    if chunks == 2 { "s" } else { "" },
-                    size_text(bytes),
-                    size_text(u128::from(budget))
-                ));
+                v.peek_note = Some(NotPeeked::OverBudget {
+                    chunks,
+                    bytes,
+                    budget_left: budget,
+                });
             }
-            None => v.peek_note = Some("not read: variable-length values".into()),
+            None => v.peek_note = Some(NotPeeked::VariableLength),
         }
     }
     let store = handle.guarded(Policy {
@@ -279,7 +277,7 @@ pub async fn peek_coordinates(
         let v = &mut d.coordinates[i];
         match result {
             Ok(peek) => v.peek = Some(peek),
-            Err(Failure::Note(e)) => v.peek_note = Some(format!("not read: {}", handle.redact(&e))),
+            Err(Failure::Note(e)) => v.peek_note = Some(NotPeeked::Failed(handle.redact(&e))),
             Err(Failure::Refused(e)) => {
                 let url = handle.location.url_of(&store_key(&v.path));
                 refused.get_or_insert((url, handle.redact(&e)));
@@ -324,13 +322,7 @@ fn differences(planned: &ArrayInfo, read: &ArrayInfo) -> Vec<String> {
         .zip(fields(planned))
         .filter(|((_, r), (_, p))| r != p)
         .map(|((name, r), (_, p))| {
-            let cut = |v: &Value| {
-                let text = v.to_string();
-                match text.char_indices().nth(80) {
-                    Some((at, _)) => format!("{}…", &text[..at]),
-                    None => text,
-                }
-            };
+            let cut = |v: &Value| cut_after(&v.to_string(), 80);
             format!("{name} {} there, {} in the plan", cut(&r), cut(&p))
         })
         .collect()

@@ -208,9 +208,6 @@ fn print_warnings(ms: &StoreHandle, h: &crate::hierarchy::Hierarchy, report: &Re
     }
 }
 
-/// Sizes for people, the same in every command: binary units (`1.5 KiB`).
-use crate::render::size_text as human;
-
 /// A remote URL argument: `s3://`, `gs://`, `az://`, `http(s)://`.
 fn is_url(arg: &str) -> bool {
     arg.contains("://") && !arg.starts_with("file://")

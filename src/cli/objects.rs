@@ -4,7 +4,7 @@
 use super::output::note;
 use super::session::Session;
 use super::{
-    AccessArgs, CatArgs, DuArgs, GlobArgs, HeadArgs, InfoArgs, LsArgs, ReportArgs, human, json_out,
+    AccessArgs, CatArgs, DuArgs, GlobArgs, HeadArgs, InfoArgs, LsArgs, ReportArgs, json_out,
     remote_location, write_out,
 };
 use serde::Serialize;
@@ -13,9 +13,9 @@ use crate::error::Result;
 use crate::location::Backend;
 use crate::objects::glob::Match;
 use crate::objects::head::Take;
-use crate::objects::listing::{Info, ObjectInfo};
 use crate::objects::progress::Progress;
 use crate::objects::{self, relative};
+use crate::render::objects::{self as text, Columns};
 use crate::store::guard::Policy;
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
@@ -30,16 +30,6 @@ async fn open_read_only<'a>(
         .open(remote_location(url)?, Policy::READ_ONLY)
         .await?;
     Ok((session, handle))
-}
-
-/// Exact bytes by default, as `ls -l` and `du -b` print them; binary units
-/// with `-h`, the same text every command uses.
-fn size_text(size: u64, human_readable: bool) -> String {
-    if human_readable {
-        human(size)
-    } else {
-        size.to_string()
-    }
 }
 
 /// The one shape of `ls`, `glob`, `du` and `info` JSON: what was asked
@@ -83,20 +73,6 @@ struct GlobBody<'a> {
     matches: &'a [Match],
 }
 
-/// `1 object`, `2 objects`.
-fn objects_text(n: u64) -> String {
-    format!("{n} object{}", if n == 1 { "" } else { "s" })
-}
-
-fn long_line(o: &ObjectInfo, name: &str, human_readable: bool) -> String {
-    format!(
-        "{}  {:>12}  {:<36}  {name}",
-        o.last_modified,
-        size_text(o.size, human_readable),
-        o.etag.as_deref().unwrap_or("-"),
-    )
-}
-
 pub(super) async fn ls(args: LsArgs) -> Result<()> {
     let (session, handle) = open_read_only(&args.url, &args.access, &args.report).await?;
     let prefix = handle.location.prefix.clone();
@@ -107,15 +83,7 @@ pub(super) async fn ls(args: LsArgs) -> Result<()> {
     if !args.report.quiet {
         for store in &listing.zarr_stores {
             let url = handle.location.url_of(&store.key);
-            let consolidated = if store.consolidated {
-                ", consolidated metadata"
-            } else {
-                ""
-            };
-            note!(
-                "note: {url} is a Zarr {} store{consolidated}: zarrscope tree {url}",
-                store.format
-            );
+            note!("{}", text::zarr_store_note(&url, store));
         }
     }
     if args.output.json {
@@ -128,25 +96,11 @@ pub(super) async fn ls(args: LsArgs) -> Result<()> {
             relative(key, &prefix).to_string()
         }
     };
-    write_out(|out| {
-        for dir in &listing.directories {
-            let name = format!("{}/", name_of(dir));
-            if args.long {
-                writeln!(out, "{:>20}  {:>12}  {:<36}  {name}", "", "DIR", "")?;
-            } else {
-                writeln!(out, "{name}")?;
-            }
-        }
-        for o in &listing.objects {
-            let name = name_of(&o.key);
-            if args.long {
-                writeln!(out, "{}", long_line(o, &name, args.human_readable))?;
-            } else {
-                writeln!(out, "{name}")?;
-            }
-        }
-        Ok(())
-    })
+    let columns = Columns {
+        long: args.long,
+        human_readable: args.human_readable,
+    };
+    write_out(|out| text::write_ls(out, &listing, &name_of, columns))
 }
 
 pub(super) async fn glob(args: GlobArgs) -> Result<()> {
@@ -173,29 +127,7 @@ pub(super) async fn glob(args: GlobArgs) -> Result<()> {
             },
         );
     }
-    write_out(|out| {
-        for m in &found {
-            match m {
-                Match::Directory { key } => {
-                    let url = format!("{}/", handle.location.url_of(key));
-                    if args.long {
-                        writeln!(out, "{:>20}  {:>12}  {:<36}  {url}", "", "DIR", "")?;
-                    } else {
-                        writeln!(out, "{url}")?;
-                    }
-                }
-                Match::Object(o) => {
-                    let url = handle.location.url_of(&o.key);
-                    if args.long {
-                        writeln!(out, "{}", long_line(o, &url, false))?;
-                    } else {
-                        writeln!(out, "{url}")?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    })
+    write_out(|out| text::write_glob(out, &found, &handle.location, args.long))
 }
 
 pub(super) async fn info(args: InfoArgs) -> Result<()> {
@@ -209,50 +141,7 @@ pub(super) async fn info(args: InfoArgs) -> Result<()> {
     if args.output.json {
         return envelope_out("info", &handle, &key, &found);
     }
-    write_out(|out| {
-        match &found {
-            Info::Object {
-                url,
-                size,
-                last_modified,
-                etag,
-                version,
-                content_type,
-                content_encoding,
-                cache_control,
-                ..
-            } => {
-                writeln!(out, "url:            {url}")?;
-                writeln!(out, "type:           object")?;
-                writeln!(out, "size:           {size} ({})", human(*size))?;
-                writeln!(out, "last modified:  {last_modified}")?;
-                let optional = [
-                    ("etag:           ", etag),
-                    ("version:        ", version),
-                    ("content type:   ", content_type),
-                    ("content encoding:", content_encoding),
-                    ("cache control:  ", cache_control),
-                ];
-                for (label, value) in optional {
-                    if let Some(value) = value {
-                        writeln!(out, "{label}{value}")?;
-                    }
-                }
-            }
-            Info::Directory {
-                url,
-                objects,
-                bytes,
-                ..
-            } => {
-                writeln!(out, "url:            {url}/")?;
-                writeln!(out, "type:           directory (prefix)")?;
-                writeln!(out, "objects:        {objects}")?;
-                writeln!(out, "size:           {bytes} ({})", human(*bytes))?;
-            }
-        }
-        Ok(())
-    })
+    write_out(|out| text::write_info(out, &found))
 }
 
 pub(super) async fn head(args: HeadArgs) -> Result<()> {
@@ -286,30 +175,18 @@ pub(super) async fn du(args: DuArgs) -> Result<()> {
     if args.output.json {
         return envelope_out("du", &handle, &prefix, &usage);
     }
-    let size = |b: u64| size_text(b, args.human_readable);
+    let child_url = |name: &str| {
+        handle
+            .location
+            .url_of(&objects::listing::join_key(&prefix, name))
+    };
     write_out(|out| {
-        for child in &usage.children {
-            writeln!(
-                out,
-                "{:>12}  {:>18}  {}",
-                size(child.bytes),
-                objects_text(child.objects),
-                handle
-                    .location
-                    .url_of(&objects::listing::join_key(&prefix, &child.name))
-            )?;
-        }
-        writeln!(
+        text::write_du(
             out,
-            "{:>12}  {:>18}  {}{}",
-            size(usage.bytes),
-            objects_text(usage.objects),
-            handle.location.url,
-            if usage.children.is_empty() {
-                ""
-            } else {
-                "  (total)"
-            }
+            &usage,
+            &handle.location.url,
+            &child_url,
+            args.human_readable,
         )
     })
 }

@@ -5,9 +5,7 @@ use object_store::ObjectStoreExt;
 use serde::Serialize;
 
 use super::session::{Session, require_credentials};
-use super::{
-    CheckArgs, ConsolidateArgs, DiffArgs, human, json_out, print_warnings, read_tree, write_out,
-};
+use super::{CheckArgs, ConsolidateArgs, DiffArgs, json_out, print_warnings, read_tree, write_out};
 use crate::compare::{Comparison, Lone, NodeChange, compare};
 use crate::consolidate;
 use crate::crawl::{Document, crawl};
@@ -17,7 +15,10 @@ use crate::location::Location;
 use crate::metadata::json as lenient;
 use crate::open::{Opened, open as open_tree};
 use crate::render::Stats;
-use crate::render::comparison::{Sides, write_comparison, write_findings};
+use crate::render::check::{
+    CheckFound, ConsolidateWrite, Replacing, write_check, write_consolidate_plan,
+    write_consolidated, write_diff,
+};
 use crate::store::guard::Policy;
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
@@ -86,48 +87,14 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
         })?;
         return Ok(code);
     }
-    write_out(|out| {
-        match &consolidated {
-            None => writeln!(
-                out,
-                "{}: no consolidated metadata to check ({} nodes read one by one); `{}` writes it",
-                ms.location.url,
-                disk.nodes.len(),
-                ms.command(&format!("consolidate {} --yes", ms.location.url)),
-            )?,
-            Some(c) if !stale => writeln!(
-                out,
-                "{}: consistent — the consolidated metadata of {} matches all {} nodes",
-                ms.location.url,
-                c.root_url,
-                disk.nodes.len()
-            )?,
-            Some(c) => {
-                writeln!(
-                    out,
-                    "{}: STALE — the consolidated metadata of {} ({} nodes) differs from the per-node metadata ({} nodes)",
-                    ms.location.url,
-                    c.root_url,
-                    c.nodes.len(),
-                    disk.nodes.len()
-                )?;
-                write_comparison(
-                    out,
-                    &comparison,
-                    &Sides {
-                        only_a: "only in the consolidated metadata (removed since)",
-                        only_b: "only on disk (added since)",
-                    },
-                )?;
-                writeln!(
-                    out,
-                    "readers that trust consolidated metadata (zarr-python, xarray) see the old picture; `{}` rewrites it",
-                    ms.command(&format!("consolidate {} --yes", c.root_url))
-                )?;
-            }
-        }
-        write_findings(out, &findings)
-    })?;
+    let found = CheckFound {
+        url: &ms.location.url,
+        consolidated: consolidated.as_ref(),
+        crawled_nodes: disk.nodes.len(),
+        comparison: &comparison,
+        findings: &findings,
+    };
+    write_out(|out| write_check(out, &found, &|command| ms.command(command)))?;
     Ok(code)
 }
 
@@ -173,27 +140,7 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
         })?;
         return Ok(code);
     }
-    write_out(|out| {
-        writeln!(out, "A: {}\nB: {}", ha.url, hb.url)?;
-        if c.is_empty() {
-            return writeln!(out, "same metadata: {} nodes", ha.nodes.len());
-        }
-        writeln!(
-            out,
-            "{} only in A, {} only in B, {} changed",
-            c.only_in_a.len(),
-            c.only_in_b.len(),
-            c.changed.len()
-        )?;
-        write_comparison(
-            out,
-            &c,
-            &Sides {
-                only_a: "only in A",
-                only_b: "only in B",
-            },
-        )
-    })?;
+    write_out(|out| write_diff(out, &ha, &hb, &c))?;
     Ok(code)
 }
 
@@ -258,43 +205,22 @@ pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
         only_in_new: &plan.changes.only_in_b,
         changed: &plan.changes.changed,
     };
+    let document = ConsolidateWrite {
+        url: &url,
+        bytes: plan.body.len(),
+        nodes: plan.written.nodes.len(),
+    };
     if !args.confirm.yes {
         session.print_stats();
         if args.confirm.json {
             return json_out(&report(true));
         }
-        return write_out(|out| {
-            writeln!(
-                out,
-                "would write {url} ({}, {} nodes){}",
-                human(plan.body.len() as u64),
-                plan.written.nodes.len(),
-                match &plan.current {
-                    Some(_) => " replacing the current consolidated metadata",
-                    None if plan.if_match.is_some() => " replacing the current document",
-                    None => " (new)",
-                }
-            )?;
-            if plan.current.is_some() && plan.changes.is_empty() {
-                writeln!(
-                    out,
-                    "the current consolidated metadata already matches every node"
-                )?;
-            } else {
-                write_comparison(
-                    out,
-                    &plan.changes,
-                    &Sides {
-                        only_a: "dropped (no longer on disk)",
-                        only_b: "added",
-                    },
-                )?;
-            }
-            writeln!(
-                out,
-                "dry run: nothing was changed; run again with --yes to write it"
-            )
-        });
+        let replacing = match &plan.current {
+            Some(_) => Replacing::Consolidated,
+            None if plan.if_match.is_some() => Replacing::Document,
+            None => Replacing::Nothing,
+        };
+        return write_out(|out| write_consolidate_plan(out, &document, replacing, &plan.changes));
     }
     // A second handle whose guard lets exactly this key be written.
     let writer = session
@@ -309,12 +235,5 @@ pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
     if args.confirm.json {
         return json_out(&report(false));
     }
-    write_out(|out| {
-        writeln!(
-            out,
-            "wrote {url} ({}, {} nodes)",
-            human(plan.body.len() as u64),
-            plan.written.nodes.len()
-        )
-    })
+    write_out(|out| write_consolidated(out, &document))
 }

@@ -11,21 +11,17 @@ use serde::Serialize;
 use super::output::note;
 use super::session::{Session, require_credentials};
 use super::{
-    ConfirmArgs, MkdirArgs, RmArgs, TransferArgs, human, is_url, json_out, remote_location,
-    write_out,
+    ConfirmArgs, MkdirArgs, RmArgs, TransferArgs, is_url, json_out, remote_location, write_out,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::location::Backend;
 use crate::objects::progress::Progress;
 use crate::objects::transfer::{self, Mode, Side};
 use crate::objects::{bucket, remove};
+use crate::render::text::plural;
+use crate::render::writes as text;
 use crate::store::guard::Policy;
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
-
-/// Items listed in a human-readable plan before "… and N more".
-const PLAN_LINES: usize = 50;
-
-const DRY_RUN: &str = "dry run: nothing was changed; run again with --yes to do it";
 
 /// The bucket a write command acts on: refused with `--anon` before any
 /// request, writable only after `--yes`, and never without credentials.
@@ -126,80 +122,13 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
                 result: None,
             });
         }
-        return write_out(|out| {
-            writeln!(
-                out,
-                "would {verb} {} object{} ({}) by {}:",
-                plan.items.len(),
-                plural(plan.items.len()),
-                human(plan.bytes),
-                plan.method.describe()
-            )?;
-            for item in plan.items.iter().take(PLAN_LINES) {
-                let mut notes = match item.replaced_size {
-                    Some(old) => format!(", replaces {} there now", human(old)),
-                    None => String::new(),
-                };
-                if item.server_side_in_parts {
-                    notes.push_str(", copied by the server in parts");
-                }
-                writeln!(
-                    out,
-                    "  {} -> {}  ({}{notes})",
-                    item.from,
-                    item.to,
-                    human(item.size)
-                )?;
-            }
-            if plan.items.len() > PLAN_LINES {
-                writeln!(
-                    out,
-                    "  … and {} more (--json lists all)",
-                    plan.items.len() - PLAN_LINES
-                )?;
-            }
-            let replaced: Vec<_> = plan.replacing().collect();
-            if !replaced.is_empty() {
-                // Named apart from the plan: this is what the write destroys.
-                writeln!(
-                    out,
-                    "{} existing object{} would be replaced ({} there now):",
-                    replaced.len(),
-                    plural(replaced.len()),
-                    human(replaced.iter().filter_map(|i| i.replaced_size).sum::<u64>())
-                )?;
-                for item in replaced.iter().take(PLAN_LINES) {
-                    writeln!(
-                        out,
-                        "  {}  ({} now, {} after)",
-                        item.to,
-                        human(item.replaced_size.unwrap_or(0)),
-                        human(item.size)
-                    )?;
-                }
-                if replaced.len() > PLAN_LINES {
-                    writeln!(
-                        out,
-                        "  … and {} more (--json lists all)",
-                        replaced.len() - PLAN_LINES
-                    )?;
-                }
-            }
-            if let Some(why) = &plan.destination_unchecked {
-                writeln!(
-                    out,
-                    "could not check what exists at the destination ({}): any object already there would be replaced",
-                    redact_all(&handles, why)
-                )?;
-            }
-            write_skipped_links(out, &plan.skipped_links)?;
-            writeln!(out, "{DRY_RUN}")
-        });
+        let redact = |text: &str| redact_all(&handles, text);
+        return write_out(|out| text::write_transfer_plan(out, &plan, verb, &redact));
     }
     let total = plan.items.len();
     if !plan.skipped_links.is_empty() && !args.report.quiet {
         let mut text = Vec::new();
-        let _ = write_skipped_links(&mut text, &plan.skipped_links);
+        let _ = text::write_skipped_links(&mut text, &plan.skipped_links);
         let text = String::from_utf8_lossy(&text);
         note!("warning: {}", text.strip_suffix('\n').unwrap_or(&text));
     }
@@ -210,15 +139,7 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     if args.confirm.json {
         json_out(&report)?;
     } else {
-        write_out(|out| {
-            writeln!(
-                out,
-                "{past} {} of {total} object{} ({})",
-                report.done.len(),
-                plural(total),
-                human(report.bytes_done)
-            )
-        })?;
+        write_out(|out| text::write_transferred(out, past, &report, total))?;
     }
     match &report.failed {
         None => Ok(()),
@@ -249,30 +170,6 @@ fn redact_all(handles: &[&StoreHandle], text: &str) -> String {
     handles
         .iter()
         .fold(text.to_string(), |text, h| h.redact(&text))
-}
-
-/// Symlinks out of a local source: named, since they are not copied.
-fn write_skipped_links(
-    out: &mut dyn std::io::Write,
-    links: &[transfer::SkippedLink],
-) -> std::io::Result<()> {
-    if links.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "{} file{} not copied: reached through a symlink that leads out of the source:",
-        links.len(),
-        plural(links.len())
-    )?;
-    for link in links {
-        writeln!(out, "  {} -> {}", link.path, link.target)?;
-    }
-    Ok(())
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// Whether `rm -f` passes over `e`: only a URL with nothing at it, told by
@@ -315,27 +212,7 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
                 result: None,
             });
         }
-        return write_out(|out| {
-            writeln!(
-                out,
-                "would delete {n} object{} ({}) under {}:",
-                plural(n),
-                human(removal.bytes),
-                handle.location.url
-            )?;
-            for o in removal.objects.iter().take(PLAN_LINES) {
-                writeln!(
-                    out,
-                    "  {}  ({})",
-                    handle.location.url_of(&o.key),
-                    human(o.size)
-                )?;
-            }
-            if n > PLAN_LINES {
-                writeln!(out, "  … and {} more (--json lists all)", n - PLAN_LINES)?;
-            }
-            writeln!(out, "{DRY_RUN}")
-        });
+        return write_out(|out| text::write_removal_plan(out, &removal, &handle.location));
     }
     let progress = Progress::spinner(!args.report.quiet);
     progress.message(format!("deleting {n} objects"));
@@ -345,14 +222,7 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
     if args.confirm.json {
         json_out(&report)?;
     } else {
-        write_out(|out| {
-            writeln!(
-                out,
-                "deleted {} of {n} object{}",
-                report.deleted.len(),
-                plural(n)
-            )
-        })?;
+        write_out(|out| text::write_removed(out, report.deleted.len(), n))?;
     }
     if report.failed.is_empty() {
         return Ok(());
@@ -374,13 +244,7 @@ pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
     let location = remote_location(&args.url)?;
     if !location.prefix.is_empty() {
         // Nothing to create, nothing to send.
-        return write_out(|out| {
-            writeln!(
-                out,
-                "nothing to do: S3 has no directories. {} exists as soon as an object is written under it (e.g. zarrscope cp FILE {}/FILE --yes).",
-                location.url, location.url
-            )
-        });
+        return write_out(|out| text::write_no_directories(out, &location.url));
     }
     if !matches!(location.backend, Backend::S3 { .. }) {
         return Err(Error::new("mkdir creates S3 buckets only")
@@ -392,56 +256,25 @@ pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
     // succeeds only if it exists (and we may read it).
     if args.parents && bucket_exists(&handle).await {
         session.print_stats();
-        return write_out(|out| {
-            writeln!(
-                out,
-                "bucket {} already exists: nothing to do",
-                handle.location.url
-            )
-        });
+        return write_out(|out| text::write_bucket_exists(out, &handle.location.url));
     }
-    let where_ = match &handle.bucket_admin {
-        Some(admin) => match &admin.endpoint {
-            Some(endpoint) => format!("at {endpoint}"),
-            None => format!("in AWS region {}", admin.region),
-        },
-        None => String::new(),
-    };
+    let where_ = handle.bucket_admin.as_ref().map_or(String::new(), |admin| {
+        text::bucket_place(admin.endpoint.as_deref(), &admin.region)
+    });
     if !args.confirm.yes {
         // One HeadBucket: the dry run says whether there is anything to do.
         let state = bucket::bucket_state(&handle).await;
         session.print_stats();
         let url = &handle.location.url;
-        return match state? {
-            bucket::BucketState::Absent => write_out(|out| {
-                writeln!(out, "would create bucket {url} {where_}")?;
-                writeln!(out, "{DRY_RUN}")
-            }),
-            bucket::BucketState::Yours => write_out(|out| {
-                writeln!(
-                    out,
-                    "bucket {url} already exists {where_} and is yours: nothing to create"
-                )
-            }),
-            bucket::BucketState::OtherRegion => write_out(|out| {
-                writeln!(
-                    out,
-                    "bucket {url} already exists, in another AWS region: nothing to create"
-                )
-            }),
-            bucket::BucketState::Forbidden => write_out(|out| {
-                writeln!(
-                    out,
-                    "bucket {url} already exists {where_}, but {} may not use it (403): nothing to create; bucket names are global on AWS, so pick another name if it is not yours",
-                    handle.credential_source
-                )
-            }),
-        };
+        let state = state?;
+        return write_out(|out| {
+            text::write_bucket_state(out, state, url, &where_, &handle.credential_source)
+        });
     }
     let created = bucket::create_bucket(&handle).await;
     session.print_stats();
     created?;
-    write_out(|out| writeln!(out, "created bucket {} {where_}", handle.location.url))
+    write_out(|out| text::write_bucket_created(out, &handle.location.url, &where_))
 }
 
 #[cfg(test)]

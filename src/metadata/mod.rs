@@ -145,7 +145,7 @@ fn valid_node_path(path: &str) -> bool {
 
 /// Why a node path was skipped, with the path cut to a readable length.
 fn invalid_path_warning(what: &str, path: &str) -> String {
-    let shown: String = path.chars().take(120).collect();
+    let shown = crate::render::text::first_chars(path, 120);
     let more = if shown.len() < path.len() { "…" } else { "" };
     format!(
         "skipped {what} {:?}{more}: not a valid node path (empty, \".\", \"..\" or NUL segments, or deeper than {MAX_PATH_DEPTH} levels)",

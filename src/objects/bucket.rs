@@ -12,6 +12,7 @@ use object_store::path::Path;
 use object_store::signer::Signer;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::render::text::first_chars;
 use crate::store::StoreHandle;
 use crate::store::backend::s3::BucketAdmin;
 use crate::store::backend::s3::answer::truncated_body;
@@ -134,7 +135,7 @@ pub async fn bucket_state(handle: &StoreHandle) -> Result<BucketState> {
         _ => Err(Error::new(format!(
             "checking bucket {} failed with status {code}: {}",
             handle.location.url_of(""),
-            text.chars().take(300).collect::<String>()
+            first_chars(&text, 300)
         ))),
     }
 }
@@ -168,7 +169,7 @@ pub async fn create_bucket(handle: &StoreHandle) -> Result<()> {
     } else {
         Error::new(format!(
             "creating bucket {url} failed with status {code}: {}",
-            text.chars().take(300).collect::<String>()
+            first_chars(&text, 300)
         ))
     };
     Err(error)

@@ -13,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::render::text::size_text;
 use crate::store::StoreHandle;
 
 /// The first window `head` reads.
@@ -111,13 +112,12 @@ pub async fn head(handle: &StoreHandle, key: &str, take: Take) -> Result<HeadOut
             if wanted > end {
                 // The budget cut the range short: say so rather than print
                 // less than was asked (the body is dropped unread).
-                let iec = |n: u64| bytesize::ByteSize::b(n).display().iec().to_string();
                 return Err(Error::new(format!(
                     "head -c {} of {url} (an object of {}) would read {}, more than the byte budget of {}: nothing printed",
-                    iec(asked),
-                    iec(result.meta.size),
-                    iec(wanted),
-                    iec(max)
+                    size_text(asked),
+                    size_text(result.meta.size),
+                    size_text(wanted),
+                    size_text(max)
                 ))
                 .with_hint(format!(
                     "raise the budget with --max-bytes {wanted}, or ask for fewer bytes"
@@ -180,8 +180,8 @@ pub async fn cat(handle: &StoreHandle, key: &str) -> Result<Bytes> {
         {
             return Error::new(format!(
                 "{url} is {} ({size} bytes), more than the byte budget of {}",
-                crate::render::size_text(*size),
-                crate::render::size_text(*max)
+                size_text(*size),
+                size_text(*max)
             ))
             .with_hint(format!(
                 "look at the start with `{}`, or raise the budget with --max-bytes {size}",

@@ -199,7 +199,7 @@ pub async fn list_all(
     progress.message(format!(
         "listed {} objects, {}",
         listed.objects.len(),
-        crate::render::size_text(bytes)
+        crate::render::text::size_text(bytes)
     ));
     Ok(listed.objects)
 }

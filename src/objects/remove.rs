@@ -47,7 +47,7 @@ pub async fn plan(handle: &StoreHandle, key: &str, recursive: bool) -> Result<Re
             return Err(Error::new(format!(
                 "{url} is a directory holding {} objects ({})",
                 listed.len(),
-                crate::render::size_text(bytes)
+                crate::render::text::size_text(bytes)
             ))
             .with_hint("add -r (--recursive) to delete everything below it"));
         }

@@ -5,7 +5,8 @@ use std::io;
 
 use serde_json::Value;
 
-use crate::compare::{Comparison, FieldChange, short};
+use super::text::truncate;
+use crate::compare::{Comparison, FieldChange};
 use crate::lint::Finding;
 use crate::metadata::codec::{Codec, codec_from_v3_value, summarize};
 
@@ -61,7 +62,15 @@ fn change_text(f: &FieldChange) -> (String, String) {
     {
         return (a, b);
     }
-    (short(&f.a, VALUE_WIDTH), short(&f.b, VALUE_WIDTH))
+    (short(&f.a), short(&f.b))
+}
+
+/// One side's value as compact one-line JSON, cut to [`VALUE_WIDTH`].
+fn short(value: &Option<Value>) -> String {
+    match value {
+        None => "(absent)".to_string(),
+        Some(v) => truncate(&v.to_string(), VALUE_WIDTH),
+    }
 }
 
 /// Paths named on a folded lint line before `…`.

@@ -5,23 +5,12 @@ use std::io;
 
 use serde_json::Value;
 
-use super::{shape_text, size_text};
+use super::text::{count_text, shape_text, size_or, size_text, truncate};
 use crate::cf;
 use crate::dataset::{ArrayDetail, Dataset, Variable, is_index};
-use crate::ome;
-
-/// Cut `text` to `width` characters with a `…` marker.
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
 
 fn size(bytes: Option<u128>) -> String {
-    bytes.map_or_else(|| "?".into(), size_text)
+    size_or(bytes, "?")
 }
 
 /// The stored type, and what xarray decodes it to when CF decoding changes
@@ -142,7 +131,7 @@ fn write_variables(
             line.push_str("  ");
             line.push_str(&tail);
         }
-        writeln!(out, "{}", cut(line.trim_end(), width.max(40) + 80))?;
+        writeln!(out, "{}", truncate(line.trim_end(), width.max(40) + 80))?;
     }
     Ok(())
 }
@@ -159,7 +148,7 @@ fn write_attributes(
             pad(&format!("{key}:"), key_w + 1),
             value_text(value)
         );
-        writeln!(out, "{}", cut(&line, width))?;
+        writeln!(out, "{}", truncate(&line, width))?;
     }
     Ok(())
 }
@@ -196,7 +185,7 @@ pub fn write_dataset(out: &mut dyn io::Write, d: &Dataset, width: usize) -> io::
     }
     if let Some(m) = &d.multiscales {
         writeln!(out, "Multiscale image:")?;
-        for line in ome::details(m) {
+        for line in super::ome::details(m) {
             writeln!(out, "    {line}")?;
         }
     }
@@ -209,12 +198,10 @@ pub fn write_dataset(out: &mut dyn io::Write, d: &Dataset, width: usize) -> io::
         for g in &d.groups {
             writeln!(
                 out,
-                "    {}  {} variable{}, {} group{}, {}",
+                "    {}  {}, {}, {}",
                 g.path,
-                g.variables,
-                if g.variables == 1 { "" } else { "s" },
-                g.groups,
-                if g.groups == 1 { "" } else { "s" },
+                count_text(g.variables, "variable"),
+                count_text(g.groups, "group"),
                 size(g.nbytes)
             )?;
         }
@@ -323,7 +310,7 @@ pub fn write_array(out: &mut dyn io::Write, a: &ArrayDetail, width: usize) -> io
         } else {
             pad(label, 16)
         };
-        writeln!(out, "{}", cut(&format!("{label}: {value}"), width))?;
+        writeln!(out, "{}", truncate(&format!("{label}: {value}"), width))?;
     }
     writeln!(out, "Attributes:")?;
     write_attributes(out, &a.attributes, width)

@@ -4,7 +4,8 @@ use std::io;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
-use super::{Renderer, Stats, dims_text, shape_text, size_text};
+use super::text::{dims_text, shape_text, size_or};
+use super::{Renderer, Stats};
 use crate::hierarchy::Hierarchy;
 use crate::metadata::NodeKind;
 use crate::metadata::codec::summarize;
@@ -47,7 +48,7 @@ impl Renderer for TableRenderer {
                     summarize(&a.codecs),
                     a.fill_value.to_string(),
                     or_dash(a.dimension_names.as_deref().map(dims_text)),
-                    or_dash(a.nbytes().map(size_text)),
+                    size_or(a.nbytes(), "-"),
                     or_dash(a.nchunks().map(|n| n.to_string())),
                 ],
                 NodeKind::InvalidArray { reason } => {

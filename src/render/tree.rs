@@ -5,7 +5,8 @@ use std::io;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Renderer, Stats, dims_text, shape_text, size_text, truncate};
+use super::text::{count_text, dims_text, shape_text, size_or, truncate};
+use super::{Renderer, Stats};
 use crate::dataset::total_nbytes;
 use crate::hierarchy::Hierarchy;
 use crate::metadata::NodeKind;
@@ -74,14 +75,11 @@ impl TreeRenderer {
                 }
                 pending.extend_from_slice(h.children(c));
             }
-            let total = total_nbytes(h, i).map_or_else(|| "size ?".into(), size_text);
-            parts.push(format!(
-                "{arrays} array{}, {total}",
-                if arrays == 1 { "" } else { "s" }
-            ));
+            let total = size_or(total_nbytes(h, i), "size ?");
+            parts.push(format!("{}, {total}", count_text(arrays, "array")));
         }
         if let Some(m) = ome::multiscales(h, i) {
-            parts.push(ome::summary(&m));
+            parts.push(super::ome::summary(&m));
         }
         parts.join("; ")
     }
@@ -115,7 +113,7 @@ impl TreeRenderer {
                         .filter(|d| !d.is_empty())
                         .map_or_else(String::new, dims_text),
                     if self.sizes {
-                        a.nbytes().map_or_else(|| "size ?".into(), size_text)
+                        size_or(a.nbytes(), "size ?")
                     } else {
                         String::new()
                     },

@@ -542,7 +542,7 @@ impl<T: ObjectStore> ObjectStore for InstrumentedStore<T> {
                         .await;
                     if let Some(logger) = &logger {
                         let deleted = answers.iter().filter(|r| r.is_ok()).count();
-                        let keys = format!("{keys} key{}", if keys == 1 { "" } else { "s" });
+                        let keys = crate::render::text::count_text(keys, "key");
                         let status = match answers.iter().find_map(|r| r.as_ref().err()) {
                             Some(e) if deleted == 0 => {
                                 format!("{} ({keys}, none deleted)", status_of(e))
