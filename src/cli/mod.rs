@@ -293,21 +293,21 @@ pub struct SourceArgs {
 #[derive(Debug, Args)]
 pub struct CrawlArgs {
     /// Requests in flight at once during a crawl.
-    #[arg(long, value_name = "N", default_value_t = crate::crawl::DEFAULT_CONCURRENCY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096), help_heading = "Crawl")]
+    #[arg(long, value_name = "N", default_value_t = crate::source::crawl::DEFAULT_CONCURRENCY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096), help_heading = "Crawl")]
     pub concurrency: usize,
 
     /// Most requests a crawl may make; past it the crawl stops and the
     /// result is marked incomplete.
-    #[arg(long, value_name = "N", default_value_t = crate::crawl::DEFAULT_MAX_REQUESTS, help_heading = "Crawl")]
+    #[arg(long, value_name = "N", default_value_t = crate::source::crawl::DEFAULT_MAX_REQUESTS, help_heading = "Crawl")]
     pub max_requests: u64,
 }
 
 impl CrawlArgs {
-    fn options(&self, report: &ReportArgs) -> crate::crawl::CrawlOptions {
-        crate::crawl::CrawlOptions {
+    fn options(&self, report: &ReportArgs) -> crate::source::CrawlOptions {
+        crate::source::CrawlOptions {
             concurrency: self.concurrency,
             max_requests: self.max_requests,
-            progress: crate::objects::progress::Progress::spinner(!report.quiet),
+            progress: crate::progress::Progress::spinner(!report.quiet),
         }
     }
 }
@@ -640,38 +640,21 @@ async fn read_tree(
     crawling: &CrawlArgs,
     report: &ReportArgs,
 ) -> Result<crate::hierarchy::Hierarchy> {
-    use crate::open::Opened;
-    let options = crawling.options(report);
-    if source.crawl {
-        return Ok(crate::crawl::crawl(ms, &options).await?.hierarchy);
-    }
-    let unconsolidated = match crate::open::open(ms).await? {
-        Opened::Tree(h) => return Ok(h),
-        Opened::Unconsolidated(u) => *u,
+    use crate::source::Choice;
+    let choice = if source.crawl {
+        Choice::Crawl
+    } else if source.consolidated_only {
+        Choice::ConsolidatedOnly
+    } else {
+        Choice::Auto
     };
-    if source.consolidated_only {
-        return Err(unconsolidated.error);
+    let read = crate::source::read_tree(ms, choice, &crawling.options(report)).await?;
+    if let Some(notice) = read.notice
+        && !report.quiet
+    {
+        note!("{}", ms.redact(&notice));
     }
-    let probes = ms.stats.requests();
-    let crawled = crate::crawl::crawl_seeded(ms, &options, Some(unconsolidated.seed)).await?;
-    let mut h = crawled.hierarchy;
-    h.warnings.splice(0..0, unconsolidated.warnings);
-    if !report.quiet {
-        let url = &ms.location.url;
-        note!(
-            "{}",
-            ms.redact(&format!(
-                "note: {url} has no consolidated metadata, so its {} nodes were read one by one ({} requests after {probes} probes{}); `{}` would make this {} (--consolidated-only refuses instead)",
-                h.nodes.len(),
-                ms.stats.requests().saturating_sub(probes),
-                if h.complete { "" } else { ", not every node was read: see the warnings" },
-                ms.command(&format!("consolidate {url} --yes")),
-                // v2: `.zmetadata` beside the `zarr.json` probe, at once.
-                if h.zarr_format == 3 { "one GET" } else { "one round trip of 2 GETs" },
-            ))
-        );
-    }
-    Ok(h)
+    Ok(read.hierarchy)
 }
 
 /// Problems that did not stop the read, unless --quiet.

@@ -11,12 +11,13 @@ use super::{
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::keys::{base_name, relative};
 use crate::location::Backend;
+use crate::objects;
 use crate::objects::glob::Match;
 use crate::objects::head::Take;
 use crate::objects::listing::{Info, ObjectInfo};
-use crate::objects::progress::Progress;
-use crate::objects::{self, relative};
+use crate::progress::Progress;
 use crate::store::guard::Policy;
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
@@ -129,7 +130,7 @@ pub(super) async fn ls(args: LsArgs) -> Result<()> {
     }
     let name_of = |key: &str| -> String {
         if listing.single_object {
-            objects::base_name(key).to_string()
+            base_name(key).to_string()
         } else {
             relative(key, &prefix).to_string()
         }
@@ -317,7 +318,7 @@ pub(super) async fn du(args: DuArgs) -> Result<()> {
                 objects_text(child.objects),
                 handle
                     .location
-                    .url_of(&objects::listing::join_key(&prefix, &child.name))
+                    .url_of(&crate::keys::join(&prefix, &child.name))
             )?;
         }
         writeln!(

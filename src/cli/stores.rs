@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use object_store::ObjectStoreExt;
 use serde::Serialize;
 
 use super::{
@@ -13,14 +12,14 @@ use super::{
 };
 use crate::compare::{Comparison, Lone, NodeChange, compare};
 use crate::consolidate;
-use crate::crawl::{Document, crawl};
 use crate::error::{EXIT_FINDINGS, EXIT_OK, Error, Result};
 use crate::lint::{Finding, Severity, lint};
 use crate::location::Location;
 use crate::metadata::json as lenient;
-use crate::open::{Opened, open as open_tree};
 use crate::render::Stats;
 use crate::render::comparison::{Sides, write_comparison, write_findings};
+use crate::source::crawl::{Document, crawl};
+use crate::source::{Got, Opened, detect};
 use std::sync::Arc;
 
 use crate::store::guard::{ByteBudget, Policy};
@@ -73,7 +72,7 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
     .await?;
     let options = args.crawling.options(&args.report);
     // Both at once: the crawl dominates the wall time anyway.
-    let (consolidated, crawled) = futures::join!(open_tree(&ms), crawl(&ms, &options));
+    let (consolidated, crawled) = futures::join!(detect(&ms), crawl(&ms, &options));
     print_notices(&ms, &args.report);
     print_stats(&[&ms], &args.report, started);
     let crawled = crawled?;
@@ -242,16 +241,16 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
 
 /// The store's `.zmetadata` now, with its ETag (v2 consolidate).
 async fn current_zmetadata(ms: &StoreHandle) -> Result<Option<Document>> {
-    match ms.store.get(&ms.path(".zmetadata")?).await {
-        Ok(r) => {
-            let etag = r.meta.e_tag.clone();
-            let raw = r.bytes().await.map_err(|e| ms.explain(".zmetadata", &e))?;
+    match crate::source::get(ms, &ms.path(".zmetadata")?).await {
+        Ok(Got::Found { raw, etag }) => {
             // Unreadable current metadata is what consolidate repairs.
             let value = lenient::parse(&raw).unwrap_or(serde_json::Value::Null);
             Ok(Some(Document { raw, value, etag }))
         }
-        Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(ms.explain(".zmetadata", &e)),
+        Ok(Got::Absent {
+            forbidden: false, ..
+        }) => Ok(None),
+        Ok(Got::Absent { error: e, .. }) | Err(e) => Err(ms.explain(".zmetadata", &e)),
     }
 }
 

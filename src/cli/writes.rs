@@ -16,9 +16,9 @@ use super::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::location::Backend;
-use crate::objects::progress::Progress;
 use crate::objects::transfer::{self, Mode, Side};
 use crate::objects::{bucket, remove};
+use crate::progress::Progress;
 use crate::store::guard::Policy;
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle, TimeoutKind};
 

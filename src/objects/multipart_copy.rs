@@ -25,8 +25,8 @@ use object_store::client::{HttpRequest, HttpRequestBody};
 use object_store::{Attribute, GetOptions, ObjectStore};
 use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 
-use super::progress::Progress;
 use crate::keys;
+use crate::progress::Progress;
 use crate::store::instrument::RequestRecord;
 use crate::store::s3_answer::{status_text, truncated_body, xml_text};
 use crate::store::{BucketAdmin, StoreHandle};
