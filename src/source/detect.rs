@@ -312,36 +312,3 @@ fn enclosing_array(tree: &Hierarchy, relative: &str) -> Option<String> {
         .map(|n| n.path.clone())
         .max_by_key(String::len)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::ErrorKind;
-    use crate::location::Location;
-    use crate::store::StoreOptions;
-    use crate::store::credentials::ProcessEnv;
-
-    #[tokio::test]
-    async fn a_group_without_consolidated_metadata_says_so_by_its_kind() {
-        for fixture in [
-            "nested-unconsolidated-v2.zarr",
-            "v3-nested-unconsolidated.zarr",
-        ] {
-            let root = format!("{}/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
-            let location = Location::parse(&root).unwrap();
-            let ms = StoreHandle::open(location, &StoreOptions::default(), &ProcessEnv, None)
-                .await
-                .unwrap();
-            match detect(&ms).await.unwrap() {
-                Opened::Unconsolidated(u) => {
-                    assert_eq!(
-                        u.error.kind(),
-                        ErrorKind::NoConsolidatedMetadata,
-                        "{fixture}"
-                    )
-                }
-                Opened::Tree(_) => panic!("{fixture} opened as a consolidated tree"),
-            }
-        }
-    }
-}

@@ -244,3 +244,70 @@ pub fn draft_v3_error(url: &str, format: &str) -> Error {
     .with_hint("rewrite the store with a current writer: final Zarr v3 (zarr-python 3, a recent GDAL) or Zarr v2")
     .with_kind(ErrorKind::InvalidMetadata)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::location::Location;
+    use crate::store::StoreOptions;
+    use crate::store::credentials::ProcessEnv;
+
+    async fn open_fixture(fixture: &str) -> StoreHandle {
+        let root = format!("{}/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
+        let location = Location::parse(&root).unwrap();
+        StoreHandle::open(location, &StoreOptions::default(), &ProcessEnv, None)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_group_without_consolidated_metadata_says_so_by_its_kind() {
+        for fixture in [
+            "nested-unconsolidated-v2.zarr",
+            "v3-nested-unconsolidated.zarr",
+        ] {
+            match detect(&open_fixture(fixture).await).await.unwrap() {
+                Opened::Unconsolidated(u) => {
+                    assert_eq!(
+                        u.error.kind(),
+                        ErrorKind::NoConsolidatedMetadata,
+                        "{fixture}"
+                    )
+                }
+                Opened::Tree(_) => panic!("{fixture} opened as a consolidated tree"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn read_tree_crawls_only_when_the_choice_allows_and_says_so() {
+        let options = CrawlOptions::default();
+        let unconsolidated = open_fixture("nested-unconsolidated-v2.zarr").await;
+        let read = read_tree(&unconsolidated, Choice::Auto, &options)
+            .await
+            .unwrap();
+        assert!(read.hierarchy.crawled);
+        let notice = read.notice.expect("a crawl the user did not ask for");
+        assert!(
+            notice.contains("has no consolidated metadata, so its"),
+            "{notice}"
+        );
+        let refused = read_tree(&unconsolidated, Choice::ConsolidatedOnly, &options).await;
+        assert_eq!(
+            refused.err().map(|e| e.kind()),
+            Some(ErrorKind::NoConsolidatedMetadata)
+        );
+
+        let consolidated = open_fixture("nested-v2.zarr").await;
+        let read = read_tree(&consolidated, Choice::Auto, &options)
+            .await
+            .unwrap();
+        assert!(read.hierarchy.consolidated && !read.hierarchy.crawled);
+        assert!(read.notice.is_none());
+        let read = read_tree(&consolidated, Choice::Crawl, &options)
+            .await
+            .unwrap();
+        assert!(read.hierarchy.crawled && !read.hierarchy.consolidated);
+        assert!(read.notice.is_none());
+    }
+}

@@ -587,6 +587,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_source_declares_its_keys_and_the_guard_reads_only_those() {
+        // A source keeping its documents in directories (as Icechunk keeps
+        // `snapshots/…`), declared the way the Zarr sources declare theirs.
+        const DECLARED: KeySet = KeySet {
+            what: "kerchunk reference",
+            names: &["refs.json"],
+            prefixes: &["snapshots"],
+        };
+        let mem = InMemory::new();
+        for key in ["r/refs.json", "r/snapshots/a/1", "r/zarr.json", "r/snap/1"] {
+            mem.put(&Path::from(key), PutPayload::from(b"{}".to_vec()))
+                .await
+                .unwrap();
+        }
+        let g = Guard::new(mem, ByteBudget::new(1024), Policy::reading(DECLARED));
+        for key in ["r/refs.json", "r/snapshots/a/1"] {
+            assert!(g.get(&Path::from(key)).await.is_ok(), "{key}");
+        }
+        for key in ["r/zarr.json", "r/snap/1", "r/snapshots"] {
+            let err = g.get(&Path::from(key)).await.unwrap_err();
+            assert_eq!(
+                guard_error(&err).to_string(),
+                format!(
+                    "refused to read {key:?}: it is not a kerchunk reference key (only refs.json, snapshots/… are read)"
+                )
+            );
+        }
+        // The Zarr sources' declaration keeps the refusal users know.
+        let zarr = store_with(&[("s/0.0", vec![0; 8])], 1024).await;
+        let err = zarr.get(&Path::from("s/0.0")).await.unwrap_err();
+        assert_eq!(
+            guard_error(&err).to_string(),
+            "refused to read \"s/0.0\": it is not a Zarr metadata key (only .zmetadata, zmetadata, .zgroup, .zarray, .zattrs, zarr.json are read)"
+        );
+    }
+
+    #[tokio::test]
     async fn refuses_a_document_larger_than_the_budget_before_reading_it() {
         let g = store_with(&[("big/.zmetadata", vec![b' '; 2000])], 1000).await;
         let err = g.get(&Path::from("big/.zmetadata")).await.unwrap_err();
