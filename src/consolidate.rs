@@ -15,6 +15,8 @@ use serde_json::{Map, Value, json};
 use crate::compare::{Comparison, compare};
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
+use crate::metadata::json as lenient;
+use crate::source::Got;
 use crate::source::consolidated::{Root, read_root};
 use crate::source::crawl::{Crawled, Document};
 use crate::store::StoreHandle;
@@ -98,6 +100,21 @@ fn read_back(url: &str, key: &str, body: &[u8]) -> Result<Hierarchy> {
         .map_err(|e| invalid(&e))?
         .consolidated()
         .ok_or_else(|| invalid(&"no consolidated metadata in it"))
+}
+
+/// The store's `.zmetadata` now, with its ETag (v2 consolidate).
+pub async fn current_zmetadata(ms: &StoreHandle) -> Result<Option<Document>> {
+    match crate::source::get(ms, &ms.path(".zmetadata")?).await {
+        Ok(Got::Found { raw, etag }) => {
+            // Unreadable current metadata is what consolidate repairs.
+            let value = lenient::parse(&raw).unwrap_or(serde_json::Value::Null);
+            Ok(Some(Document { raw, value, etag }))
+        }
+        Ok(Got::Absent {
+            forbidden: false, ..
+        }) => Ok(None),
+        Ok(Got::Absent { error: e, .. }) | Err(e) => Err(ms.explain(".zmetadata", &e)),
+    }
 }
 
 /// Plan from a complete crawl. `current_zmetadata` is the store's `.zmetadata`

@@ -15,11 +15,10 @@ use crate::consolidate;
 use crate::error::{EXIT_FINDINGS, EXIT_OK, Error, Result};
 use crate::lint::{Finding, Severity, lint};
 use crate::location::Location;
-use crate::metadata::json as lenient;
 use crate::render::Stats;
 use crate::render::comparison::{Sides, write_comparison, write_findings};
-use crate::source::crawl::{Document, crawl};
-use crate::source::{Got, Opened, detect};
+use crate::source::crawl::crawl;
+use crate::source::{Opened, detect};
 use std::sync::Arc;
 
 use crate::store::guard::{ByteBudget, Policy};
@@ -239,21 +238,6 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
     Ok(code)
 }
 
-/// The store's `.zmetadata` now, with its ETag (v2 consolidate).
-async fn current_zmetadata(ms: &StoreHandle) -> Result<Option<Document>> {
-    match crate::source::get(ms, &ms.path(".zmetadata")?).await {
-        Ok(Got::Found { raw, etag }) => {
-            // Unreadable current metadata is what consolidate repairs.
-            let value = lenient::parse(&raw).unwrap_or(serde_json::Value::Null);
-            Ok(Some(Document { raw, value, etag }))
-        }
-        Ok(Got::Absent {
-            forbidden: false, ..
-        }) => Ok(None),
-        Ok(Got::Absent { error: e, .. }) | Err(e) => Err(ms.explain(".zmetadata", &e)),
-    }
-}
-
 #[derive(Serialize)]
 struct ConsolidateReport<'a> {
     dry_run: bool,
@@ -284,7 +268,8 @@ pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
     .await?;
     require_credentials("consolidate", &ms)?;
     let options = args.crawling.options(&args.report);
-    let (crawled, current) = futures::join!(crawl(&ms, &options), current_zmetadata(&ms));
+    let (crawled, current) =
+        futures::join!(crawl(&ms, &options), consolidate::current_zmetadata(&ms));
     let crawled = crawled?;
     print_warnings(&ms, &crawled.hierarchy, &args.report);
     let current = if crawled.hierarchy.zarr_format == 2 {
