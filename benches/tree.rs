@@ -298,7 +298,7 @@ fn network_benchmark() {
         server.reset();
         let ours = time_runs(runs, || {
             let ms = open(&rt, &server, store);
-            rt.block_on(zarrscope::open::read_consolidated(&ms))
+            rt.block_on(zarrscope::source::consolidated::read_consolidated(&ms))
                 .expect("tree")
         });
         let requests = server.requests().len() / runs;

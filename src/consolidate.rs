@@ -13,10 +13,12 @@ use object_store::PutPayload;
 use serde_json::{Map, Value, json};
 
 use crate::compare::{Comparison, compare};
-use crate::crawl::{Crawled, Document};
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
-use crate::metadata::{self, Consolidated};
+use crate::metadata::json as lenient;
+use crate::source::Got;
+use crate::source::consolidated::{Root, read_root};
+use crate::source::crawl::{Crawled, Document};
 use crate::store::StoreHandle;
 
 /// What `consolidate` would write.
@@ -94,16 +96,24 @@ fn read_back(url: &str, key: &str, body: &[u8]) -> Result<Hierarchy> {
     let invalid = |r: &dyn std::fmt::Display| {
         Error::new(format!("the {key} written would not read back: {r}"))
     };
-    if key == ".zmetadata" {
-        let Consolidated { nodes, warnings } =
-            metadata::v2::parse_consolidated(body).map_err(|e| invalid(&e))?;
-        return Ok(Hierarchy::new(url.to_string(), 2, true, nodes, warnings));
-    }
-    match metadata::v3::parse_root(body).map_err(|e| invalid(&e))? {
-        metadata::v3::Root::Consolidated(Consolidated { nodes, warnings }) => {
-            Ok(Hierarchy::new(url.to_string(), 3, true, nodes, warnings))
+    read_root(url, key, body)
+        .map_err(|e| invalid(&e))?
+        .consolidated()
+        .ok_or_else(|| invalid(&"no consolidated metadata in it"))
+}
+
+/// The store's `.zmetadata` now, with its ETag (v2 consolidate).
+pub async fn current_zmetadata(ms: &StoreHandle) -> Result<Option<Document>> {
+    match crate::source::get(ms, &ms.path(".zmetadata")?).await {
+        Ok(Got::Found { raw, etag }) => {
+            // Unreadable current metadata is what consolidate repairs.
+            let value = lenient::parse(&raw).unwrap_or(serde_json::Value::Null);
+            Ok(Some(Document { raw, value, etag }))
         }
-        _ => Err(invalid(&"no consolidated metadata in it")),
+        Ok(Got::Absent {
+            forbidden: false, ..
+        }) => Ok(None),
+        Ok(Got::Absent { error: e, .. }) | Err(e) => Err(ms.explain(".zmetadata", &e)),
     }
 }
 
@@ -132,12 +142,9 @@ pub fn plan(
                 "{url} is an array: consolidated metadata belongs to a group"
             )));
         }
-        let current = match metadata::v3::parse_root(&root.raw) {
-            Ok(metadata::v3::Root::Consolidated(Consolidated { nodes, warnings })) => {
-                Some(Hierarchy::new(url.clone(), 3, true, nodes, warnings))
-            }
-            _ => None,
-        };
+        let current = read_root(&url, "zarr.json", &root.raw)
+            .ok()
+            .and_then(Root::consolidated);
         let etag = root.etag.clone().ok_or_else(|| {
             Error::new("the server gave no ETag for zarr.json, so the write cannot be made safe")
                 .with_hint("zarrscope writes consolidated metadata only with a conditional PUT")
@@ -156,11 +163,9 @@ pub fn plan(
         }
         let (current, etag) = match current_zmetadata {
             Some(doc) => {
-                let current = metadata::v2::parse_consolidated(&doc.raw).ok().map(
-                    |Consolidated { nodes, warnings }| {
-                        Hierarchy::new(url.clone(), 2, true, nodes, warnings)
-                    },
-                );
+                let current = read_root(&url, ".zmetadata", &doc.raw)
+                    .ok()
+                    .map(Root::hierarchy);
                 let etag = doc.etag.clone().ok_or_else(|| {
                     Error::new(
                         "the server gave no ETag for .zmetadata, so the write cannot be made safe",

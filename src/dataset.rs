@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::cf;
 use crate::hierarchy::{Hierarchy, Node};
 use crate::metadata::codec::Codec;
-use crate::metadata::{ArrayInfo, NodeKind};
+use crate::metadata::{ArrayInfo, Invalid, NodeKind};
 use crate::ome::{self, Multiscales};
 
 /// A dimension of the group's variables.
@@ -488,17 +488,17 @@ pub struct ArrayDetail {
     pub attributes: Map<String, Value>,
 }
 
-pub fn array_detail(h: &Hierarchy, i: usize) -> Result<ArrayDetail, String> {
+pub fn array_detail(h: &Hierarchy, i: usize) -> Result<ArrayDetail, Invalid> {
     let node = &h.nodes[i];
     let a = match &node.kind {
         NodeKind::Array(a) => a,
         NodeKind::InvalidArray { reason } => {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "{}: the array's metadata cannot be read: {reason}",
                 node.path
-            ));
+            )));
         }
-        NodeKind::Group => return Err(format!("{} is a group", node.path)),
+        NodeKind::Group => return Err(Invalid(format!("{} is a group", node.path))),
     };
     let chunk_grid = a.chunks.as_ref().and_then(|c| block_grid(&a.shape, c));
     let shard_grid = a.shards.as_ref().and_then(|s| block_grid(&a.shape, s));

@@ -58,6 +58,31 @@ impl From<Unaddressable> for object_store::Error {
     }
 }
 
+/// `dir` and a relative `name` joined with `/` (`dir` `""`: the bucket
+/// root, so `name` alone).
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// `key` relative to `prefix` (a directory; `""` is the bucket root).
+pub fn relative<'a>(key: &'a str, prefix: &str) -> &'a str {
+    if prefix.is_empty() {
+        return key;
+    }
+    key.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or(key)
+}
+
+/// The last segment of a key (`a/b/c.txt` → `c.txt`).
+pub fn base_name(key: &str) -> &str {
+    key.trim_end_matches('/').rsplit('/').next().unwrap_or(key)
+}
+
 /// The request path for `key`: a `Path` whose raw string is exactly `key`.
 pub fn path(key: &str) -> Result<Path, Unaddressable> {
     let refuse = |reason| Unaddressable {

@@ -3,13 +3,13 @@
 //! The data flows one way, module by module:
 //! [`location`] (what the user typed) → [`store`] (guarded object store) →
 //! [`metadata`] (documents → nodes) → [`hierarchy`] (the tree) → [`render`].
-//! [`open`] ties store and metadata together; [`cli`] is the command line.
+//! [`source`] ties store and metadata together (one module per way of
+//! reading a tree); [`cli`] is the command line.
 
 pub mod cf;
 pub mod cli;
 pub mod compare;
 pub mod consolidate;
-pub mod crawl;
 pub mod dataset;
 pub mod decode;
 pub mod error;
@@ -20,10 +20,11 @@ pub mod location;
 pub mod metadata;
 pub mod objects;
 pub mod ome;
-pub mod open;
 pub mod peek;
+pub mod progress;
 pub mod render;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod robustness;
+pub mod source;
 pub mod store;

@@ -161,11 +161,7 @@ impl Location {
 
     /// The full bucket-relative key of `key` inside this store.
     pub fn key(&self, key: &str) -> String {
-        if self.prefix.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}/{key}", self.prefix)
-        }
+        crate::keys::join(&self.prefix, key)
     }
 }
 
@@ -191,6 +187,9 @@ fn clean_prefix(path: &str) -> String {
         .join("/")
 }
 
+/// A URL and a key below it (`""`: the URL itself). Not
+/// [`crate::keys::join`]: an empty base (a local path's root) still takes
+/// the `/`.
 fn join_url(base: &str, prefix: &str) -> String {
     if prefix.is_empty() {
         base.to_string()

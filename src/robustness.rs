@@ -23,6 +23,7 @@ use crate::lint::{Severity, lint};
 use crate::location::{Backend, Location};
 use crate::metadata::{self, Attributes, NodeDoc, NodeKind};
 use crate::render::{JsonRenderer, Renderer, Stats, TableRenderer, TreeRenderer};
+use crate::source::consolidated::read_root;
 use crate::store::credentials::check_endpoint;
 
 /// What [`exercise`] made of one input it could read.
@@ -125,10 +126,7 @@ pub fn exercise(data: &[u8]) -> Option<Outcome> {
     let (&which, rest) = data.split_first()?;
     let url = "s3://bucket/fuzz.zarr";
     let h = match which % 3 {
-        0 => match metadata::v2::parse_consolidated(rest) {
-            Ok(c) => Hierarchy::new(url, 2, true, c.nodes, c.warnings),
-            Err(_) => return None,
-        },
+        0 => read_root(url, ".zmetadata", rest).ok()?.hierarchy(),
         1 => {
             let doc = metadata::json::parse(rest).ok()?;
             let attrs = doc
@@ -137,26 +135,14 @@ pub fn exercise(data: &[u8]) -> Option<Outcome> {
                 .cloned()
                 .map(Attributes::from_map)
                 .unwrap_or_default();
-            let kind = match metadata::v2::parse_array(rest, &attrs) {
-                Ok(info) => NodeKind::Array(Box::new(info)),
-                Err(reason) => NodeKind::InvalidArray { reason },
-            };
             let node = NodeDoc {
                 path: String::new(),
+                kind: metadata::v2::array_kind(rest, &attrs),
                 attributes: attrs,
-                kind,
             };
             Hierarchy::new(url, 2, false, vec![node], vec![])
         }
-        _ => match metadata::v3::parse_root(rest) {
-            Ok(metadata::v3::Root::Consolidated(c)) => {
-                Hierarchy::new(url, 3, true, c.nodes, c.warnings)
-            }
-            Ok(metadata::v3::Root::Array(n) | metadata::v3::Root::Unconsolidated(n)) => {
-                Hierarchy::new(url, 3, false, vec![n], vec![])
-            }
-            Err(_) => return None,
-        },
+        _ => read_root(url, "zarr.json", rest).ok()?.hierarchy(),
     };
     Some(exercise_hierarchy(&h))
 }

@@ -395,8 +395,8 @@ fn consolidate_round_trips_v2_and_v3_and_writes_only_with_yes() {
 
 #[test]
 fn a_concurrent_change_is_a_conflict_not_an_overwrite() {
-    use zarrscope::crawl::{CrawlOptions, crawl};
     use zarrscope::location::Location;
+    use zarrscope::source::crawl::{CrawlOptions, crawl};
     use zarrscope::store::credentials::S3Flags;
     use zarrscope::store::guard::Policy;
     use zarrscope::store::{StoreHandle, StoreOptions};

@@ -314,21 +314,21 @@ pub struct SourceArgs {
 #[derive(Debug, Args)]
 pub struct CrawlArgs {
     /// Requests in flight at once during a crawl.
-    #[arg(long, value_name = "N", default_value_t = crate::crawl::DEFAULT_CONCURRENCY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096), help_heading = "Crawl")]
+    #[arg(long, value_name = "N", default_value_t = crate::source::crawl::DEFAULT_CONCURRENCY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096), help_heading = "Crawl")]
     pub concurrency: usize,
 
     /// Most requests a crawl may make; past it the crawl stops and the
     /// result is marked incomplete.
-    #[arg(long, value_name = "N", default_value_t = crate::crawl::DEFAULT_MAX_REQUESTS, help_heading = "Crawl")]
+    #[arg(long, value_name = "N", default_value_t = crate::source::crawl::DEFAULT_MAX_REQUESTS, help_heading = "Crawl")]
     pub max_requests: u64,
 }
 
 impl CrawlArgs {
-    pub(super) fn options(&self, report: &ReportArgs) -> crate::crawl::CrawlOptions {
-        crate::crawl::CrawlOptions {
+    pub(super) fn options(&self, report: &ReportArgs) -> crate::source::CrawlOptions {
+        crate::source::CrawlOptions {
             concurrency: self.concurrency,
             max_requests: self.max_requests,
-            progress: crate::objects::progress::Progress::spinner(!report.quiet),
+            progress: crate::progress::Progress::spinner(!report.quiet),
         }
     }
 }

@@ -165,38 +165,21 @@ async fn read_tree(
     crawling: &CrawlArgs,
     report: &ReportArgs,
 ) -> Result<crate::hierarchy::Hierarchy> {
-    use crate::open::Opened;
-    let options = crawling.options(report);
-    if source.crawl {
-        return Ok(crate::crawl::crawl(ms, &options).await?.hierarchy);
-    }
-    let unconsolidated = match crate::open::open(ms).await? {
-        Opened::Tree(h) => return Ok(h),
-        Opened::Unconsolidated(u) => *u,
+    use crate::source::Choice;
+    let choice = if source.crawl {
+        Choice::Crawl
+    } else if source.consolidated_only {
+        Choice::ConsolidatedOnly
+    } else {
+        Choice::Auto
     };
-    if source.consolidated_only {
-        return Err(unconsolidated.error);
+    let read = crate::source::read_tree(ms, choice, &crawling.options(report)).await?;
+    if let Some(notice) = read.notice
+        && !report.quiet
+    {
+        note!("{}", ms.redact(&notice));
     }
-    let probes = ms.stats.requests();
-    let crawled = crate::crawl::crawl_seeded(ms, &options, Some(unconsolidated.seed)).await?;
-    let mut h = crawled.hierarchy;
-    h.warnings.splice(0..0, unconsolidated.warnings);
-    if !report.quiet {
-        let url = &ms.location.url;
-        note!(
-            "{}",
-            ms.redact(&format!(
-                "note: {url} has no consolidated metadata, so its {} nodes were read one by one ({} requests after {probes} probes{}); `{}` would make this {} (--consolidated-only refuses instead)",
-                h.nodes.len(),
-                ms.stats.requests().saturating_sub(probes),
-                if h.complete { "" } else { ", not every node was read: see the warnings" },
-                ms.command(&format!("consolidate {url} --yes")),
-                // v2: `.zmetadata` beside the `zarr.json` probe, at once.
-                if h.zarr_format == 3 { "one GET" } else { "one round trip of 2 GETs" },
-            ))
-        );
-    }
-    Ok(h)
+    Ok(read.hierarchy)
 }
 
 /// Problems that did not stop the read, unless --quiet.

@@ -10,11 +10,12 @@ use super::{
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::keys::{base_name, relative};
 use crate::location::Backend;
+use crate::objects;
 use crate::objects::glob::Match;
 use crate::objects::head::Take;
-use crate::objects::progress::Progress;
-use crate::objects::{self, relative};
+use crate::progress::Progress;
 use crate::render::objects::{self as text, Columns};
 use crate::store::guard::Policy;
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
@@ -91,7 +92,7 @@ pub(super) async fn ls(args: LsArgs) -> Result<()> {
     }
     let name_of = |key: &str| -> String {
         if listing.single_object {
-            objects::base_name(key).to_string()
+            base_name(key).to_string()
         } else {
             relative(key, &prefix).to_string()
         }
@@ -175,11 +176,7 @@ pub(super) async fn du(args: DuArgs) -> Result<()> {
     if args.output.json {
         return envelope_out("du", &handle, &prefix, &usage);
     }
-    let child_url = |name: &str| {
-        handle
-            .location
-            .url_of(&objects::listing::join_key(&prefix, name))
-    };
+    let child_url = |name: &str| handle.location.url_of(&crate::keys::join(&prefix, name));
     write_out(|out| {
         text::write_du(
             out,

@@ -39,11 +39,15 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
         if let Some(array) = h
             .nodes
             .iter()
-            .filter(|n| n.is_array() && crate::open::below(&target, &n.path))
+            .filter(|n| n.is_array() && crate::source::below(&target, &n.path))
             .max_by_key(|n| n.path.len())
         {
             let url = format!("{}{target}", h.root_url);
-            return Err(crate::open::chunk_key_error(&url, &h.root_url, &array.path));
+            return Err(crate::source::chunk_key_error(
+                &url,
+                &h.root_url,
+                &array.path,
+            ));
         }
         let names: Vec<&str> = h.children(0).iter().map(|&c| h.nodes[c].name()).collect();
         let mut hint = format!(
@@ -74,7 +78,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     };
     let width = width();
     if h.nodes[i].is_array() {
-        let detail = array_detail(&h, i).map_err(Error::new)?;
+        let detail = array_detail(&h, i)?;
         session.print_stats();
         if args.output.json {
             return json_out(&detail);

@@ -1,26 +1,24 @@
 //! Commands about a store's metadata as a whole: `check`, `consolidate`,
 //! `diff`.
 
-use object_store::ObjectStoreExt;
 use serde::Serialize;
 
 use super::session::{Session, require_credentials};
 use super::{CheckArgs, ConsolidateArgs, DiffArgs, json_out, print_warnings, read_tree, write_out};
 use crate::compare::{Comparison, Lone, NodeChange, compare};
 use crate::consolidate;
-use crate::crawl::{Document, crawl};
 use crate::error::{EXIT_FINDINGS, EXIT_OK, Error, Result};
 use crate::lint::{Finding, Severity, lint};
 use crate::location::Location;
-use crate::metadata::json as lenient;
-use crate::open::{Opened, open as open_tree};
 use crate::render::Stats;
 use crate::render::check::{
     CheckFound, ConsolidateWrite, Replacing, write_check, write_consolidate_plan,
     write_consolidated, write_diff,
 };
+use crate::source::crawl::crawl;
+use crate::source::{Opened, detect};
+use crate::store::DEFAULT_MAX_BYTES;
 use crate::store::guard::Policy;
-use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
 #[derive(Serialize)]
 struct CheckReport<'a> {
@@ -45,7 +43,7 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
         .await?;
     let options = args.crawling.options(&args.report);
     // Both at once: the crawl dominates the wall time anyway.
-    let (consolidated, crawled) = futures::join!(open_tree(&ms), crawl(&ms, &options));
+    let (consolidated, crawled) = futures::join!(detect(&ms), crawl(&ms, &options));
     let crawled = session.settle(crawled)?;
     let disk = &crawled.hierarchy;
     print_warnings(&ms, disk, &args.report);
@@ -144,21 +142,6 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
     Ok(code)
 }
 
-/// The store's `.zmetadata` now, with its ETag (v2 consolidate).
-async fn current_zmetadata(ms: &StoreHandle) -> Result<Option<Document>> {
-    match ms.store.get(&ms.path(".zmetadata")?).await {
-        Ok(r) => {
-            let etag = r.meta.e_tag.clone();
-            let raw = r.bytes().await.map_err(|e| ms.explain(".zmetadata", &e))?;
-            // Unreadable current metadata is what consolidate repairs.
-            let value = lenient::parse(&raw).unwrap_or(serde_json::Value::Null);
-            Ok(Some(Document { raw, value, etag }))
-        }
-        Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(ms.explain(".zmetadata", &e)),
-    }
-}
-
 #[derive(Serialize)]
 struct ConsolidateReport<'a> {
     dry_run: bool,
@@ -183,7 +166,8 @@ pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
         .await?;
     require_credentials("consolidate", &ms)?;
     let options = args.crawling.options(&args.report);
-    let (crawled, current) = futures::join!(crawl(&ms, &options), current_zmetadata(&ms));
+    let (crawled, current) =
+        futures::join!(crawl(&ms, &options), consolidate::current_zmetadata(&ms));
     let crawled = crawled?;
     print_warnings(&ms, &crawled.hierarchy, &args.report);
     let current = if crawled.hierarchy.zarr_format == 2 {

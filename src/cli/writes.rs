@@ -15,9 +15,9 @@ use super::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::location::Backend;
-use crate::objects::progress::Progress;
 use crate::objects::transfer::{self, Mode, Side};
 use crate::objects::{bucket, remove};
+use crate::progress::Progress;
 use crate::render::text::plural;
 use crate::render::writes as text;
 use crate::store::guard::Policy;

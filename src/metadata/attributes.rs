@@ -39,10 +39,10 @@ impl Attributes {
 
     /// The attributes of a whole `.zattrs` document (lenient about bare
     /// `NaN`); `Err` names why it cannot be used.
-    pub fn from_document(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_document(bytes: &[u8]) -> Result<Self, super::Invalid> {
         let raw = super::json::read_with(bytes, |b| serde_json::from_slice::<Box<RawValue>>(b))
             .map_err(|e| format!("not valid JSON at line {}, column {}", e.line, e.column))?;
-        Self::from_raw(&raw).ok_or_else(|| "not a JSON object".to_string())
+        Self::from_raw(&raw).ok_or_else(|| super::Invalid("not a JSON object".to_string()))
     }
 
     pub fn from_map(map: Map<String, Value>) -> Self {

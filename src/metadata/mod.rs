@@ -34,6 +34,31 @@ pub struct NodeDoc {
     pub kind: NodeKind,
 }
 
+/// Why a document, or a node in one, is not usable Zarr metadata: the text
+/// is the reason, as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+impl From<String> for Invalid {
+    fn from(reason: String) -> Self {
+        Invalid(reason)
+    }
+}
+
+impl From<Invalid> for crate::error::Error {
+    fn from(e: Invalid) -> Self {
+        crate::error::Error::of_kind(crate::error::ErrorKind::InvalidMetadata, e.0)
+    }
+}
+
 /// Why a whole document could not be read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReadError {

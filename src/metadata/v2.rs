@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use zarrs::metadata::v2::ArrayMetadataV2Order;
 use zarrs::metadata::{ArrayShape, ChunkKeySeparator, ChunkShape};
 
+use super::Invalid;
 use super::codec::{Codec, V2Codec};
 use super::json::{self, Members};
 use super::{
@@ -104,10 +105,7 @@ fn from_document(doc: Document) -> Result<Consolidated, ReadError> {
                         "{path:?} has both .zarray and .zgroup; shown as an array"
                     ));
                 }
-                match parse_array(zarray.get().as_bytes(), &attributes) {
-                    Ok(info) => NodeKind::Array(Box::new(info)),
-                    Err(reason) => NodeKind::InvalidArray { reason },
-                }
+                array_kind(zarray.get().as_bytes(), &attributes)
             }
             None => NodeKind::Group,
         };
@@ -143,21 +141,30 @@ struct ZArray {
     dimension_separator: Option<ChunkKeySeparator>,
 }
 
+/// A `.zarray` document's node kind: the array, or why it cannot be read
+/// (shown in place rather than dropping the rest of the tree).
+pub fn array_kind(zarray: &[u8], attributes: &Attributes) -> NodeKind {
+    match parse_array(zarray, attributes) {
+        Ok(info) => NodeKind::Array(Box::new(info)),
+        Err(Invalid(reason)) => NodeKind::InvalidArray { reason },
+    }
+}
+
 /// One `.zarray` document (with its node's attributes) into an [`ArrayInfo`].
-pub fn parse_array(zarray: &[u8], attributes: &Attributes) -> Result<ArrayInfo, String> {
+pub fn parse_array(zarray: &[u8], attributes: &Attributes) -> Result<ArrayInfo, Invalid> {
     let meta = json::read_with(zarray, |b| serde_json::from_slice::<ZArray>(b))
         .map_err(|e| format!("invalid .zarray: {}", json::without_position(&e.message)))?;
     if meta.zarr_format.as_u64() != Some(2) {
-        return Err(format!(
+        return Err(Invalid(format!(
             "invalid .zarray: zarr_format is {}, expected 2",
             meta.zarr_format
-        ));
+        )));
     }
     if !(meta.dtype.is_string() || meta.dtype.is_array()) {
-        return Err(format!(
+        return Err(Invalid(format!(
             "invalid .zarray: dtype is {}, expected a type string or a list of fields",
             meta.dtype
-        ));
+        )));
     }
     let mut codecs: Vec<Codec> = meta.filters.into_iter().flatten().map(|c| c.0).collect();
     let filter_ids: Vec<&str> = codecs.iter().map(|f| f.name.as_str()).collect();

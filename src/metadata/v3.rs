@@ -9,6 +9,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use zarrs::metadata::ArrayShape;
 
+use super::Invalid;
 use super::codec::{Codec, V3Named};
 use super::json::{self, Members};
 use super::{
@@ -84,7 +85,7 @@ struct ArrayFields {
 /// fields or why they did not read.
 struct Parsed<'a, B> {
     head: Head<'a, B>,
-    array: Result<ArrayFields, String>,
+    array: Result<ArrayFields, Invalid>,
 }
 
 fn read_node<'a, B: Deserialize<'a>>(text: &'a [u8]) -> Result<Parsed<'a, B>, serde_json::Error> {
@@ -109,7 +110,9 @@ fn read_node<'a, B: Deserialize<'a>>(text: &'a [u8]) -> Result<Parsed<'a, B>, se
         // A field of the wrong type: the node is still placed in the tree.
         Err(typed) if typed.is_data() => Ok(Parsed {
             head: serde_json::from_slice(text)?,
-            array: Err(json::without_position(&typed.to_string()).to_string()),
+            array: Err(Invalid(
+                json::without_position(&typed.to_string()).to_string(),
+            )),
         }),
         Err(e) => Err(e),
     }
@@ -214,7 +217,7 @@ fn root_from<'a, B: BlockSource<'a>>(mut root: Parsed<'a, B>) -> Result<Root, Re
                 let mut warnings = Vec::new();
                 let mut pending = VecDeque::new();
                 collect(block, "", 0, &mut pending, None, &mut warnings)
-                    .map_err(ReadError::Invalid)?;
+                    .map_err(|Invalid(reason)| ReadError::Invalid(reason))?;
                 let mut nodes: Vec<NodeDoc> = Vec::with_capacity(pending.len() + 1);
                 // Paths met so far, needed only once a nested group's own
                 // block appears (an entry already met, from an outer block,
@@ -247,8 +250,8 @@ fn root_from<'a, B: BlockSource<'a>>(mut root: Parsed<'a, B>) -> Result<Root, Re
                                 Some(seen),
                                 &mut warnings,
                             );
-                            if let Err(e) = nested {
-                                warnings.push(e);
+                            if let Err(Invalid(reason)) = nested {
+                                warnings.push(reason);
                             }
                         }
                     }
@@ -320,7 +323,7 @@ fn collect<'a>(
     pending: &mut Pending<'a>,
     mut seen: Option<&mut HashSet<String>>,
     warnings: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), Invalid> {
     let where_ = if prefix.is_empty() {
         "root".to_string()
     } else {
@@ -335,16 +338,12 @@ fn collect<'a>(
         )),
     }
     let Some(Members::Object(metadata)) = block.metadata else {
-        return Err(format!(
+        return Err(Invalid(format!(
             "consolidated_metadata of {where_} has no \"metadata\" object"
-        ));
+        )));
     };
     for (key, doc) in metadata {
-        let path = if prefix.is_empty() {
-            key.into_owned()
-        } else {
-            format!("{prefix}/{key}")
-        };
+        let path = crate::keys::join(prefix, &key);
         let new = match seen.as_deref_mut() {
             Some(seen) => seen.insert(path.clone()),
             None => true,
@@ -358,11 +357,11 @@ fn collect<'a>(
 
 /// A node from its own `zarr.json` document (a crawl); `Err` says why it is
 /// not a node (not JSON, or `node_type` neither group nor array).
-pub fn node(path: String, bytes: &[u8]) -> Result<NodeDoc, String> {
+pub fn node(path: String, bytes: &[u8]) -> Result<NodeDoc, Invalid> {
     json::read_with(bytes, |b| {
         read_node::<&RawValue>(b).map(|parsed| match parsed.head.node_type() {
             Some("group" | "array") => Ok(parsed.into_node(path.clone())),
-            _ => Err(parsed.head.not_a_node()),
+            _ => Err(Invalid(parsed.head.not_a_node())),
         })
     })
     .map_err(|e| format!("not valid JSON at {e}"))?
@@ -380,7 +379,7 @@ fn chunk_shape(named: &Codec) -> Option<Vec<u64>> {
 }
 
 impl ArrayFields {
-    fn info(self) -> Result<ArrayInfo, String> {
+    fn info(self) -> Result<ArrayInfo, Invalid> {
         let missing = |field: &str| format!("missing field `{field}`");
         let shape = self.shape.ok_or_else(|| missing("shape"))?;
         let data_type = self.data_type.ok_or_else(|| missing("data_type"))?;
@@ -416,12 +415,12 @@ impl ArrayFields {
 }
 
 /// One array `zarr.json` document into an [`ArrayInfo`].
-pub fn parse_array(bytes: &[u8]) -> Result<ArrayInfo, String> {
+pub fn parse_array(bytes: &[u8]) -> Result<ArrayInfo, Invalid> {
     json::read_with(bytes, |b| {
         read_node::<&RawValue>(b).map(|parsed| parsed.array.and_then(ArrayFields::info))
     })
     .map_err(|e| e.message)?
-    .map_err(|reason| format!("invalid array metadata: {reason}"))
+    .map_err(|reason| Invalid(format!("invalid array metadata: {reason}")))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::listing::{ObjectInfo, list_keys};
 use crate::error::{Error, Result};
+use crate::keys::{join, relative};
 use crate::store::StoreHandle;
 
 /// Listings in flight at once while walking a pattern.
@@ -80,14 +81,6 @@ impl Pattern {
     }
 }
 
-fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{dir}/{name}")
-    }
-}
-
 /// All keys matching `key_pattern` (bucket-relative), sorted.
 pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>> {
     let pattern = Pattern::parse(key_pattern);
@@ -134,7 +127,7 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
                 let listed = list_keys(handle, &dir, true).await?;
                 let mut found = Vec::new();
                 for p in &listed.directories {
-                    let name = super::relative(p, &dir);
+                    let name = relative(p, &dir);
                     if segment_matcher.is_match(name) {
                         found.push(Match::Directory {
                             key: join(&dir, name),
@@ -143,7 +136,7 @@ pub async fn glob(handle: &StoreHandle, key_pattern: &str) -> Result<Vec<Match>>
                 }
                 if last {
                     for m in listed.objects {
-                        if segment_matcher.is_match(super::relative(&m.key, &dir)) {
+                        if segment_matcher.is_match(relative(&m.key, &dir)) {
                             found.push(Match::Object(m));
                         }
                     }
@@ -180,7 +173,7 @@ fn deep_matches(dir: &str, objects: Vec<ObjectInfo>, tail: &GlobMatcher) -> Vec<
     // Each directory is matched once.
     let mut directories = std::collections::HashSet::new();
     for info in objects {
-        let rel = super::relative(&info.key, dir);
+        let rel = relative(&info.key, dir);
         let is_match = tail.is_match(rel);
         // Every directory above the key, below `dir`: a/b/c.txt → a, a/b.
         for (end, _) in rel.match_indices('/') {

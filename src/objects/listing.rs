@@ -13,10 +13,10 @@ use futures::TryStreamExt;
 use object_store::{Attribute, GetOptions, ObjectMeta, ObjectStore, ObjectStoreExt};
 use serde::Serialize;
 
-use super::progress::Progress;
-use super::{base_name, relative};
 use crate::error::{Error, Result};
 use crate::keys;
+use crate::keys::{base_name, relative};
+use crate::progress::Progress;
 use crate::store::StoreHandle;
 use crate::store::guard::METADATA_FILE_NAMES;
 
@@ -270,15 +270,6 @@ pub struct ChildUsage {
     pub name: String,
     pub objects: u64,
     pub bytes: u64,
-}
-
-/// `prefix` and a relative `name` joined with `/`.
-pub fn join_key(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}/{name}")
-    }
 }
 
 /// Totals below `prefix`; with `depth` > 0 also per path `depth` levels down.

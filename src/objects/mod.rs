@@ -9,24 +9,8 @@ pub mod glob;
 pub mod head;
 pub mod listing;
 pub mod multipart_copy;
-pub mod progress;
 pub mod remove;
 pub mod transfer;
-
-/// The last segment of a key (`a/b/c.txt` → `c.txt`).
-pub fn base_name(key: &str) -> &str {
-    key.trim_end_matches('/').rsplit('/').next().unwrap_or(key)
-}
-
-/// `key` relative to `prefix` (a directory; `""` is the bucket root).
-pub fn relative<'a>(key: &'a str, prefix: &str) -> &'a str {
-    if prefix.is_empty() {
-        return key;
-    }
-    key.strip_prefix(prefix)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .unwrap_or(key)
-}
 
 /// The URL of the directory holding `url` (`s3://b/a/k` → `s3://b/a/`), for
 /// hints that suggest listing it.
@@ -42,6 +26,7 @@ pub(crate) fn parent_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::{base_name, relative};
 
     #[test]
     fn key_helpers() {

@@ -25,8 +25,8 @@ use object_store::client::{HttpRequest, HttpRequestBody};
 use object_store::{Attribute, GetOptions, ObjectStore};
 use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 
-use super::progress::Progress;
 use crate::keys;
+use crate::progress::Progress;
 use crate::store::StoreHandle;
 use crate::store::backend::s3::BucketAdmin;
 use crate::store::backend::s3::answer::{status_text, truncated_body, xml_text};

@@ -23,10 +23,11 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use serde::Serialize;
 
-use super::progress::Progress;
-use super::{base_name, multipart_copy, relative};
+use super::multipart_copy;
 use crate::error::{Error, Result};
 use crate::keys;
+use crate::keys::{base_name, relative};
+use crate::progress::Progress;
 use crate::store::StoreHandle;
 use crate::store::guard::{ByteBudget, Guard, Policy};
 
@@ -284,11 +285,13 @@ impl Plan {
     }
 }
 
+/// [`crate::keys::join`], where an empty `name` (the source key itself) is
+/// `dir` alone.
 fn join(dir: &str, name: &str) -> String {
-    match (dir.is_empty(), name.is_empty()) {
-        (true, _) => name.to_string(),
-        (_, true) => dir.to_string(),
-        _ => format!("{dir}/{name}"),
+    if name.is_empty() {
+        dir.to_string()
+    } else {
+        crate::keys::join(dir, name)
     }
 }
 

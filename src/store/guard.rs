@@ -34,24 +34,51 @@ use object_store::{
 };
 
 /// File names that hold Zarr metadata (v2 and v3), and nothing else.
-pub const METADATA_FILE_NAMES: [&str; 6] = [
-    ".zmetadata",
-    "zmetadata",
-    ".zgroup",
-    ".zarray",
-    ".zattrs",
-    "zarr.json",
-];
+pub const METADATA_FILE_NAMES: &[&str] = crate::source::ZARR_KEYS.names;
 
 const STORE_NAME: &str = "Guard";
+
+/// The keys a source reads (its declaration, see [`crate::source`]): by
+/// last segment (file name), or by a store-relative prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySet {
+    /// What the keys are, for the refusal: "Zarr metadata".
+    pub what: &'static str,
+    /// File names (a key's last segment), in any directory.
+    pub names: &'static [&'static str],
+    /// Directory names whose keys are all read (`snapshots` takes
+    /// `snapshots/…` at any depth of the store).
+    pub prefixes: &'static [&'static str],
+}
+
+impl KeySet {
+    pub fn contains(&self, key: &str) -> bool {
+        let name = key.rsplit('/').next().unwrap_or(key);
+        self.names.contains(&name)
+            || self
+                .prefixes
+                .iter()
+                .any(|p| key.split('/').rev().skip(1).any(|segment| segment == *p))
+    }
+
+    /// What the refusal says is read.
+    fn allowed(&self) -> String {
+        self.names
+            .iter()
+            .map(|n| n.to_string())
+            .chain(self.prefixes.iter().map(|p| format!("{p}/…")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
 
 /// Which keys a guard lets through for reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Keys {
-    /// Zarr metadata documents only: the tree and the crawl.
-    MetadataOnly,
-    /// Metadata, plus every key below these prefixes: the chunks of the
-    /// coordinate arrays `show --coords` was asked to read.
+    /// The keys a source declared: the tree and the crawl.
+    Only(KeySet),
+    /// Zarr metadata, plus every key below these prefixes: the chunks of
+    /// the coordinate arrays `show --coords` was asked to read.
     MetadataAndBelow(Vec<String>),
     /// Any key, still under the byte budget: `head`, `cat`, copies.
     Any,
@@ -75,10 +102,8 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub const METADATA_ONLY: Policy = Policy {
-        keys: Keys::MetadataOnly,
-        writes: Writes::None,
-    };
+    /// What the Zarr sources (consolidated, crawl) read.
+    pub const METADATA_ONLY: Policy = Policy::reading(crate::source::ZARR_KEYS);
     pub const READ_ONLY: Policy = Policy {
         keys: Keys::Any,
         writes: Writes::None,
@@ -89,10 +114,18 @@ impl Policy {
         writes: Writes::Any,
     };
 
+    /// Reads of the keys a source declared, no writes.
+    pub const fn reading(keys: KeySet) -> Policy {
+        Policy {
+            keys: Keys::Only(keys),
+            writes: Writes::None,
+        }
+    }
+
     /// Metadata reads plus a put of `key` alone: `consolidate --yes`.
     pub fn metadata_and_one_write(key: String) -> Policy {
         Policy {
-            keys: Keys::MetadataOnly,
+            keys: Keys::Only(crate::source::ZARR_KEYS),
             writes: Writes::OnlyKey(key),
         }
     }
@@ -106,8 +139,12 @@ impl Policy {
 /// `object_store::Error::Generic` so callers can tell it apart.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
-    #[error("refused to read {key:?}: it is not a Zarr metadata key (only {allowed} are read)")]
-    NotMetadata { key: String, allowed: String },
+    #[error("refused to read {key:?}: it is not a {what} key (only {allowed} are read)")]
+    NotMetadata {
+        key: String,
+        what: &'static str,
+        allowed: String,
+    },
     #[error(
         "refused to read {key:?}: its {size} bytes would exceed the byte budget ({used} of {max} bytes already used)"
     )]
@@ -162,8 +199,7 @@ impl GuardError {
 
 /// Is `key`'s last segment a Zarr metadata file name?
 pub fn is_metadata_key(key: &str) -> bool {
-    let name = key.rsplit('/').next().unwrap_or(key);
-    METADATA_FILE_NAMES.contains(&name)
+    crate::source::ZARR_KEYS.contains(key)
 }
 
 /// A byte budget shared by every read of one command.
@@ -251,7 +287,7 @@ impl<T: ObjectStore> Guard<T> {
         let key = location.as_ref();
         let allowed = match &self.policy.keys {
             Keys::Any => true,
-            Keys::MetadataOnly => is_metadata_key(key),
+            Keys::Only(set) => set.contains(key),
             Keys::MetadataAndBelow(prefixes) => {
                 is_metadata_key(key)
                     || prefixes.iter().any(|p| {
@@ -263,9 +299,14 @@ impl<T: ObjectStore> Guard<T> {
         if allowed {
             Ok(())
         } else {
+            let declared = match &self.policy.keys {
+                Keys::Only(set) => set,
+                _ => &crate::source::ZARR_KEYS,
+            };
             Err(GuardError::NotMetadata {
                 key: location.to_string(),
-                allowed: METADATA_FILE_NAMES.join(", "),
+                what: declared.what,
+                allowed: declared.allowed(),
             }
             .into_store_error())
         }
@@ -543,6 +584,43 @@ mod tests {
         assert!(matches!(guard_error(&err), GuardError::NotMetadata { .. }));
         let err = g.head(&Path::from("s/0.0")).await.unwrap_err();
         assert!(matches!(guard_error(&err), GuardError::NotMetadata { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_source_declares_its_keys_and_the_guard_reads_only_those() {
+        // A source keeping its documents in directories (as Icechunk keeps
+        // `snapshots/…`), declared the way the Zarr sources declare theirs.
+        const DECLARED: KeySet = KeySet {
+            what: "kerchunk reference",
+            names: &["refs.json"],
+            prefixes: &["snapshots"],
+        };
+        let mem = InMemory::new();
+        for key in ["r/refs.json", "r/snapshots/a/1", "r/zarr.json", "r/snap/1"] {
+            mem.put(&Path::from(key), PutPayload::from(b"{}".to_vec()))
+                .await
+                .unwrap();
+        }
+        let g = Guard::new(mem, ByteBudget::new(1024), Policy::reading(DECLARED));
+        for key in ["r/refs.json", "r/snapshots/a/1"] {
+            assert!(g.get(&Path::from(key)).await.is_ok(), "{key}");
+        }
+        for key in ["r/zarr.json", "r/snap/1", "r/snapshots"] {
+            let err = g.get(&Path::from(key)).await.unwrap_err();
+            assert_eq!(
+                guard_error(&err).to_string(),
+                format!(
+                    "refused to read {key:?}: it is not a kerchunk reference key (only refs.json, snapshots/… are read)"
+                )
+            );
+        }
+        // The Zarr sources' declaration keeps the refusal users know.
+        let zarr = store_with(&[("s/0.0", vec![0; 8])], 1024).await;
+        let err = zarr.get(&Path::from("s/0.0")).await.unwrap_err();
+        assert_eq!(
+            guard_error(&err).to_string(),
+            "refused to read \"s/0.0\": it is not a Zarr metadata key (only .zmetadata, zmetadata, .zgroup, .zarray, .zattrs, zarr.json are read)"
+        );
     }
 
     #[tokio::test]

@@ -20,14 +20,19 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::Bytes;
 use futures::future::{BoxFuture, Either};
 use futures::stream::{FuturesUnordered, StreamExt};
-use object_store::ObjectStoreExt;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::hierarchy::Hierarchy;
+use crate::keys::{join, relative};
 use crate::metadata::{self, Attributes, NodeDoc, NodeKind, json};
-use crate::objects::progress::Progress;
+use crate::progress::Progress;
 use crate::store::StoreHandle;
+
+use super::{Got, KeySet, access_denied, chunk_key_error, draft_v3, draft_v3_error, refused_error};
+
+/// The keys this source reads.
+pub const KEYS: KeySet = super::ZARR_KEYS;
 
 pub const DEFAULT_CONCURRENCY: usize = 32;
 pub const DEFAULT_MAX_REQUESTS: u64 = 10_000;
@@ -74,13 +79,11 @@ enum Job {
     List { dir: String },
 }
 
-type Answer<T> = std::result::Result<T, String>;
-
 enum Outcome {
     Doc {
         dir: String,
         name: &'static str,
-        doc: Answer<Option<Document>>,
+        doc: Result<Option<Document>>,
     },
     Listed {
         dir: String,
@@ -96,7 +99,7 @@ enum ListFailure {
     /// would be too, so the crawl cannot find the nodes and stops.
     Refused(Error),
     /// This listing failed; the crawl goes on without its children.
-    Failed(String),
+    Failed(Error),
 }
 
 /// What is known of one v2 directory (outer `None`: not answered yet).
@@ -108,48 +111,35 @@ struct V2Dir {
     children: Option<Vec<String>>,
 }
 
-fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{dir}/{name}")
-    }
-}
-
 /// A document's bytes, parsed (`url` for the message).
-fn document(url: &str, raw: Bytes, etag: Option<String>) -> Answer<Document> {
+fn document(url: &str, raw: Bytes, etag: Option<String>) -> Result<Document> {
     json::parse(&raw)
         .map(|value| Document { raw, value, etag })
         .map_err(|e| {
-            format!(
-                "{url} is not valid JSON at line {}, column {}: {}",
-                e.line, e.column, e.message
+            Error::of_kind(
+                ErrorKind::InvalidMetadata,
+                format!(
+                    "{url} is not valid JSON at line {}, column {}: {}",
+                    e.line, e.column, e.message
+                ),
             )
         })
 }
 
 /// GET one document: `Ok(None)` when absent (404, or a 403 that may mean
 /// "no such key").
-async fn fetch(ms: &StoreHandle, key: &str) -> Answer<Option<Document>> {
+async fn fetch(ms: &StoreHandle, key: &str) -> Result<Option<Document>> {
     fetch_noting_refusal(ms, key).await.map(|(doc, _)| doc)
 }
 
 /// [`fetch`], and whether an absent document answered 403.
-async fn fetch_noting_refusal(ms: &StoreHandle, key: &str) -> Answer<(Option<Document>, bool)> {
+async fn fetch_noting_refusal(ms: &StoreHandle, key: &str) -> Result<(Option<Document>, bool)> {
     let url = ms.location.url_of(&ms.location.key(key));
-    let path = ms.path(key).map_err(|e| e.to_string())?;
-    let body = match ms.store.get(&path).await {
-        Ok(r) => {
-            let etag = r.meta.e_tag.clone();
-            r.bytes().await.map(|b| (b, etag))
-        }
-        Err(e) => Err(e),
-    };
-    match body {
-        Ok((raw, etag)) => document(&url, raw, etag).map(|d| (Some(d), false)),
-        Err(object_store::Error::NotFound { .. }) => Ok((None, false)),
-        Err(e) if crate::open::access_denied(ms, &e) => Ok((None, true)),
-        Err(e) => Err(ms.explain_url(&url, &e).to_string()),
+    let path = ms.path(key)?;
+    match super::get(ms, &path).await {
+        Ok(Got::Found { raw, etag }) => document(&url, raw, etag).map(|d| (Some(d), false)),
+        Ok(Got::Absent { forbidden, .. }) => Ok((None, forbidden)),
+        Err(e) => Err(ms.explain_url(&url, &e)),
     }
 }
 
@@ -163,13 +153,11 @@ async fn list(ms: &StoreHandle, dir: &str) -> Listed {
         Ok(listed) => Ok(listed
             .directories
             .iter()
-            .map(|p| join(dir, crate::objects::relative(p, &key)))
+            .map(|p| join(dir, relative(p, &key)))
             .collect()),
-        Err(e) if crate::open::access_denied(ms, &e) => {
-            Err(ListFailure::Refused(listing_refused(ms, &key)))
-        }
+        Err(e) if access_denied(ms, &e) => Err(ListFailure::Refused(listing_refused(ms, &key))),
         Err(e) => Err(ListFailure::Failed(
-            ms.explain_url(&ms.location.url_of(&key), &e).to_string(),
+            ms.explain_url(&ms.location.url_of(&key), &e),
         )),
     }
 }
@@ -239,8 +227,8 @@ impl<'a> Crawler<'a> {
         }
     }
 
-    fn failed(&mut self, message: String) {
-        self.warnings.push(message);
+    fn failed(&mut self, e: Error) {
+        self.warnings.push(e.to_string());
         self.complete = false;
     }
 
@@ -325,14 +313,10 @@ impl<'a> Crawler<'a> {
             None => Attributes::default(),
         };
         if let Some(zarray) = zarray {
-            let kind = match metadata::v2::parse_array(zarray, &attributes) {
-                Ok(info) => NodeKind::Array(Box::new(info)),
-                Err(reason) => NodeKind::InvalidArray { reason },
-            };
             self.nodes.push(NodeDoc {
                 path: dir.to_string(),
+                kind: metadata::v2::array_kind(zarray, &attributes),
                 attributes,
-                kind,
             });
             self.v2.remove(dir);
             return;
@@ -441,13 +425,13 @@ impl<'a> Crawler<'a> {
 }
 
 /// The root's documents, already fetched by the consolidated-metadata
-/// probes ([`crate::open::open`]) of a location known to be a group, so the
+/// probes ([`super::detect`]) of a location known to be a group, so the
 /// crawl that follows does not ask for them again. The probes keep no ETag:
 /// a seeded crawl is for reading, never for `consolidate`'s conditional write.
 pub struct Seed {
-    zarr_json: Answer<Option<Document>>,
-    zgroup: Answer<Option<Document>>,
-    zattrs: Answer<Option<Document>>,
+    zarr_json: Result<Option<Document>>,
+    zgroup: Result<Option<Document>>,
+    zattrs: Result<Option<Document>>,
 }
 
 impl Seed {
@@ -463,7 +447,7 @@ impl Seed {
                 document(&ms.location.url_of(&ms.location.key(name)), raw, None).map(Some)
             }
             Ok(None) => Ok(None),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         };
         Self {
             zarr_json: doc("zarr.json", zarr_json),
@@ -488,7 +472,9 @@ pub async fn crawl_seeded(
     seed: Option<Seed>,
 ) -> Result<Crawled> {
     let url = ms.location.url.clone();
-    let root_error = |e: String| Error::new(e).with_hint("check the URL and access");
+    // The message as it was (its own hint included), and what to check.
+    let root_error =
+        |e: Error| Error::of_kind(e.kind(), e.to_string()).with_hint("check the URL and access");
     let seeded = seed.is_some();
     let ((v3, zgroup, zattrs), pending_listing) = match seed {
         Some(seed) => ((seed.zarr_json, seed.zgroup, seed.zattrs), None),
@@ -499,9 +485,9 @@ pub async fn crawl_seeded(
     };
     let (v3, zgroup) = (v3.map_err(root_error)?, zgroup.map_err(root_error)?);
     if let Some(doc) = &v3
-        && let Some(format) = crate::open::draft_v3(&doc.value)
+        && let Some(format) = draft_v3(&doc.value)
     {
-        return Err(crate::open::draft_v3_error(&url, format));
+        return Err(draft_v3_error(&url, format));
     }
     let mut crawler = Crawler {
         ms,
@@ -528,14 +514,11 @@ pub async fn crawl_seeded(
             .await
             .map_err(root_error)?;
         if zarray.is_none() {
-            if let Some(array_url) = crate::open::enclosing_array_url(ms).await {
-                return Err(crate::open::chunk_key_error(&url, &array_url, "/"));
+            if let Some(array_url) = super::enclosing_array_url(ms).await {
+                return Err(chunk_key_error(&url, &array_url, "/"));
             }
             if refused {
-                return Err(crate::open::refused_error(
-                    ms,
-                    "zarr.json, .zgroup, .zarray",
-                ));
+                return Err(refused_error(ms, "zarr.json, .zgroup, .zarray"));
             }
             return Err(Error::new(format!(
                 "no Zarr metadata at {url} (no zarr.json, .zgroup or .zarray)"
@@ -602,9 +585,9 @@ pub async fn crawl_seeded(
 }
 
 type RootDocs = (
-    Answer<Option<Document>>,
-    Answer<Option<Document>>,
-    Answer<Option<Document>>,
+    Result<Option<Document>>,
+    Result<Option<Document>>,
+    Result<Option<Document>>,
 );
 
 /// The root's format documents and its listing at once; the listing is kept
