@@ -13,6 +13,10 @@
 #   cargo build --release
 #   bench/compare_binaries.sh /tmp/old/target/release/zarrscope target/release/zarrscope
 #
+# Then the chores (ls, glob, info, du, head) and dry runs of every write on
+# the bundled fixtures served by the tests' S3 server (examples/s3server.rs,
+# built with cargo unless S3SERVER names the program).
+#
 # Exit 0 when every run matches; 1 with a unified diff of each that does not.
 # Each binary runs in an empty environment (PATH, a fresh HOME, NO_COLOR,
 # COLUMNS=100), so no credentials, colour or terminal width leak in. Runs are
@@ -81,11 +85,13 @@ commands=(
 
 home="$work/home"
 mkdir -p "$home"
+# Extra variables for the runs against the S3 server (its endpoint and keys).
+run_env=()
 run() { # run BINARY OUT_PREFIX ARGS...
   local bin=$1 out=$2
   shift 2
   set +e
-  (cd "$work" && env -i PATH="$PATH" HOME="$home" NO_COLOR=1 COLUMNS=100 \
+  (cd "$work" && env -i PATH="$PATH" HOME="$home" NO_COLOR=1 COLUMNS=100 "${run_env[@]}" \
     timeout 60 "$bin" "$@" >"$out.stdout" 2>"$out.stderr")
   echo $? >"$out.code"
   set -e
@@ -164,7 +170,51 @@ for line in "${usage[@]}"; do
 done
 cli_runs=${#usage[@]}
 
-echo "${#stores[@]} stores, ${#commands[@]} commands each, and $cli_runs runs of the command line alone: $total runs, $((total - differ - unstable)) identical, $differ different, $unstable unstable (a binary differs from itself)"
+# Object storage: the chores (ls, glob, info, du, head) and the dry runs of
+# every write, on the bundled fixtures served by the tests' S3 server
+# (examples/s3server.rs, built here unless S3SERVER names it). No --stats or
+# -v: their timings differ from run to run.
+s3_runs=0
+s3server=${S3SERVER:-}
+if [ -z "$s3server" ]; then
+  (cd "$repo" && cargo build --quiet --example s3server)
+  s3server="${CARGO_TARGET_DIR:-$repo/target}/debug/examples/s3server"
+fi
+exec 3> >("$s3server" 0 "$work/s3-requests.log" >"$work/s3server.txt")
+for _ in $(seq 200); do grep -q '^public=' "$work/s3server.txt" 2>/dev/null && break; sleep 0.1; done
+endpoint=$(sed -n 's/^endpoint=//p' "$work/s3server.txt")
+public=$(sed -n 's/^public=//p' "$work/s3server.txt")
+[ -n "$endpoint" ] && [ -d "$public" ] || { echo "the S3 server did not start ($s3server)" >&2; exit 2; }
+cp -R "$repo"/fixtures/*.zarr "$public/"
+run_env=(AWS_ACCESS_KEY_ID=AKIDZARRSCOPETEST AWS_SECRET_ACCESS_KEY=zs-secret-MARKER-4f9c2b7e1d
+  AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$endpoint")
+s3_commands=(
+  "tree {}" "tree {} --json" "show {}" "check {} --json" "consolidate {}"
+  "ls {}/" "ls -r -l {}" "ls -r -l -h {}" "du {} -d 1" "du -s -h {} --json"
+  "info {}/" "info {}/.zattrs" "glob {}/**" "head -n 2 {}/.zmetadata"
+  "cp -r {} s3://private/copy/" "mv {} s3://private/moved" "rm -r {}"
+)
+bucket_commands=(
+  "ls s3://public/" "glob s3://public/*.zarr" "du -d 1 s3://public/" "du -s s3://public/ --json"
+  "mkdir s3://new-bucket" "mkdir -p s3://public" "tree s3://public/no-such.zarr"
+)
+for store in "$public"/*.zarr; do
+  url="s3://public/$(basename "$store")"
+  for template in "${s3_commands[@]}"; do
+    # shellcheck disable=SC2086 # the templates split on spaces by design
+    compare ${template//\{\}/$url}
+    s3_runs=$((s3_runs + 1))
+  done
+done
+for line in "${bucket_commands[@]}"; do
+  # shellcheck disable=SC2086 # split on spaces by design
+  compare $line
+  s3_runs=$((s3_runs + 1))
+done
+exec 3>&-
+run_env=()
+
+echo "${#stores[@]} stores, ${#commands[@]} commands each, $cli_runs runs of the command line alone and $s3_runs against the S3 server: $total runs, $((total - differ - unstable)) identical, $differ different, $unstable unstable (a binary differs from itself)"
 if [ "$unstable" -gt 0 ]; then
   echo "unstable:"
   sed 's/^/  /' "$unstable_report"
