@@ -191,20 +191,6 @@ fn print_warnings(ms: &StoreHandle, h: &crate::hierarchy::Hierarchy, report: &Re
     }
 }
 
-/// A remote URL argument: `s3://`, `gs://`, `az://`, `http(s)://`.
-fn is_url(arg: &str) -> bool {
-    arg.contains("://") && !arg.starts_with("file://")
-}
-
-/// Only URLs name object storage in the chores (a local path is for cp/mv).
-fn remote_location(arg: &str) -> Result<crate::location::Location> {
-    if !is_url(arg) {
-        return Err(Error::new(format!("{arg:?} is not a storage URL"))
-            .with_hint("give s3://bucket/prefix (or gs://, az://, https://)"));
-    }
-    crate::location::Location::parse(arg)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,11 +10,9 @@ use serde::Serialize;
 
 use super::output::note;
 use super::session::{Session, require_credentials};
-use super::{
-    ConfirmArgs, MkdirArgs, RmArgs, TransferArgs, is_url, json_out, remote_location, write_out,
-};
+use super::{ConfirmArgs, MkdirArgs, RmArgs, TransferArgs, json_out, write_out};
 use crate::error::{Error, ErrorKind, Result};
-use crate::location::Backend;
+use crate::location::{Backend, Location, is_remote_url};
 use crate::objects::transfer::{self, Mode, Side};
 use crate::objects::{bucket, remove};
 use crate::progress::Progress;
@@ -33,7 +31,7 @@ async fn open_for_write(
 ) -> Result<Arc<StoreHandle>> {
     session.refuse_anon(command)?;
     let handle = session
-        .open(remote_location(url)?, policy_for(confirm))
+        .open(Location::parse_remote(url)?, policy_for(confirm))
         .await?;
     require_credentials(command, &handle)?;
     Ok(handle)
@@ -78,16 +76,20 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     } else {
         Policy::READ_ONLY
     };
-    let src_handle = match is_url(&args.src) {
+    let src_handle = match is_remote_url(&args.src) {
         true => Some(
             session
-                .open(remote_location(&args.src)?, src_policy)
+                .open(Location::parse_remote(&args.src)?, src_policy)
                 .await?,
         ),
         false => None,
     };
-    let dst_handle = match is_url(&args.dst) {
-        true => Some(session.open(remote_location(&args.dst)?, write).await?),
+    let dst_handle = match is_remote_url(&args.dst) {
+        true => Some(
+            session
+                .open(Location::parse_remote(&args.dst)?, write)
+                .await?,
+        ),
         false => None,
     };
     if let Some(h) = &dst_handle {
@@ -104,11 +106,6 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
         Some(h) => Side::remote(h, args.dst.ends_with('/')),
         None => Side::local(&local_path(&args.dst)?, yes, args.access.timeout)?,
     };
-    let handles: Vec<&StoreHandle> = src_handle
-        .iter()
-        .chain(dst_handle.iter())
-        .map(|h| &**h)
-        .collect();
     let mode = if is_move { Mode::Move } else { Mode::Copy };
     let plan = transfer::plan(&src, &dst, args.recursive, !yes, mode).await;
     let plan = session.stats_on_error(plan)?;
@@ -122,7 +119,7 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
                 result: None,
             });
         }
-        let redact = |text: &str| redact_all(&handles, text);
+        let redact = |text: &str| session.redact(text);
         return write_out(|out| text::write_transfer_plan(out, &plan, verb, &redact));
     }
     let total = plan.items.len();
@@ -158,18 +155,11 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
                     first.from
                 ));
             }
-            let redacted = handles.iter().fold(message, |m, h| h.redact(&m));
-            Err(Error::new(redacted).with_hint(format!(
+            Err(Error::new(session.redact(&message)).with_hint(format!(
                 "fix the cause and run the same command again: {past} objects are re-planned from what exists now"
             )))
         }
     }
-}
-
-fn redact_all(handles: &[&StoreHandle], text: &str) -> String {
-    handles
-        .iter()
-        .fold(text.to_string(), |text, h| h.redact(&text))
 }
 
 /// Whether `rm -f` passes over `e`: only a URL with nothing at it, told by
@@ -241,7 +231,7 @@ async fn bucket_exists(handle: &StoreHandle) -> bool {
 }
 
 pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
-    let location = remote_location(&args.url)?;
+    let location = Location::parse_remote(&args.url)?;
     if !location.prefix.is_empty() {
         // Nothing to create, nothing to send.
         return write_out(|out| text::write_no_directories(out, &location.url));
