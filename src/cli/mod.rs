@@ -162,7 +162,6 @@ fn finish(result: Result<()>) -> u8 {
 async fn read_tree(
     ms: &StoreHandle,
     source: &SourceArgs,
-    crawling: &CrawlArgs,
     report: &ReportArgs,
 ) -> Result<crate::hierarchy::Hierarchy> {
     use crate::source::Choice;
@@ -173,7 +172,7 @@ async fn read_tree(
     } else {
         Choice::Auto
     };
-    let read = crate::source::read_tree(ms, choice, &crawling.options(report)).await?;
+    let read = crate::source::read_tree(ms, choice, &source.crawling.options(report)).await?;
     if let Some(notice) = read.notice
         && !report.quiet
     {

@@ -117,8 +117,8 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
     let (a, b) = futures::join!(open(&args.url_a), open(&args.url_b));
     let (a, b) = (a?, b?);
     let (ha, hb) = futures::join!(
-        read_tree(&a, &args.source, &args.crawling, &args.report),
-        read_tree(&b, &args.source, &args.crawling, &args.report)
+        read_tree(&a, &args.source, &args.report),
+        read_tree(&b, &args.source, &args.report)
     );
     session.print_stats();
     let (ha, hb) = (ha?, hb?);
