@@ -37,6 +37,21 @@ async fn open_for_write(
     Ok(handle)
 }
 
+/// A side of cp/mv: a storage URL opened with `policy`; `None` for a local
+/// path.
+async fn open_if_remote(
+    session: &Session<'_>,
+    arg: &str,
+    policy: Policy,
+) -> Result<Option<Arc<StoreHandle>>> {
+    if !is_remote_url(arg) {
+        return Ok(None);
+    }
+    Ok(Some(
+        session.open(Location::parse_remote(arg)?, policy).await?,
+    ))
+}
+
 fn local_path(arg: &str) -> Result<PathBuf> {
     if let Some(rest) = arg.strip_prefix("file://") {
         let url = url::Url::parse(&format!("file://{rest}"))
@@ -48,12 +63,18 @@ fn local_path(arg: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(arg))
 }
 
+/// What `--json` prints without `--yes`: the plan, nothing done.
 #[derive(Serialize)]
-struct Done<'a, P: Serialize, R: Serialize> {
+struct DryRun<'a, P: Serialize> {
     dry_run: bool,
     plan: &'a P,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<R>,
+}
+
+fn dry_run_json<P: Serialize>(plan: &P) -> Result<()> {
+    json_out(&DryRun {
+        dry_run: true,
+        plan,
+    })
 }
 
 fn policy_for(confirm: &ConfirmArgs) -> Policy {
@@ -76,22 +97,8 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     } else {
         Policy::READ_ONLY
     };
-    let src_handle = match is_remote_url(&args.src) {
-        true => Some(
-            session
-                .open(Location::parse_remote(&args.src)?, src_policy)
-                .await?,
-        ),
-        false => None,
-    };
-    let dst_handle = match is_remote_url(&args.dst) {
-        true => Some(
-            session
-                .open(Location::parse_remote(&args.dst)?, write)
-                .await?,
-        ),
-        false => None,
-    };
+    let src_handle = open_if_remote(&session, &args.src, src_policy).await?;
+    let dst_handle = open_if_remote(&session, &args.dst, write).await?;
     if let Some(h) = &dst_handle {
         require_credentials(command, h)?;
     }
@@ -113,11 +120,7 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     if !yes {
         session.print_notices_and_stats();
         if args.confirm.json {
-            return json_out(&Done::<_, ()> {
-                dry_run: true,
-                plan: &plan,
-                result: None,
-            });
+            return dry_run_json(&plan);
         }
         let redact = |text: &str| session.redact(text);
         return write_out(|out| text::write_transfer_plan(out, &plan, verb, &redact));
@@ -196,11 +199,7 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
     if !args.confirm.yes {
         session.print_notices_and_stats();
         if args.confirm.json {
-            return json_out(&Done::<_, ()> {
-                dry_run: true,
-                plan: &removal,
-                result: None,
-            });
+            return dry_run_json(&removal);
         }
         return write_out(|out| text::write_removal_plan(out, &removal, &handle.location));
     }
