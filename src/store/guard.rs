@@ -639,23 +639,15 @@ mod tests {
         assert_eq!(g.budget.used(), 0);
     }
 
-    #[tokio::test]
-    async fn budget_is_shared_across_reads() {
-        let g = store_with(
-            &[
-                ("a/.zattrs", vec![b' '; 600]),
-                ("b/.zattrs", vec![b' '; 600]),
-            ],
-            1000,
-        )
-        .await;
-        g.get(&Path::from("a/.zattrs"))
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        assert_eq!(g.budget.used(), 600);
+    /// Two 600-byte documents under a 1000-byte budget: each fits alone,
+    /// both do not.
+    async fn two_documents_one_budget() -> Guard<InMemory> {
+        let doc = || vec![b' '; 600];
+        store_with(&[("a/.zattrs", doc()), ("b/.zattrs", doc())], 1000).await
+    }
+
+    /// The second document is refused, the first one's 600 bytes counted.
+    async fn assert_second_refused_at_600(g: &Guard<InMemory>) {
         let err = g.get(&Path::from("b/.zattrs")).await.unwrap_err();
         assert!(matches!(
             guard_error(&err),
@@ -664,24 +656,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn budget_is_shared_across_reads() {
+        let g = two_documents_one_budget().await;
+        g.get(&Path::from("a/.zattrs"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(g.budget.used(), 600);
+        assert_second_refused_at_600(&g).await;
+    }
+
+    #[tokio::test]
     async fn concurrent_reads_cannot_both_pass_the_budget() {
         // Two concurrent reads each fit alone; together they exceed the
         // budget. The first response's size is reserved when its headers
         // arrive, so the second is refused before its body is read.
-        let g = store_with(
-            &[
-                ("a/.zattrs", vec![b' '; 600]),
-                ("b/.zattrs", vec![b' '; 600]),
-            ],
-            1000,
-        )
-        .await;
+        let g = two_documents_one_budget().await;
         let a = g.get(&Path::from("a/.zattrs")).await.unwrap();
-        let err = g.get(&Path::from("b/.zattrs")).await.unwrap_err();
-        assert!(matches!(
-            guard_error(&err),
-            GuardError::OverBudget { used: 600, .. }
-        ));
+        assert_second_refused_at_600(&g).await;
         assert!(a.bytes().await.is_ok());
         assert_eq!(g.budget.used(), 600);
     }
