@@ -313,8 +313,8 @@ mod tests {
         // new size, so its ETag changes whatever the clock's resolution).
         std::fs::write(&file, b"theirs, longer").unwrap();
         let write_new = |etag: String| {
-            let (store, path) = (&store, &path);
-            async move { put_if_unchanged(store, path, PutPayload::from_static(b"new"), &etag).await }
+            let (store, path, payload) = (&store, &path, PutPayload::from_static(b"new"));
+            async move { put_if_unchanged(store, path, payload, &etag).await }
         };
         let refused = |result: Result<PutResult>| match result {
             Err(object_store::Error::Precondition { .. }) => {}
