@@ -256,6 +256,15 @@ mod tests {
     }
 
     #[test]
+    fn names_and_relative_keys() {
+        assert_eq!(base_name("a/b/c.txt"), "c.txt");
+        assert_eq!(base_name("a/b/"), "b");
+        assert_eq!(relative("a/b/c", "a"), "b/c");
+        assert_eq!(relative("a/b/c", ""), "a/b/c");
+        assert_eq!(relative("ab/c", "a"), "ab/c");
+    }
+
+    #[test]
     fn prefix_of_the_root_is_none() {
         assert!(prefix("").unwrap().is_none());
         assert_eq!(prefix("a*b").unwrap().unwrap().as_ref(), "a*b");

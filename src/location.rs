@@ -38,7 +38,23 @@ pub struct Location {
 
 const SUPPORTED: &str = "s3://, s3a://, gs://, az://, http://, https://, file:// or a local path";
 
+/// A remote URL: `s3://`, `gs://`, `az://`, `http(s)://` (not `file://`,
+/// not a path).
+pub fn is_remote_url(arg: &str) -> bool {
+    arg.contains("://") && !arg.starts_with("file://")
+}
+
 impl Location {
+    /// Only URLs name object storage in the chores (a local path is for
+    /// cp/mv).
+    pub fn parse_remote(arg: &str) -> Result<Self> {
+        if !is_remote_url(arg) {
+            return Err(Error::new(format!("{arg:?} is not a storage URL"))
+                .with_hint("give s3://bucket/prefix (or gs://, az://, https://)"));
+        }
+        Self::parse(arg)
+    }
+
     pub fn parse(input: &str) -> Result<Self> {
         let trimmed = input.trim();
         if trimmed.is_empty() {

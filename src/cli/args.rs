@@ -281,17 +281,14 @@ pub struct TreeArgs {
     pub source: SourceArgs,
 
     #[command(flatten)]
-    pub crawling: CrawlArgs,
-
-    #[command(flatten)]
     pub access: AccessArgs,
 
     #[command(flatten)]
     pub report: ReportArgs,
 }
 
-/// Where a tree is read from. Shared by the commands that read one (tree,
-/// show, diff).
+/// Where a tree is read from, and how a crawl runs. Shared by the commands
+/// that read one (tree, show, diff).
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// Read every node's own metadata (a crawl) even where consolidated
@@ -308,6 +305,9 @@ pub struct SourceArgs {
     /// (exit 2), never a crawl. For scripts that must keep to a few requests.
     #[arg(long, conflicts_with = "crawl", help_heading = "Crawl")]
     pub consolidated_only: bool,
+
+    #[command(flatten)]
+    pub crawling: CrawlArgs,
 }
 
 /// How a crawl runs. Shared by every command that crawls.
@@ -471,8 +471,6 @@ pub struct ShowArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
-    pub crawling: CrawlArgs,
-    #[command(flatten)]
     pub access: AccessArgs,
     #[command(flatten)]
     pub report: ReportArgs,
@@ -519,8 +517,6 @@ pub struct DiffArgs {
     pub output: JsonArg,
     #[command(flatten)]
     pub source: SourceArgs,
-    #[command(flatten)]
-    pub crawling: CrawlArgs,
     #[command(flatten)]
     pub access: AccessArgs,
     #[command(flatten)]

@@ -162,7 +162,6 @@ fn finish(result: Result<()>) -> u8 {
 async fn read_tree(
     ms: &StoreHandle,
     source: &SourceArgs,
-    crawling: &CrawlArgs,
     report: &ReportArgs,
 ) -> Result<crate::hierarchy::Hierarchy> {
     use crate::source::Choice;
@@ -173,7 +172,7 @@ async fn read_tree(
     } else {
         Choice::Auto
     };
-    let read = crate::source::read_tree(ms, choice, &crawling.options(report)).await?;
+    let read = crate::source::read_tree(ms, choice, &source.crawling.options(report)).await?;
     if let Some(notice) = read.notice
         && !report.quiet
     {
@@ -189,20 +188,6 @@ fn print_warnings(ms: &StoreHandle, h: &crate::hierarchy::Hierarchy, report: &Re
             note!("warning: {}", ms.redact(w));
         }
     }
-}
-
-/// A remote URL argument: `s3://`, `gs://`, `az://`, `http(s)://`.
-fn is_url(arg: &str) -> bool {
-    arg.contains("://") && !arg.starts_with("file://")
-}
-
-/// Only URLs name object storage in the chores (a local path is for cp/mv).
-fn remote_location(arg: &str) -> Result<crate::location::Location> {
-    if !is_url(arg) {
-        return Err(Error::new(format!("{arg:?} is not a storage URL"))
-            .with_hint("give s3://bucket/prefix (or gs://, az://, https://)"));
-    }
-    crate::location::Location::parse(arg)
 }
 
 #[cfg(test)]

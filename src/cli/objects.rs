@@ -5,13 +5,13 @@ use super::output::note;
 use super::session::Session;
 use super::{
     AccessArgs, CatArgs, DuArgs, GlobArgs, HeadArgs, InfoArgs, LsArgs, ReportArgs, json_out,
-    remote_location, write_out,
+    write_out,
 };
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::keys::{base_name, relative};
-use crate::location::Backend;
+use crate::location::{Backend, Location};
 use crate::objects;
 use crate::objects::glob::Match;
 use crate::objects::head::Take;
@@ -28,7 +28,7 @@ async fn open_read_only<'a>(
 ) -> Result<(Session<'a>, std::sync::Arc<StoreHandle>)> {
     let session = Session::new(access, report, DEFAULT_MAX_BYTES);
     let handle = session
-        .open(remote_location(url)?, Policy::READ_ONLY)
+        .open(Location::parse_remote(url)?, Policy::READ_ONLY)
         .await?;
     Ok((session, handle))
 }

@@ -146,6 +146,13 @@ impl<'a> Session<'a> {
         result
     }
 
+    /// `text` with the secrets of every opened store scrubbed.
+    pub fn redact(&self, text: &str) -> String {
+        self.opened()
+            .iter()
+            .fold(text.to_string(), |text, handle| handle.redact(&text))
+    }
+
     /// Writes never go out unsigned: `--anon` refuses them before any request.
     pub fn refuse_anon(&self, command: &str) -> Result<()> {
         if self.access.anon {

@@ -25,7 +25,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     let session = Session::new(&args.access, &args.report, budget);
     let location = Location::parse(&args.url)?;
     let ms = session.open(location, Policy::METADATA_ONLY).await?;
-    let read = read_tree(&ms, &args.source, &args.crawling, &args.report).await;
+    let read = read_tree(&ms, &args.source, &args.report).await;
     let h = session.stats_on_error(read)?;
     print_warnings(&ms, &h, &args.report);
     // The node asked for: the URL's, or PATH below it.

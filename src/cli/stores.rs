@@ -101,9 +101,8 @@ struct DiffReport<'a> {
     a: &'a str,
     b: &'a str,
     same: bool,
-    only_in_a: &'a [Lone],
-    only_in_b: &'a [Lone],
-    changed: &'a [NodeChange],
+    #[serde(flatten)]
+    comparison: &'a Comparison,
     stats: Stats,
 }
 
@@ -117,8 +116,8 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
     let (a, b) = futures::join!(open(&args.url_a), open(&args.url_b));
     let (a, b) = (a?, b?);
     let (ha, hb) = futures::join!(
-        read_tree(&a, &args.source, &args.crawling, &args.report),
-        read_tree(&b, &args.source, &args.crawling, &args.report)
+        read_tree(&a, &args.source, &args.report),
+        read_tree(&b, &args.source, &args.report)
     );
     session.print_stats();
     let (ha, hb) = (ha?, hb?);
@@ -131,9 +130,7 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
             a: &ha.url,
             b: &hb.url,
             same: c.is_empty(),
-            only_in_a: &c.only_in_a,
-            only_in_b: &c.only_in_b,
-            changed: &c.changed,
+            comparison: &c,
             stats: session.totals(),
         })?;
         return Ok(code);

@@ -13,7 +13,7 @@ pub(super) async fn tree(args: TreeArgs) -> Result<()> {
     let session = Session::new(&args.access, &args.report, DEFAULT_MAX_BYTES);
     let location = Location::parse(&args.url)?;
     let ms = session.open(location, Policy::METADATA_ONLY).await?;
-    let result = read_tree(&ms, &args.source, &args.crawling, &args.report).await;
+    let result = read_tree(&ms, &args.source, &args.report).await;
     let stats = session.totals();
     // Totals are worth seeing even when the read failed.
     let hierarchy = session.settle(result)?;

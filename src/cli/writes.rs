@@ -10,11 +10,9 @@ use serde::Serialize;
 
 use super::output::note;
 use super::session::{Session, require_credentials};
-use super::{
-    ConfirmArgs, MkdirArgs, RmArgs, TransferArgs, is_url, json_out, remote_location, write_out,
-};
+use super::{ConfirmArgs, MkdirArgs, RmArgs, TransferArgs, json_out, write_out};
 use crate::error::{Error, ErrorKind, Result};
-use crate::location::Backend;
+use crate::location::{Backend, Location, is_remote_url};
 use crate::objects::transfer::{self, Mode, Side};
 use crate::objects::{bucket, remove};
 use crate::progress::Progress;
@@ -33,10 +31,25 @@ async fn open_for_write(
 ) -> Result<Arc<StoreHandle>> {
     session.refuse_anon(command)?;
     let handle = session
-        .open(remote_location(url)?, policy_for(confirm))
+        .open(Location::parse_remote(url)?, policy_for(confirm))
         .await?;
     require_credentials(command, &handle)?;
     Ok(handle)
+}
+
+/// A side of cp/mv: a storage URL opened with `policy`; `None` for a local
+/// path.
+async fn open_if_remote(
+    session: &Session<'_>,
+    arg: &str,
+    policy: Policy,
+) -> Result<Option<Arc<StoreHandle>>> {
+    if !is_remote_url(arg) {
+        return Ok(None);
+    }
+    Ok(Some(
+        session.open(Location::parse_remote(arg)?, policy).await?,
+    ))
 }
 
 fn local_path(arg: &str) -> Result<PathBuf> {
@@ -50,12 +63,18 @@ fn local_path(arg: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(arg))
 }
 
+/// What `--json` prints without `--yes`: the plan, nothing done.
 #[derive(Serialize)]
-struct Done<'a, P: Serialize, R: Serialize> {
+struct DryRun<'a, P: Serialize> {
     dry_run: bool,
     plan: &'a P,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<R>,
+}
+
+fn dry_run_json<P: Serialize>(plan: &P) -> Result<()> {
+    json_out(&DryRun {
+        dry_run: true,
+        plan,
+    })
 }
 
 fn policy_for(confirm: &ConfirmArgs) -> Policy {
@@ -78,18 +97,8 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     } else {
         Policy::READ_ONLY
     };
-    let src_handle = match is_url(&args.src) {
-        true => Some(
-            session
-                .open(remote_location(&args.src)?, src_policy)
-                .await?,
-        ),
-        false => None,
-    };
-    let dst_handle = match is_url(&args.dst) {
-        true => Some(session.open(remote_location(&args.dst)?, write).await?),
-        false => None,
-    };
+    let src_handle = open_if_remote(&session, &args.src, src_policy).await?;
+    let dst_handle = open_if_remote(&session, &args.dst, write).await?;
     if let Some(h) = &dst_handle {
         require_credentials(command, h)?;
     }
@@ -104,11 +113,6 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
         Some(h) => Side::remote(h, args.dst.ends_with('/')),
         None => Side::local(&local_path(&args.dst)?, yes, args.access.timeout)?,
     };
-    let handles: Vec<&StoreHandle> = src_handle
-        .iter()
-        .chain(dst_handle.iter())
-        .map(|h| &**h)
-        .collect();
     let mode = if is_move { Mode::Move } else { Mode::Copy };
     let plan = transfer::plan(&src, &dst, args.recursive, !yes, mode).await;
     let plan = session.stats_on_error(plan)?;
@@ -116,13 +120,9 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     if !yes {
         session.print_notices_and_stats();
         if args.confirm.json {
-            return json_out(&Done::<_, ()> {
-                dry_run: true,
-                plan: &plan,
-                result: None,
-            });
+            return dry_run_json(&plan);
         }
-        let redact = |text: &str| redact_all(&handles, text);
+        let redact = |text: &str| session.redact(text);
         return write_out(|out| text::write_transfer_plan(out, &plan, verb, &redact));
     }
     let total = plan.items.len();
@@ -158,18 +158,11 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
                     first.from
                 ));
             }
-            let redacted = handles.iter().fold(message, |m, h| h.redact(&m));
-            Err(Error::new(redacted).with_hint(format!(
+            Err(Error::new(session.redact(&message)).with_hint(format!(
                 "fix the cause and run the same command again: {past} objects are re-planned from what exists now"
             )))
         }
     }
-}
-
-fn redact_all(handles: &[&StoreHandle], text: &str) -> String {
-    handles
-        .iter()
-        .fold(text.to_string(), |text, h| h.redact(&text))
 }
 
 /// Whether `rm -f` passes over `e`: only a URL with nothing at it, told by
@@ -206,11 +199,7 @@ pub(super) async fn rm(args: RmArgs) -> Result<()> {
     if !args.confirm.yes {
         session.print_notices_and_stats();
         if args.confirm.json {
-            return json_out(&Done::<_, ()> {
-                dry_run: true,
-                plan: &removal,
-                result: None,
-            });
+            return dry_run_json(&removal);
         }
         return write_out(|out| text::write_removal_plan(out, &removal, &handle.location));
     }
@@ -241,7 +230,7 @@ async fn bucket_exists(handle: &StoreHandle) -> bool {
 }
 
 pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
-    let location = remote_location(&args.url)?;
+    let location = Location::parse_remote(&args.url)?;
     if !location.prefix.is_empty() {
         // Nothing to create, nothing to send.
         return write_out(|out| text::write_no_directories(out, &location.url));

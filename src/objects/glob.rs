@@ -13,10 +13,10 @@ use globset::{GlobBuilder, GlobMatcher};
 use object_store::ObjectStoreExt;
 use serde::Serialize;
 
-use super::listing::{ObjectInfo, list_keys};
 use crate::error::{Error, Result};
 use crate::keys::{join, relative};
 use crate::store::StoreHandle;
+use crate::store::listing::{ObjectInfo, list_keys};
 
 /// Listings in flight at once while walking a pattern.
 const CONCURRENT_LISTINGS: usize = 16;

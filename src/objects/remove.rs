@@ -6,10 +6,10 @@ use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use serde::Serialize;
 
-use super::listing::ObjectInfo;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys;
 use crate::store::StoreHandle;
+use crate::store::listing::ObjectInfo;
 
 #[derive(Debug, Serialize)]
 pub struct Removal {
@@ -76,7 +76,7 @@ async fn head_object(handle: &StoreHandle, key: &str) -> Result<Option<ObjectMet
 }
 
 async fn list_below(handle: &StoreHandle, key: &str) -> Result<Vec<ObjectInfo>> {
-    super::listing::list_keys(handle, key, false)
+    crate::store::listing::list_keys(handle, key, false)
         .await
         .map(|listed| listed.objects)
         .map_err(|e| handle.explain_url(&handle.location.url, &e))

@@ -110,15 +110,21 @@ impl<'a> Side<'a> {
     }
 
     /// Every object below `prefix`, keys exactly as the side names them.
-    async fn list(&self, prefix: &str) -> object_store::Result<Vec<super::listing::ObjectInfo>> {
+    async fn list(
+        &self,
+        prefix: &str,
+    ) -> object_store::Result<Vec<crate::store::listing::ObjectInfo>> {
         match self.remote {
-            Some(handle) => super::listing::list_keys(handle, prefix, false)
+            Some(handle) => crate::store::listing::list_keys(handle, prefix, false)
                 .await
                 .map(|listed| listed.objects),
             None => {
                 let path = keys::prefix(prefix)?;
                 let metas: Vec<_> = self.store.list(path.as_ref()).try_collect().await?;
-                Ok(metas.iter().map(super::listing::ObjectInfo::from).collect())
+                Ok(metas
+                    .iter()
+                    .map(crate::store::listing::ObjectInfo::from)
+                    .collect())
             }
         }
     }

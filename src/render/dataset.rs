@@ -217,6 +217,12 @@ pub fn write_dataset(out: &mut dyn io::Write, d: &Dataset, width: usize) -> io::
 }
 
 /// The array detail.
+/// `(4, 2) = 8 chunks`; `?` for a count that is not known.
+fn grid_text(grid: &[u64], count: Option<u128>, unit: &str) -> String {
+    let count = count.map_or("?".into(), |n| n.to_string());
+    format!("{} = {count} {unit}", shape_text(grid))
+}
+
 pub fn write_array(out: &mut dyn io::Write, a: &ArrayDetail, width: usize) -> io::Result<()> {
     let mut rows: Vec<(&str, String)> = vec![
         ("Name", a.path.clone()),
@@ -241,24 +247,10 @@ pub fn write_array(out: &mut dyn io::Write, a: &ArrayDetail, width: usize) -> io
         rows.push(("Shard shape", shape_text(s)));
     }
     if let Some(grid) = &a.shard_grid {
-        rows.push((
-            "Shard grid",
-            format!(
-                "{} = {} shards",
-                shape_text(grid),
-                a.nshards.map_or("?".into(), |n| n.to_string())
-            ),
-        ));
+        rows.push(("Shard grid", grid_text(grid, a.nshards, "shards")));
     }
     if let Some(grid) = &a.chunk_grid {
-        rows.push((
-            "Chunk grid",
-            format!(
-                "{} = {} chunks",
-                shape_text(grid),
-                a.nchunks.map_or("?".into(), |n| n.to_string())
-            ),
-        ));
+        rows.push(("Chunk grid", grid_text(grid, a.nchunks, "chunks")));
     }
     if let Some(order) = &a.order {
         rows.push(("Order", order.clone()));

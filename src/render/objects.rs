@@ -6,7 +6,8 @@ use std::io::{self, Write};
 use super::text::{count_text, listing_size_text, size_text};
 use crate::location::Location;
 use crate::objects::glob::Match;
-use crate::objects::listing::{Info, Listing, ObjectInfo, Usage, ZarrStore};
+use crate::objects::listing::{Info, Listing, Usage, ZarrStore};
+use crate::store::listing::ObjectInfo;
 
 /// How `ls`/`glob` print an entry: the name alone, or `-l`'s columns.
 #[derive(Clone, Copy)]

@@ -149,7 +149,7 @@ async fn list(ms: &StoreHandle, dir: &str) -> Listed {
         "" => ms.location.prefix.clone(),
         dir => ms.location.key(dir),
     };
-    match crate::objects::listing::list_keys(ms, &key, true).await {
+    match crate::store::listing::list_keys(ms, &key, true).await {
         Ok(listed) => Ok(listed
             .directories
             .iter()

@@ -521,14 +521,19 @@ mod tests {
     use object_store::ObjectStoreExt;
     use object_store::memory::InMemory;
 
-    async fn store_with(files: &[(&str, Vec<u8>)], max: u64) -> Guard<InMemory> {
+    /// `files` in memory behind a guard with a budget of `max` bytes.
+    async fn guarded(files: &[(&str, Vec<u8>)], max: u64, policy: Policy) -> Guard<InMemory> {
         let mem = InMemory::new();
         for (key, body) in files {
             mem.put(&Path::from(*key), PutPayload::from(body.clone()))
                 .await
                 .unwrap();
         }
-        Guard::new(mem, ByteBudget::new(max), Policy::METADATA_ONLY)
+        Guard::new(mem, ByteBudget::new(max), policy)
+    }
+
+    async fn store_with(files: &[(&str, Vec<u8>)], max: u64) -> Guard<InMemory> {
+        guarded(files, max, Policy::METADATA_ONLY).await
     }
 
     fn guard_error(err: &object_store::Error) -> GuardError {
@@ -595,13 +600,9 @@ mod tests {
             names: &["refs.json"],
             prefixes: &["snapshots"],
         };
-        let mem = InMemory::new();
-        for key in ["r/refs.json", "r/snapshots/a/1", "r/zarr.json", "r/snap/1"] {
-            mem.put(&Path::from(key), PutPayload::from(b"{}".to_vec()))
-                .await
-                .unwrap();
-        }
-        let g = Guard::new(mem, ByteBudget::new(1024), Policy::reading(DECLARED));
+        let files = ["r/refs.json", "r/snapshots/a/1", "r/zarr.json", "r/snap/1"]
+            .map(|key| (key, b"{}".to_vec()));
+        let g = guarded(&files, 1024, Policy::reading(DECLARED)).await;
         for key in ["r/refs.json", "r/snapshots/a/1"] {
             assert!(g.get(&Path::from(key)).await.is_ok(), "{key}");
         }
@@ -639,23 +640,15 @@ mod tests {
         assert_eq!(g.budget.used(), 0);
     }
 
-    #[tokio::test]
-    async fn budget_is_shared_across_reads() {
-        let g = store_with(
-            &[
-                ("a/.zattrs", vec![b' '; 600]),
-                ("b/.zattrs", vec![b' '; 600]),
-            ],
-            1000,
-        )
-        .await;
-        g.get(&Path::from("a/.zattrs"))
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        assert_eq!(g.budget.used(), 600);
+    /// Two 600-byte documents under a 1000-byte budget: each fits alone,
+    /// both do not.
+    async fn two_documents_one_budget() -> Guard<InMemory> {
+        let doc = || vec![b' '; 600];
+        store_with(&[("a/.zattrs", doc()), ("b/.zattrs", doc())], 1000).await
+    }
+
+    /// The second document is refused, the first one's 600 bytes counted.
+    async fn assert_second_refused_at_600(g: &Guard<InMemory>) {
         let err = g.get(&Path::from("b/.zattrs")).await.unwrap_err();
         assert!(matches!(
             guard_error(&err),
@@ -664,24 +657,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn budget_is_shared_across_reads() {
+        let g = two_documents_one_budget().await;
+        g.get(&Path::from("a/.zattrs"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(g.budget.used(), 600);
+        assert_second_refused_at_600(&g).await;
+    }
+
+    #[tokio::test]
     async fn concurrent_reads_cannot_both_pass_the_budget() {
         // Two concurrent reads each fit alone; together they exceed the
         // budget. The first response's size is reserved when its headers
         // arrive, so the second is refused before its body is read.
-        let g = store_with(
-            &[
-                ("a/.zattrs", vec![b' '; 600]),
-                ("b/.zattrs", vec![b' '; 600]),
-            ],
-            1000,
-        )
-        .await;
+        let g = two_documents_one_budget().await;
         let a = g.get(&Path::from("a/.zattrs")).await.unwrap();
-        let err = g.get(&Path::from("b/.zattrs")).await.unwrap_err();
-        assert!(matches!(
-            guard_error(&err),
-            GuardError::OverBudget { used: 600, .. }
-        ));
+        assert_second_refused_at_600(&g).await;
         assert!(a.bytes().await.is_ok());
         assert_eq!(g.budget.used(), 600);
     }
@@ -726,11 +721,7 @@ mod tests {
 
     #[tokio::test]
     async fn read_only_policy_reads_any_key_under_the_budget_but_never_writes() {
-        let mem = InMemory::new();
-        mem.put(&Path::from("data.bin"), PutPayload::from(vec![7u8; 100]))
-            .await
-            .unwrap();
-        let g = Guard::new(mem, ByteBudget::new(150), Policy::READ_ONLY);
+        let g = guarded(&[("data.bin", vec![7u8; 100])], 150, Policy::READ_ONLY).await;
         let body = g.get(&Path::from("data.bin")).await.unwrap().bytes().await;
         assert_eq!(body.unwrap().len(), 100);
         let err = g.get(&Path::from("data.bin")).await.unwrap_err();
@@ -744,17 +735,13 @@ mod tests {
 
     #[tokio::test]
     async fn chunks_below_named_arrays_only() {
-        let mem = InMemory::new();
-        for key in ["s/time/0", "s/time/.zarray", "s/temp/0.0", "s/timeline/0"] {
-            mem.put(&Path::from(key), PutPayload::from_static(b"x"))
-                .await
-                .unwrap();
-        }
+        let files = ["s/time/0", "s/time/.zarray", "s/temp/0.0", "s/timeline/0"]
+            .map(|key| (key, b"x".to_vec()));
         let policy = Policy {
             keys: Keys::MetadataAndBelow(vec!["s/time".into()]),
             writes: Writes::None,
         };
-        let g = Guard::new(mem, ByteBudget::new(1000), policy);
+        let g = guarded(&files, 1000, policy).await;
         assert!(g.get(&Path::from("s/time/0")).await.is_ok());
         assert!(g.get(&Path::from("s/time/.zarray")).await.is_ok());
         for refused in ["s/temp/0.0", "s/timeline/0"] {

@@ -14,6 +14,7 @@ pub mod env;
 pub mod failure;
 pub mod guard;
 pub mod instrument;
+pub mod listing;
 pub mod profile;
 
 use std::sync::{Arc, Mutex};
@@ -103,8 +104,8 @@ pub struct StoreHandle {
     logger: Option<RequestLogger>,
     /// The instrumented backend under the guard, for [`StoreHandle::guarded`].
     backend: Arc<dyn ObjectStore>,
-    /// S3 only: listings with every key as the bucket names it.
-    pub s3_lister: Option<Arc<backend::s3::list::S3Lister>>,
+    /// S3 only: listings with every key as the bucket names it (see [`listing`]).
+    s3_lister: Option<Arc<backend::s3::list::S3Lister>>,
 }
 
 impl StoreHandle {

@@ -312,29 +312,24 @@ mod tests {
         // Someone else writes the file between our read and our write (a
         // new size, so its ETag changes whatever the clock's resolution).
         std::fs::write(&file, b"theirs, longer").unwrap();
-        let new = || PutPayload::from_static(b"new");
-        let err = put_if_unchanged(&store, &path, new(), &read)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, object_store::Error::Precondition { .. }),
-            "{err}"
-        );
+        let write_new = |etag: String| {
+            let (store, path, payload) = (&store, &path, PutPayload::from_static(b"new"));
+            async move { put_if_unchanged(store, path, payload, &etag).await }
+        };
+        let refused = |result: Result<PutResult>| match result {
+            Err(object_store::Error::Precondition { .. }) => {}
+            other => panic!("not refused as a failed precondition: {other:?}"),
+        };
+        refused(write_new(read).await);
         assert_eq!(std::fs::read(&file).unwrap(), b"theirs, longer");
         // Unchanged since read: written.
         let now = store.head(&path).await.unwrap().e_tag.unwrap();
-        put_if_unchanged(&store, &path, new(), &now).await.unwrap();
+        write_new(now).await.unwrap();
         assert_eq!(std::fs::read(&file).unwrap(), b"new");
         // Gone since read: not recreated.
         let now = store.head(&path).await.unwrap().e_tag.unwrap();
         std::fs::remove_file(&file).unwrap();
-        let err = put_if_unchanged(&store, &path, new(), &now)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, object_store::Error::Precondition { .. }),
-            "{err}"
-        );
+        refused(write_new(now).await);
         assert!(!file.exists());
     }
 
