@@ -196,3 +196,44 @@ fn head_reads_one_64_kib_window_in_one_get() {
     assert_counted(&server, &err);
     assert_eq!(stats_figure(&err, "bytes"), 65536, "{err}");
 }
+
+/// Every exit reports what it cost: an error after requests prints the
+/// `--stats` line once, before the error, with every request counted.
+/// `show` of a missing node and `consolidate` whose crawl fails printed no
+/// totals at all before the command session.
+#[test]
+fn an_error_exit_still_prints_the_stats_line_once_before_the_error() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let store = "s3://public/nwm-chrtout-v2.zarr";
+    let missing_node = anon(&server, &["show", store, "no/such/node", "--stats"]);
+    server.deny_list(PUBLIC);
+    let refused_crawl = signed(&[
+        "consolidate",
+        "s3://public/nested-unconsolidated-v2.zarr",
+        "--stats",
+    ]);
+    for args in [missing_node, refused_crawl] {
+        server.reset();
+        let out = run(&home, &args);
+        common::assert_code(&out, 2);
+        let err = text(&out.stderr);
+        assert!(!server.requests().is_empty(), "{args:?}: {err}");
+        assert_counted(&server, &err);
+        let lines: Vec<&str> = err.lines().collect();
+        let stats_at = lines
+            .iter()
+            .position(|l| l.starts_with("requests: "))
+            .unwrap_or_else(|| panic!("{args:?}: no --stats line in {err}"));
+        let error_at = lines
+            .iter()
+            .position(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("{args:?}: no error in {err}"));
+        assert!(stats_at < error_at, "{args:?}: {err}");
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with("requests: ")).count(),
+            1,
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -6,6 +6,7 @@
 //! Every command opens its stores through [`Session::open`], the one route
 //! from a location to a guarded [`StoreHandle`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -27,6 +28,9 @@ pub(super) struct Session<'a> {
     options: StoreOptions,
     /// In the order they were opened.
     opened: Mutex<Vec<Arc<StoreHandle>>>,
+    /// The `--stats` line is printed once: where the command chooses, else
+    /// when the session ends (an error exit included).
+    stats_printed: AtomicBool,
 }
 
 impl<'a> Session<'a> {
@@ -69,6 +73,7 @@ impl<'a> Session<'a> {
             report,
             options,
             opened: Mutex::new(Vec::new()),
+            stats_printed: AtomicBool::new(false),
         }
     }
 
@@ -114,7 +119,7 @@ impl<'a> Session<'a> {
 
     /// `requests: N  bytes: M  elapsed: T` on stderr, with --stats.
     pub fn print_stats(&self) {
-        if self.report.stats {
+        if self.report.stats && !self.stats_printed.swap(true, Ordering::SeqCst) {
             let Stats { requests, bytes } = self.totals();
             note!(
                 "requests: {requests}  bytes: {bytes}  elapsed: {:.3}s",
@@ -160,6 +165,15 @@ impl<'a> Session<'a> {
             .with_hint("drop --anon and use credentials: for s3:// --profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID; for gs:// GOOGLE_APPLICATION_CREDENTIALS; for az:// AZURE_STORAGE_ACCOUNT_KEY"));
         }
         Ok(())
+    }
+}
+
+/// Every exit reports what it cost: a command that returns (an error
+/// included) before printing its `--stats` line prints it now, before the
+/// error itself.
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        self.print_stats();
     }
 }
 
