@@ -334,8 +334,14 @@ fn startup_benchmark() {
         };
         let location = Location::parse("s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr")
             .expect("location");
-        rt.block_on(StoreHandle::open(location, &options, &env, None))
-            .expect("open")
+        rt.block_on(StoreHandle::open_with(
+            location,
+            &options,
+            &env,
+            None,
+            zarrscope::source::POLICY,
+        ))
+        .expect("open")
     };
     let runs = 21;
     let anon = time_runs(runs, || open_with(true));

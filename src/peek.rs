@@ -239,7 +239,7 @@ pub async fn peek_coordinates(
         }
     }
     let store = handle.guarded(Policy {
-        keys: Keys::MetadataAndBelow(prefixes.clone()),
+        keys: Keys::OnlyAndBelow(crate::source::ZARR_KEYS, prefixes.clone()),
         writes: Writes::None,
     });
     let jobs = d

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use common::{Home, PUBLIC, S3Server, text};
 use common::{anon, assert_code, copy_dir, json, run};
-use zarrscope::store::guard::is_metadata_key;
+use zarrscope::source::ZARR_KEYS;
 
 /// The notice's `(N requests after M probes`: (N, M).
 fn notice_costs(stderr: &str) -> (usize, usize) {
@@ -472,7 +472,7 @@ fn a_chunk_key_given_as_a_node_is_named_as_a_chunk_of_its_array() {
         // Only metadata keys were asked for, never the chunk.
         for r in server.requests() {
             if let Some(key) = r.key() {
-                assert!(is_metadata_key(key), "{args:?}: {key}");
+                assert!(ZARR_KEYS.contains(key), "{args:?}: {key}");
             }
         }
     }

@@ -9,7 +9,6 @@ use common::inspect::{assert_counted, writes_seen};
 use common::{Home, PRIVATE, PUBLIC, S3Server, text};
 use common::{anon, assert_code, json, run};
 use serde_json::Value;
-use zarrscope::store::guard::is_metadata_key;
 
 /// The nodes of a tree JSON without what legitimately differs between two
 /// reads of the same hierarchy (URLs, how it was read, request counts).
@@ -78,7 +77,7 @@ fn the_crawl_reads_metadata_keys_only_never_lists_arrays_and_ignores_consolidate
             // Per-node documents only: no consolidated metadata.
             let key = r.key().unwrap();
             let name = key.rsplit('/').next().unwrap();
-            assert!(is_metadata_key(key), "{key}");
+            assert!(zarrscope::source::ZARR_KEYS.contains(key), "{key}");
             assert!(!name.ends_with("zmetadata"), "{key}");
         }
     }
@@ -423,7 +422,7 @@ fn a_concurrent_change_is_a_conflict_not_an_overwrite() {
             ..StoreOptions::default()
         };
         let location = Location::parse(&format!("s3://{PRIVATE}/{store}")).unwrap();
-        let policy = Policy::metadata_and_one_write(location.key(key));
+        let policy = Policy::reading_and_one_write(zarrscope::source::ZARR_KEYS, location.key(key));
         let ms = rt
             .block_on(StoreHandle::open_with(
                 location, &options, &env, None, policy,

@@ -7,7 +7,7 @@ mod common;
 use common::cli::json_ok;
 use common::{Home, S3Server, anon, assert_ok, run, text};
 use serde_json::Value;
-use zarrscope::store::guard::is_metadata_key;
+use zarrscope::source::ZARR_KEYS;
 
 /// An anonymous read at `server`.
 fn read(server: &S3Server, home: &Home, args: &[&str]) -> std::process::Output {
@@ -18,7 +18,7 @@ fn read(server: &S3Server, home: &Home, args: &[&str]) -> std::process::Output {
 fn assert_metadata_only(server: &S3Server) {
     for r in server.requests() {
         let key = r.key().unwrap_or_default();
-        assert!(is_metadata_key(key), "a non-metadata request: {r:?}");
+        assert!(ZARR_KEYS.contains(key), "a non-metadata request: {r:?}");
     }
 }
 
@@ -251,7 +251,7 @@ fn coords_reads_only_the_first_and_last_coordinate_chunks() {
             .requests()
             .iter()
             .filter_map(|r| r.key().map(str::to_string))
-            .filter(|k| !is_metadata_key(k))
+            .filter(|k| !ZARR_KEYS.contains(k))
             .collect();
         assert!(chunks.iter().all(|k| !k.contains("/flow/")), "{chunks:?}");
         let time_chunks = chunks.iter().filter(|k| k.contains("/time/")).count();

@@ -8,7 +8,6 @@ use crate::location::Location;
 use crate::peek::{DEFAULT_COORDS_BUDGET, peek_coordinates};
 use crate::render::dataset::{write_array, write_dataset};
 use crate::store::DEFAULT_MAX_BYTES;
-use crate::store::guard::Policy;
 
 /// Width long values are cut to: the terminal's (or COLUMNS), else a
 /// generous default.
@@ -24,7 +23,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     };
     let session = Session::new(&args.access, &args.report, budget);
     let location = Location::parse(&args.url)?;
-    let ms = session.open(location, Policy::METADATA_ONLY).await?;
+    let ms = session.open(location, crate::source::POLICY).await?;
     let read = read_tree(&ms, &args.source, &args.report).await;
     let h = session.stats_on_error(read)?;
     print_warnings(&ms, &h, &args.report);

@@ -39,7 +39,7 @@ struct CheckReport<'a> {
 pub(super) async fn check(args: CheckArgs) -> Result<u8> {
     let session = Session::sharing_budget(&args.access, &args.report, DEFAULT_MAX_BYTES);
     let ms = session
-        .open(Location::parse(&args.url)?, Policy::METADATA_ONLY)
+        .open(Location::parse(&args.url)?, crate::source::POLICY)
         .await?;
     let options = args.crawling.options(&args.report);
     // Both at once: the crawl dominates the wall time anyway.
@@ -111,7 +111,7 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
     let session = Session::sharing_budget(&args.access, &args.report, DEFAULT_MAX_BYTES);
     let open = |url: &str| {
         let (session, location) = (&session, Location::parse(url));
-        async move { session.open(location?, Policy::METADATA_ONLY).await }
+        async move { session.open(location?, crate::source::POLICY).await }
     };
     let (a, b) = futures::join!(open(&args.url_a), open(&args.url_b));
     let (a, b) = (a?, b?);
@@ -159,7 +159,7 @@ pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
     // Plan with a read-only guard; after --yes a second handle's guard lets
     // exactly the planned key be written.
     let ms = session
-        .open(Location::parse(&args.url)?, Policy::METADATA_ONLY)
+        .open(Location::parse(&args.url)?, crate::source::POLICY)
         .await?;
     require_credentials("consolidate", &ms)?;
     let options = args.crawling.options(&args.report);
@@ -207,7 +207,7 @@ pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
     let writer = session
         .open(
             Location::parse(&args.url)?,
-            Policy::metadata_and_one_write(ms.location.key(plan.key)),
+            Policy::reading_and_one_write(crate::source::ZARR_KEYS, ms.location.key(plan.key)),
         )
         .await?;
     let written = consolidate::write(&writer, &plan).await;

@@ -7,12 +7,11 @@ use crate::error::Result;
 use crate::location::Location;
 use crate::render::{JsonRenderer, Renderer, TableRenderer, TreeRenderer};
 use crate::store::DEFAULT_MAX_BYTES;
-use crate::store::guard::Policy;
 
 pub(super) async fn tree(args: TreeArgs) -> Result<()> {
     let session = Session::new(&args.access, &args.report, DEFAULT_MAX_BYTES);
     let location = Location::parse(&args.url)?;
-    let ms = session.open(location, Policy::METADATA_ONLY).await?;
+    let ms = session.open(location, crate::source::POLICY).await?;
     let result = read_tree(&ms, &args.source, &args.report).await;
     let stats = session.totals();
     // Totals are worth seeing even when the read failed.

@@ -14,7 +14,6 @@ use crate::keys;
 use crate::keys::{base_name, relative};
 use crate::progress::Progress;
 use crate::store::StoreHandle;
-use crate::store::guard::METADATA_FILE_NAMES;
 use crate::store::listing::{ObjectInfo, list_keys, timestamp};
 
 /// A Zarr store found in a listing.
@@ -127,7 +126,7 @@ pub fn zarr_stores<'a>(
     let mut nodes: BTreeMap<String, (&'static str, bool)> = BTreeMap::new();
     for key in keys {
         let name = base_name(key);
-        if !METADATA_FILE_NAMES.contains(&name) {
+        if !crate::source::ZARR_KEYS.names.contains(&name) {
             continue;
         }
         let dir = key.rsplit_once('/').map_or("", |(d, _)| d).to_string();

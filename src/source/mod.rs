@@ -29,6 +29,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::hierarchy::Hierarchy;
 use crate::store::StoreHandle;
 pub use crate::store::guard::KeySet;
+use crate::store::guard::Policy;
 
 /// The Zarr metadata documents (v2 and v3), and nothing else: what the
 /// consolidated and crawl sources read.
@@ -44,6 +45,11 @@ pub const ZARR_KEYS: KeySet = KeySet {
     ],
     prefixes: &[],
 };
+
+/// What a location is opened with before [`detect`] knows its source: the
+/// keys every source declares (today the Zarr ones; a new source adds its
+/// `KEYS` here), no writes. Chunk keys stay refused whatever the source.
+pub const POLICY: Policy = Policy::reading(ZARR_KEYS);
 
 /// Which source `read_tree` may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,9 +261,15 @@ mod tests {
     async fn open_fixture(fixture: &str) -> StoreHandle {
         let root = format!("{}/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
         let location = Location::parse(&root).unwrap();
-        StoreHandle::open(location, &StoreOptions::default(), &ProcessEnv, None)
-            .await
-            .unwrap()
+        StoreHandle::open_with(
+            location,
+            &StoreOptions::default(),
+            &ProcessEnv,
+            None,
+            POLICY,
+        )
+        .await
+        .unwrap()
     }
 
     #[tokio::test]

@@ -33,9 +33,6 @@ use object_store::{
     ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
 };
 
-/// File names that hold Zarr metadata (v2 and v3), and nothing else.
-pub const METADATA_FILE_NAMES: &[&str] = crate::source::ZARR_KEYS.names;
-
 const STORE_NAME: &str = "Guard";
 
 /// The keys a source reads (its declaration, see [`crate::source`]): by
@@ -77,9 +74,9 @@ impl KeySet {
 pub enum Keys {
     /// The keys a source declared: the tree and the crawl.
     Only(KeySet),
-    /// Zarr metadata, plus every key below these prefixes: the chunks of
-    /// the coordinate arrays `show --coords` was asked to read.
-    MetadataAndBelow(Vec<String>),
+    /// The keys a source declared, plus every key below these prefixes:
+    /// the chunks of the coordinate arrays `show --coords` was asked to read.
+    OnlyAndBelow(KeySet, Vec<String>),
     /// Any key, still under the byte budget: `head`, `cat`, copies.
     Any,
 }
@@ -102,8 +99,6 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// What the Zarr sources (consolidated, crawl) read.
-    pub const METADATA_ONLY: Policy = Policy::reading(crate::source::ZARR_KEYS);
     pub const READ_ONLY: Policy = Policy {
         keys: Keys::Any,
         writes: Writes::None,
@@ -122,10 +117,11 @@ impl Policy {
         }
     }
 
-    /// Metadata reads plus a put of `key` alone: `consolidate --yes`.
-    pub fn metadata_and_one_write(key: String) -> Policy {
+    /// Reads of the keys a source declared plus a put of `key` alone:
+    /// `consolidate --yes`.
+    pub fn reading_and_one_write(keys: KeySet, key: String) -> Policy {
         Policy {
-            keys: Keys::Only(crate::source::ZARR_KEYS),
+            keys: Keys::Only(keys),
             writes: Writes::OnlyKey(key),
         }
     }
@@ -195,11 +191,6 @@ impl GuardError {
             _ => None,
         }
     }
-}
-
-/// Is `key`'s last segment a Zarr metadata file name?
-pub fn is_metadata_key(key: &str) -> bool {
-    crate::source::ZARR_KEYS.contains(key)
 }
 
 /// A byte budget shared by every read of one command.
@@ -285,31 +276,26 @@ impl<T: ObjectStore> Guard<T> {
 
     fn allow_read(&self, location: &Path) -> Result<()> {
         let key = location.as_ref();
-        let allowed = match &self.policy.keys {
-            Keys::Any => true,
-            Keys::Only(set) => set.contains(key),
-            Keys::MetadataAndBelow(prefixes) => {
-                is_metadata_key(key)
-                    || prefixes.iter().any(|p| {
-                        key.strip_prefix(p.as_str())
-                            .is_some_and(|rest| rest.starts_with('/'))
-                    })
+        let (allowed, declared) = match &self.policy.keys {
+            Keys::Any => return Ok(()),
+            Keys::Only(set) => (set.contains(key), set),
+            Keys::OnlyAndBelow(set, prefixes) => {
+                let below = prefixes.iter().any(|p| {
+                    key.strip_prefix(p.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+                });
+                (below || set.contains(key), set)
             }
         };
         if allowed {
-            Ok(())
-        } else {
-            let declared = match &self.policy.keys {
-                Keys::Only(set) => set,
-                _ => &crate::source::ZARR_KEYS,
-            };
-            Err(GuardError::NotMetadata {
-                key: location.to_string(),
-                what: declared.what,
-                allowed: declared.allowed(),
-            }
-            .into_store_error())
+            return Ok(());
         }
+        Err(GuardError::NotMetadata {
+            key: location.to_string(),
+            what: declared.what,
+            allowed: declared.allowed(),
+        }
+        .into_store_error())
     }
 
     fn allow_write(&self, operation: &'static str, location: &Path) -> Result<()> {
@@ -533,7 +519,7 @@ mod tests {
     }
 
     async fn store_with(files: &[(&str, Vec<u8>)], max: u64) -> Guard<InMemory> {
-        guarded(files, max, Policy::METADATA_ONLY).await
+        guarded(files, max, crate::source::POLICY).await
     }
 
     fn guard_error(err: &object_store::Error) -> GuardError {
@@ -551,7 +537,7 @@ mod tests {
             "zmetadata",
             "g/.zattrs",
         ] {
-            assert!(is_metadata_key(key), "{key}");
+            assert!(crate::source::ZARR_KEYS.contains(key), "{key}");
         }
         for key in [
             "a/0.0",
@@ -560,7 +546,7 @@ mod tests {
             "data.nc",
             "a/.zarray/0",
         ] {
-            assert!(!is_metadata_key(key), "{key}");
+            assert!(!crate::source::ZARR_KEYS.contains(key), "{key}");
         }
     }
 
@@ -738,7 +724,7 @@ mod tests {
         let files = ["s/time/0", "s/time/.zarray", "s/temp/0.0", "s/timeline/0"]
             .map(|key| (key, b"x".to_vec()));
         let policy = Policy {
-            keys: Keys::MetadataAndBelow(vec!["s/time".into()]),
+            keys: Keys::OnlyAndBelow(crate::source::ZARR_KEYS, vec!["s/time".into()]),
             writes: Writes::None,
         };
         let g = guarded(&files, 1000, policy).await;
@@ -755,7 +741,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_one_key_policy_writes_that_key_and_nothing_else() {
-        let policy = Policy::metadata_and_one_write("s/.zmetadata".into());
+        let policy = Policy::reading_and_one_write(crate::source::ZARR_KEYS, "s/.zmetadata".into());
         let g = Guard::new(InMemory::new(), ByteBudget::new(1000), policy);
         g.put(&Path::from("s/.zmetadata"), PutPayload::from_static(b"{}"))
             .await

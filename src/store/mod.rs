@@ -109,18 +109,6 @@ pub struct StoreHandle {
 }
 
 impl StoreHandle {
-    /// Open a Zarr store for metadata reads: metadata keys only, no writes.
-    /// Keys are bucket-relative, so the store's ancestors can be read too
-    /// (a URL inside a store); [`StoreHandle::path`] maps a store-relative key.
-    pub async fn open(
-        location: Location,
-        options: &StoreOptions,
-        env: &dyn Env,
-        logger: Option<RequestLogger>,
-    ) -> Result<Self> {
-        Self::open_with(location, options, env, logger, Policy::METADATA_ONLY).await
-    }
-
     /// The request path of `relative`, a key relative to the location.
     pub fn path(&self, relative: &str) -> Result<object_store::path::Path> {
         Ok(crate::keys::path(&self.location.key(relative))?)

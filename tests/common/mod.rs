@@ -324,7 +324,7 @@ impl S3Server {
         let location = zarrscope::location::Location::parse(&format!("s3://{PUBLIC}/{store}"))
             .expect("a valid location");
         let no_env = std::collections::HashMap::<&str, &str>::new();
-        StoreHandle::open(location, &options, &no_env, None)
+        StoreHandle::open_with(location, &options, &no_env, None, zarrscope::source::POLICY)
             .await
             .expect("the store opens")
     }

@@ -75,7 +75,10 @@ mod tests {
             "http://127.0.0.1:9/data/x.zarr is a plain HTTP server: zarrscope only reads from those"
         );
         assert_eq!(err.hint(), Some("write to s3://, gs:// or az:// instead"));
-        let one_write = Policy::metadata_and_one_write("data/x.zarr/.zmetadata".into());
+        let one_write = Policy::reading_and_one_write(
+            crate::source::ZARR_KEYS,
+            "data/x.zarr/.zmetadata".into(),
+        );
         assert!(open(one_write).await.is_err());
         let reader = open(Policy::READ_ONLY).await.unwrap();
         assert_eq!(reader.stats.requests(), 0);
