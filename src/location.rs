@@ -16,6 +16,12 @@ pub enum Backend {
     },
     Azure {
         container: String,
+        /// The storage account the URL names (`abfss://c@ACCOUNT.dfs…`,
+        /// `https://ACCOUNT.blob…`); `None`: the environment names it.
+        account: Option<String>,
+        /// The SAS token in an `https://ACCOUNT.blob.core.windows.net/…?sv=…&sig=…`
+        /// URL's query.
+        sas: Option<SasToken>,
     },
     /// A plain HTTP(S) server; `base` is scheme, host and port.
     Http {
@@ -24,6 +30,29 @@ pub enum Backend {
     Local {
         root: PathBuf,
     },
+}
+
+/// A SAS token taken from a URL: a secret, so it never shows in Debug
+/// output, and the URL kept for display has no query.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SasToken(String);
+
+impl SasToken {
+    /// A token as given (`--sas-token`, a variable): with or without the
+    /// leading `?`.
+    pub fn new(token: &str) -> Self {
+        Self(token.trim().trim_start_matches('?').to_string())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SasToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SasToken(<redacted>)")
+    }
 }
 
 /// A parsed store location: a backend plus the key prefix of the store root.
@@ -75,11 +104,36 @@ impl Location {
             "az" | "azure" | "abfs" | "abfss" => {
                 let (container, prefix) = split_bucket(rest, input)?;
                 // abfs://container@account.dfs.core.windows.net/path
-                let container = container
-                    .split_once('@')
-                    .map_or(container.clone(), |(c, _)| c.to_string());
-                Ok(Self::new(Backend::Azure { container }, prefix, "az"))
+                let Some((container, host)) = container.split_once('@') else {
+                    let backend = Backend::Azure {
+                        container,
+                        account: None,
+                        sas: None,
+                    };
+                    return Ok(Self::new(backend, prefix, "az"));
+                };
+                let account = azure_account(host).ok_or_else(|| {
+                    Error::new(format!(
+                        "{input:?} does not name a storage account: the part after '@' must be ACCOUNT.dfs.core.windows.net"
+                    ))
+                    .with_hint("write abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/path, or az://CONTAINER/path with AZURE_STORAGE_ACCOUNT_NAME (and --endpoint-url for another cloud)")
+                })?;
+                if container.is_empty() {
+                    return Err(Error::new(format!("no container name in {input:?}"))
+                        .with_hint("write abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/path"));
+                }
+                let base = format!("{}://{container}@{host}", scheme.to_ascii_lowercase());
+                Ok(Self {
+                    url: join_url(&base, &prefix),
+                    backend: Backend::Azure {
+                        container: container.to_string(),
+                        account: Some(account),
+                        sas: None,
+                    },
+                    prefix,
+                })
             }
+            "https" if is_azure_blob_url(trimmed) => Self::azure_https(trimmed),
             "http" | "https" => {
                 let parsed = url::Url::parse(trimmed).map_err(|e| {
                     Error::new(format!("invalid URL {input:?}: {e}"))
@@ -123,10 +177,51 @@ impl Location {
         }
     }
 
+    /// `https://ACCOUNT.blob.core.windows.net/CONTAINER/path[?SAS]`: Azure,
+    /// not plain HTTP. Messages about it never show the query (a SAS token).
+    fn azure_https(input: &str) -> Result<Self> {
+        let shown = input.split_once('?').map_or(input, |(url, _)| url);
+        let parsed = url::Url::parse(input).map_err(|e| {
+            Error::new(format!("invalid URL {shown:?}: {e}"))
+                .with_hint("an Azure blob URL looks like https://ACCOUNT.blob.core.windows.net/CONTAINER/path/store.zarr")
+        })?;
+        let host = parsed.host_str().unwrap_or_default();
+        let account = azure_account(host)
+            .ok_or_else(|| Error::new(format!("{shown:?} does not name a storage account")))?;
+        let decoded = crate::keys::from_url_path(parsed.path()).map_err(|e| {
+            Error::new(format!("invalid URL {shown:?}: {e}"))
+                .with_hint("percent-escapes in the path must decode to UTF-8 text")
+        })?;
+        let path = decoded.trim_start_matches('/');
+        let (container, rest) = path.split_once('/').unwrap_or((path, ""));
+        if container.is_empty() {
+            return Err(
+                Error::new(format!("no container name in {shown:?}")).with_hint(
+                    "write https://ACCOUNT.blob.core.windows.net/CONTAINER/path/store.zarr",
+                ),
+            );
+        }
+        let prefix = rest.strip_suffix('/').unwrap_or(rest).to_string();
+        let sas = parsed
+            .query()
+            .filter(|q| !q.trim().is_empty())
+            .map(|q| SasToken(q.to_string()));
+        let base = format!("https://{host}/{container}");
+        Ok(Self {
+            url: join_url(&base, &prefix),
+            backend: Backend::Azure {
+                container: container.to_string(),
+                account: Some(account),
+                sas,
+            },
+            prefix,
+        })
+    }
+
     fn new(backend: Backend, prefix: String, scheme: &str) -> Self {
         let bucket = match &backend {
             Backend::S3 { bucket } | Backend::Gcs { bucket } => bucket.clone(),
-            Backend::Azure { container } => container.clone(),
+            Backend::Azure { container, .. } => container.clone(),
             Backend::Http { base } => base.clone(),
             Backend::Local { root } => root.display().to_string(),
         };
@@ -179,6 +274,33 @@ impl Location {
     pub fn key(&self, key: &str) -> String {
         crate::keys::join(&self.prefix, key)
     }
+}
+
+/// The Azure storage services' hosts: `ACCOUNT.blob.core.windows.net`
+/// (Blob API) and `ACCOUNT.dfs.core.windows.net` (the same account's Data
+/// Lake name, which abfs URLs use).
+const AZURE_HOST_SUFFIXES: [&str; 2] = [".blob.core.windows.net", ".dfs.core.windows.net"];
+
+/// The storage account of an Azure service host, if `host` is one.
+fn azure_account(host: &str) -> Option<String> {
+    let host = host.to_ascii_lowercase();
+    let account = AZURE_HOST_SUFFIXES
+        .iter()
+        .find_map(|suffix| host.strip_suffix(suffix))?;
+    // Account names are 3-24 lower-case letters and digits.
+    let valid = !account.is_empty()
+        && account.len() <= 24
+        && account.chars().all(|c| c.is_ascii_alphanumeric());
+    valid.then(|| account.to_string())
+}
+
+/// An `https://` URL on an Azure storage host (not a plain HTTP server).
+fn is_azure_blob_url(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(azure_account))
+        .flatten()
+        .is_some()
 }
 
 fn split_bucket(rest: &str, input: &str) -> Result<(String, String)> {
@@ -249,8 +371,23 @@ mod tests {
         assert_eq!(
             a.backend,
             Backend::Azure {
-                container: "cont".into()
+                container: "cont".into(),
+                account: Some("acct".into()),
+                sas: None,
             }
+        );
+        assert_eq!(a.url, "abfss://cont@acct.dfs.core.windows.net/p");
+        let az = Location::parse("az://cont/p/").unwrap();
+        assert_eq!(
+            (az.backend, az.url.as_str()),
+            (
+                Backend::Azure {
+                    container: "cont".into(),
+                    account: None,
+                    sas: None,
+                },
+                "az://cont/p"
+            )
         );
         let h = Location::parse("https://example.org:8443/data/store.zarr/").unwrap();
         assert_eq!(
@@ -270,6 +407,44 @@ mod tests {
             raw.prefix, "home~user/pct%41#x",
             "an s3 URL's rest is the key as typed"
         );
+    }
+
+    #[test]
+    fn azure_https_urls_are_azure_and_keep_their_sas_out_of_sight() {
+        let l = Location::parse(
+            "https://acct.blob.core.windows.net/cont/a%20b/store.zarr/?sv=2022-11-02&sig=SIG%2BMARKER%3D",
+        )
+        .unwrap();
+        let Backend::Azure {
+            container,
+            account,
+            sas,
+        } = &l.backend
+        else {
+            panic!("not Azure: {l:?}");
+        };
+        assert_eq!(
+            (container.as_str(), account.as_deref()),
+            ("cont", Some("acct"))
+        );
+        assert_eq!(
+            sas.as_ref().map(SasToken::expose),
+            Some("sv=2022-11-02&sig=SIG%2BMARKER%3D")
+        );
+        assert_eq!(l.prefix, "a b/store.zarr");
+        assert_eq!(
+            l.url,
+            "https://acct.blob.core.windows.net/cont/a b/store.zarr"
+        );
+        assert!(!format!("{l:?}").contains("MARKER"), "Debug shows the SAS");
+        let e = Location::parse("https://acct.blob.core.windows.net/?sig=SECRET").unwrap_err();
+        assert!(e.to_string().contains("no container name"), "{e}");
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+        // Other hosts stay plain HTTP.
+        let h = Location::parse("https://blob.core.windows.net.example.org/c/x").unwrap();
+        assert!(matches!(h.backend, Backend::Http { .. }));
+        let e = Location::parse("abfss://cont@elsewhere.example.org/p").unwrap_err();
+        assert!(e.to_string().contains("storage account"), "{e}");
     }
 
     #[test]

@@ -355,13 +355,28 @@ pub struct AccessArgs {
     /// S3-compatible endpoint, e.g. https://usgs.osn.mghpcc.org (path-style).
     ///
     /// For s3:// also read from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. For
-    /// gs:// and az:// (flag only) the GCS API server or the Azure blob
-    /// service root replacing storage.googleapis.com or
-    /// ACCOUNT.blob.core.windows.net, e.g. an emulator: http://127.0.0.1:4443
-    /// (fake-gcs-server), http://127.0.0.1:10000/devstoreaccount1 (Azurite).
+    /// gs:// the GCS API server replacing storage.googleapis.com. For az://
+    /// (also AZURE_STORAGE_ENDPOINT, or BlobEndpoint in
+    /// AZURE_STORAGE_CONNECTION_STRING) the blob service root replacing
+    /// https://ACCOUNT.blob.core.windows.net, e.g. Azurite's
+    /// http://127.0.0.1:10000/devstoreaccount1 (AZURE_STORAGE_USE_EMULATOR=true
+    /// sets that, with Azurite's well-known account and key). For an emulator
+    /// such as fake-gcs-server: http://127.0.0.1:4443.
     /// Plain http:// endpoints are allowed when given explicitly.
     #[arg(long, value_name = "URL", value_parser = parse_endpoint, help_heading = "Access")]
     pub endpoint_url: Option<String>,
+
+    /// SAS token for az:// and Azure https:// URLs (also AZURE_STORAGE_SAS_TOKEN).
+    ///
+    /// The query string of a shared access signature, e.g.
+    /// `sv=2022-11-02&ss=b&sp=rl&se=…&sig=…` (a leading `?` is fine), as the
+    /// Azure portal or `az storage container generate-sas` gives it. It is a
+    /// secret: zarrscope never prints or logs it. A token in the URL's query
+    /// (https://ACCOUNT.blob.core.windows.net/CONTAINER/path?sv=…&sig=…) wins
+    /// over this flag, which wins over the environment (account key,
+    /// connection string).
+    #[arg(long, value_name = "TOKEN", value_parser = parse_sas_token, help_heading = "Access")]
+    pub sas_token: Option<crate::location::SasToken>,
 
     /// S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).
     #[arg(long, help_heading = "Access")]
@@ -422,6 +437,15 @@ fn parse_endpoint(s: &str) -> std::result::Result<String, String> {
     })
 }
 
+/// Never echoes the token: clap quotes a rejected value in its message.
+fn parse_sas_token(s: &str) -> std::result::Result<crate::location::SasToken, String> {
+    let token = crate::location::SasToken::new(s);
+    if token.expose().is_empty() {
+        return Err("the SAS token is empty (give its query string: sv=…&sig=…)".into());
+    }
+    Ok(token)
+}
+
 fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (try e.g. 30s or 500ms)"))
 }
@@ -447,6 +471,7 @@ impl AccessArgs {
             connect_timeout: self.connect_timeout,
             retries: self.retries,
             max_bytes: self.max_bytes.unwrap_or(default_max_bytes),
+            sas_token: self.sas_token.clone(),
             ..StoreOptions::default()
         }
     }

@@ -54,7 +54,7 @@ fn envelope_out<T: Serialize>(
 ) -> Result<()> {
     let bucket = match &handle.location.backend {
         Backend::S3 { bucket } | Backend::Gcs { bucket } => bucket.as_str(),
-        Backend::Azure { container } => container.as_str(),
+        Backend::Azure { container, .. } => container.as_str(),
         Backend::Http { base } => base.as_str(),
         Backend::Local { .. } => "",
     };

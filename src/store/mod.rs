@@ -47,6 +47,8 @@ pub struct StoreOptions {
     /// write after a plan): every store draws from it. `None` starts a new
     /// budget of `max_bytes`.
     pub budget: Option<Arc<ByteBudget>>,
+    /// `--sas-token`: a SAS token for az:// (Azure Blob Storage).
+    pub sas_token: Option<crate::location::SasToken>,
 }
 
 pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -73,6 +75,7 @@ impl Default for StoreOptions {
             retries: 2,
             max_bytes: DEFAULT_MAX_BYTES,
             budget: None,
+            sas_token: None,
         }
     }
 }
@@ -190,7 +193,8 @@ impl StoreHandle {
     /// flags the user gave (`--anon`, `--profile`, `--endpoint-url`,
     /// `--region`), so that the suggestion works as typed.
     pub fn command(&self, args: &str) -> String {
-        format!("zarrscope {args}{}", self.access.to_args())
+        // `args` may repeat the URL as typed: a SAS token in its query.
+        self.redact(&format!("zarrscope {args}{}", self.access.to_args()))
     }
 
     /// Write `payload` at `path` only if the object there is still the

@@ -9,7 +9,9 @@
 //! as Azurite's do. Requests are served signed or not: a
 //! Shared Key signature is not checked, only logged (`signed`).
 //!
-//! Container [`CONTAINER`] holds a copy of `fixtures/`.
+//! Container [`CONTAINER`] holds a copy of `fixtures/`. It also stands in
+//! for Entra ID's token endpoint (client credentials), issuing
+//! [`ENTRA_TOKEN`].
 
 use std::sync::Arc;
 
@@ -21,6 +23,11 @@ use super::standin::{
 pub const CONTAINER: &str = "az-public";
 /// The account name the tests give (AZURE_STORAGE_ACCOUNT_NAME).
 pub const ACCOUNT: &str = "zarrscopetest";
+/// The access token the stand-in's Entra ID token endpoint
+/// (`POST /{tenant}/oauth2/v2.0/token`, as `AZURE_AUTHORITY_HOST`) issues.
+pub const ENTRA_TOKEN: &str = "ENTRA-ACCESS-TOKEN-MARKER";
+/// Azurite's well-known account, which AZURE_STORAGE_USE_EMULATOR implies.
+pub const EMULATOR_ACCOUNT: &str = "devstoreaccount1";
 
 /// Azure's own default and maximum page: 5000 entries.
 const DEFAULT_PAGE: usize = 5000;
@@ -51,12 +58,25 @@ fn error(status: u16, code: &str, message: &str) -> Response {
 fn handle(req: &Request, objects: &Objects, page_size: usize) -> Response {
     // Azurite's form puts the account first in the path
     // (`--endpoint-url http://host/ACCOUNT`); Azure's own has it in the host.
-    let path = req
-        .path
-        .strip_prefix(&format!("/{ACCOUNT}/"))
+    let path = [ACCOUNT, EMULATOR_ACCOUNT]
+        .iter()
+        .find_map(|account| req.path.strip_prefix(&format!("/{account}/")))
         .unwrap_or(req.path.trim_start_matches('/'));
     let (container, blob) = path.split_once('/').unwrap_or((path, ""));
     let (container, blob) = (container.to_string(), blob.to_string());
+    if req.method == "POST" && blob == "oauth2/v2.0/token" {
+        let body = format!(
+            "{{\"token_type\":\"Bearer\",\"expires_in\":3600,\"access_token\":\"{ENTRA_TOKEN}\"}}"
+        );
+        return response(
+            200,
+            &[
+                ("content-type", "application/json".into()),
+                ("content-length", body.len().to_string()),
+            ],
+            body,
+        );
+    }
     match req.method.as_str() {
         "GET" | "HEAD" => {}
         _ => {

@@ -81,7 +81,11 @@ pub(super) async fn build(
     match &location.backend {
         Backend::S3 { bucket } => s3::build(bucket, &setup).await,
         Backend::Gcs { bucket } => gcs::build(bucket, &setup),
-        Backend::Azure { container } => azure::build(container, &setup),
+        Backend::Azure {
+            container,
+            account,
+            sas,
+        } => azure::build(container, account.as_deref(), sas.as_ref(), &setup),
         Backend::Http { base } => http::build(location, base, writes, &setup),
         Backend::Local { root } => local::build(root, &setup),
     }
@@ -314,7 +318,7 @@ pub fn vocabulary(backend: &Backend) -> &'static Vocabulary {
 pub fn bucket_of(backend: &Backend) -> Option<&str> {
     match backend {
         Backend::S3 { bucket } | Backend::Gcs { bucket } => Some(bucket),
-        Backend::Azure { container } => Some(container),
+        Backend::Azure { container, .. } => Some(container),
         Backend::Http { .. } | Backend::Local { .. } => None,
     }
 }
