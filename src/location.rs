@@ -73,6 +73,16 @@ pub fn is_remote_url(arg: &str) -> bool {
     arg.contains("://") && !arg.starts_with("file://")
 }
 
+/// Whether `arg` names a directory (ends with `/`): the SAS query of an
+/// Azure https URL does not count.
+pub fn names_a_directory(arg: &str) -> bool {
+    let arg = match arg.split_once('?') {
+        Some((url, _)) if is_azure_blob_url(arg) => url,
+        _ => arg,
+    };
+    arg.ends_with('/')
+}
+
 impl Location {
     /// Only URLs name object storage in the chores (a local path is for
     /// cp/mv).
@@ -437,6 +447,13 @@ mod tests {
             "https://acct.blob.core.windows.net/cont/a b/store.zarr"
         );
         assert!(!format!("{l:?}").contains("MARKER"), "Debug shows the SAS");
+        assert!(names_a_directory(
+            "https://acct.blob.core.windows.net/cont/dir/?sv=1&sig=x"
+        ));
+        assert!(!names_a_directory(
+            "https://acct.blob.core.windows.net/cont/key?sv=1&sig=x/"
+        ));
+        assert!(names_a_directory("az://cont/dir/"));
         let e = Location::parse("https://acct.blob.core.windows.net/?sig=SECRET").unwrap_err();
         assert!(e.to_string().contains("no container name"), "{e}");
         assert!(!e.to_string().contains("SECRET"), "{e}");

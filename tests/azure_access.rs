@@ -387,3 +387,33 @@ fn sas_tokens_and_account_keys_never_show() {
         assert_hidden(&info, &out);
     }
 }
+
+/// `info URL/` describes a directory: a listing, no HEAD of the prefix as
+/// an object. On an https URL the `/` is before the SAS query, and still
+/// counts.
+#[test]
+fn a_trailing_slash_before_the_sas_query_names_a_directory() {
+    let server = common::azure::start();
+    let home = home();
+    let info = |url: &str| {
+        server.reset();
+        let out = home
+            .zarrscope()
+            .args(["info", url, "--json", "--endpoint-url", &server.endpoint])
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        let heads = log(&server).iter().filter(|r| r.method == "HEAD").count();
+        let mut found = json(&out);
+        found["url"] = serde_json::Value::Null;
+        (found, heads)
+    };
+    let (as_file, heads) = info(&https_url(ACCOUNT, STORE, Some(&sas("URLSAS"))));
+    assert_eq!(heads, 1, "without the slash the prefix may be an object");
+    let as_directory = info(&https_url(
+        ACCOUNT,
+        &format!("{STORE}/"),
+        Some(&sas("URLSAS")),
+    ));
+    assert_eq!(as_directory, (as_file, 0));
+}

@@ -135,7 +135,7 @@ pub(super) async fn info(args: InfoArgs) -> Result<()> {
     let (session, handle) = open_read_only(&args.url, &args.access, &args.report).await?;
     let key = handle.location.prefix.clone();
     let progress = Progress::spinner(!args.report.quiet);
-    let as_directory = args.url.ends_with('/');
+    let as_directory = crate::location::names_a_directory(&args.url);
     let found = objects::listing::info(&handle, &key, as_directory, &progress).await;
     progress.finish();
     let found = session.settle(found)?;

@@ -106,11 +106,11 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
         require_credentials(command, h)?;
     }
     let src = match &src_handle {
-        Some(h) => Side::remote(h, args.src.ends_with('/')),
+        Some(h) => Side::remote(h, crate::location::names_a_directory(&args.src)),
         None => Side::local(&local_path(&args.src)?, yes && is_move, args.access.timeout)?,
     };
     let dst = match &dst_handle {
-        Some(h) => Side::remote(h, args.dst.ends_with('/')),
+        Some(h) => Side::remote(h, crate::location::names_a_directory(&args.dst)),
         None => Side::local(&local_path(&args.dst)?, yes, args.access.timeout)?,
     };
     let mode = if is_move { Mode::Move } else { Mode::Copy };
