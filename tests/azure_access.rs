@@ -83,22 +83,34 @@ fn assert_sas_on_every_request(log: &[LoggedRequest], marker: &str) {
     }
 }
 
-#[test]
-fn azure_storage_endpoint_points_az_urls_at_another_server() {
-    let server = common::azure::start();
-    let home = home();
-    let out = home
+/// `tree` of the fixture store by its az:// URL with `args` and an
+/// environment of `vars` alone; the stand-in's log.
+fn tree_of_store(server: &StandIn, args: &[&str], vars: &[(&str, String)]) -> Vec<LoggedRequest> {
+    let out = home()
         .zarrscope()
-        .args(["tree", &az_url(STORE), "--anon"])
-        .env("AZURE_STORAGE_ACCOUNT_NAME", ACCOUNT)
-        .env(
-            "AZURE_STORAGE_ENDPOINT",
-            format!("{}/{ACCOUNT}", server.endpoint),
-        )
+        .args(["tree", &az_url(STORE)])
+        .args(args)
+        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .unwrap();
     assert!(assert_ok(&out).contains("streamflow"));
-    let log = log(&server);
+    log(server)
+}
+
+#[test]
+fn azure_storage_endpoint_points_az_urls_at_another_server() {
+    let server = common::azure::start();
+    let log = tree_of_store(
+        &server,
+        &["--anon"],
+        &[
+            ("AZURE_STORAGE_ACCOUNT_NAME", ACCOUNT.into()),
+            (
+                "AZURE_STORAGE_ENDPOINT",
+                format!("{}/{ACCOUNT}", server.endpoint),
+            ),
+        ],
+    );
     assert_paths_under(&log, Some(ACCOUNT));
     assert!(log.iter().all(|r| !r.signed), "--anon signs nothing");
 }
@@ -106,21 +118,19 @@ fn azure_storage_endpoint_points_az_urls_at_another_server() {
 #[test]
 fn the_emulator_switch_uses_azurites_account_and_key() {
     let server = common::azure::start();
-    let home = home();
     // Azurite's own port may be taken: the endpoint moves, the rest is the
     // switch's (no account name, no key given).
-    let out = home
-        .zarrscope()
-        .args(["tree", &az_url(STORE)])
-        .env("AZURE_STORAGE_USE_EMULATOR", "true")
-        .env(
-            "AZURE_STORAGE_ENDPOINT",
-            format!("{}/{EMULATOR_ACCOUNT}", server.endpoint),
-        )
-        .output()
-        .unwrap();
-    assert!(assert_ok(&out).contains("streamflow"));
-    let log = log(&server);
+    let log = tree_of_store(
+        &server,
+        &[],
+        &[
+            ("AZURE_STORAGE_USE_EMULATOR", "true".into()),
+            (
+                "AZURE_STORAGE_ENDPOINT",
+                format!("{}/{EMULATOR_ACCOUNT}", server.endpoint),
+            ),
+        ],
+    );
     assert_paths_under(&log, Some(EMULATOR_ACCOUNT));
     assert_shared_key_for(&log, EMULATOR_ACCOUNT);
 }
@@ -128,19 +138,15 @@ fn the_emulator_switch_uses_azurites_account_and_key() {
 #[test]
 fn a_connection_string_gives_endpoint_account_and_key() {
     let server = common::azure::start();
-    let home = home();
     let connection = format!(
         "DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint={}/{ACCOUNT};",
         server.endpoint
     );
-    let out = home
-        .zarrscope()
-        .args(["tree", &az_url(STORE)])
-        .env("AZURE_STORAGE_CONNECTION_STRING", &connection)
-        .output()
-        .unwrap();
-    assert!(assert_ok(&out).contains("streamflow"));
-    let log = log(&server);
+    let log = tree_of_store(
+        &server,
+        &[],
+        &[("AZURE_STORAGE_CONNECTION_STRING", connection)],
+    );
     assert_paths_under(&log, Some(ACCOUNT));
     assert_shared_key_for(&log, ACCOUNT);
 }
@@ -148,20 +154,16 @@ fn a_connection_string_gives_endpoint_account_and_key() {
 #[test]
 fn a_connection_string_with_a_sas_needs_no_account_name() {
     let server = common::azure::start();
-    let home = home();
     let connection = format!(
         "BlobEndpoint={}/{ACCOUNT};SharedAccessSignature={}",
         server.endpoint,
         sas("CONNSAS")
     );
-    let out = home
-        .zarrscope()
-        .args(["tree", &az_url(STORE)])
-        .env("AZURE_STORAGE_CONNECTION_STRING", &connection)
-        .output()
-        .unwrap();
-    assert!(assert_ok(&out).contains("streamflow"));
-    let log = log(&server);
+    let log = tree_of_store(
+        &server,
+        &[],
+        &[("AZURE_STORAGE_CONNECTION_STRING", connection)],
+    );
     assert_paths_under(&log, Some(ACCOUNT));
     assert_sas_on_every_request(&log, "CONNSAS");
 }
