@@ -19,7 +19,7 @@ use crate::metadata::json as lenient;
 use crate::source::Got;
 use crate::source::consolidated::{Root, read_root};
 use crate::source::crawl::{Crawled, Document};
-use crate::store::StoreHandle;
+use crate::store::{Doing, StoreHandle};
 
 /// What `consolidate` would write.
 pub struct Plan {
@@ -201,7 +201,7 @@ pub async fn write(ms: &StoreHandle, plan: &Plan) -> Result<()> {
         Ok(_) => Ok(()),
         Err(object_store::Error::Precondition { .. })
         | Err(object_store::Error::AlreadyExists { .. }) => Err(conflict(&url)),
-        Err(e) => Err(ms.explain_url(&url, &e)),
+        Err(e) => Err(ms.explain_request(Doing::Writing, &url, &e)),
     }
 }
 

@@ -44,7 +44,7 @@ impl std::error::Error for Unaddressable {}
 impl From<Unaddressable> for crate::error::Error {
     fn from(e: Unaddressable) -> Self {
         crate::error::Error::new(e.to_string()).with_hint(
-            "zarrscope's storage client cannot name this key; use the provider's own tool (e.g. aws s3api) for it",
+            "zarrscope's storage client cannot name this key; use the provider's own tool (aws s3api, gcloud storage, az storage blob) for it",
         )
     }
 }

@@ -526,3 +526,54 @@ fn unsigned_requests_still_follow_a_redirect_to_another_host() {
         target.heads()
     );
 }
+
+/// A write that cannot reach the server says it was writing (not reading),
+/// and why: nothing listens, or the name does not resolve.
+#[test]
+fn write_failures_say_writing_and_the_cause() {
+    let refused = format!("http://127.0.0.1:{}", dead_port());
+    // Under `.invalid`, too long a label to be asked about (see above).
+    let unresolvable = format!("http://{}.invalid:9000", "a".repeat(70));
+    let file = common::cli::fixture(&format!("{STORE}/.zattrs"));
+    for (endpoint, cause) in [
+        (&refused, "connection refused"),
+        (&unresolvable, "DNS lookup failed"),
+    ] {
+        for (to, env) in [
+            (
+                "s3://b/dir/.zattrs",
+                [
+                    ("AWS_ACCESS_KEY_ID", "AKID"),
+                    ("AWS_SECRET_ACCESS_KEY", "zs"),
+                ],
+            ),
+            (
+                "az://c/dir/.zattrs",
+                [
+                    ("AZURE_STORAGE_ACCOUNT_NAME", "acct"),
+                    ("AZURE_STORAGE_ACCOUNT_KEY", "c2VjcmV0"),
+                ],
+            ),
+        ] {
+            let mut cmd = zarrscope();
+            cmd.envs(env);
+            let out = run_at(
+                &mut cmd,
+                endpoint,
+                &["cp", &file, to, "--yes", "--retries", "0"],
+            );
+            let err = fails_with(&out, "writing the destination failed");
+            assert!(err.contains(cause), "{to}: {err}");
+            assert!(err.contains(&format!("(writing {to}")), "{to}: {err}");
+            assert!(!err.contains("reading"), "{to}: {err}");
+        }
+        // mkdir's own request (a presigned CreateBucket) names its cause too.
+        let out = run_at(
+            with_keys(&mut zarrscope()),
+            endpoint,
+            &["mkdir", "s3://new-bucket", "--yes"],
+        );
+        let err = fails_with(&out, cause);
+        assert!(err.contains("(creating s3://new-bucket"), "{err}");
+    }
+}

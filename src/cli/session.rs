@@ -13,8 +13,9 @@ use std::time::Instant;
 use super::args::{AccessArgs, ReportArgs};
 use super::output::note;
 use crate::error::{Error, Result};
-use crate::location::{Backend, Location};
+use crate::location::{Backend, Location, is_remote_url};
 use crate::render::Stats;
+use crate::store::backend::{self, Vocabulary, http::writes_refused};
 use crate::store::env::ProcessEnv;
 use crate::store::guard::Policy;
 use crate::store::instrument::RequestLogger;
@@ -31,6 +32,9 @@ pub(super) struct Session<'a> {
     /// The `--stats` line is printed once: where the command chooses, else
     /// when the session ends (an error exit included).
     stats_printed: AtomicBool,
+    /// Flags already warned about as ignored: once per command, however
+    /// many stores it opens.
+    warned: Mutex<Vec<&'static str>>,
 }
 
 impl<'a> Session<'a> {
@@ -74,12 +78,14 @@ impl<'a> Session<'a> {
             options,
             opened: Mutex::new(Vec::new()),
             stats_printed: AtomicBool::new(false),
+            warned: Mutex::new(Vec::new()),
         }
     }
 
     /// Open `location` rooted at its bucket behind a guard with `policy`,
     /// and show the notices that opening produced.
     pub async fn open(&self, location: Location, policy: Policy) -> Result<Arc<StoreHandle>> {
+        self.warn_ignored_flags(&location);
         let handle = StoreHandle::open_with(
             location,
             &self.options,
@@ -92,6 +98,29 @@ impl<'a> Session<'a> {
         print_notices(&handle, self.report);
         self.opened().push(Arc::clone(&handle));
         Ok(handle)
+    }
+
+    /// A warning for each access flag `location`'s backend ignores (e.g.
+    /// --profile for gs://), unless --quiet; each flag once per command.
+    fn warn_ignored_flags(&self, location: &Location) {
+        let mut warned = self
+            .warned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for ignored in backend::ignored_flags(&self.options, &location.backend) {
+            if warned.contains(&ignored.flag) {
+                continue;
+            }
+            warned.push(ignored.flag);
+            if !self.report.quiet {
+                note!(
+                    "warning: {} applies to {} only; ignored for {}",
+                    ignored.flag,
+                    ignored.applies_to,
+                    location.url
+                );
+            }
+        }
     }
 
     fn opened(&self) -> std::sync::MutexGuard<'_, Vec<Arc<StoreHandle>>> {
@@ -158,13 +187,40 @@ impl<'a> Session<'a> {
             .fold(text.to_string(), |text, handle| handle.redact(&text))
     }
 
-    /// Writes never go out unsigned: `--anon` refuses them before any request.
-    pub fn refuse_anon(&self, command: &str) -> Result<()> {
-        if self.access.anon {
-            return Err(Error::new(format!("{command} writes, and --anon never writes"))
-            .with_hint("drop --anon and use credentials: for s3:// --profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID; for gs:// GOOGLE_APPLICATION_CREDENTIALS; for az:// AZURE_STORAGE_ACCOUNT_KEY"));
+    /// Writes never go out unsigned: `--anon` refuses them before any
+    /// request. The hint names the credentials of the backends `urls` (the
+    /// command's arguments) are on.
+    pub fn refuse_anon(&self, command: &str, urls: &[&str]) -> Result<()> {
+        if !self.access.anon {
+            return Ok(());
         }
-        Ok(())
+        let mut words: Vec<&Vocabulary> = Vec::new();
+        for url in urls.iter().filter(|url| is_remote_url(url)) {
+            // A plain HTTP server takes no writes, with or without --anon.
+            if let Ok(location) = Location::parse(url)
+                && !matches!(location.backend, Backend::Http { .. })
+            {
+                let these = backend::vocabulary(&location.backend);
+                if !words.iter().any(|w| std::ptr::eq(*w, these)) {
+                    words.push(these);
+                }
+            }
+        }
+        let hint = match words.as_slice() {
+            [] => "drop --anon".to_string(),
+            [one] => format!(
+                "drop --anon and use credentials: {}",
+                one.credentials_advice
+            ),
+            many => format!(
+                "drop --anon and use credentials: {}",
+                many.iter()
+                    .map(|w| format!("for {} {}", w.scheme, w.credentials_advice))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        };
+        Err(Error::new(format!("{command} writes, and --anon never writes")).with_hint(hint))
     }
 }
 
@@ -177,8 +233,12 @@ impl Drop for Session<'_> {
     }
 }
 
-/// ... nor when no credentials were found.
+/// ... nor when no credentials were found (nor ever to a plain HTTP
+/// server, which gets none).
 pub(super) fn require_credentials(command: &str, handle: &StoreHandle) -> Result<()> {
+    if let Backend::Http { .. } = handle.location.backend {
+        return Err(writes_refused(&handle.location.url));
+    }
     if handle.anonymous {
         return Err(Error::new(format!(
             "{command} writes to {}, but no credentials were found",

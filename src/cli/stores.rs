@@ -155,7 +155,7 @@ struct ConsolidateReport<'a> {
 
 pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
     let session = Session::sharing_budget(&args.access, &args.report, DEFAULT_MAX_BYTES);
-    session.refuse_anon("consolidate")?;
+    session.refuse_anon("consolidate", &[&args.url])?;
     // Plan with a read-only guard; after --yes a second handle's guard lets
     // exactly the planned key be written.
     let ms = session

@@ -18,6 +18,8 @@ use crate::objects::{bucket, remove};
 use crate::progress::Progress;
 use crate::render::text::plural;
 use crate::render::writes as text;
+use crate::store::backend::http::writes_refused;
+use crate::store::backend::vocabulary;
 use crate::store::guard::Policy;
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
@@ -29,7 +31,7 @@ async fn open_for_write(
     url: &str,
     confirm: &ConfirmArgs,
 ) -> Result<Arc<StoreHandle>> {
-    session.refuse_anon(command)?;
+    session.refuse_anon(command, &[url])?;
     let handle = session
         .open(Location::parse_remote(url)?, policy_for(confirm))
         .await?;
@@ -88,7 +90,7 @@ fn policy_for(confirm: &ConfirmArgs) -> Policy {
 pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     let command = if is_move { "mv" } else { "cp" };
     let session = Session::for_transfer(&args.access, &args.report);
-    session.refuse_anon(command)?;
+    session.refuse_anon(command, &[&args.dst, &args.src])?;
     let yes = args.confirm.yes;
     let write = policy_for(&args.confirm);
     // cp only reads its source; mv deletes it.
@@ -231,13 +233,16 @@ async fn bucket_exists(handle: &StoreHandle) -> bool {
 
 pub(super) async fn mkdir(args: MkdirArgs) -> Result<()> {
     let location = Location::parse_remote(&args.url)?;
+    if let Backend::Http { .. } = location.backend {
+        return Err(writes_refused(&location.url));
+    }
+    let words = vocabulary(&location.backend);
     if !location.prefix.is_empty() {
         // Nothing to create, nothing to send.
-        return write_out(|out| text::write_no_directories(out, &location.url));
+        return write_out(|out| text::write_no_directories(out, words.service, &location.url));
     }
-    if !matches!(location.backend, Backend::S3 { .. }) {
-        return Err(Error::new("mkdir creates S3 buckets only")
-            .with_hint("create GCS buckets with gcloud and Azure containers with az"));
+    if let Some(how) = words.create_bucket_hint {
+        return Err(Error::new("mkdir creates S3 buckets only").with_hint(how));
     }
     let session = Session::new(&args.access, &args.report, DEFAULT_MAX_BYTES);
     let handle = open_for_write("mkdir", &session, &args.url, &args.confirm).await?;

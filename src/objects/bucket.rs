@@ -13,10 +13,11 @@ use object_store::signer::Signer;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::render::text::first_chars;
-use crate::store::StoreHandle;
 use crate::store::backend::s3::BucketAdmin;
 use crate::store::backend::s3::answer::truncated_body;
+use crate::store::failure::root_message;
 use crate::store::instrument::RequestRecord;
+use crate::store::{Doing, StoreHandle};
 
 /// The body AWS needs for a bucket outside us-east-1.
 fn location_constraint(admin: &BucketAdmin) -> Option<String> {
@@ -89,13 +90,20 @@ async fn send_bucket_request(
     let response = response.map_err(|e| {
         // The error may carry the presigned URL: name only its cause.
         let e = e.without_url();
-        match crate::store::failure::classify(&e) {
-            Some(crate::store::failure::Cause::CrossHostRedirect(redirect)) => {
-                Error::new(format!("{what} {url} failed: {redirect}"))
-            }
-            _ => Error::new(format!("{what} {url} failed: the request did not complete"))
-                .with_hint("check the endpoint and network"),
-        }
+        let doing = if method == reqwest::Method::PUT {
+            Doing::Creating
+        } else {
+            Doing::Reading
+        };
+        handle
+            .explain_transport(doing, &url, &e)
+            .unwrap_or_else(|| {
+                Error::new(format!(
+                    "{what} {url} failed: the request did not complete ({})",
+                    handle.redact(&root_message(&e))
+                ))
+                .with_hint("check the endpoint and network")
+            })
     })?;
     let code = response.status().as_u16();
     let text = String::from_utf8_lossy(&truncated_body(response, MAX_ANSWER).await).into_owned();

@@ -55,7 +55,7 @@ pub async fn head(handle: &StoreHandle, key: &str, take: Take) -> Result<HeadOut
     let url = handle.location.url.clone();
     if key.is_empty() {
         return Err(Error::new(format!("{url} is a bucket, not an object"))
-            .with_hint("give an object's key, e.g. s3://bucket/path/file.csv"));
+            .with_hint(format!("give an object's key, e.g. {url}/path/file.csv")));
     }
     let path = crate::keys::path(key)?;
     let max = handle.budget.max();
@@ -170,7 +170,7 @@ pub async fn cat(handle: &StoreHandle, key: &str) -> Result<Bytes> {
     let url = handle.location.url.clone();
     if key.is_empty() {
         return Err(Error::new(format!("{url} is a bucket, not an object"))
-            .with_hint("give an object's key, e.g. s3://bucket/path/file.json"));
+            .with_hint(format!("give an object's key, e.g. {url}/path/file.json")));
     }
     let path = crate::keys::path(key)?;
     let fetched = async { handle.store.get(&path).await?.bytes().await }.await;

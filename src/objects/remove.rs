@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys;
-use crate::store::StoreHandle;
 use crate::store::listing::ObjectInfo;
+use crate::store::{Doing, StoreHandle};
 
 #[derive(Debug, Serialize)]
 pub struct Removal {
@@ -128,7 +128,7 @@ pub async fn execute(handle: &StoreHandle, removal: &Removal) -> RemoveReport {
                 };
                 let why = handle.redact(
                     &handle
-                        .explain_url(&handle.location.url_of(&key), &e)
+                        .explain_request(Doing::Deleting, &handle.location.url_of(&key), &e)
                         .to_string(),
                 );
                 report.failed.push((key, why));

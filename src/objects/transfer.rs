@@ -28,8 +28,8 @@ use crate::error::{Error, Result};
 use crate::keys;
 use crate::keys::{base_name, relative};
 use crate::progress::Progress;
-use crate::store::StoreHandle;
 use crate::store::guard::{ByteBudget, Guard, Policy};
+use crate::store::{Doing, StoreHandle};
 
 /// Objects up to this size are copied with one PUT; larger ones in parts.
 const SINGLE_PUT_MAX: u64 = 16 * 1024 * 1024;
@@ -130,8 +130,12 @@ impl<'a> Side<'a> {
     }
 
     fn explain(&self, key: &str, err: &object_store::Error) -> Error {
+        self.explain_request(Doing::Reading, key, err)
+    }
+
+    fn explain_request(&self, doing: Doing, key: &str, err: &object_store::Error) -> Error {
         match self.remote {
-            Some(handle) => handle.explain_url(&self.show(key), err),
+            Some(handle) => handle.explain_request(doing, &self.show(key), err),
             None => Error::new(format!("{}: {err}", self.show(key))),
         }
     }
@@ -595,7 +599,8 @@ pub async fn execute(
             if let Err(e) = src.store.delete(&from).await {
                 let why = format!(
                     "copied and confirmed, but deleting the source failed ({}): both copies exist",
-                    src.explain(&item.from_key, &e).message()
+                    src.explain_request(Doing::Deleting, &item.from_key, &e)
+                        .message()
                 );
                 report.failed = Some((item, why));
                 break;
@@ -722,7 +727,8 @@ impl Failure {
             ),
             Failure::Destination(e) => format!(
                 "writing the destination failed: {}",
-                dst.explain(&item.to_key, e).message()
+                dst.explain_request(Doing::Writing, &item.to_key, e)
+                    .message()
             ),
             // A server-side copy answers 404 for a missing source.
             Failure::ServerSide(e @ object_store::Error::NotFound { .. }) => format!(
@@ -731,7 +737,8 @@ impl Failure {
             ),
             Failure::ServerSide(e) => format!(
                 "server-side copy failed: {}",
-                dst.explain(&item.to_key, e).message()
+                dst.explain_request(Doing::Writing, &item.to_key, e)
+                    .message()
             ),
             Failure::Multipart(failure) if failure.at_source => format!(
                 "reading the source failed: {}",
@@ -750,7 +757,8 @@ impl Failure {
                 format!(
                     "server-side copy in parts failed at {}: {}{upload}",
                     failure.step,
-                    dst.explain(&item.to_key, &failure.error).message()
+                    dst.explain_request(Doing::Writing, &item.to_key, &failure.error)
+                        .message()
                 )
             }
         }

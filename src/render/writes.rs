@@ -161,11 +161,12 @@ pub fn write_removed(out: &mut dyn Write, deleted: usize, planned: usize) -> io:
     )
 }
 
-/// `mkdir` on a URL below a bucket: S3 has nothing to create there.
-pub fn write_no_directories(out: &mut dyn Write, url: &str) -> io::Result<()> {
+/// `mkdir` on a URL below a bucket: `service` (S3, Google Cloud Storage,
+/// Azure Blob Storage) has nothing to create there.
+pub fn write_no_directories(out: &mut dyn Write, service: &str, url: &str) -> io::Result<()> {
     writeln!(
         out,
-        "nothing to do: S3 has no directories. {url} exists as soon as an object is written under it (e.g. zarrscope cp FILE {url}/FILE --yes)."
+        "nothing to do: {service} has no directories. {url} exists as soon as an object is written under it (e.g. zarrscope cp FILE {url}/FILE --yes)."
     )
 }
 

@@ -270,8 +270,14 @@ impl StoreHandle {
         self.explain_url(&format!("{}/{key}", self.location.url), err)
     }
 
-    /// Explain a failed request about `url`.
+    /// Explain a failed read about `url`.
     pub fn explain_url(&self, url: &str, err: &object_store::Error) -> Error {
+        self.explain_request(Doing::Reading, url, err)
+    }
+
+    /// Explain a failed request about `url` that was `doing` something.
+    pub fn explain_request(&self, doing: Doing, url: &str, err: &object_store::Error) -> Error {
+        let verb = doing.verb();
         if let Some(refusal) = GuardError::from_store_error(err) {
             let hint = match refusal {
                 GuardError::OverBudget { .. } | GuardError::BudgetExhausted { .. } => format!(
@@ -293,7 +299,7 @@ impl StoreHandle {
                 GuardError::NotRegularFile { .. } | GuardError::TimedOut { .. } => {
                     refusal.to_string()
                 }
-                _ => format!("reading {url}: {refusal}"),
+                _ => format!("{verb} {url}: {refusal}"),
             };
             let kind = match refusal {
                 GuardError::OverBudget { .. } | GuardError::BudgetExhausted { .. } => {
@@ -323,7 +329,7 @@ impl StoreHandle {
             && let Some(cause) = failure::classify(err)
         {
             return self
-                .explain_cause(url, &cause, err)
+                .explain_cause(doing, url, &cause, err)
                 .with_kind(ErrorKind::Network);
         }
         if let Some(profile_failure) = backend::s3::explain_profile_failure(url, &detail) {
@@ -350,14 +356,16 @@ impl StoreHandle {
                 "check the path; `{}` shows what is there",
                 self.command(&format!("ls {}", parent_url(url)))
             )),
-            403 if detail.contains("SignatureDoesNotMatch") => {
+            // Azure answers AuthenticationFailed to a Shared Key signature
+            // made with a wrong key, and to an expired SAS.
+            403 if detail.contains("SignatureDoesNotMatch")
+                || detail.contains("AuthenticationFailed") =>
+            {
                 Error::new(format!("signature rejected by the server for {url}"))
-                    .with_hint(format!("check the secret key for {} (it must match the access key)", self.credential_source))
-            }
-            // Azure's answer to a Shared Key signature made with a wrong key.
-            403 if detail.contains("AuthenticationFailed") => {
-                Error::new(format!("signature rejected by the server for {url}"))
-                    .with_hint(format!("check {} (it must be the key of the storage account)", self.credentials_advice()))
+                    .with_hint(match self.vocabulary().rejected_signature_hint {
+                        Some(hint) => hint.to_string(),
+                        None => format!("check the secret key for {} (it must match the access key)", self.credential_source),
+                    })
             }
             // S3 governs listing (s3:ListBucket) apart from reading objects.
             403 if detail.contains("Error performing list request") => {
@@ -380,15 +388,21 @@ impl StoreHandle {
                 ))
             }
             403 if self.anonymous => Error::new(format!(
-                "access denied (403) to {url} with unsigned requests: the bucket may be private, or the key may not exist ({})",
+                "access denied (403) to {url} with unsigned requests: the {} may be private, or the key may not exist ({})",
+                self.vocabulary().bucket_noun,
                 self.missing_key_403_note()
             ))
             .with_hint(format!("check the path, or use credentials ({}) instead of --anon", self.credentials_advice())),
+            403 if doing != Doing::Reading => Error::new(format!(
+                "access denied (403) {verb} {url} with {}",
+                self.credential_source
+            ))
+            .with_hint(format!("these credentials may read but not change this {}: use credentials that may ({})", self.vocabulary().bucket_noun, self.credentials_advice())),
             403 => Error::new(format!(
                 "access denied (403) to {url} with {}",
                 self.credential_source
             ))
-            .with_hint("check that these credentials may do this; for a public bucket try --anon"),
+            .with_hint(format!("check that these credentials may do this; for a public {} try --anon", self.vocabulary().bucket_noun)),
             401 if self.anonymous => Error::new(format!(
                 "the server wants credentials (401) for {url}: it is not public"
             ))
@@ -402,64 +416,111 @@ impl StoreHandle {
             }),
             // The same signs the region switch looks for: a bare "301" would
             // also match a port number in the URL.
-            _ if region::is_wrong_region(err) => {
+            _ if matches!(self.location.backend, Backend::S3 { .. })
+                && region::is_wrong_region(err) =>
+            {
                 Error::new(
-                format!("reading {url} failed: the bucket answered with a redirect (301): it lives in another region"),
+                format!("{verb} {url} failed: the bucket answered with a redirect (301): it lives in another region"),
             )
                 .with_hint("pass the bucket's region with --region (or AWS_REGION)")
             }
-            _ => Error::new(format!("reading {url} failed: {detail}")).with_hint(
+            _ => Error::new(format!("{verb} {url} failed: {detail}")).with_hint(
                 "check the endpoint and network; slow servers may need --timeout or --retries",
             ),
         };
         explained.with_kind(kind)
     }
 
+    /// The headline for a transport failure (a request made outside the
+    /// `ObjectStore` trait), when its cause is known.
+    pub fn explain_transport(
+        &self,
+        doing: Doing,
+        url: &str,
+        err: &(dyn std::error::Error + 'static),
+    ) -> Option<Error> {
+        let cause = failure::classify(err)?;
+        Some(
+            self.explain_cause(doing, url, &cause, err)
+                .with_kind(ErrorKind::Network),
+        )
+    }
+
     /// The headline for a transport failure whose cause is known.
-    fn explain_cause(&self, url: &str, cause: &failure::Cause, err: &object_store::Error) -> Error {
+    fn explain_cause(
+        &self,
+        doing: Doing,
+        url: &str,
+        cause: &failure::Cause,
+        err: &(dyn std::error::Error + 'static),
+    ) -> Error {
+        let verb = doing.verb();
         let server = &self.server;
         let root = self.redact(&failure::root_message(err));
-        let endpoint_flag = if self.access.endpoint_url.is_some() {
+        // --endpoint-url is ignored (with a warning) where no bucket is named.
+        let endpoint_flag = if self.access.endpoint_url.is_some()
+            && backend::bucket_of(&self.location.backend).is_some()
+        {
             "--endpoint-url"
         } else {
             "the URL"
         };
         match cause {
             failure::Cause::CrossHostRedirect(redirect) => {
-                Error::new(format!("{redirect} (reading {url})")).with_hint(format!(
+                Error::new(format!("{redirect} ({verb} {url})")).with_hint(format!(
                     "if you trust {}, point {endpoint_flag} at it directly",
                     redirect.to
                 ))
             }
             failure::Cause::Dns => Error::new(format!(
-                "DNS lookup failed: the host of {server} does not resolve (reading {url}: {root})"
+                "DNS lookup failed: the host of {server} does not resolve ({verb} {url}: {root})"
             ))
             .with_hint(format!("check the host name in {endpoint_flag}")),
             failure::Cause::Tls => Error::new(format!(
-                "TLS handshake with {server} failed (reading {url}: {root})"
+                "TLS handshake with {server} failed ({verb} {url}: {root})"
             ))
             .with_hint(format!(
                 "if the server speaks plain HTTP, use http:// in {endpoint_flag}; otherwise check its certificate"
             )),
             failure::Cause::ConnectionRefused => Error::new(format!(
-                "connection refused by {server}: nothing listens there (reading {url})"
+                "connection refused by {server}: nothing listens there ({verb} {url})"
             ))
             .with_hint(format!(
                 "check the host and port in {endpoint_flag}, and that the server is running"
             )),
             failure::Cause::ConnectTimeout => Error::new(format!(
-                "timed out connecting to {server}: no connection within --connect-timeout {} (reading {url})",
+                "timed out connecting to {server}: no connection within --connect-timeout {} ({verb} {url})",
                 humantime::format_duration(self.connect_timeout)
             ))
             .with_hint(format!(
                 "check the host and port in {endpoint_flag} and that the server is reachable; a slow network may need a longer --connect-timeout"
             )),
             failure::Cause::Timeout => Error::new(format!(
-                "timed out waiting for {server} (reading {url}; --timeout {}, --connect-timeout {})",
+                "timed out waiting for {server} ({verb} {url}; --timeout {}, --connect-timeout {})",
                 humantime::format_duration(self.timeout),
                 humantime::format_duration(self.connect_timeout)
             ))
             .with_hint("a slow server or link may need a longer --timeout or more --retries"),
+        }
+    }
+}
+
+/// What a failed request was doing, for the headline that explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doing {
+    Reading,
+    Writing,
+    Deleting,
+    Creating,
+}
+
+impl Doing {
+    fn verb(self) -> &'static str {
+        match self {
+            Doing::Reading => "reading",
+            Doing::Writing => "writing",
+            Doing::Deleting => "deleting",
+            Doing::Creating => "creating",
         }
     }
 }

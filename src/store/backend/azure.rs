@@ -43,9 +43,23 @@ const CONNECTION_STRING_MAX_BYTES: usize = 8 * 1024;
 const CONNECTION_STRING_MAX_FIELDS: usize = 32;
 
 pub const VOCABULARY: Vocabulary = Vocabulary {
-    credentials_advice: "AZURE_STORAGE_ACCOUNT_KEY",
+    service: "Azure Blob Storage",
+    scheme: "az://",
+    credentials_advice: "AZURE_STORAGE_ACCOUNT_KEY, a SAS token in --sas-token or AZURE_STORAGE_SAS_TOKEN, or AZURE_STORAGE_CONNECTION_STRING",
+    read_permission: "read access to the blobs (a SAS with r, or the Storage Blob Data Reader role)",
+    list_permission: "list access to the container (a SAS with l, or the Storage Blob Data Reader role)",
+    listing_needs: "list access to the container (a SAS with l, or the Storage Blob Data Reader role)",
     bucket_noun: "container",
     missing_bucket_hint: "check the container name and the storage account (AZURE_STORAGE_ACCOUNT_NAME)",
+    rejected_credentials_hint: Some(
+        "check AZURE_STORAGE_ACCOUNT_KEY (the key of this storage account), the SAS token (--sas-token or AZURE_STORAGE_SAS_TOKEN: it may have expired) or AZURE_STORAGE_CONNECTION_STRING",
+    ),
+    rejected_signature_hint: Some(
+        "check AZURE_STORAGE_ACCOUNT_KEY (it must be the key of the storage account), or the SAS token (it may have expired, or not grant this)",
+    ),
+    create_bucket_hint: Some(
+        "create Azure containers with az storage container create --name NAME",
+    ),
     ..GENERIC
 };
 

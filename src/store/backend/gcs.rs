@@ -12,8 +12,18 @@ use crate::error::Result;
 const PAGE_SIZE: u64 = 1000;
 
 pub const VOCABULARY: Vocabulary = Vocabulary {
-    credentials_advice: "GOOGLE_APPLICATION_CREDENTIALS",
+    service: "Google Cloud Storage",
+    scheme: "gs://",
+    credentials_advice: "GOOGLE_APPLICATION_CREDENTIALS or gcloud auth application-default login",
+    read_permission: "storage.objects.get",
+    list_permission: "storage.objects.list",
+    listing_needs: "storage.objects.list",
+    missing_key_403_note: "GCS buckets that grant storage.objects.get but not storage.objects.list answer 403 for missing keys",
     missing_bucket_hint: CHECK_BUCKET_NAME,
+    rejected_credentials_hint: Some(
+        "check the key file in GOOGLE_APPLICATION_CREDENTIALS (or run gcloud auth application-default login again); for a public bucket try --anon",
+    ),
+    create_bucket_hint: Some("create GCS buckets with gcloud storage buckets create gs://NAME"),
     ..GENERIC
 };
 

@@ -9,7 +9,11 @@ use super::{BuiltBackend, GENERIC, Setup, Vocabulary, config_error};
 use crate::error::{Error, Result};
 use crate::location::Location;
 
-pub const VOCABULARY: Vocabulary = GENERIC;
+pub const VOCABULARY: Vocabulary = Vocabulary {
+    service: "a plain HTTP server",
+    scheme: "http(s)://",
+    ..GENERIC
+};
 
 /// `writes`: the command may write, which is refused before any request.
 pub(super) fn build(
@@ -19,11 +23,7 @@ pub(super) fn build(
     setup: &Setup<'_>,
 ) -> Result<BuiltBackend> {
     if writes {
-        return Err(Error::new(format!(
-            "{} is a plain HTTP server: zarrscope only reads from those",
-            location.url
-        ))
-        .with_hint("write to s3://, gs:// or az:// instead"));
+        return Err(writes_refused(&location.url));
     }
     let plain = base.starts_with("http://");
     let store = HttpBuilder::new()
@@ -39,6 +39,14 @@ pub(super) fn build(
         true,
         base,
     ))
+}
+
+/// Any write to `url`, a plain HTTP server's.
+pub(crate) fn writes_refused(url: &str) -> Error {
+    Error::new(format!(
+        "{url} is a plain HTTP server: zarrscope only reads from those"
+    ))
+    .with_hint("write to s3://, gs:// or az:// instead")
 }
 
 /// A listing the server refused (`detail`, the error's text, names WebDAV's

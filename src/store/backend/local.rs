@@ -34,7 +34,10 @@ use crate::error::Error;
 use crate::store::body::map_body;
 use crate::store::guard::GuardError;
 
-pub const VOCABULARY: Vocabulary = GENERIC;
+pub const VOCABULARY: Vocabulary = Vocabulary {
+    service: "the local file system",
+    ..GENERIC
+};
 
 pub(super) fn build(
     root: &std::path::Path,

@@ -69,7 +69,13 @@ pub(super) async fn build(
     writes: bool,
 ) -> Result<BuiltBackend> {
     if let Some(bucket) = bucket_of(&location.backend) {
-        check_bucket_name(bucket)?;
+        let words = vocabulary(&location.backend);
+        check_bucket_name(bucket).map_err(|e| {
+            e.with_hint(format!(
+                "check the URL, e.g. {}{}/path/store.zarr",
+                words.scheme, words.bucket_noun
+            ))
+        })?;
     }
     let setup = Setup {
         options,
@@ -267,6 +273,10 @@ pub(super) async fn put_if_unchanged(
 /// How a backend names things in messages: its credentials, permissions and
 /// buckets.
 pub struct Vocabulary {
+    /// The service, in sentences: "S3", "Google Cloud Storage".
+    pub service: &'static str,
+    /// Its URL scheme, for hints that name each backend: "s3://".
+    pub scheme: &'static str,
     /// How to give credentials, for hints.
     pub credentials_advice: &'static str,
     /// The permissions to read objects and to list the bucket.
@@ -283,12 +293,20 @@ pub struct Vocabulary {
     /// What to check when the server rejects the credentials (401); `None`:
     /// check the `credentials_advice`.
     pub rejected_credentials_hint: Option<&'static str>,
+    /// What to check when the server rejects a signature (403
+    /// SignatureDoesNotMatch, Azure's AuthenticationFailed); `None`: the
+    /// secret key of the credentials in use.
+    pub rejected_signature_hint: Option<&'static str>,
+    /// How to create a bucket, where `mkdir` does not; `None`: it does.
+    pub create_bucket_hint: Option<&'static str>,
 }
 
 /// Generic words, for backends without names of their own: plain HTTP and
 /// local files (which send no credentials) use them all, the clouds replace
 /// theirs.
 const GENERIC: Vocabulary = Vocabulary {
+    service: "the server",
+    scheme: "",
     credentials_advice: "an s3://, gs:// or az:// URL; zarrscope sends none to plain HTTP(S) servers",
     read_permission: "permission to read objects",
     list_permission: "permission to list the bucket",
@@ -297,6 +315,8 @@ const GENERIC: Vocabulary = Vocabulary {
     bucket_noun: "bucket",
     missing_bucket_hint: "check the URL",
     rejected_credentials_hint: None,
+    rejected_signature_hint: None,
+    create_bucket_hint: None,
 };
 
 /// The missing-bucket hint of S3 and GCS, whose buckets an endpoint names.
@@ -312,6 +332,56 @@ pub fn vocabulary(backend: &Backend) -> &'static Vocabulary {
         Backend::Http { .. } => &http::VOCABULARY,
         Backend::Local { .. } => &local::VOCABULARY,
     }
+}
+
+/// An access flag that some backends ignore: given for another, the command
+/// warns (once) that it does nothing there.
+pub struct ScopedFlag {
+    pub flag: &'static str,
+    /// Where it applies, for the warning: "s3://".
+    pub applies_to: &'static str,
+    given: fn(&StoreOptions) -> bool,
+    honoured_by: fn(&Backend) -> bool,
+}
+
+fn is_s3(backend: &Backend) -> bool {
+    matches!(backend, Backend::S3 { .. })
+}
+
+fn is_cloud(backend: &Backend) -> bool {
+    bucket_of(backend).is_some()
+}
+
+/// Every flag that not every backend honours (one line each).
+pub const SCOPED_FLAGS: &[ScopedFlag] = &[
+    ScopedFlag {
+        flag: "--profile",
+        applies_to: "s3://",
+        given: |o| o.s3.profile.is_some(),
+        honoured_by: is_s3,
+    },
+    ScopedFlag {
+        flag: "--region",
+        applies_to: "s3://",
+        given: |o| o.s3.region.is_some(),
+        honoured_by: is_s3,
+    },
+    ScopedFlag {
+        flag: "--endpoint-url",
+        applies_to: "s3://, gs:// and az://",
+        given: |o| o.s3.endpoint_url.is_some(),
+        honoured_by: is_cloud,
+    },
+];
+
+/// The flags in `options` that `backend` ignores.
+pub fn ignored_flags(
+    options: &StoreOptions,
+    backend: &Backend,
+) -> impl Iterator<Item = &'static ScopedFlag> {
+    SCOPED_FLAGS
+        .iter()
+        .filter(move |f| (f.given)(options) && !(f.honoured_by)(backend))
 }
 
 /// The bucket (or container) `backend` names, if it names one.

@@ -27,6 +27,8 @@ const DELETE_BATCH: usize = 1000;
 const LIST_BUCKET: &str = "s3:ListBucket on the bucket";
 
 pub const VOCABULARY: Vocabulary = Vocabulary {
+    service: "S3",
+    scheme: "s3://",
     credentials_advice: "--profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID",
     read_permission: "s3:GetObject",
     list_permission: LIST_BUCKET,
