@@ -372,6 +372,12 @@ pub const SCOPED_FLAGS: &[ScopedFlag] = &[
         given: |o| o.s3.endpoint_url.is_some(),
         honoured_by: is_cloud,
     },
+    ScopedFlag {
+        flag: "--sas-token",
+        applies_to: "az://",
+        given: |o| o.sas_token.is_some(),
+        honoured_by: |b| matches!(b, Backend::Azure { .. }),
+    },
 ];
 
 /// The flags in `options` that `backend` ignores.
