@@ -52,11 +52,12 @@ pub fn start_with_rival() -> (StandIn, Rival) {
     let rival = Rival::default();
     let theirs = rival.0.clone();
     let handler = move |req: &Request, objects: &Objects, page_size: usize| {
-        if req.method == "PUT" {
-            if let Some(body) = theirs.lock().unwrap().take() {
-                let (bucket, key) = req.bucket_and_key();
-                objects.put(bucket, key, &body).unwrap();
-            }
+        let pending = (req.method == "PUT")
+            .then(|| theirs.lock().unwrap().take())
+            .flatten();
+        if let Some(body) = pending {
+            let (bucket, key) = req.bucket_and_key();
+            objects.put(bucket, key, &body).unwrap();
         }
         handle(req, objects, page_size)
     };
