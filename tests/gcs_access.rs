@@ -82,6 +82,18 @@ fn storage_emulator_host_reaches_the_emulator_without_endpoint_url() {
         assert!(!requests.is_empty(), "{host}: nothing reached the stand-in");
         assert!(requests.iter().all(|r| !r.signed), "{requests:?}");
     }
+    // A value the client could not send to is an error naming the variable.
+    for bad in ["bad host:1", "ftp://127.0.0.1:1"] {
+        let out = zarrscope(
+            &home,
+            &[("STORAGE_EMULATOR_HOST", bad)],
+            &["tree", &url, "--anon"],
+        );
+        assert_code(&out, 2);
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("STORAGE_EMULATOR_HOST"), "{bad}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{bad}: {stderr}");
+    }
     // --endpoint-url wins over the variable (which names a closed port).
     server.reset();
     let out = zarrscope(

@@ -9,7 +9,8 @@ use object_store::path::Path;
 use object_store::{PutMode, StaticCredentialProvider, UpdateVersion};
 
 use super::{BuiltBackend, CHECK_BUCKET_NAME, GENERIC, Setup, Vocabulary, config_error};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::store::credentials::check_endpoint;
 
 /// Entries per listing page.
 const PAGE_SIZE: u64 = 1000;
@@ -96,24 +97,31 @@ fn find_credentials(setup: &Setup<'_>) -> Option<Credentials> {
 
 /// The API server: `--endpoint-url`, else `STORAGE_EMULATOR_HOST` (a bare
 /// `host:port` is plain HTTP, as Google's client libraries read it), else
-/// Google's.
-fn server(setup: &Setup<'_>) -> Option<String> {
+/// Google's (`None`).
+fn server(setup: &Setup<'_>) -> Result<Option<String>> {
     if let Some(endpoint) = &setup.options.s3.endpoint_url {
-        return Some(endpoint.clone());
+        return Ok(Some(endpoint.clone()));
     }
-    let host = setup.env.first(&[EMULATOR_VARIABLE])?;
-    let host = host.trim().trim_end_matches('/');
-    Some(if host.contains("://") {
-        host.to_string()
+    let Some(host) = setup.env.first(&[EMULATOR_VARIABLE]) else {
+        return Ok(None);
+    };
+    let trimmed = host.trim();
+    let url = if trimmed.contains("://") {
+        trimmed.to_string()
     } else {
-        format!("http://{host}")
+        format!("http://{trimmed}")
+    };
+    // Checked as --endpoint-url is: the client cannot send to a malformed URL.
+    check_endpoint(&url).map(Some).map_err(|reason| {
+        Error::new(format!("{EMULATOR_VARIABLE}={host:?} is not usable: {reason}"))
+            .with_hint("give the emulator's host:port (e.g. 127.0.0.1:4443) or its URL (http://127.0.0.1:4443)")
     })
 }
 
 pub(super) fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBackend> {
     // --endpoint-url points gs:// at another GCS API server (an emulator
     // such as fake-gcs-server); AWS_ENDPOINT_URL does not.
-    let endpoint = server(setup);
+    let endpoint = server(setup)?;
     let allow_http = endpoint
         .as_deref()
         .is_some_and(|e| e.starts_with("http://"));
