@@ -134,12 +134,25 @@ fn no_credentials_reads_anonymously_and_an_adc_file_is_used_when_present() {
     server.reset();
     let out = zarrscope(&home, &emulator, &["tree", &url]);
     assert_code(&out, 2);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("cannot set up the GCS client"), "{stderr}");
     assert!(
-        text(&out.stderr).contains("cannot set up the GCS client"),
-        "{}",
-        text(&out.stderr)
+        stderr.contains(".config/gcloud/application_default_credentials.json"),
+        "the file is named: {stderr}"
     );
     assert!(server.requests().is_empty());
+    // A key given inline that cannot be read is not quoted back.
+    let secret = "not-a-private-key-9f3a";
+    let key = format!(r#"{{"private_key": "{secret}", "disable_oauth": "{secret}"}}"#);
+    let out = zarrscope(
+        &home,
+        &[("GOOGLE_SERVICE_ACCOUNT_KEY", &key), emulator[0]],
+        &["tree", &url],
+    );
+    assert_code(&out, 2);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("GOOGLE_SERVICE_ACCOUNT_KEY"), "{stderr}");
+    assert!(!stderr.contains(secret), "{stderr}");
     // ... and --anon reads no credentials file at all.
     let out = zarrscope(&home, &emulator, &["tree", &url, "--anon"]);
     assert_ok(&out);
