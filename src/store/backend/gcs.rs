@@ -145,6 +145,12 @@ pub(super) fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBackend> {
     }
     let anonymous = credentials.is_none();
     let credential_source = credentials.as_ref().map(Credentials::source);
+    // A key given inline is a secret: its private key is redacted from
+    // output, and a key that cannot be read is not quoted.
+    let inline_key = match &credentials {
+        Some(Credentials::ServiceAccountKey(key)) => Some(key.clone()),
+        _ => None,
+    };
     builder = match credentials {
         Some(Credentials::ServiceAccountPath { path, .. }) => {
             builder.with_service_account_path(path)
@@ -165,7 +171,18 @@ pub(super) fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBackend> {
     let store = builder
         .with_http_connector(setup.connector(allow_http, !anonymous))
         .build()
-        .map_err(|e| config_error("GCS", e))?;
+        .map_err(|e| match &credential_source {
+            Some(source) if inline_key.is_some() => Error::new(format!(
+                "cannot set up the GCS client with {source}: it is not a service account's JSON key"
+            ))
+            .with_hint("give the key file's content, or its path in GOOGLE_SERVICE_ACCOUNT"),
+            // Name the credentials that could not be read (never their content).
+            Some(source) => Error::new(format!("cannot set up the GCS client with {source}: {e}"))
+                .with_hint(
+                    "check those credentials; for a public bucket, --anon reads without any",
+                ),
+            None => config_error("GCS", e),
+        })?;
     let mut built = BuiltBackend::new(
         setup
             .instrument(Some(PAGE_SIZE), None)
@@ -175,6 +192,13 @@ pub(super) fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBackend> {
     );
     if let Some(source) = credential_source {
         built.credential_source = source;
+    }
+    let private_key = inline_key
+        .and_then(|key| serde_json::from_str::<serde_json::Value>(&key).ok())
+        .and_then(|key| key["private_key"].as_str().map(str::to_string))
+        .filter(|k| !k.is_empty());
+    if let (Some(private_key), Ok(mut secrets)) = (private_key, built.secrets.lock()) {
+        secrets.push(private_key);
     }
     Ok(built)
 }
