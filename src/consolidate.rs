@@ -9,7 +9,7 @@
 //! overwritten.
 
 use bytes::Bytes;
-use object_store::PutPayload;
+use object_store::{PutPayload, UpdateVersion};
 use serde_json::{Map, Value, json};
 
 use crate::compare::{Comparison, compare};
@@ -32,8 +32,9 @@ pub struct Plan {
     pub current: Option<Hierarchy>,
     /// `written` compared with `current` (everything new when there is none).
     pub changes: Comparison,
-    /// The ETag the write is conditional on; `None`: the key must not exist.
-    pub if_match: Option<String>,
+    /// The ETag (and, on GCS, the generation) the write is conditional on;
+    /// `None`: the key must not exist.
+    pub if_match: Option<UpdateVersion>,
 }
 
 /// v2: the documents' own bytes, spliced into one `.zmetadata` (bare NaN
@@ -105,10 +106,14 @@ fn read_back(url: &str, key: &str, body: &[u8]) -> Result<Hierarchy> {
 /// The store's `.zmetadata` now, with its ETag (v2 consolidate).
 pub async fn current_zmetadata(ms: &StoreHandle) -> Result<Option<Document>> {
     match crate::source::get(ms, &ms.path(".zmetadata")?).await {
-        Ok(Got::Found { raw, etag }) => {
+        Ok(Got::Found { raw, version }) => {
             // Unreadable current metadata is what consolidate repairs.
             let value = lenient::parse(&raw).unwrap_or(serde_json::Value::Null);
-            Ok(Some(Document { raw, value, etag }))
+            Ok(Some(Document {
+                raw,
+                value,
+                version,
+            }))
         }
         Ok(Got::Absent {
             forbidden: false, ..
@@ -145,15 +150,17 @@ pub fn plan(
         let current = read_root(&url, "zarr.json", &root.raw)
             .ok()
             .and_then(Root::consolidated);
-        let etag = root.etag.clone().ok_or_else(|| {
-            Error::new("the server gave no ETag for zarr.json, so the write cannot be made safe")
-                .with_hint("zarrscope writes consolidated metadata only with a conditional PUT")
-        })?;
+        if root.version.e_tag.is_none() {
+            return Err(Error::new(
+                "the server gave no ETag for zarr.json, so the write cannot be made safe",
+            )
+            .with_hint("zarrscope writes consolidated metadata only with a conditional PUT"));
+        }
         (
             "zarr.json",
             v3_body(&crawled.documents)?,
             current,
-            Some(etag),
+            Some(root.version.clone()),
         )
     } else {
         if !crawled.documents.contains_key(".zgroup") {
@@ -166,12 +173,12 @@ pub fn plan(
                 let current = read_root(&url, ".zmetadata", &doc.raw)
                     .ok()
                     .map(Root::hierarchy);
-                let etag = doc.etag.clone().ok_or_else(|| {
-                    Error::new(
+                if doc.version.e_tag.is_none() {
+                    return Err(Error::new(
                         "the server gave no ETag for .zmetadata, so the write cannot be made safe",
-                    )
-                })?;
-                (current, Some(etag))
+                    ));
+                }
+                (current, Some(doc.version.clone()))
             }
             None => (None, None),
         };

@@ -181,7 +181,7 @@ pub(super) async fn consolidate(args: ConsolidateArgs) -> Result<()> {
         bytes: plan.body.len(),
         nodes: plan.written.nodes.len(),
         replaces: plan.if_match.is_some(),
-        if_match: plan.if_match.as_deref(),
+        if_match: plan.if_match.as_ref().and_then(|v| v.e_tag.as_deref()),
         only_in_current: &plan.changes.only_in_a,
         only_in_new: &plan.changes.only_in_b,
         changed: &plan.changes.changed,

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::Bytes;
 use futures::future::{BoxFuture, Either};
 use futures::stream::{FuturesUnordered, StreamExt};
+use object_store::UpdateVersion;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -70,7 +71,9 @@ pub struct Document {
     /// The bytes as stored (kept so a rewrite can copy them exactly).
     pub raw: bytes::Bytes,
     pub value: Value,
-    pub etag: Option<String>,
+    /// The ETag and version (GCS's generation) it was read at, which a
+    /// rewrite is conditioned on.
+    pub version: UpdateVersion,
 }
 
 /// One request of the crawl.
@@ -112,9 +115,13 @@ struct V2Dir {
 }
 
 /// A document's bytes, parsed (`url` for the message).
-fn document(url: &str, raw: Bytes, etag: Option<String>) -> Result<Document> {
+fn document(url: &str, raw: Bytes, version: UpdateVersion) -> Result<Document> {
     json::parse(&raw)
-        .map(|value| Document { raw, value, etag })
+        .map(|value| Document {
+            raw,
+            value,
+            version,
+        })
         .map_err(|e| {
             Error::of_kind(
                 ErrorKind::InvalidMetadata,
@@ -137,7 +144,7 @@ async fn fetch_noting_refusal(ms: &StoreHandle, key: &str) -> Result<(Option<Doc
     let url = ms.location.url_of(&ms.location.key(key));
     let path = ms.path(key)?;
     match super::get(ms, &path).await {
-        Ok(Got::Found { raw, etag }) => document(&url, raw, etag).map(|d| (Some(d), false)),
+        Ok(Got::Found { raw, version }) => document(&url, raw, version).map(|d| (Some(d), false)),
         Ok(Got::Absent { forbidden, .. }) => Ok((None, forbidden)),
         Err(e) => Err(ms.explain_url(&url, &e)),
     }
@@ -444,7 +451,11 @@ impl Seed {
     ) -> Self {
         let doc = |name: &str, body: Result<Option<Bytes>>| match body {
             Ok(Some(raw)) => {
-                document(&ms.location.url_of(&ms.location.key(name)), raw, None).map(Some)
+                let unknown = UpdateVersion {
+                    e_tag: None,
+                    version: None,
+                };
+                document(&ms.location.url_of(&ms.location.key(name)), raw, unknown).map(Some)
             }
             Ok(None) => Ok(None),
             Err(e) => Err(e),

@@ -18,8 +18,8 @@ pub mod crawl;
 mod detect;
 
 use bytes::Bytes;
-use object_store::ObjectStoreExt;
 use object_store::path::Path;
+use object_store::{ObjectStoreExt, UpdateVersion};
 
 pub use crawl::CrawlOptions;
 use detect::Probe;
@@ -128,7 +128,10 @@ pub async fn read_tree(ms: &StoreHandle, choice: Choice, options: &CrawlOptions)
 pub enum Got {
     Found {
         raw: Bytes,
-        etag: Option<String>,
+        /// What a conditional write of this key is conditioned on: the
+        /// ETag and, where the backend keeps one (GCS's generation), the
+        /// object's version.
+        version: UpdateVersion,
     },
     /// 404, or a 403 that may mean "no such key" ([`access_denied`]):
     /// `error` says which, for callers that treat them apart.
@@ -143,13 +146,16 @@ pub enum Got {
 pub async fn get(ms: &StoreHandle, path: &Path) -> std::result::Result<Got, object_store::Error> {
     let fetched = match ms.store.get(path).await {
         Ok(r) => {
-            let etag = r.meta.e_tag.clone();
-            r.bytes().await.map(|raw| (raw, etag))
+            let version = UpdateVersion {
+                e_tag: r.meta.e_tag.clone(),
+                version: r.meta.version.clone(),
+            };
+            r.bytes().await.map(|raw| (raw, version))
         }
         Err(e) => Err(e),
     };
     match fetched {
-        Ok((raw, etag)) => Ok(Got::Found { raw, etag }),
+        Ok((raw, version)) => Ok(Got::Found { raw, version }),
         Err(error @ object_store::Error::NotFound { .. }) => Ok(Got::Absent {
             forbidden: false,
             error,

@@ -198,14 +198,15 @@ impl StoreHandle {
     }
 
     /// Write `payload` at `path` only if the object there is still the
-    /// version read (`expected`, its ETag), or is absent when `expected` is
-    /// `None`; a change in between is a `Precondition` or `AlreadyExists`
-    /// error, never an overwrite. Each backend does this its own way.
+    /// version read (`expected`: its ETag, and its generation on GCS), or is
+    /// absent when `expected` is `None`; a change in between is a
+    /// `Precondition` or `AlreadyExists` error, never an overwrite. Each
+    /// backend does this its own way.
     pub async fn put_if_unchanged(
         &self,
         path: &Path,
         payload: PutPayload,
-        expected: Option<String>,
+        expected: Option<object_store::UpdateVersion>,
     ) -> object_store::Result<PutResult> {
         backend::put_if_unchanged(
             &self.location.backend,

@@ -6,12 +6,21 @@
 //! API's `/storage/v1/b/{bucket}/o`, which object_store does not call).
 //! Unsigned requests are served; a bearer token is accepted and logged.
 //!
+//! Writes are a PUT of the whole object, conditional as on GCS: the
+//! `x-goog-if-generation-match` header (or the JSON API's
+//! `ifGenerationMatch` parameter) must name the object's generation, 0 for
+//! "must not exist", or the answer is 412 and nothing is written. An ETag
+//! condition (If-Match) is not GCS's way and is refused (400), so a client
+//! that sends only that fails here as on GCS. A generation is derived from
+//! the content (on GCS it is the time of the write): a write of other bytes
+//! changes it, whoever makes it.
+//!
 //! Bucket [`BUCKET`] holds a copy of `fixtures/`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::standin::{
-    Entry, Objects, Request, Response, StandIn, byte_range, decode_token, http_date,
+    Entry, Object, Objects, Request, Response, StandIn, byte_range, decode_token, http_date,
     object_response, response, xml_escape,
 };
 
@@ -24,6 +33,38 @@ const DEFAULT_PAGE: usize = 1000;
 /// [`StandIn`]'s.
 pub fn start() -> StandIn {
     StandIn::start(BUCKET, DEFAULT_PAGE, Arc::new(handle), error)
+}
+
+/// Someone else writing the bucket: what they write lands just before the
+/// next PUT is answered, as if their write won the race with it.
+#[derive(Clone, Default)]
+pub struct Rival(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Rival {
+    /// Write `body` at the key of the next PUT, just before it is answered.
+    pub fn writes_before_next_put(&self, body: &[u8]) {
+        *self.0.lock().unwrap() = Some(body.to_vec());
+    }
+}
+
+/// [`start`], with a [`Rival`] writing beside the client under test.
+pub fn start_with_rival() -> (StandIn, Rival) {
+    let rival = Rival::default();
+    let theirs = rival.0.clone();
+    let handler = move |req: &Request, objects: &Objects, page_size: usize| {
+        let pending = (req.method == "PUT")
+            .then(|| theirs.lock().unwrap().take())
+            .flatten();
+        if let Some(body) = pending {
+            let (bucket, key) = req.bucket_and_key();
+            objects.put(bucket, key, &body).unwrap();
+        }
+        handle(req, objects, page_size)
+    };
+    (
+        StandIn::start(BUCKET, DEFAULT_PAGE, Arc::new(handler), error),
+        rival,
+    )
 }
 
 fn error(status: u16, code: &str, message: &str) -> Response {
@@ -48,11 +89,14 @@ fn handle(req: &Request, objects: &Objects, page_size: usize) -> Response {
     let (bucket, key) = req.bucket_and_key();
     let (bucket, key) = (bucket.to_string(), key.to_string());
     match req.method.as_str() {
-        "GET" | "HEAD" => {}
-        _ => return error(405, "MethodNotAllowed", "The stand-in only reads."),
+        "GET" | "HEAD" | "PUT" => {}
+        _ => return error(405, "MethodNotAllowed", "The stand-in reads and puts only."),
     }
     if !objects.has_bucket(&bucket) {
         return no_such_bucket();
+    }
+    if req.method == "PUT" {
+        return put(req, objects, &bucket, &key);
     }
     if key.is_empty() {
         if req.method == "GET" && req.param("list-type") == Some("2") {
@@ -79,12 +123,65 @@ fn handle(req: &Request, objects: &Objects, page_size: usize) -> Response {
         ("content-type", "application/octet-stream".to_string()),
         ("etag", format!("\"{}\"", object.etag())),
         ("last-modified", http_date(&object.last_modified)),
-        ("x-goog-generation", "1".into()),
+        ("x-goog-generation", generation(&object).to_string()),
         ("x-goog-metageneration", "1".into()),
         ("x-goog-stored-content-length", len.to_string()),
         ("accept-ranges", "bytes".into()),
     ];
     object_response(&req.method, object, range, headers)
+}
+
+/// The object's generation: never 0, which means "no object".
+pub fn generation(object: &Object) -> u64 {
+    u64::from_str_radix(&object.etag(), 16).map_or(1, |h| (h >> 1).max(1))
+}
+
+/// A whole-object PUT, with GCS's generation precondition.
+fn put(req: &Request, objects: &Objects, bucket: &str, key: &str) -> Response {
+    if key.is_empty() {
+        return error(400, "InvalidArgument", "A PUT needs an object name.");
+    }
+    if req.headers.contains_key("if-match") || req.headers.contains_key("if-none-match") {
+        return error(
+            400,
+            "InvalidArgument",
+            "GCS conditions writes on generations, not ETags.",
+        );
+    }
+    let wanted = req
+        .headers
+        .get("x-goog-if-generation-match")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.param("ifGenerationMatch"));
+    if let Some(wanted) = wanted {
+        let Ok(wanted) = wanted.parse::<u64>() else {
+            return error(400, "InvalidArgument", "Invalid generation.");
+        };
+        let now = objects.get(bucket, key).map_or(0, |o| generation(&o));
+        if now != wanted {
+            return error(
+                412,
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold.",
+            );
+        }
+    }
+    if objects.put(bucket, key, &req.body).is_err() {
+        return error(400, "InvalidArgument", "Invalid object name.");
+    }
+    let Some(object) = objects.get(bucket, key) else {
+        return error(500, "InternalError", "The object was not stored.");
+    };
+    response(
+        200,
+        &[
+            ("etag", format!("\"{}\"", object.etag())),
+            ("x-goog-generation", generation(&object).to_string()),
+            ("x-goog-metageneration", "1".into()),
+            ("content-length", "0".into()),
+        ],
+        Vec::new(),
+    )
 }
 
 fn list(req: &Request, objects: &Objects, bucket: &str, page_size: usize) -> Response {
@@ -116,11 +213,11 @@ fn list(req: &Request, objects: &Objects, bucket: &str, page_size: usize) -> Res
     for entry in &page.entries {
         if let Entry::Object { key, size } = entry {
             let object = objects.get(bucket, key);
-            let (etag, modified) = object
-                .map(|o| (o.etag(), o.last_modified))
+            let (etag, modified, generation) = object
+                .map(|o| (o.etag(), o.last_modified, generation(&o)))
                 .unwrap_or_default();
             xml.push_str(&format!(
-                "<Contents><Key>{}</Key><Generation>1</Generation><MetaGeneration>1</MetaGeneration><LastModified>{}</LastModified><ETag>\"{etag}\"</ETag><Size>{size}</Size></Contents>",
+                "<Contents><Key>{}</Key><Generation>{generation}</Generation><MetaGeneration>1</MetaGeneration><LastModified>{}</LastModified><ETag>\"{etag}\"</ETag><Size>{size}</Size></Contents>",
                 xml_escape(key),
                 modified.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
             ));

@@ -24,6 +24,8 @@ pub struct Request {
     /// Query pairs, decoded.
     pub query: Vec<(String, String)>,
     pub headers: hyper::HeaderMap,
+    /// The request body (a PUT's object).
+    pub body: Bytes,
 }
 
 impl Request {
@@ -103,6 +105,18 @@ impl Objects {
             body,
             last_modified: modified.into(),
         })
+    }
+
+    /// Write the object at `key` (a PUT the stand-in accepted).
+    pub fn put(&self, bucket: &str, key: &str, body: &[u8]) -> std::io::Result<()> {
+        if key.is_empty() || key.split('/').any(|s| s == ".." || s.is_empty()) {
+            return Err(std::io::Error::other(format!("invalid key {key:?}")));
+        }
+        let path = self.root.join(bucket).join(key);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, body)
     }
 
     /// Every key of `bucket`, sorted bytewise as object stores sort them.
@@ -294,42 +308,51 @@ impl StandIn {
         let refusal: Arc<Mutex<Option<(u16, String)>>> = Arc::default();
         let (log2, page, refusal2) = (log.clone(), page_size.clone(), refusal.clone());
         let server = Loopback::serve(move |req: hyper::Request<hyper::body::Incoming>| {
-            let (objects, log, refusal) = (&objects, &log2, &refusal2);
-            let request = Request {
-                method: req.method().to_string(),
-                path: percent_decode(req.uri().path()),
-                query: url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-                    .into_owned()
-                    .collect(),
-                headers: req.headers().clone(),
-            };
-            let refused = refusal.lock().unwrap().clone();
-            let response = match refused {
-                Some((status, code)) => error(status, &code, "Refused by the test."),
-                None => handler(&request, objects, page.load(Ordering::SeqCst)),
-            };
-            // A HEAD's Content-Length describes the object, not a body sent.
-            let bytes = match request.method.as_str() {
-                "HEAD" => 0,
-                _ => response
-                    .headers()
-                    .get(hyper::header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0),
-            };
-            log.lock().unwrap().push(LoggedRequest {
-                method: request.method,
-                path: request.path,
-                query: req.uri().query().unwrap_or("").to_string(),
-                status: response.status().as_u16(),
-                signed: request.headers.contains_key("authorization"),
-                bytes,
-                headers: super::header_list(&request.headers),
-                // GCS and Azure have no session-token header.
-                security_token: None,
-            });
-            std::future::ready(Ok::<_, Infallible>(response))
+            let (objects, log, refusal) = (objects.clone(), log2.clone(), refusal2.clone());
+            let (handler, page) = (handler.clone(), page.clone());
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = http_body_util::BodyExt::collect(body)
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let request = Request {
+                    method: parts.method.to_string(),
+                    path: percent_decode(parts.uri.path()),
+                    query: url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                        .into_owned()
+                        .collect(),
+                    headers: parts.headers.clone(),
+                    body,
+                };
+                let refused = refusal.lock().unwrap().clone();
+                let response = match refused {
+                    Some((status, code)) => error(status, &code, "Refused by the test."),
+                    None => handler(&request, &objects, page.load(Ordering::SeqCst)),
+                };
+                // A HEAD's Content-Length describes the object, not a body sent.
+                let bytes = match request.method.as_str() {
+                    "HEAD" => 0,
+                    _ => response
+                        .headers()
+                        .get(hyper::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0),
+                };
+                log.lock().unwrap().push(LoggedRequest {
+                    method: request.method,
+                    path: request.path,
+                    query: parts.uri.query().unwrap_or("").to_string(),
+                    status: response.status().as_u16(),
+                    signed: request.headers.contains_key("authorization"),
+                    bytes,
+                    headers: super::header_list(&request.headers),
+                    // GCS and Azure have no session-token header.
+                    security_token: None,
+                });
+                Ok::<_, Infallible>(response)
+            }
         });
         Self {
             endpoint: server.endpoint.clone(),

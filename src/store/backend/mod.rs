@@ -242,25 +242,28 @@ pub fn check_bucket_name(bucket: &str) -> Result<()> {
 }
 
 /// Write `payload` at `path` only if the object there is still the version
-/// read (`expected`, its ETag), or is absent when `expected` is `None`. A
-/// change in between ends in `Precondition` (or `AlreadyExists`), never in
-/// an overwrite. `store` is the guarded store, so that any check a backend
+/// read (`expected`), or is absent when `expected` is `None`. A change in
+/// between ends in `Precondition` (or `AlreadyExists`), never in an
+/// overwrite. `store` is the guarded store, so that any check a backend
 /// needs first is counted, logged and guarded like every request.
+///
+/// S3 and Azure condition on the ETag (If-Match), GCS on the generation
+/// (x-goog-if-generation-match; object_store refuses an update without
+/// one), and a create on GCS sends generation 0 (PutMode::Create).
 pub(super) async fn put_if_unchanged(
     backend: &Backend,
     store: &dyn ObjectStore,
     path: &Path,
     payload: PutPayload,
-    expected: Option<String>,
+    expected: Option<UpdateVersion>,
 ) -> object_store::Result<PutResult> {
     let mode = match expected {
-        Some(e_tag) if matches!(backend, Backend::Local { .. }) => {
+        Some(read) if matches!(backend, Backend::Local { .. }) => {
+            let e_tag = read.e_tag.unwrap_or_default();
             return local::put_if_unchanged(store, path, payload, &e_tag).await;
         }
-        Some(e_tag) => PutMode::Update(UpdateVersion {
-            e_tag: Some(e_tag),
-            version: None,
-        }),
+        Some(read) if matches!(backend, Backend::Gcs { .. }) => gcs::update_mode(path, read)?,
+        Some(read) => PutMode::Update(read),
         None => PutMode::Create,
     };
     let options = PutOptions {
@@ -403,7 +406,7 @@ pub fn bucket_of(backend: &Backend) -> Option<&str> {
 mod tests {
     use std::collections::HashMap;
 
-    use object_store::{ObjectStoreExt, PutPayload};
+    use object_store::{ObjectStoreExt, PutPayload, UpdateVersion};
 
     use crate::location::Location;
     use crate::store::guard::Policy;
@@ -432,7 +435,11 @@ mod tests {
                     | object_store::Error::AlreadyExists { .. })
             )
         };
-        let read = ms.store.head(&path).await.unwrap().e_tag;
+        let version = |meta: object_store::ObjectMeta| UpdateVersion {
+            e_tag: meta.e_tag,
+            version: meta.version,
+        };
+        let read = Some(version(ms.store.head(&path).await.unwrap()));
         let before = ms.stats.requests();
         ms.put_if_unchanged(&path, ours(), read.clone())
             .await
@@ -440,7 +447,7 @@ mod tests {
         assert_eq!(ms.stats.requests() - before, 2, "the check, then the write");
         // Theirs now (a new size, so the ETag changes whatever the clock).
         std::fs::write(&file, b"theirs").unwrap();
-        let now = ms.store.head(&path).await.unwrap().e_tag;
+        let now = Some(version(ms.store.head(&path).await.unwrap()));
         assert!(refused(ms.put_if_unchanged(&path, ours(), read).await));
         assert!(refused(ms.put_if_unchanged(&path, ours(), None).await));
         assert_eq!(std::fs::read(&file).unwrap(), b"theirs");
