@@ -172,20 +172,6 @@ impl Setup<'_> {
         }
     }
 
-    /// The credential in the first of `vars` that is set, unless --anon.
-    /// Without one, requests go unsigned, with `notice` unless --anon asked
-    /// for that.
-    fn credential(&self, vars: &[&str], notice: &str) -> Option<String> {
-        if self.options.s3.anon {
-            return None;
-        }
-        let found = self.env.first(vars);
-        if found.is_none() {
-            self.notice(notice);
-        }
-        found
-    }
-
     fn notice(&self, text: impl Into<String>) {
         push_notice(self.notices, text);
     }
