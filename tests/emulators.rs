@@ -501,3 +501,63 @@ fn gcs_serves_unsigned_and_signed_requests_alike() {
     );
     assert_eq!(assert_ok(&anonymous), assert_ok(&signed));
 }
+
+#[test]
+fn azure_consolidate_reports_a_concurrent_write_and_keeps_it() {
+    let Some(b) = Backend::get(Kind::Azure) else {
+        return;
+    };
+    let mut s = b.server.session();
+    let container = b.writable(1);
+    let key = format!("{}/.zmetadata", fakegcs::WRITABLE);
+    let theirs = b"{\"written by\": \"another writer\"}";
+    // Another writer creates the key between zarrscope's read and its
+    // write: a proxy in front of Azurite does that write when zarrscope's
+    // PUT arrives, then forwards the PUT, whose If-None-Match: * Azurite
+    // must now refuse.
+    let server = b.server;
+    let target = format!("/{}/{container}/{key}", azurite::ACCOUNT);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let proxy = common::proxy::Proxy::start(&server.endpoint(), move |seen| {
+        if seen.method == "PUT"
+            && seen.path == target
+            && !done.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            azurite::put_blob(server, container, &key, theirs);
+        }
+        common::proxy::Action::Forward
+    });
+    let store = b.url(container, fakegcs::WRITABLE);
+    let out = common::cli::zarrscope()
+        .args(["consolidate", &store, "--yes"])
+        .args([
+            "--endpoint-url",
+            &format!("{}/{}", proxy.endpoint, azurite::ACCOUNT),
+        ])
+        .env("AZURE_STORAGE_ACCOUNT_NAME", azurite::ACCOUNT)
+        .env("AZURE_STORAGE_ACCOUNT_KEY", azurite::KEY)
+        .output()
+        .unwrap();
+    assert_code(&out, 2);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("changed since it was read; nothing was written"),
+        "{err}"
+    );
+    let puts: Vec<Access> = s
+        .requests()
+        .into_iter()
+        .filter(|a| a.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 2, "theirs, then zarrscope's: {puts:#?}");
+    assert!(puts[0].status < 300 && puts[1].status >= 400, "{puts:#?}");
+    // Their object stands.
+    let cat = b
+        .credentialed(&[
+            "cat",
+            &b.url(container, &format!("{}/.zmetadata", fakegcs::WRITABLE)),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(assert_ok(&cat).as_bytes(), theirs);
+}

@@ -55,7 +55,7 @@ pub fn endpoint(server: &Emulator) -> String {
 
 fn program() -> Option<PathBuf> {
     match std::env::var_os("AZURITE_BLOB") {
-        Some(path) => Some(PathBuf::from(path)),
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
         None => on_path("azurite-blob"),
     }
 }

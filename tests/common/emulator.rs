@@ -46,7 +46,8 @@ pub fn tool_missing(tool: &str, why: &str, install: &str) {
          (.ci/run installs it; with CI set this is a failure, not a skip.)\n\
          ===================================================================\n"
     );
-    eprintln!("{message}");
+    // Straight to stderr: the harness captures eprintln! of passing tests.
+    let _ = std::io::stderr().write_all(message.as_bytes());
     if std::env::var_os("CI").is_some() {
         panic!("{tool} is missing in CI:{message}");
     }

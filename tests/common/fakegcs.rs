@@ -46,7 +46,7 @@ pub fn shared() -> Option<&'static Emulator> {
 
 fn binary() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("FAKE_GCS_SERVER") {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     if let Some(path) = on_path("fake-gcs-server") {
         return Some(path);
