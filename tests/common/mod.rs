@@ -10,8 +10,11 @@
 
 pub mod awkward;
 pub mod azure;
+pub mod azurite;
 pub mod cli;
 pub mod copy_cap;
+pub mod emulator;
+pub mod fakegcs;
 pub mod fault;
 pub mod gate;
 pub mod gcs;
