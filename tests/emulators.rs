@@ -414,6 +414,8 @@ fn consolidate_dry_run_writes_nothing_and_yes_writes_one_key(b: &Backend, mut s:
         let err = text(&out.stderr);
         assert!(err.contains("400 Bad Request"), "{err}");
         assert!(err.contains("invalid uploadType"), "{err}");
+        // A failed write says so (not "reading").
+        assert!(err.contains("writing") && !err.contains("reading"), "{err}");
         assert_eq!(writes[0].status, 400);
         return;
     }
@@ -477,6 +479,11 @@ fn azure_a_private_container_needs_the_key_and_checks_it() {
     // Azurite answers a bad signature with 403 AuthorizationFailure (Azure:
     // AuthenticationFailed), which zarrscope reports as a plain denial.
     assert!(err.contains("access denied (403)"), "{err}");
+    // Real Azure uses AuthorizationFailure for refusals that are not about
+    // the signature (a firewall, a missing role), so it is not read as
+    // "wrong key"; the hint still names Azure's credentials, never AWS's.
+    assert!(err.contains("AZURE_STORAGE_ACCOUNT_KEY"), "{err}");
+    assert!(!err.contains("--profile") && !err.contains("AWS"), "{err}");
     assert!(!err.contains(wrong), "the key leaked: {err}");
     assert!(s.requests().iter().all(|a| a.status == 403));
 }
