@@ -568,3 +568,69 @@ fn azure_consolidate_reports_a_concurrent_write_and_keeps_it() {
         .unwrap();
     assert_eq!(assert_ok(&cat).as_bytes(), theirs);
 }
+
+/// What the README documents besides --endpoint-url reaches the real
+/// emulators and gives the same view: `STORAGE_EMULATOR_HOST` (host:port)
+/// for fake-gcs-server, and for Azurite a connection string (its endpoint,
+/// account and key) and `AZURE_STORAGE_ENDPOINT` with the account name.
+#[test]
+fn the_documented_variables_reach_the_emulators_without_endpoint_url() {
+    for kind in [Kind::Gcs, Kind::Azure] {
+        let Some(b) = Backend::get(kind) else {
+            continue;
+        };
+        let mut s = b.server.session();
+        let (store, private) = match kind {
+            Kind::Gcs => (b.fixture("nwm-chrtout-v2.zarr"), None),
+            Kind::Azure => (
+                b.fixture("nwm-chrtout-v2.zarr"),
+                Some(b.url(azurite::PRIVATE, "nwm-chrtout-v2.zarr")),
+            ),
+        };
+        let expected = assert_ok(&b.run(&["tree", &store]));
+        s.restart();
+        let endpoint = b.endpoint();
+        let mut runs: Vec<(String, assert_cmd::Command)> = Vec::new();
+        match kind {
+            Kind::Gcs => {
+                let host = endpoint.trim_start_matches("http://").to_string();
+                let mut cmd = common::cli::zarrscope();
+                cmd.args(["tree", &store])
+                    .env("STORAGE_EMULATOR_HOST", &host);
+                runs.push(("STORAGE_EMULATOR_HOST".into(), cmd));
+            }
+            Kind::Azure => {
+                let private = private.as_deref().unwrap_or_default();
+                let mut cmd = common::cli::zarrscope();
+                cmd.args(["tree", private]).env(
+                    "AZURE_STORAGE_CONNECTION_STRING",
+                    format!(
+                        "DefaultEndpointsProtocol=http;AccountName={};AccountKey={};BlobEndpoint={endpoint};",
+                        azurite::ACCOUNT,
+                        azurite::KEY
+                    ),
+                );
+                runs.push(("AZURE_STORAGE_CONNECTION_STRING".into(), cmd));
+                let mut cmd = common::cli::zarrscope();
+                cmd.args(["tree", &store])
+                    .env("AZURE_STORAGE_ENDPOINT", &endpoint)
+                    .env("AZURE_STORAGE_ACCOUNT_NAME", azurite::ACCOUNT);
+                runs.push(("AZURE_STORAGE_ENDPOINT".into(), cmd));
+            }
+        }
+        for (how, mut cmd) in runs {
+            let out = cmd.output().unwrap();
+            assert_eq!(assert_ok(&out), expected, "{how}");
+            let err = text(&out.stderr);
+            assert!(!err.contains(azurite::KEY), "{how}: the key leaked: {err}");
+            // The emulator itself answered (not a public cloud host).
+            let log = s.requests();
+            assert!(
+                log.iter().any(|a| a.status == 200),
+                "{how}: no request reached the emulator: {log:#?}"
+            );
+            assert_only_metadata(&b, &log);
+            s.restart();
+        }
+    }
+}
