@@ -355,7 +355,8 @@ pub struct AccessArgs {
     /// S3-compatible endpoint, e.g. https://usgs.osn.mghpcc.org (path-style).
     ///
     /// For s3:// also read from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. For
-    /// gs:// the GCS API server replacing storage.googleapis.com. For az://
+    /// gs:// (also STORAGE_EMULATOR_HOST) the GCS API server replacing
+    /// storage.googleapis.com. For az://
     /// (also AZURE_STORAGE_ENDPOINT, or BlobEndpoint in
     /// AZURE_STORAGE_CONNECTION_STRING) the blob service root replacing
     /// https://ACCOUNT.blob.core.windows.net, e.g. Azurite's
