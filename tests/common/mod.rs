@@ -39,6 +39,22 @@ use s3s::service::S3ServiceBuilder;
 pub const ACCESS_KEY: &str = "AKIDZARRSCOPETEST";
 /// A marker secret: tests grep every output for it.
 pub const SECRET_KEY: &str = "zs-secret-MARKER-4f9c2b7e1d";
+/// What `ls -1` of fixtures/nwm-chrtout-v2.zarr/ lists, sorted.
+pub const NWM_LISTING: [&str; 13] = [
+    ".zattrs",
+    ".zgroup",
+    ".zmetadata",
+    "crs/",
+    "elevation/",
+    "feature_id/",
+    "gage_id/",
+    "latitude/",
+    "longitude/",
+    "order/",
+    "streamflow/",
+    "time/",
+    "velocity/",
+];
 pub const PUBLIC: &str = "public";
 pub const PRIVATE: &str = "private";
 
