@@ -171,15 +171,6 @@ impl<'a> Session<'a> {
         result
     }
 
-    /// `result`, the totals printed first if it failed: a command that goes
-    /// on prints them once it is done with its requests.
-    pub fn stats_on_error<T>(&self, result: Result<T>) -> Result<T> {
-        if result.is_err() {
-            self.print_stats();
-        }
-        result
-    }
-
     /// `text` with the secrets of every opened store scrubbed.
     pub fn redact(&self, text: &str) -> String {
         self.opened()

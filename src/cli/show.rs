@@ -25,7 +25,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     let location = Location::parse(&args.url)?;
     let ms = session.open(location, crate::source::POLICY).await?;
     let read = read_tree(&ms, &args.source, &args.report).await;
-    let h = session.stats_on_error(read)?;
+    let h = read?;
     print_warnings(&ms, &h, &args.report);
     // The node asked for: the URL's, or PATH below it.
     let target = match args.path.as_deref().map(|p| p.trim_matches('/')) {
@@ -86,7 +86,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     }
     let mut view = dataset(&h, i);
     if args.coords {
-        session.stats_on_error(peek_coordinates(&ms, &h, &mut view).await)?;
+        peek_coordinates(&ms, &h, &mut view).await?;
     }
     session.print_stats();
     if args.output.json {

@@ -117,7 +117,7 @@ pub(super) async fn transfer(args: TransferArgs, is_move: bool) -> Result<()> {
     };
     let mode = if is_move { Mode::Move } else { Mode::Copy };
     let plan = transfer::plan(&src, &dst, args.recursive, !yes, mode).await;
-    let plan = session.stats_on_error(plan)?;
+    let plan = plan?;
     let verb = if is_move { "move" } else { "copy" };
     if !yes {
         session.print_notices_and_stats();
