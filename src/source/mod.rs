@@ -16,6 +16,7 @@
 pub mod consolidated;
 pub mod crawl;
 mod detect;
+pub mod reference;
 
 use bytes::Bytes;
 use object_store::path::Path;

@@ -1,0 +1,1 @@
+//! Placeholder: the one-pass JSON scanner (being written).
