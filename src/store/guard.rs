@@ -77,8 +77,47 @@ pub enum Keys {
     /// The keys a source declared, plus every key below these prefixes:
     /// the chunks of the coordinate arrays `show --coords` was asked to read.
     OnlyAndBelow(KeySet, Vec<String>),
+    /// Exactly these keys (a reference file; a Parquet reference
+    /// directory's `.zmetadata`), plus the end of every key whose name ends
+    /// with one of `footers`, read as a suffix range of at most
+    /// [`FOOTER_MAX`] bytes (the footers of `refs.N.parq`).
+    Files {
+        what: &'static str,
+        keys: Vec<String>,
+        footers: &'static [&'static str],
+    },
+    /// Exactly these byte ranges of these keys, nothing else: the
+    /// coordinate chunks a reference set points at, for `show --coords`.
+    Ranges {
+        what: &'static str,
+        ranges: Vec<(String, Range<u64>)>,
+    },
+    /// HEAD requests only, of any key: sizes and existence, never a byte of
+    /// a body (`refs --verify`).
+    HeadsOnly,
     /// Any key, still under the byte budget: `head`, `cat`, copies.
     Any,
+}
+
+/// The most a footer read may ask for.
+pub const FOOTER_MAX: u64 = 1024 * 1024;
+
+/// A read's byte range, as far as the policy cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Read {
+    Bounded(Range<u64>),
+    Suffix(u64),
+    Other,
+}
+
+impl Read {
+    fn of(range: &GetRange) -> Read {
+        match range {
+            GetRange::Bounded(r) => Read::Bounded(r.clone()),
+            GetRange::Suffix(n) => Read::Suffix(*n),
+            GetRange::Offset(_) => Read::Other,
+        }
+    }
 }
 
 /// Which writes a guard lets through.
@@ -274,28 +313,80 @@ impl<T: ObjectStore> Guard<T> {
         }
     }
 
-    fn allow_read(&self, location: &Path) -> Result<()> {
+    /// Whether this read may go out: `head` asks for no body, `ranges`
+    /// are the byte ranges asked for (`None`: the whole object).
+    fn allow_read(&self, location: &Path, head: bool, ranges: Option<&[Read]>) -> Result<()> {
         let key = location.as_ref();
-        let (allowed, declared) = match &self.policy.keys {
-            Keys::Any => return Ok(()),
-            Keys::Only(set) => (set.contains(key), set),
+        let refuse = |what: &'static str, allowed: String| {
+            Err(GuardError::NotMetadata {
+                key: location.to_string(),
+                what,
+                allowed,
+            }
+            .into_store_error())
+        };
+        match &self.policy.keys {
+            Keys::Any => Ok(()),
+            Keys::Only(set) if set.contains(key) => Ok(()),
+            Keys::Only(set) => refuse(set.what, set.allowed()),
             Keys::OnlyAndBelow(set, prefixes) => {
                 let below = prefixes.iter().any(|p| {
                     key.strip_prefix(p.as_str())
                         .is_some_and(|rest| rest.starts_with('/'))
                 });
-                (below || set.contains(key), set)
+                if below || set.contains(key) {
+                    Ok(())
+                } else {
+                    refuse(set.what, set.allowed())
+                }
             }
-        };
-        if allowed {
-            return Ok(());
+            Keys::HeadsOnly if head => Ok(()),
+            Keys::HeadsOnly => refuse("HEAD-only", "HEAD requests".into()),
+            Keys::Files { keys, .. } if keys.iter().any(|k| k == key) => Ok(()),
+            Keys::Files {
+                what,
+                keys,
+                footers,
+            } => {
+                let footer = footers.iter().any(|f| key.ends_with(f))
+                    && (head
+                        || ranges.is_some_and(|rs| {
+                            !rs.is_empty()
+                                && rs
+                                    .iter()
+                                    .all(|r| matches!(r, Read::Suffix(n) if *n <= FOOTER_MAX))
+                        }));
+                if footer {
+                    return Ok(());
+                }
+                let mut allowed: Vec<String> = keys.clone();
+                allowed.extend(footers.iter().map(|f| format!("the last bytes of *{f}")));
+                refuse(what, allowed.join(", "))
+            }
+            Keys::Ranges {
+                what,
+                ranges: allowed,
+            } => {
+                let exact = ranges.is_some_and(|rs| {
+                    !rs.is_empty()
+                        && rs.iter().all(|r| match r {
+                            Read::Bounded(r) => allowed.iter().any(|(k, a)| k == key && a == r),
+                            Read::Suffix(_) | Read::Other => false,
+                        })
+                });
+                if exact {
+                    Ok(())
+                } else {
+                    refuse(
+                        what,
+                        format!(
+                            "{} byte range(s) of the files the reference set points at",
+                            allowed.len()
+                        ),
+                    )
+                }
+            }
         }
-        Err(GuardError::NotMetadata {
-            key: location.to_string(),
-            what: declared.what,
-            allowed: declared.allowed(),
-        }
-        .into_store_error())
     }
 
     fn allow_write(&self, operation: &'static str, location: &Path) -> Result<()> {
@@ -398,7 +489,8 @@ impl<T: ObjectStore> ObjectStore for Guard<T> {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        self.allow_read(location)?;
+        let range = options.range.as_ref().map(|r| vec![Read::of(r)]);
+        self.allow_read(location, options.head, range.as_deref())?;
         // A range we can size before asking keeps the request itself small.
         if let Some(GetRange::Bounded(r)) = &options.range {
             self.budget
@@ -431,7 +523,8 @@ impl<T: ObjectStore> ObjectStore for Guard<T> {
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        self.allow_read(location)?;
+        let reads: Vec<Read> = ranges.iter().cloned().map(Read::Bounded).collect();
+        self.allow_read(location, false, Some(&reads))?;
         let total: u64 = ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum();
         self.budget
             .reserve(location.as_ref(), total)
@@ -770,5 +863,90 @@ mod tests {
         g.delete(&Path::from("a")).await.unwrap();
         assert!(g.head(&Path::from("a")).await.is_err());
         assert_eq!(g.head(&Path::from("b")).await.unwrap().size, 5);
+    }
+
+    #[tokio::test]
+    async fn a_reference_source_reads_its_files_footers_and_exact_ranges_only() {
+        let files = [
+            ("refs/set.json", b"{}".to_vec()),
+            ("refs/p/.zmetadata", b"{}".to_vec()),
+            ("refs/p/t/refs.0.parq", vec![7; 64]),
+            ("data/day1.nc", vec![1; 100]),
+        ];
+        let policy = Policy {
+            keys: Keys::Files {
+                what: "kerchunk reference",
+                keys: vec!["refs/set.json".into(), "refs/p/.zmetadata".into()],
+                footers: &[".parq"],
+            },
+            writes: Writes::None,
+        };
+        let g = guarded(&files, 1 << 20, policy).await;
+        assert!(g.get(&Path::from("refs/set.json")).await.is_ok());
+        assert!(g.get(&Path::from("refs/p/.zmetadata")).await.is_ok());
+        let footer = GetOptions {
+            range: Some(GetRange::Suffix(8)),
+            ..Default::default()
+        };
+        let tail = g
+            .get_opts(&Path::from("refs/p/t/refs.0.parq"), footer)
+            .await
+            .unwrap();
+        assert_eq!(tail.bytes().await.unwrap().len(), 8);
+        // The whole Parquet file, a range from its start, a target: refused.
+        for (key, range) in [
+            ("refs/p/t/refs.0.parq", None),
+            ("refs/p/t/refs.0.parq", Some(GetRange::Bounded(0..8))),
+            (
+                "refs/p/t/refs.0.parq",
+                Some(GetRange::Suffix(FOOTER_MAX + 1)),
+            ),
+            ("data/day1.nc", None),
+        ] {
+            let options = GetOptions {
+                range,
+                ..Default::default()
+            };
+            let err = g.get_opts(&Path::from(key), options).await.unwrap_err();
+            assert!(
+                matches!(guard_error(&err), GuardError::NotMetadata { .. }),
+                "{key}: {err}"
+            );
+        }
+
+        let policy = Policy {
+            keys: Keys::Ranges {
+                what: "referenced coordinate",
+                ranges: vec![("data/day1.nc".into(), 10..20)],
+            },
+            writes: Writes::None,
+        };
+        let g = guarded(&files, 1 << 20, policy).await;
+        let got = g
+            .get_range(&Path::from("data/day1.nc"), 10..20)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 10);
+        for range in [10..21, 0..100] {
+            assert!(
+                g.get_range(&Path::from("data/day1.nc"), range)
+                    .await
+                    .is_err()
+            );
+        }
+        assert!(g.get(&Path::from("data/day1.nc")).await.is_err());
+        assert!(g.get(&Path::from("refs/set.json")).await.is_err());
+
+        let g = guarded(
+            &files,
+            1 << 20,
+            Policy {
+                keys: Keys::HeadsOnly,
+                writes: Writes::None,
+            },
+        )
+        .await;
+        assert_eq!(g.head(&Path::from("data/day1.nc")).await.unwrap().size, 100);
+        assert!(g.get(&Path::from("data/day1.nc")).await.is_err());
     }
 }

@@ -29,7 +29,11 @@ pub enum Entry {
     /// Inline data, decoded (`base64:` removed and decoded; text as UTF-8).
     Inline(Vec<u8>),
     /// `[url, offset, length]`; `url` as written (templates unexpanded).
-    Range { url: String, offset: u64, length: u64 },
+    Range {
+        url: String,
+        offset: u64,
+        length: u64,
+    },
     /// `[url]`: the whole target file.
     WholeFile { url: String },
 }
