@@ -49,6 +49,9 @@ pub struct Hierarchy {
     /// Pre-order: every node after its parent, siblings sorted by name.
     pub nodes: Vec<Node>,
     children: Vec<Vec<usize>>,
+    /// What the metadata was read from when that is not a Zarr store
+    /// ("kerchunk reference set (JSON, spec version 1)").
+    pub source: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -159,6 +162,7 @@ impl Hierarchy {
                 .unwrap_or_else(|| vec![Vec::new(); nodes.len()]),
             nodes,
             warnings,
+            source: None,
         }
     }
 
@@ -190,6 +194,7 @@ impl Hierarchy {
             children: link(&nodes).unwrap_or_else(|| vec![Vec::new(); nodes.len()]),
             nodes,
             warnings: self.warnings,
+            source: self.source,
         })
     }
 

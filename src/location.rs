@@ -63,6 +63,9 @@ pub struct Location {
     pub prefix: String,
     /// Normalised form for display and JSON (`s3a://` → `s3://`, no trailing `/`).
     pub url: String,
+    /// Written as `reference://URL` (or fsspec's chained `reference::URL`):
+    /// the file is a kerchunk reference set whatever its name.
+    pub reference: bool,
 }
 
 const SUPPORTED: &str = "s3://, s3a://, gs://, az://, http://, https://, file:// or a local path";
@@ -96,6 +99,19 @@ impl Location {
 
     pub fn parse(input: &str) -> Result<Self> {
         let trimmed = input.trim();
+        if let Some(target) = ["reference://", "reference::"]
+            .iter()
+            .find_map(|p| trimmed.strip_prefix(p))
+        {
+            if target.is_empty() || target.starts_with("reference:") {
+                return Err(Error::new(format!("no reference file after \"reference://\" in {input:?}"))
+                    .with_hint("write reference://s3://bucket/refs.json (or the reference file's URL alone)"));
+            }
+            return Self::parse(target).map(|location| Self {
+                reference: true,
+                ..location
+            });
+        }
         if trimmed.is_empty() {
             return Err(Error::new("empty store URL").with_hint(format!("give {SUPPORTED}")));
         }
@@ -134,6 +150,7 @@ impl Location {
                 }
                 let base = format!("{}://{container}@{host}", scheme.to_ascii_lowercase());
                 Ok(Self {
+                    reference: false,
                     url: join_url(&base, &prefix),
                     backend: Backend::Azure {
                         container: container.to_string(),
@@ -166,6 +183,7 @@ impl Location {
                 let prefix = clean_prefix(&decoded);
                 let url = join_url(&base, &prefix);
                 Ok(Self {
+                    reference: false,
                     backend: Backend::Http { base },
                     prefix,
                     url,
@@ -218,6 +236,7 @@ impl Location {
             .map(|q| SasToken(q.to_string()));
         let base = format!("https://{host}/{container}");
         Ok(Self {
+            reference: false,
             url: join_url(&base, &prefix),
             backend: Backend::Azure {
                 container: container.to_string(),
@@ -237,6 +256,7 @@ impl Location {
         };
         let url = join_url(&format!("{scheme}://{bucket}"), &prefix);
         Self {
+            reference: false,
             backend,
             prefix,
             url,
@@ -263,6 +283,7 @@ impl Location {
         // the leading `/`, so a path inside a store can look at its parents.
         let prefix = clean_prefix(&root.to_string_lossy());
         Ok(Self {
+            reference: false,
             backend: Backend::Local {
                 root: PathBuf::from("/"),
             },
