@@ -86,6 +86,16 @@ pub fn names_a_directory(arg: &str) -> bool {
     arg.ends_with('/')
 }
 
+/// The names a JSON reference file (kerchunk) ends with.
+const REFERENCE_ENDINGS: [&str; 4] = [".json", ".json.zst", ".json.zstd", ".json.gz"];
+
+/// Whether a file name is that of a kerchunk JSON reference file: a
+/// `.json` (possibly compressed) that is not a Zarr metadata document.
+pub fn names_a_reference_file(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    REFERENCE_ENDINGS.iter().any(|e| lower.ends_with(e)) && lower != "zarr.json"
+}
+
 impl Location {
     /// Only URLs name object storage in the chores (a local path is for
     /// cp/mv).
@@ -107,7 +117,15 @@ impl Location {
                 return Err(Error::new(format!("no reference file after \"reference://\" in {input:?}"))
                     .with_hint("write reference://s3://bucket/refs.json (or the reference file's URL alone)"));
             }
-            return Self::parse(target).map(|location| Self {
+            let location = if target.contains("://") && !target.starts_with("file://") {
+                Self::parse(target)
+            } else {
+                Self::local_with(
+                    PathBuf::from(target.strip_prefix("file://").unwrap_or(target)),
+                    true,
+                )
+            };
+            return location.map(|location| Self {
                 reference: true,
                 ..location
             });
@@ -264,6 +282,12 @@ impl Location {
     }
 
     fn local(path: PathBuf) -> Result<Self> {
+        Self::local_with(path, false)
+    }
+
+    /// A local path; `any_file`: a regular file of any name is accepted
+    /// (`reference://` said it is a reference file).
+    fn local_with(path: PathBuf, any_file: bool) -> Result<Self> {
         let root = path.canonicalize().map_err(|e| {
             Error::new(format!(
                 "local path {} cannot be opened: {e}",
@@ -271,7 +295,8 @@ impl Location {
             ))
             .with_hint("check the path, or give a URL such as s3://bucket/store.zarr")
         })?;
-        if !root.is_dir() {
+        let name = root.file_name().map(|n| n.to_string_lossy().to_string());
+        if !root.is_dir() && !any_file && !name.is_some_and(|n| names_a_reference_file(&n)) {
             return Err(
                 Error::new(format!("local path {} is not a directory", root.display())).with_hint(
                     "point at the store's root directory (the one holding .zmetadata or zarr.json)",

@@ -100,8 +100,19 @@ fn body(probe: Result<Probe>) -> Result<Option<Bytes>> {
 /// tree: it is either stale or an unrelated parent directory (a local path
 /// walks up to `/`), and a warning names it.
 pub async fn detect(ms: &StoreHandle) -> Result<Opened> {
+    // A reference file named by its URL: that one GET, nothing else.
+    if super::reference::named_by_url(&ms.location) {
+        let references = super::reference::read_json(ms, super::reference::keep_none()).await?;
+        return references.hierarchy().map(Opened::Tree);
+    }
     let (v3, v2) = futures::join!(probe(ms, "zarr.json"), probe(ms, ".zmetadata"));
     let (v3, v2) = (v3?, v2?);
+    // A Parquet reference directory: its `.zmetadata` says so.
+    if let (Probe::Absent { .. }, Probe::Found(bytes)) = (&v3, &v2)
+        && let Some(references) = super::reference::parquet_directory(&ms.location.url, bytes)
+    {
+        return references?.hierarchy().map(Opened::Tree);
+    }
     let here = &ms.location.prefix;
     let unconsolidated_v3 = match consolidated_in(ms, here, &v3, &v2)? {
         Found::Tree(h) | Found::LoneArray(h) => return Ok(Opened::Tree(h)),

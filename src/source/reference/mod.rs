@@ -30,19 +30,14 @@ use model::{Compression, Format, Scanned};
 /// What the guard calls the keys this source reads.
 pub const WHAT: &str = "kerchunk reference set";
 
-/// The names a JSON reference file ends with.
-const JSON_ENDINGS: [&str; 4] = [".json", ".json.zst", ".json.zstd", ".json.gz"];
-
 /// Whether the location names a JSON reference file: by how it was written
 /// (`reference://`) or by its name — a `.json` file that is not a Zarr
 /// metadata document.
 pub fn named_by_url(location: &Location) -> bool {
-    if location.reference {
-        return true;
-    }
-    let name = location.prefix.rsplit('/').next().unwrap_or_default();
-    let lower = name.to_ascii_lowercase();
-    JSON_ENDINGS.iter().any(|e| lower.ends_with(e)) && !model::is_metadata_key(name)
+    location.reference
+        || crate::location::names_a_reference_file(
+            location.prefix.rsplit('/').next().unwrap_or_default(),
+        )
 }
 
 /// A reference set as read.
@@ -303,4 +298,45 @@ pub fn hierarchy(url: &str, docs: &[(String, Vec<u8>)], source: String) -> Resul
     };
     h.source = Some(source);
     Ok(h)
+}
+
+/// The Parquet reference directory at `url`, if `zmetadata` (its
+/// `.zmetadata`, already read) is one: the tree needs nothing more.
+pub fn parquet_directory(url: &str, zmetadata: &[u8]) -> Option<Result<References>> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        record_size: Option<serde_json::Value>,
+        metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+    let head: Head = serde_json::from_slice(zmetadata).ok()?;
+    let record_size = head.record_size?;
+    let metadata = head.metadata?;
+    let Some(record_size) = record_size.as_u64().filter(|n| *n > 0) else {
+        return Some(Err(Error::of_kind(
+            ErrorKind::InvalidMetadata,
+            format!("{url}/.zmetadata is a Parquet reference index with record_size {record_size}, not a positive whole number"),
+        )
+        .with_hint("rewrite the references with kerchunk.df.refs_to_dataframe")));
+    };
+    let metadata = metadata
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s.into_bytes(),
+                other => other.to_string().into_bytes(),
+            };
+            (key, text)
+        })
+        .collect();
+    Some(Ok(References {
+        url: url.to_string(),
+        format: Format::Parquet,
+        compression: Compression::None,
+        size: None,
+        record_size: Some(record_size),
+        scanned: Scanned {
+            metadata,
+            ..Scanned::default()
+        },
+    }))
 }
