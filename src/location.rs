@@ -114,8 +114,12 @@ impl Location {
             .find_map(|p| trimmed.strip_prefix(p))
         {
             if target.is_empty() || target.starts_with("reference:") {
-                return Err(Error::new(format!("no reference file after \"reference://\" in {input:?}"))
-                    .with_hint("write reference://s3://bucket/refs.json (or the reference file's URL alone)"));
+                return Err(Error::new(format!(
+                    "no reference file after \"reference://\" in {input:?}"
+                ))
+                .with_hint(
+                    "write reference://s3://bucket/refs.json (or the reference file's URL alone)",
+                ));
             }
             let location = if target.contains("://") && !target.starts_with("file://") {
                 Self::parse(target)

@@ -119,6 +119,24 @@ pub enum Command {
     /// node (a crawl) where there is none, or always per node with --crawl.
     /// Exit 0 same, 1 different, 2 error.
     Diff(DiffArgs),
+    /// What a kerchunk reference set holds and points at (`--verify`: are
+    /// its target files still there?).
+    ///
+    /// Reads the reference set alone — a JSON file (spec version 0 or 1,
+    /// plain, .zst or .gz) in one streamed pass, or a Parquet reference
+    /// directory's .zmetadata and footers — never a byte of the files it
+    /// points at: spec version, key counts (metadata, inline chunks and
+    /// their bytes, referenced chunks), templates, `gen` entries (counted,
+    /// not expanded), the distinct target files by protocol and prefix, the
+    /// referenced bytes, and per array its references against the chunk
+    /// grid (chunks without a reference read as the fill value).
+    ///
+    /// With --verify, every distinct target file gets one HEAD request (a
+    /// bounded number at once, at most --max-requests): files missing,
+    /// unreadable, or shorter than the furthest byte the references read
+    /// are reported, and the exit code is 1.
+    #[command(after_long_help = REFS_NOTES)]
+    Refs(RefsArgs),
     /// List a prefix's immediate children (or everything below it with -r).
     ///
     /// One delimited LIST; objects are never read. Zarr stores recognisable
@@ -254,6 +272,44 @@ pub struct JsonArg {
     /// One JSON document.
     #[arg(long)]
     pub json: bool,
+}
+
+const REFS_NOTES: &str = "\
+Access to the target files:
+  The access flags (--anon, --profile, --endpoint-url, --region, …) apply to
+  the reference file and to its targets alike. fsspec's remote_protocol is
+  the scheme of each target URL (s3://, gs://, https://, a path); its
+  remote_options map onto the same flags: anon=True is --anon,
+  client_kwargs.endpoint_url is --endpoint-url, profile is --profile.
+
+Examples:
+  zarrscope refs s3://bucket/refs/daymet.json
+  zarrscope refs https://usgs.osn.mghpcc.org/hytest/daymet.json \\
+      --endpoint-url https://usgs.osn.mghpcc.org --anon --verify
+  zarrscope refs reference://s3://bucket/refs/set.json.zst --json";
+
+#[derive(Debug, Args)]
+pub struct RefsArgs {
+    /// The reference set: a .json file (or .json.zst/.json.gz), a Parquet
+    /// reference directory, or reference://URL.
+    pub url: String,
+    #[command(flatten)]
+    pub output: JsonArg,
+    /// HEAD every distinct target file and report those missing,
+    /// unreadable or too short; exit 1 when one is.
+    #[arg(long, help_heading = "Verify")]
+    pub verify: bool,
+    /// HEAD requests in flight at once with --verify.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024), help_heading = "Verify")]
+    pub concurrency: usize,
+    /// Most HEAD requests --verify makes; targets past it are reported as
+    /// not checked.
+    #[arg(long, value_name = "N", default_value_t = crate::source::crawl::DEFAULT_MAX_REQUESTS, help_heading = "Verify")]
+    pub max_requests: u64,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 pub mod args;
 mod objects;
 pub mod output;
+mod refs;
 mod session;
 mod show;
 mod stores;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Check(args) => finish_code(block_on(stores::check(args))),
         Command::Consolidate(args) => finish(block_on(stores::consolidate(args))),
         Command::Diff(args) => finish_code(block_on(stores::diff(args))),
+        Command::Refs(args) => finish_code(block_on(refs::refs(args))),
         Command::Ls(args) => finish(block_on(objects::ls(args))),
         Command::Glob(args) => finish(block_on(objects::glob(args))),
         Command::Info(args) => finish(block_on(objects::info(args))),

@@ -13,7 +13,7 @@ use crate::location::Location;
 use crate::render::Stats;
 use crate::render::check::{
     CheckFound, ConsolidateWrite, Replacing, write_check, write_consolidate_plan,
-    write_consolidated, write_diff,
+    write_consolidated, write_diff, write_reference_check,
 };
 use crate::source::crawl::crawl;
 use crate::source::{Opened, detect};
@@ -42,6 +42,16 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
         .open(Location::parse(&args.url)?, crate::source::POLICY)
         .await?;
     let options = args.crawling.options(&args.report);
+    // A reference set has no per-node documents to compare with: lint its
+    // tree, and stale means nothing there.
+    if crate::source::reference::named_by_url(&ms.location) {
+        let h = match session.settle(detect(&ms).await)? {
+            Opened::Tree(h) => h,
+            Opened::Unconsolidated(u) => return Err(u.error),
+        };
+        print_warnings(&ms, &h, &args.report);
+        return check_reference_set(&session, &ms, &h, &args);
+    }
     // Both at once: the crawl dominates the wall time anyway.
     let (consolidated, crawled) = futures::join!(detect(&ms), crawl(&ms, &options));
     let crawled = session.settle(crawled)?;
@@ -93,6 +103,50 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
         findings: &findings,
     };
     write_out(|out| write_check(out, &found, &|command| ms.command(command)))?;
+    Ok(code)
+}
+
+/// `check` of a reference set: its metadata linted, nothing to compare.
+fn check_reference_set(
+    session: &Session,
+    ms: &crate::store::StoreHandle,
+    h: &crate::hierarchy::Hierarchy,
+    args: &CheckArgs,
+) -> Result<u8> {
+    let findings = lint(h);
+    let lint_fails = findings.iter().any(|f| f.severity <= Severity::Warning);
+    let code = if args.strict && lint_fails {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    };
+    if args.output.json {
+        json_out(&CheckReport {
+            url: &ms.location.url,
+            consolidated_root: None,
+            consolidated_nodes: None,
+            crawled_nodes: 0,
+            stale: false,
+            only_on_disk: &[],
+            only_in_consolidated: &[],
+            changed: &[],
+            findings: &findings,
+            stats: session.totals(),
+        })?;
+        return Ok(code);
+    }
+    let source = h.source.as_deref().unwrap_or("reference set");
+    let verify = ms.command(&format!("refs {} --verify", ms.location.url));
+    write_out(|out| {
+        write_reference_check(
+            out,
+            &ms.location.url,
+            source,
+            h.nodes.len(),
+            &verify,
+            &findings,
+        )
+    })?;
     Ok(code)
 }
 

@@ -67,6 +67,23 @@ pub fn write_check(
     write_findings(out, found.findings)
 }
 
+/// `check`'s report on a reference set (`source` says which kind): only
+/// lint findings, since its metadata has no second copy to go stale.
+pub fn write_reference_check(
+    out: &mut dyn Write,
+    url: &str,
+    source: &str,
+    nodes: usize,
+    verify: &str,
+    findings: &[Finding],
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{url}: a {source} with {nodes} nodes; its metadata has one copy, in the reference set, so nothing can be stale; `{verify}` checks that its target files are still there"
+    )?;
+    write_findings(out, findings)
+}
+
 /// `diff`'s report on the stores at `a` and `b`.
 pub fn write_diff(
     out: &mut dyn Write,

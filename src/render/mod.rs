@@ -12,6 +12,7 @@ mod json;
 pub mod objects;
 pub mod ome;
 pub mod peek;
+pub mod references;
 mod table;
 pub mod text;
 mod tree;

@@ -11,6 +11,8 @@
 
 pub mod model;
 pub mod scan;
+pub mod summary;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -230,7 +232,9 @@ impl std::io::Read for ChannelReader {
 /// else v2 (the documents are read as one consolidated document would be).
 pub fn hierarchy(url: &str, docs: &[(String, Vec<u8>)], source: String) -> Result<Hierarchy> {
     let mut warnings = Vec::new();
-    let v3 = docs.iter().any(|(k, _)| k.rsplit('/').next() == Some("zarr.json"));
+    let v3 = docs
+        .iter()
+        .any(|(k, _)| k.rsplit('/').next() == Some("zarr.json"));
     let mut h = if v3 {
         let mut nodes = Vec::new();
         for (key, doc) in docs {
@@ -249,8 +253,10 @@ pub fn hierarchy(url: &str, docs: &[(String, Vec<u8>)], source: String) -> Resul
     } else {
         // Individual documents win over an embedded `.zmetadata`, as
         // zarr-python opening the set unconsolidated sees them.
-        let own: Vec<&(String, Vec<u8>)> =
-            docs.iter().filter(|(k, _)| !k.ends_with(".zmetadata")).collect();
+        let own: Vec<&(String, Vec<u8>)> = docs
+            .iter()
+            .filter(|(k, _)| !k.ends_with(".zmetadata"))
+            .collect();
         let consolidated = if own.is_empty() {
             docs.iter()
                 .find(|(k, _)| k == ".zmetadata")

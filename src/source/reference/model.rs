@@ -39,7 +39,7 @@ pub enum Entry {
 }
 
 /// Chunk entries counted together (one directory's, or one array's).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Tally {
     /// Inline values and their decoded bytes.
     pub inline: u64,
@@ -71,7 +71,7 @@ impl Tally {
 }
 
 /// How the entries use one target file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TargetUse {
     /// `[url, offset, length]` entries pointing into it.
     pub references: u64,
@@ -96,7 +96,7 @@ pub struct GenEntry {
 
 /// A key whose value kerchunk never writes (a number, `[url, "x"]`, …):
 /// reported, never an error for the whole set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Invalid {
     pub key: String,
     pub why: String,

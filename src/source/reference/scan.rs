@@ -56,7 +56,8 @@ pub fn scan(reader: impl Read, options: &ScanOptions) -> Result<Scanned, ScanErr
                 t.inline += 1;
                 t.inline_bytes += s.len() as u64;
                 if (options.keep)(&k) {
-                    out.kept.push((k.clone(), Entry::Inline(s.clone().into_bytes())));
+                    out.kept
+                        .push((k.clone(), Entry::Inline(s.clone().into_bytes())));
                 }
             }
             serde_json::Value::Array(a) => {
@@ -65,12 +66,22 @@ pub fn scan(reader: impl Read, options: &ScanOptions) -> Result<Scanned, ScanErr
                 let len = a.get(2).and_then(|x| x.as_u64()).unwrap_or(0);
                 t.referenced += 1;
                 t.referenced_bytes += len;
-                let u = out.targets.entry(url.clone()).or_insert(TargetUse::default());
+                let u = out
+                    .targets
+                    .entry(url.clone())
+                    .or_insert(TargetUse::default());
                 u.references += 1;
                 u.bytes += len;
                 u.max_end = u.max_end.max(off + len);
                 if (options.keep)(&k) {
-                    out.kept.push((k.clone(), Entry::Range { url, offset: off, length: len }));
+                    out.kept.push((
+                        k.clone(),
+                        Entry::Range {
+                            url,
+                            offset: off,
+                            length: len,
+                        },
+                    ));
                 }
             }
             _ => {}
