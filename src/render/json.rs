@@ -21,6 +21,9 @@ struct Document<'a> {
     consolidated: bool,
     crawled: bool,
     complete: bool,
+    /// What the metadata came from when not a Zarr store (a reference set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
     nodes: Vec<JsonNode<'a>>,
     stats: Stats,
     warnings: &'a [String],
@@ -96,6 +99,7 @@ impl Renderer for JsonRenderer {
             consolidated: h.consolidated,
             crawled: h.crawled,
             complete: h.complete,
+            source: h.source.as_deref(),
             nodes: h.nodes.iter().map(node).collect(),
             stats,
             warnings: &h.warnings,

@@ -73,9 +73,22 @@ pub struct Targets {
     pub prefixes: Vec<Prefix>,
     /// The sum of every referenced length.
     pub bytes: u64,
-    /// Every target, sorted by URL, with how it is used (JSON only).
-    #[serde(skip)]
+    /// Every target, sorted by URL, with how it is used.
+    #[serde(serialize_with = "target_list")]
     pub list: Vec<(String, TargetUse)>,
+}
+
+fn target_list<S: serde::Serializer>(
+    list: &[(String, TargetUse)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Target<'a> {
+        url: &'a str,
+        #[serde(flatten)]
+        uses: &'a TargetUse,
+    }
+    serializer.collect_seq(list.iter().map(|(url, uses)| Target { url, uses }))
 }
 
 #[derive(Debug, Clone, Serialize)]
