@@ -10,7 +10,7 @@
 //! are made, in the style of the crawl ([`crate::source::crawl`]).
 
 use std::future::Future;
-use std::path::{Path as FsPath, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
@@ -164,7 +164,7 @@ fn address_local(url: &str) -> std::result::Result<Addressed, String> {
     Ok(Addressed {
         root,
         key,
-        shown: FsPath::new(&path).display().to_string(),
+        shown: path.display().to_string(),
     })
 }
 
