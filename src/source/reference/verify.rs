@@ -123,6 +123,7 @@ fn address(url: &str) -> std::result::Result<Addressed, String> {
         backend: location.backend.clone(),
         prefix: String::new(),
         url: location.url_of(""),
+        reference: false,
     };
     Ok(Addressed {
         root,
