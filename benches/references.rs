@@ -83,9 +83,19 @@ fn as_document(value: &Value) -> Value {
 fn generate(path: &Path) -> u64 {
     let mut out = BufWriter::new(File::create(path).unwrap());
     let templates: serde_json::Map<String, Value> = (0..TEMPLATED)
-        .map(|f| (format!("a{f}"), json!(format!("s3://hytest/conus404/wrfout_d01_{f:05}.nc"))))
+        .map(|f| {
+            (
+                format!("a{f}"),
+                json!(format!("s3://hytest/conus404/wrfout_d01_{f:05}.nc")),
+            )
+        })
         .collect();
-    write!(out, "{{\"version\":1,\"templates\":{},\"refs\":{{", Value::Object(templates)).unwrap();
+    write!(
+        out,
+        "{{\"version\":1,\"templates\":{},\"refs\":{{",
+        Value::Object(templates)
+    )
+    .unwrap();
     let mut meta = serde_json::Map::new();
     meta.insert(".zgroup".into(), as_document(&json!({"zarr_format": 2})));
     meta.insert(
@@ -96,8 +106,10 @@ fn generate(path: &Path) -> u64 {
     for (name, n) in [("time", GRID.0), ("y", GRID.1 * 100), ("x", GRID.2 * 100)] {
         meta.insert(
             format!("{name}/.zarray"),
-            as_document(&json!({"chunks": [n], "compressor": null, "dtype": "<f8", "fill_value": null,
-                "filters": null, "order": "C", "shape": [n], "zarr_format": 2})),
+            as_document(
+                &json!({"chunks": [n], "compressor": null, "dtype": "<f8", "fill_value": null,
+                "filters": null, "order": "C", "shape": [n], "zarr_format": 2}),
+            ),
         );
         meta.insert(
             format!("{name}/.zattrs"),
@@ -124,7 +136,9 @@ fn generate(path: &Path) -> u64 {
     // Coordinates inline, as kerchunk does for small arrays.
     let b64 = base64::engine::general_purpose::STANDARD;
     for (name, n) in [("time", GRID.0), ("y", GRID.1 * 100), ("x", GRID.2 * 100)] {
-        let data: Vec<u8> = (0..n as u64).flat_map(|v| (v as f64).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..n as u64)
+            .flat_map(|v| (v as f64).to_le_bytes())
+            .collect();
         write!(out, ",\"{name}/0\":\"base64:{}\"", b64.encode(&data)).unwrap();
     }
     let small = b64.encode([7u8; 48]);
@@ -140,7 +154,11 @@ fn generate(path: &Path) -> u64 {
                     if entry % 100 == 0 {
                         write!(out, ",\"var{i}/{t}.{y}.{x}\":\"base64:{small}\"").unwrap();
                     } else if file < TEMPLATED {
-                        write!(out, ",\"var{i}/{t}.{y}.{x}\":[\"{{{{a{file}}}}}\",{offset},{length}]").unwrap();
+                        write!(
+                            out,
+                            ",\"var{i}/{t}.{y}.{x}\":[\"{{{{a{file}}}}}\",{offset},{length}]"
+                        )
+                        .unwrap();
                     } else {
                         write!(
                             out,
@@ -173,14 +191,23 @@ fn child(variant: &str, path: &Path) {
             };
             let (_, reader) = open(File::open(path).unwrap()).unwrap();
             let scanned = scan(reader, &options).unwrap();
-            metadata = scanned.metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
+            metadata = scanned
+                .metadata
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum();
             let referenced: u64 = scanned.chunks.values().map(|t| t.referenced).sum();
-            assert_eq!(scanned.targets.len(), TARGET_FILES, "every target file counted");
+            assert_eq!(
+                scanned.targets.len(),
+                TARGET_FILES,
+                "every target file counted"
+            );
             assert!(referenced > 0);
             std::hint::black_box(scanned);
         }
         "value_reader" => {
-            let value: Value = serde_json::from_reader(BufReader::new(File::open(path).unwrap())).unwrap();
+            let value: Value =
+                serde_json::from_reader(BufReader::new(File::open(path).unwrap())).unwrap();
             std::hint::black_box(value);
         }
         "value_slice" => {
@@ -191,7 +218,10 @@ fn child(variant: &str, path: &Path) {
         other => panic!("unknown variant {other}"),
     }
     let seconds = started.elapsed().as_secs_f64();
-    println!("{seconds} {} {metadata}", PEAK.load(Ordering::Relaxed) - base);
+    println!(
+        "{seconds} {} {metadata}",
+        PEAK.load(Ordering::Relaxed) - base
+    );
 }
 
 struct Run {
@@ -206,7 +236,11 @@ struct Run {
 #[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its rusage
 fn run_child(command: &mut Command) -> Option<Run> {
     let started = Instant::now();
-    let child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().ok()?;
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .ok()?;
     let pid = child.id() as libc::pid_t;
     let mut stdout = child.stdout?;
     let mut text = String::new();
@@ -235,7 +269,8 @@ fn rust_variant(path: &Path, variant: &str, runs: usize) -> (Run, usize) {
     let mut best: Vec<Run> = Vec::new();
     let mut metadata = 0;
     for _ in 0..runs {
-        let mut run = run_child(Command::new(&me).args(["--child", variant]).arg(path)).expect("child runs");
+        let mut run =
+            run_child(Command::new(&me).args(["--child", variant]).arg(path)).expect("child runs");
         let fields: Vec<&str> = run.stdout.split_whitespace().collect();
         run.seconds = fields[0].parse().unwrap();
         run.heap = Some(fields[1].parse().unwrap());
@@ -248,7 +283,11 @@ fn rust_variant(path: &Path, variant: &str, runs: usize) -> (Run, usize) {
 }
 
 fn mb(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
+    if bytes < 10_000_000 {
+        format!("{:.0} kB", bytes as f64 / 1e3)
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    }
 }
 
 fn main() {
@@ -268,8 +307,9 @@ fn main() {
         GRID.2,
         t0.elapsed().as_secs_f64()
     );
-    // Read the file once so every variant starts from the page cache.
-    std::hint::black_box(std::fs::read(&path).unwrap().len());
+    // Read the file once so every variant starts from the page cache, in
+    // blocks: this process's own peak is every child's starting ru_maxrss.
+    std::io::copy(&mut File::open(&path).unwrap(), &mut std::io::sink()).unwrap();
 
     let runs = 3;
     let (idle, _) = rust_variant(&path, "idle", runs);
@@ -309,9 +349,27 @@ fn main() {
             above as f64 / base_mem as f64
         );
     };
-    row("zarrscope scan (one pass)", scanned.seconds, scanned.rss, idle.rss, scanned.heap);
-    row("serde_json from_reader Value", reader.seconds, reader.rss, idle.rss, reader.heap);
-    row("serde_json read + from_slice Value", slice.seconds, slice.rss, idle.rss, slice.heap);
+    row(
+        "zarrscope scan (one pass)",
+        scanned.seconds,
+        scanned.rss,
+        idle.rss,
+        scanned.heap,
+    );
+    row(
+        "serde_json from_reader Value",
+        reader.seconds,
+        reader.rss,
+        idle.rss,
+        reader.heap,
+    );
+    row(
+        "serde_json read + from_slice Value",
+        slice.seconds,
+        slice.rss,
+        idle.rss,
+        slice.heap,
+    );
     match fsspec {
         Some((py_idle, full)) => {
             let fields: std::collections::HashMap<&str, &str> = full
@@ -319,7 +377,8 @@ fn main() {
                 .split_whitespace()
                 .filter_map(|f| f.split_once('='))
                 .collect();
-            let seconds: f64 = fields["open_s"].parse::<f64>().unwrap() + fields["ls_s"].parse::<f64>().unwrap();
+            let seconds: f64 =
+                fields["open_s"].parse::<f64>().unwrap() + fields["ls_s"].parse::<f64>().unwrap();
             row(
                 &format!("fsspec {} open + ls (ujson)", fields["fsspec"]),
                 seconds,
@@ -330,7 +389,7 @@ fn main() {
             println!("  fsspec: {}", full.stdout.trim());
         }
         None => println!(
-            "fsspec: skipped: `{python}` lacks fsspec or ujson (python3 -m pip install fsspec ujson, or point ZARRSCOPE_BENCH_PYTHON at a python that has them)"
+            "fsspec: skipped (see the child's message above): does `{python}` lack fsspec or ujson? (python3 -m pip install fsspec ujson, or point ZARRSCOPE_BENCH_PYTHON at a python that has them)"
         ),
     }
     let above = scanned.rss.saturating_sub(idle.rss);

@@ -14,15 +14,14 @@ use std::fmt;
 use std::io::{self, BufReader, Read};
 
 use base64::Engine;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::model::{
-    Compression, Entry, GenEntry, INVALID_KEPT, Invalid, Scanned, directory_of,
-    is_metadata_key,
+    Compression, Entry, GenEntry, INVALID_KEPT, Invalid, Scanned, directory_of, is_metadata_key,
 };
 
 /// What the caller wants from a scan.
@@ -64,7 +63,9 @@ const READ_BUFFER: usize = 64 << 10;
 /// Finds the compression of a reference file from its first bytes (not
 /// its name: fsspec writes `compression=` output under any name) and
 /// returns a reader of its JSON.
-pub fn open(mut reader: impl Read + Send + 'static) -> io::Result<(Compression, Box<dyn Read + Send>)> {
+pub fn open(
+    mut reader: impl Read + Send + 'static,
+) -> io::Result<(Compression, Box<dyn Read + Send>)> {
     let mut head = [0u8; 4];
     let mut filled = 0;
     while filled < head.len() {
@@ -78,10 +79,16 @@ pub fn open(mut reader: impl Read + Send + 'static) -> io::Result<(Compression, 
     let head = &head[..filled];
     let whole = io::Cursor::new(head.to_vec()).chain(reader);
     if head.starts_with(&ZSTD_MAGIC) {
-        Ok((Compression::Zstd, Box::new(zstd::stream::read::Decoder::new(whole)?)))
+        Ok((
+            Compression::Zstd,
+            Box::new(zstd::stream::read::Decoder::new(whole)?),
+        ))
     } else if head.starts_with(&GZIP_MAGIC) {
         // Multi: a gzip file may hold several members, as `cat a.gz b.gz`.
-        Ok((Compression::Gzip, Box::new(flate2::read::MultiGzDecoder::new(whole))))
+        Ok((
+            Compression::Gzip,
+            Box::new(flate2::read::MultiGzDecoder::new(whole)),
+        ))
     } else {
         Ok((Compression::None, Box::new(whole)))
     }
@@ -106,8 +113,10 @@ pub fn scan(reader: impl Read, options: &ScanOptions) -> Result<Scanned, ScanErr
         keys: 0,
     };
     let outcome = {
-        let mut de =
-            serde_json::Deserializer::from_reader(BufReader::with_capacity(READ_BUFFER, &mut bounded));
+        let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(
+            READ_BUFFER,
+            &mut bounded,
+        ));
         TopSeed(&mut state)
             .deserialize(&mut de)
             .and_then(|()| de.end())
@@ -135,7 +144,9 @@ pub fn scan(reader: impl Read, options: &ScanOptions) -> Result<Scanned, ScanErr
         Some(Value::Number(n)) if n.as_u64() == Some(1) => 1,
         Some(other) => {
             return Err(ScanError::NotReferenceSet {
-                why: format!("\"version\" is {other}; kerchunk reference sets are version 0 (no \"version\") or 1"),
+                why: format!(
+                    "\"version\" is {other}; kerchunk reference sets are version 0 (no \"version\") or 1"
+                ),
             });
         }
         None if state.saw_refs => 1,
@@ -222,7 +233,12 @@ fn bump<V: Default>(map: &mut HashMap<String, V>, key: &str, update: impl FnOnce
 /// The decoded length of base64 text, without decoding it.
 fn base64_len(text: &str) -> u64 {
     let bytes = text.as_bytes();
-    let pad = bytes.iter().rev().take(2).take_while(|&&b| b == b'=').count();
+    let pad = bytes
+        .iter()
+        .rev()
+        .take(2)
+        .take_while(|&&b| b == b'=')
+        .count();
     ((bytes.len() - pad) as u64) * 3 / 4
 }
 
@@ -246,7 +262,9 @@ impl State<'_> {
             let data = match base64 {
                 Some(encoded) => match BASE64.decode(encoded) {
                     Ok(data) => data,
-                    Err(e) => return self.invalid(format!("inline base64 that does not decode: {e}")),
+                    Err(e) => {
+                        return self.invalid(format!("inline base64 that does not decode: {e}"));
+                    }
                 },
                 None => text.as_bytes().to_vec(),
             };
@@ -264,7 +282,11 @@ impl State<'_> {
         if (self.keep)(&self.key) {
             let url = self.url.clone();
             let entry = match range {
-                Some((offset, length)) => Entry::Range { url, offset, length },
+                Some((offset, length)) => Entry::Range {
+                    url,
+                    offset,
+                    length,
+                },
                 None => Entry::WholeFile { url },
             };
             self.out.kept.push((self.key.clone(), entry));
@@ -277,13 +299,17 @@ impl State<'_> {
             }
             None => target.whole_file += 1,
         });
-        bump(&mut self.out.chunks, directory_of(&self.key), |tally| match range {
-            Some((_, length)) => {
-                tally.referenced += 1;
-                tally.referenced_bytes += length;
-            }
-            None => tally.whole_files += 1,
-        });
+        bump(
+            &mut self.out.chunks,
+            directory_of(&self.key),
+            |tally| match range {
+                Some((_, length)) => {
+                    tally.referenced += 1;
+                    tally.referenced_bytes += length;
+                }
+                None => tally.whole_files += 1,
+            },
+        );
     }
 
     /// A metadata key's value: a string (the document, maybe base64) or an
@@ -297,7 +323,10 @@ impl State<'_> {
             match string.strip_prefix("base64:") {
                 Some(encoded) => match BASE64.decode(encoded) {
                     Ok(data) => data,
-                    Err(e) => return self.invalid(format!("metadata in base64 that does not decode: {e}")),
+                    Err(e) => {
+                        return self
+                            .invalid(format!("metadata in base64 that does not decode: {e}"));
+                    }
                 },
                 None => string.into_bytes(),
             }
@@ -318,7 +347,10 @@ impl State<'_> {
                 Value::String(text) => self.out.templates.push((name, text)),
                 other => {
                     self.key = format!("templates/{name}");
-                    self.invalid(format!("a template whose value is {}, not a string", kind_of(&other)));
+                    self.invalid(format!(
+                        "a template whose value is {}, not a string",
+                        kind_of(&other)
+                    ));
                 }
             }
         }
@@ -592,12 +624,21 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_> {
                         None => Some("offset + length past 2^64".to_string()),
                         Some(_) => Some("an array of more than three elements".to_string()),
                     },
-                    Some(other) => Some(format!("[url, offset, length] whose length is {}", other.kind())),
+                    Some(other) => Some(format!(
+                        "[url, offset, length] whose length is {}",
+                        other.kind()
+                    )),
                     None => Some("[url, offset] without a length".to_string()),
                 },
-                Some(other) => Some(format!("[url, …] whose second element is {}, not an offset", other.kind())),
+                Some(other) => Some(format!(
+                    "[url, …] whose second element is {}, not an offset",
+                    other.kind()
+                )),
             },
-            Some(other) => Some(format!("an array whose first element is {}, not a URL", other.kind())),
+            Some(other) => Some(format!(
+                "an array whose first element is {}, not a URL",
+                other.kind()
+            )),
         };
         if let Some(why) = why {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -607,7 +648,8 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        self.0.invalid("a JSON object under a chunk key (objects are for metadata keys)");
+        self.0
+            .invalid("a JSON object under a chunk key (objects are for metadata keys)");
         Ok(())
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
@@ -710,7 +752,10 @@ mod tests {
         scan_keeping(text, &|_| false)
     }
 
-    fn scan_keeping(text: &str, keep: &(dyn Fn(&str) -> bool + Sync)) -> Result<Scanned, ScanError> {
+    fn scan_keeping(
+        text: &str,
+        keep: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Scanned, ScanError> {
         let options = ScanOptions {
             keep,
             max_json_bytes: 1 << 20,
@@ -730,15 +775,34 @@ mod tests {
         );
         let s = scan_text(&text).unwrap();
         assert_eq!(s.version, 0);
-        assert_eq!(s.metadata[0], (".zgroup".to_string(), br#"{"zarr_format": 2}"#.to_vec()));
+        assert_eq!(
+            s.metadata[0],
+            (".zgroup".to_string(), br#"{"zarr_format": 2}"#.to_vec())
+        );
         // An object value is kept as its JSON text.
-        assert_eq!(s.metadata[1], ("t/.zarray".to_string(), br#"{"shape": [2]}"#.to_vec()));
+        assert_eq!(
+            s.metadata[1],
+            ("t/.zarray".to_string(), br#"{"shape": [2]}"#.to_vec())
+        );
         let t = tally(&s, "t");
-        assert_eq!((t.referenced, t.referenced_bytes, t.whole_files), (2, 12, 1));
+        assert_eq!(
+            (t.referenced, t.referenced_bytes, t.whole_files),
+            (2, 12, 1)
+        );
         assert_eq!((t.inline, t.inline_bytes), (1, 3));
-        assert_eq!(tally(&s, ""), Tally { inline: 1, inline_bytes: 3, ..Tally::default() });
+        assert_eq!(
+            tally(&s, ""),
+            Tally {
+                inline: 1,
+                inline_bytes: 3,
+                ..Tally::default()
+            }
+        );
         let f = s.targets["s3://b/f.nc"];
-        assert_eq!((f.references, f.bytes, f.max_end, f.whole_file), (2, 12, 107, 0));
+        assert_eq!(
+            (f.references, f.bytes, f.max_end, f.whole_file),
+            (2, 12, 107, 0)
+        );
         assert_eq!(s.targets["s3://b/g.nc"].whole_file, 1);
         assert_eq!(s.json_bytes, text.len() as u64);
     }
@@ -757,12 +821,26 @@ mod tests {
         assert_eq!(s.version, 1);
         assert_eq!(
             s.templates,
-            vec![("u".into(), "s3://b/day1.nc".into()), ("v".into(), "s3://b/day2.nc".into())]
+            vec![
+                ("u".into(), "s3://b/day1.nc".into()),
+                ("v".into(), "s3://b/day2.nc".into())
+            ]
         );
         assert_eq!(s.targets["{{u}}"].references, 1);
         assert_eq!(tally(&s, "a").referenced_bytes, 10);
-        let counts: Vec<_> = s.generated.iter().map(|g| (g.key.as_str(), g.count)).collect();
-        assert_eq!(counts, [("g/{{i}}.{{j}}", Some(15)), ("h/{{i}}", Some(4)), ("big", None)]);
+        let counts: Vec<_> = s
+            .generated
+            .iter()
+            .map(|g| (g.key.as_str(), g.count))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("g/{{i}}.{{j}}", Some(15)),
+                ("h/{{i}}", Some(4)),
+                ("big", None)
+            ]
+        );
         // Nothing of gen expanded into the counts.
         assert!(!s.chunks.contains_key("g"));
     }
@@ -772,7 +850,10 @@ mod tests {
         let s = scan_text(&format!(r#"{{"refs": {{{ZGROUP}}}}}"#)).unwrap();
         assert_eq!(s.version, 1);
         let e = scan_text(&format!(r#"{{"version": 2, "refs": {{{ZGROUP}}}}}"#)).unwrap_err();
-        assert!(matches!(e, ScanError::NotReferenceSet { ref why } if why.contains("\"version\" is 2")), "{e}");
+        assert!(
+            matches!(e, ScanError::NotReferenceSet { ref why } if why.contains("\"version\" is 2")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -784,7 +865,10 @@ mod tests {
             r#"{{"zarr.json": "base64:{doc}", "a/0": "base64:AA==", "a/1": "base64:AAE", "a/2": "base64:AAEC", "a/3": "base64:AA"}}"#
         );
         let s = scan_keeping(&text, &|key| key == "a/1").unwrap();
-        assert_eq!(s.metadata[0].1, br#"{"zarr_format":3,"node_type":"group"}"#.to_vec());
+        assert_eq!(
+            s.metadata[0].1,
+            br#"{"zarr_format":3,"node_type":"group"}"#.to_vec()
+        );
         let a = tally(&s, "a");
         assert_eq!((a.inline, a.inline_bytes), (4, 1 + 2 + 3 + 1));
         assert_eq!(s.kept, vec![("a/1".to_string(), Entry::Inline(vec![0, 1]))]);
@@ -800,8 +884,20 @@ mod tests {
             s.kept,
             vec![
                 ("time/0".into(), Entry::Inline(b"text".to_vec())),
-                ("time/1".into(), Entry::Range { url: "s3://b/f.nc".into(), offset: 4, length: 8 }),
-                ("time/2".into(), Entry::WholeFile { url: "s3://b/g.nc".into() }),
+                (
+                    "time/1".into(),
+                    Entry::Range {
+                        url: "s3://b/f.nc".into(),
+                        offset: 4,
+                        length: 8
+                    }
+                ),
+                (
+                    "time/2".into(),
+                    Entry::WholeFile {
+                        url: "s3://b/g.nc".into()
+                    }
+                ),
             ]
         );
     }
@@ -820,7 +916,11 @@ mod tests {
         let s = scan_text(&text).unwrap();
         assert_eq!(s.invalid_count, 38);
         assert_eq!(s.invalid.len(), INVALID_KEPT);
-        let whys: HashMap<&str, &str> = s.invalid.iter().map(|i| (i.key.as_str(), i.why.as_str())).collect();
+        let whys: HashMap<&str, &str> = s
+            .invalid
+            .iter()
+            .map(|i| (i.key.as_str(), i.why.as_str()))
+            .collect();
         assert!(whys["a/n"].contains("a number"));
         assert!(whys["a/str"].contains("second element is a string"));
         assert!(whys["a/obj"].contains("JSON object"));
@@ -828,7 +928,14 @@ mod tests {
         assert!(whys["a/four"].contains("more than three"));
         assert!(whys["a/two"].contains("without a length"));
         // The valid one after them is counted, the invalid ones are not.
-        assert_eq!(tally(&s, "a"), Tally { referenced: 1, referenced_bytes: 2, ..Tally::default() });
+        assert_eq!(
+            tally(&s, "a"),
+            Tally {
+                referenced: 1,
+                referenced_bytes: 2,
+                ..Tally::default()
+            }
+        );
     }
 
     #[test]
@@ -841,7 +948,14 @@ mod tests {
         assert_eq!(s.targets["s3://b/f%20x ü.nc"].max_end, 6);
         assert_eq!(
             s.kept[0],
-            ("with space/%20".into(), Entry::Range { url: "s3://b/f%20x ü.nc".into(), offset: 3, length: 3 })
+            (
+                "with space/%20".into(),
+                Entry::Range {
+                    url: "s3://b/f%20x ü.nc".into(),
+                    offset: 3,
+                    length: 3
+                }
+            )
         );
     }
 
@@ -849,7 +963,11 @@ mod tests {
     fn truncated_json_names_its_position() {
         let e = scan_text("{\".zgroup\": \"{}\",\n \"a/0\": [\"s3://b\", 1").unwrap_err();
         match e {
-            ScanError::NotJson { line, column, ref message } => {
+            ScanError::NotJson {
+                line,
+                column,
+                ref message,
+            } => {
                 assert_eq!((line, column), (2, 20), "{e}");
                 assert!(message.contains("EOF"), "{message}");
             }
@@ -860,19 +978,34 @@ mod tests {
     #[test]
     fn json_that_is_not_a_reference_set_says_why() {
         let e = scan_text("[1, 2]").unwrap_err();
-        assert!(matches!(e, ScanError::NotReferenceSet { ref why } if why.contains("an array")), "{e}");
+        assert!(
+            matches!(e, ScanError::NotReferenceSet { ref why } if why.contains("an array")),
+            "{e}"
+        );
         let e = scan_text(r#"{"a/0": ["s3://b", 0, 1]}"#).unwrap_err();
-        assert!(matches!(e, ScanError::NotReferenceSet { ref why } if why.contains("none of its 1 keys")), "{e}");
+        assert!(
+            matches!(e, ScanError::NotReferenceSet { ref why } if why.contains("none of its 1 keys")),
+            "{e}"
+        );
     }
 
-    fn compressed(encoder: impl FnOnce(&[u8]) -> Vec<u8>, text: &str) -> (Compression, Result<Scanned, ScanError>) {
+    fn compressed(
+        encoder: impl FnOnce(&[u8]) -> Vec<u8>,
+        text: &str,
+    ) -> (Compression, Result<Scanned, ScanError>) {
         let (compression, reader) = open(io::Cursor::new(encoder(text.as_bytes()))).unwrap();
         (compression, scan_keeping_reader(reader, 1 << 20))
     }
 
     fn scan_keeping_reader(reader: impl Read, max_json_bytes: u64) -> Result<Scanned, ScanError> {
         let keep = |_: &str| false;
-        scan(reader, &ScanOptions { keep: &keep, max_json_bytes })
+        scan(
+            reader,
+            &ScanOptions {
+                keep: &keep,
+                max_json_bytes,
+            },
+        )
     }
 
     #[test]
@@ -892,7 +1025,10 @@ mod tests {
             let (compression, scanned) = compressed(encoder, &text);
             assert_eq!(compression, expected);
             let scanned = scanned.unwrap();
-            assert_eq!((scanned.json_bytes, tally(&scanned, "a").referenced), (text.len() as u64, 1));
+            assert_eq!(
+                (scanned.json_bytes, tally(&scanned, "a").referenced),
+                (text.len() as u64, 1)
+            );
         }
     }
 
@@ -906,10 +1042,19 @@ mod tests {
         assert!(bomb.len() < 64 << 10);
         let (_, reader) = open(io::Cursor::new(bomb)).unwrap();
         let limit = 1 << 20;
-        let mut counted = Bounded { inner: reader, read: 0, limit: u64::MAX, over: false };
+        let mut counted = Bounded {
+            inner: reader,
+            read: 0,
+            limit: u64::MAX,
+            over: false,
+        };
         let e = scan_keeping_reader(&mut counted, limit).unwrap_err();
         assert!(matches!(e, ScanError::TooLarge { limit: 1048576 }), "{e}");
         // Stopped at the bound, not at the end of the bomb.
-        assert!(counted.read <= limit + 2 * READ_BUFFER as u64, "{}", counted.read);
+        assert!(
+            counted.read <= limit + 2 * READ_BUFFER as u64,
+            "{}",
+            counted.read
+        );
     }
 }
