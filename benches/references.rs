@@ -151,7 +151,7 @@ fn generate(path: &Path) -> u64 {
                     entry += 1;
                     let offset = 30_000 + (y * GRID.2 + x) as u64 * 40_961 + i as u64 * 7;
                     let length = 20_000 + (entry * 7_919) % 20_000;
-                    if entry % 100 == 0 {
+                    if entry.is_multiple_of(100) {
                         write!(out, ",\"var{i}/{t}.{y}.{x}\":\"base64:{small}\"").unwrap();
                     } else if file < TEMPLATED {
                         write!(
