@@ -352,3 +352,58 @@ fn hostile_reference_files_give_clear_errors_or_counted_warnings() {
     assert_eq!(doc["invalid_count"], 3, "{doc}");
     assert_eq!(doc["keys"]["referenced"], 1, "{doc}");
 }
+
+/// Put the netCDF targets where the reference sets point:
+/// `s3://zarrscope-refs/netcdf/dayN.nc`.
+fn upload_targets(server: &S3Server) -> std::path::PathBuf {
+    let dir = server.bucket_dir("zarrscope-refs").join("netcdf");
+    common::copy_dir(&common::repo_root().join("fixtures/references/netcdf"), &dir);
+    dir
+}
+
+#[test]
+fn refs_verify_heads_every_target_and_finds_a_deleted_and_a_truncated_one() {
+    let server = S3Server::start();
+    let dir = upload_targets(&server);
+    let out = run(&server, &["refs", &url("multi-v1.json"), "--verify", "--json"]);
+    assert_code(&out, 0);
+    let doc = json(&out);
+    let states: Vec<&str> = doc["verify"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["ok", "ok", "ok"], "{doc}");
+    // One GET of the reference file, one HEAD per target, nothing else.
+    let methods: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "GET /public/references/multi-v1.json",
+            "HEAD /zarrscope-refs/netcdf/day1.nc",
+            "HEAD /zarrscope-refs/netcdf/day2.nc",
+            "HEAD /zarrscope-refs/netcdf/day3.nc",
+        ],
+    );
+
+    std::fs::remove_file(dir.join("day2.nc")).unwrap();
+    let day3 = std::fs::read(dir.join("day3.nc")).unwrap();
+    std::fs::write(dir.join("day3.nc"), &day3[..1000]).unwrap();
+    let out = run(&server, &["refs", &url("multi-v1.json"), "--verify"]);
+    assert_code(&out, 1);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("verify    3 targets checked: 1 ok, 2 broken"), "{stdout}");
+    assert!(
+        stdout.contains("BROKEN  s3://zarrscope-refs/netcdf/day2.nc  missing"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("BROKEN  s3://zarrscope-refs/netcdf/day3.nc  truncated: 1000 bytes"),
+        "{stdout}"
+    );
+}
