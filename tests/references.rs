@@ -89,21 +89,17 @@ fn every_reference_set_lists_the_nodes_zarr_python_lists_reading_only_the_set() 
         let read = gets(&server);
         if set == "multi-parquet" {
             // The first round trip's two probes; the footers are not needed.
+            let mut read = read;
+            read.sort();
             assert_eq!(
                 read,
                 [
                     "references/multi-parquet/.zmetadata",
                     "references/multi-parquet/zarr.json"
-                ]
-                .map(String::from)
-                .to_vec()
-                .into_iter()
-                .filter(|k| read.contains(k))
-                .collect::<Vec<_>>(),
+                ],
                 "{set}: {:?}",
                 log_lines(&server)
             );
-            assert!(read.len() <= 2, "{set}: {:?}", log_lines(&server));
         } else {
             assert_eq!(read, [format!("references/{set}")], "{set}");
             assert_eq!(server.requests().len(), 1, "{:?}", log_lines(&server));
@@ -327,7 +323,7 @@ fn hostile_reference_files_give_clear_errors_or_counted_warnings() {
     for (name, says) in [
         ("array.json", "is not a kerchunk reference set"),
         ("truncated.json", "line 1"),
-        ("no-metadata.json", "holds no Zarr metadata"),
+        ("no-metadata.json", "none of its 1 keys is Zarr metadata"),
         ("html.json", "html"),
     ] {
         let out = run(
@@ -336,7 +332,10 @@ fn hostile_reference_files_give_clear_errors_or_counted_warnings() {
         );
         assert_code(&out, 2);
         let stderr = text(&out.stderr);
-        assert!(stderr.to_lowercase().contains(&says.to_lowercase()), "{name}: {stderr}");
+        assert!(
+            stderr.to_lowercase().contains(&says.to_lowercase()),
+            "{name}: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
     let out = run(
@@ -357,7 +356,10 @@ fn hostile_reference_files_give_clear_errors_or_counted_warnings() {
 /// `s3://zarrscope-refs/netcdf/dayN.nc`.
 fn upload_targets(server: &S3Server) -> std::path::PathBuf {
     let dir = server.bucket_dir("zarrscope-refs").join("netcdf");
-    common::copy_dir(&common::repo_root().join("fixtures/references/netcdf"), &dir);
+    common::copy_dir(
+        &common::repo_root().join("fixtures/references/netcdf"),
+        &dir,
+    );
     dir
 }
 
@@ -365,7 +367,16 @@ fn upload_targets(server: &S3Server) -> std::path::PathBuf {
 fn refs_verify_heads_every_target_and_finds_a_deleted_and_a_truncated_one() {
     let server = S3Server::start();
     let dir = upload_targets(&server);
-    let out = run(&server, &["refs", &url("multi-v1.json"), "--verify", "--json"]);
+    // The targets' bucket is private: signed requests, as for most real sets.
+    let signed = |args: &[&str]| {
+        let mut cmd = zarrscope();
+        common::cli::with_keys(&mut cmd)
+            .args(args)
+            .args(["--endpoint-url", &server.endpoint])
+            .output()
+            .unwrap()
+    };
+    let out = signed(&["refs", &url("multi-v1.json"), "--verify", "--json"]);
     assert_code(&out, 0);
     let doc = json(&out);
     let states: Vec<&str> = doc["verify"]
@@ -376,11 +387,13 @@ fn refs_verify_heads_every_target_and_finds_a_deleted_and_a_truncated_one() {
         .collect();
     assert_eq!(states, ["ok", "ok", "ok"], "{doc}");
     // One GET of the reference file, one HEAD per target, nothing else.
-    let methods: Vec<String> = server
+    let mut methods: Vec<String> = server
         .requests()
         .iter()
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
+    // The HEADs run at once, in any order.
+    methods[1..].sort();
     assert_eq!(
         methods,
         [
@@ -394,10 +407,13 @@ fn refs_verify_heads_every_target_and_finds_a_deleted_and_a_truncated_one() {
     std::fs::remove_file(dir.join("day2.nc")).unwrap();
     let day3 = std::fs::read(dir.join("day3.nc")).unwrap();
     std::fs::write(dir.join("day3.nc"), &day3[..1000]).unwrap();
-    let out = run(&server, &["refs", &url("multi-v1.json"), "--verify"]);
+    let out = signed(&["refs", &url("multi-v1.json"), "--verify"]);
     assert_code(&out, 1);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("verify    3 targets checked: 1 ok, 2 broken"), "{stdout}");
+    assert!(
+        stdout.contains("verify    3 targets checked: 1 ok, 2 broken"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("BROKEN  s3://zarrscope-refs/netcdf/day2.nc  missing"),
         "{stdout}"

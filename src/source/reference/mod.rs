@@ -115,13 +115,12 @@ pub async fn read_json(ms: &StoreHandle, keep: Keep) -> Result<References> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let parse = tokio::task::spawn_blocking(move || {
         let (compression, reader) =
-            scan::open(ChannelReader::new(rx)).map_err(|e| scan::ScanError::Io(e.to_string()))?;
+            scan::open(ChannelReader::new(rx)).map_err(scan::ScanError::Io)?;
         let options = scan::ScanOptions {
             keep: &*keep,
             max_json_bytes,
         };
-        scan::scan(std::io::BufReader::with_capacity(1 << 16, reader), &options)
-            .map(|s| (compression, s))
+        scan::scan(reader, &options).map(|s| (compression, s))
     });
     let mut body = got.into_stream();
     let mut failed = None;
@@ -177,14 +176,14 @@ fn not_found_or(ms: &StoreHandle, url: &str, e: object_store::Error) -> Error {
 fn scan_error(ms: &StoreHandle, url: &str, e: scan::ScanError) -> Error {
     use scan::ScanError;
     match e {
-        ScanError::TooLarge { max } => Error::of_kind(
+        ScanError::TooLarge { limit } => Error::of_kind(
             ErrorKind::BudgetExceeded,
-            format!("{url} holds more than {max} bytes of JSON once decompressed"),
+            format!("{url} holds more than {limit} bytes of JSON once decompressed: reading stopped there"),
         )
         .with_hint(format!(
-            "raise the budget with --max-bytes (now {max} bytes) if the reference set is that large"
+            "raise the budget with --max-bytes (now {limit} bytes) if the reference set is that large"
         )),
-        ScanError::NotReferences(why) => Error::of_kind(
+        ScanError::NotReferenceSet { why } => Error::of_kind(
             ErrorKind::InvalidMetadata,
             format!("{url} is not a kerchunk reference set: {why}"),
         )
