@@ -11,6 +11,7 @@
 
 pub mod model;
 pub mod scan;
+pub mod store;
 
 use std::sync::Arc;
 

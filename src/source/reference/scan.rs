@@ -31,6 +31,14 @@ pub fn scan(reader: impl Read, options: &ScanOptions) -> Result<Scanned, ScanErr
     let v: serde_json::Value =
         serde_json::from_reader(reader).map_err(|e| ScanError::Json(e.to_string()))?;
     let mut out = Scanned::default();
+    // Templates, as the real scanner keeps them (for `show --coords`).
+    if let Some(serde_json::Value::Object(templates)) = v.get("templates") {
+        for (name, value) in templates {
+            if let Some(value) = value.as_str() {
+                out.templates.push((name.clone(), value.to_string()));
+            }
+        }
+    }
     let refs = match v.get("refs") {
         Some(r) => {
             out.version = 1;
@@ -56,7 +64,17 @@ pub fn scan(reader: impl Read, options: &ScanOptions) -> Result<Scanned, ScanErr
                 t.inline += 1;
                 t.inline_bytes += s.len() as u64;
                 if (options.keep)(&k) {
-                    out.kept.push((k.clone(), Entry::Inline(s.clone().into_bytes())));
+                    // Decoded, as the real scanner keeps it.
+                    let bytes = match s.strip_prefix("base64:") {
+                        Some(b64) => {
+                            use base64::Engine;
+                            base64::engine::general_purpose::STANDARD
+                                .decode(b64)
+                                .map_err(|e| ScanError::Json(format!("{k}: {e}")))?
+                        }
+                        None => s.clone().into_bytes(),
+                    };
+                    out.kept.push((k.clone(), Entry::Inline(bytes)));
                 }
             }
             serde_json::Value::Array(a) => {
