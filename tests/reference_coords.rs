@@ -235,3 +235,39 @@ fn a_parquet_reference_set_notes_where_its_coordinates_are() {
         assert!(!key.ends_with(".parq"), "{key}");
     }
 }
+
+#[test]
+fn a_v3_reference_set_serves_its_c_keys() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let array = json!({
+        "zarr_format": 3, "node_type": "array", "shape": [5], "data_type": "int32",
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2]}},
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        "fill_value": 0, "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+        "dimension_names": ["x"], "attributes": {}
+    });
+    let ints = |values: &[i32]| -> String {
+        use base64::Engine;
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        format!(
+            "base64:{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    };
+    let set = json!({
+        "zarr.json": {"zarr_format": 3, "node_type": "group", "attributes": {}},
+        "x/zarr.json": array,
+        "x/c/0": ints(&[7, 8]),
+        "x/c/1": ints(&[9, 10]),
+        "x/c/2": ints(&[11, 12]),
+    });
+    let url = put_reference(&server, "v3.json", &serde_json::to_vec(&set).unwrap());
+    let doc = show_coords(&server, &home, &url, &[]);
+    let peek = &coord(&doc, "x")["peek"];
+    assert_eq!(
+        (&peek["first"], &peek["last"]),
+        (&json!(7), &json!(11)),
+        "{doc}"
+    );
+}

@@ -576,7 +576,7 @@ mod tests {
         let wanted = Wanted::new(&refs, &h, &plan, &CoordinateKeep::default());
         assert_eq!(
             wanted.target_ranges(),
-            BTreeMap::from([(DAY1.to_string(), vec![13_032..13_072])])
+            BTreeMap::from([(DAY1.to_string(), std::iter::once(13_032..13_072).collect())])
         );
         let targets = HashMap::from([(
             DAY1.to_string(),
