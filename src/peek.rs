@@ -177,6 +177,26 @@ fn pair<T: Scalar>((a, b): (T, T)) -> (Value, Value, f64, f64) {
     (a.json(), b.json(), a.float(), b.float())
 }
 
+/// The chunks of one coordinate a read was planned for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRead {
+    /// The array's key in the store it is read from.
+    pub key: String,
+    /// The chunk (or shard) indices holding its first and last element.
+    pub chunks: Vec<u64>,
+}
+
+/// `path` (absolute in the hierarchy) as a key of a store whose keys start
+/// with `root`.
+fn store_key(root: &str, path: &str) -> String {
+    let rel = path.trim_start_matches('/');
+    if root.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{root}/{rel}")
+    }
+}
+
 /// Peek every 1-D numeric coordinate of `d` (a view of `h`). A chunk that
 /// decodes past what its metadata says it holds, or per-node metadata that
 /// differs from the plan's, fails the command.
@@ -185,22 +205,30 @@ pub async fn peek_coordinates(
     h: &Hierarchy,
     d: &mut Dataset,
 ) -> Result<(), Error> {
-    let store_key = |path: &str| {
-        // Node paths are absolute within the store at `h.root_url`.
-        let root_prefix = handle
-            .location
-            .prefix
-            .strip_suffix(h.base.trim_start_matches('/'))
-            .unwrap_or(&handle.location.prefix)
-            .trim_end_matches('/')
-            .to_string();
-        let rel = path.trim_start_matches('/');
-        if root_prefix.is_empty() {
-            rel.to_string()
-        } else {
-            format!("{root_prefix}/{rel}")
-        }
-    };
+    // Node paths are absolute within the store at `h.root_url`.
+    let root = handle
+        .location
+        .prefix
+        .strip_suffix(h.base.trim_start_matches('/'))
+        .unwrap_or(&handle.location.prefix)
+        .trim_end_matches('/')
+        .to_string();
+    let plan = plan_coordinates(handle, d, &root);
+    let store = handle.guarded(Policy {
+        keys: Keys::OnlyAndBelow(
+            crate::source::ZARR_KEYS,
+            plan.iter().map(|p| p.key.clone()).collect(),
+        ),
+        writes: Writes::None,
+    });
+    let url_of = |key: &str| handle.location.url_of(key);
+    peek_planned(handle, h, d, &root, &plan, store, &url_of).await
+}
+
+/// Which 1-D coordinates of `d` fit what is left of `handle`'s budget (the
+/// others get a note), and the chunks to read for each, as keys under
+/// `root`. Installs the decode bound.
+pub fn plan_coordinates(handle: &StoreHandle, d: &mut Dataset, root: &str) -> Vec<PlannedRead> {
     let wanted: Vec<usize> = d
         .coordinates
         .iter()
@@ -214,7 +242,7 @@ pub async fn peek_coordinates(
     decode::install();
     decode::set_unbounded_limit(budget);
     let mut planned: u128 = 0;
-    let mut prefixes = Vec::new();
+    let mut plan = Vec::new();
     for &i in &wanted {
         let v = &mut d.coordinates[i];
         let chunks: u8 = if v.nchunks.is_some_and(|n| n > 1) {
@@ -226,7 +254,23 @@ pub async fn peek_coordinates(
         match need {
             Some(bytes) if planned + bytes <= u128::from(budget) => {
                 planned += bytes;
-                prefixes.push(store_key(&v.path));
+                // A sharded array is read from its shards.
+                let along = v
+                    .shards
+                    .as_deref()
+                    .or(v.chunks.as_deref())
+                    .and_then(|c| c.first().copied())
+                    .unwrap_or(1)
+                    .max(1);
+                let last = (v.shape[0] - 1) / along;
+                let mut indices = vec![0];
+                if last > 0 {
+                    indices.push(last);
+                }
+                plan.push(PlannedRead {
+                    key: store_key(root, &v.path),
+                    chunks: indices,
+                });
             }
             Some(bytes) => {
                 v.peek_note = Some(NotPeeked::OverBudget {
@@ -238,15 +282,26 @@ pub async fn peek_coordinates(
             None => v.peek_note = Some(NotPeeked::VariableLength),
         }
     }
-    let store = handle.guarded(Policy {
-        keys: Keys::OnlyAndBelow(crate::source::ZARR_KEYS, prefixes.clone()),
-        writes: Writes::None,
-    });
+    plan
+}
+
+/// Read the coordinates `plan` holds from `store` (keys under `root`);
+/// `url_of` names a key for a refusal.
+pub async fn peek_planned(
+    handle: &StoreHandle,
+    h: &Hierarchy,
+    d: &mut Dataset,
+    root: &str,
+    plan: &[PlannedRead],
+    store: Arc<dyn object_store::ObjectStore>,
+    url_of: &dyn Fn(&str) -> String,
+) -> Result<(), Error> {
+    let planned_key = |key: &str| plan.iter().any(|p| p.key == key);
     let jobs = d
         .coordinates
         .iter()
         .enumerate()
-        .filter(|(_, v)| prefixes.contains(&store_key(&v.path)))
+        .filter(|(_, v)| planned_key(&store_key(root, &v.path)))
         .map(|(i, v)| {
             // The plan's own metadata of this coordinate.
             let planned =
@@ -260,7 +315,7 @@ pub async fn peek_coordinates(
                         }),
                         _ => None,
                     });
-            let key = store_key(&v.path);
+            let key = store_key(root, &v.path);
             let store = Arc::clone(&store);
             let v = v.clone();
             async move {
@@ -279,7 +334,7 @@ pub async fn peek_coordinates(
             Ok(peek) => v.peek = Some(peek),
             Err(Failure::Note(e)) => v.peek_note = Some(NotPeeked::Failed(handle.redact(&e))),
             Err(Failure::Refused(e)) => {
-                let url = handle.location.url_of(&store_key(&v.path));
+                let url = url_of(&store_key(root, &v.path));
                 refused.get_or_insert((url, handle.redact(&e)));
             }
         }

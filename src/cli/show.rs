@@ -1,13 +1,20 @@
 //! `zarrscope show`.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::session::Session;
 use super::{ShowArgs, json_out, print_warnings, read_tree, write_out};
-use crate::dataset::{array_detail, dataset};
+use crate::dataset::{NotPeeked, array_detail, dataset};
 use crate::error::{Error, Result};
 use crate::location::Location;
-use crate::peek::{DEFAULT_COORDS_BUDGET, peek_coordinates};
+use crate::peek::{DEFAULT_COORDS_BUDGET, peek_coordinates, peek_planned, plan_coordinates};
 use crate::render::dataset::{write_array, write_dataset};
+use crate::source::reference::store::{self, CoordinateKeep, ReferenceStore, Target, Wanted};
+use crate::source::reference::{self, References};
 use crate::store::DEFAULT_MAX_BYTES;
+use crate::store::StoreHandle;
+use crate::store::guard::{Keys, Policy, Writes};
 
 /// Width long values are cut to: the terminal's (or COLUMNS), else a
 /// generous default.
@@ -24,8 +31,15 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     let session = Session::new(&args.access, &args.report, budget);
     let location = Location::parse(&args.url)?;
     let ms = session.open(location, crate::source::POLICY).await?;
-    let read = read_tree(&ms, &args.source, &args.report).await;
-    let h = read?;
+    // A reference set read for --coords keeps its coordinate chunk entries
+    // in the same one read that gives the tree.
+    let (h, references) = if args.coords && reference::named_by_url(&ms.location) {
+        let keep = CoordinateKeep::new();
+        let references = reference::read_json(&ms, keep.keep()).await?;
+        (references.hierarchy()?, Some((references, keep)))
+    } else {
+        (read_tree(&ms, &args.source, &args.report).await?, None)
+    };
     print_warnings(&ms, &h, &args.report);
     // The node asked for: the URL's, or PATH below it.
     let target = match args.path.as_deref().map(|p| p.trim_matches('/')) {
@@ -86,11 +100,73 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     }
     let mut view = dataset(&h, i);
     if args.coords {
-        peek_coordinates(&ms, &h, &mut view).await?;
+        match &references {
+            Some((references, keep)) => {
+                peek_references(&session, &ms, &h, &mut view, references, keep).await?;
+            }
+            None if store::is_parquet(&h) => store::note_parquet(&mut view),
+            None => peek_coordinates(&ms, &h, &mut view).await?,
+        }
     }
     session.print_stats();
     if args.output.json {
         return json_out(&view);
     }
     write_out(|out| write_dataset(out, &view, width))
+}
+
+/// `show --coords` on a JSON reference set: inline coordinate values from
+/// the set itself, referenced ones by one ranged GET each of exactly the
+/// referenced bytes, on target stores opened with the command's access
+/// flags and guarded to exactly those ranges.
+async fn peek_references(
+    session: &Session<'_>,
+    ms: &StoreHandle,
+    h: &crate::hierarchy::Hierarchy,
+    view: &mut crate::dataset::Dataset,
+    references: &References,
+    keep: &CoordinateKeep,
+) -> Result<()> {
+    let plan = plan_coordinates(ms, view, "");
+    let wanted = Wanted::new(references, h, &plan, keep);
+    let mut targets = HashMap::new();
+    for (url, ranges) in wanted.target_ranges() {
+        let opened = match Location::parse(&url) {
+            Ok(location) => {
+                let key = location.prefix.clone();
+                let policy = Policy {
+                    keys: Keys::Ranges {
+                        what: store::TARGET_WHAT,
+                        ranges: ranges.into_iter().map(|r| (key.clone(), r)).collect(),
+                    },
+                    writes: Writes::None,
+                };
+                match session.open(location, policy).await {
+                    Ok(handle) => crate::keys::path(&key)
+                        .map(|key| Target {
+                            url: url.clone(),
+                            store: Arc::clone(&handle.store),
+                            key,
+                        })
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(format!(
+                        "could not be opened: {}",
+                        session.redact(e.message())
+                    )),
+                }
+            }
+            Err(e) => Err(format!("is not a URL zarrscope reads: {}", e.message())),
+        };
+        targets.insert(url, opened);
+    }
+    let store: Arc<dyn object_store::ObjectStore> =
+        Arc::new(ReferenceStore::new(references, wanted, &targets));
+    let url_of = |key: &str| format!("{}/{key}", references.url);
+    peek_planned(ms, h, view, "", &plan, store, &url_of).await?;
+    for v in &mut view.coordinates {
+        if let Some(NotPeeked::Failed(note)) = &mut v.peek_note {
+            *note = store::plain_note(note);
+        }
+    }
+    Ok(())
 }

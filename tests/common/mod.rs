@@ -57,6 +57,9 @@ pub const NWM_LISTING: [&str; 13] = [
 ];
 pub const PUBLIC: &str = "public";
 pub const PRIVATE: &str = "private";
+/// The bucket the reference sets in fixtures/references point into
+/// (`s3://zarrscope-refs/netcdf/dayN.nc`); read anonymously like `public`.
+pub const REFS_BUCKET: &str = "zarrscope-refs";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedRequest {
@@ -130,7 +133,7 @@ impl S3Access for PublicReadAccess {
             op,
             "GetObject" | "HeadObject" | "ListObjects" | "ListObjectsV2" | "HeadBucket"
         );
-        if read && cx.s3_path().get_bucket_name() == Some(PUBLIC) {
+        if read && matches!(cx.s3_path().get_bucket_name(), Some(PUBLIC | REFS_BUCKET)) {
             Ok(())
         } else {
             Err(s3s::s3_error!(AccessDenied, "Access Denied"))

@@ -11,6 +11,7 @@
 
 pub mod model;
 pub mod scan;
+pub mod store;
 pub mod summary;
 pub mod verify;
 
