@@ -5,3 +5,4 @@
 
 pub mod model;
 pub mod scan;
+pub mod parquet;
