@@ -4,5 +4,5 @@
 //! target file (except with `refs --verify` and `show --coords`, which ask).
 
 pub mod model;
-pub mod scan;
 pub mod parquet;
+pub mod scan;

@@ -67,8 +67,11 @@ fn invalid(message: String) -> Error {
 /// Reads `.zmetadata`. A document may be a JSON object (what fsspec
 /// writes) or a JSON string holding the document (older writers).
 pub fn parse_zmetadata(bytes: &[u8]) -> Result<ParquetMeta, Error> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| invalid(format!("the reference directory's .zmetadata is not JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        invalid(format!(
+            "the reference directory's .zmetadata is not JSON: {e}"
+        ))
+    })?;
     let Value::Object(mut top) = value else {
         return Err(invalid(
             "the reference directory's .zmetadata is not a JSON object".into(),
@@ -168,13 +171,16 @@ pub async fn footer_tallies(
     concurrency: usize,
 ) -> Vec<(String, Result<Tally, String>)> {
     let record_size = record_size.max(1);
-    let jobs = arrays.iter().enumerate().flat_map(|(index, (array, chunks))| {
-        (0..chunks.div_ceil(record_size)).map(move |record| {
-            let first = record * record_size;
-            let in_file = record_size.min(chunks - first);
-            (index, record, refs_key(dir_key, array, record), in_file)
-        })
-    });
+    let jobs = arrays
+        .iter()
+        .enumerate()
+        .flat_map(|(index, (array, chunks))| {
+            (0..chunks.div_ceil(record_size)).map(move |record| {
+                let first = record * record_size;
+                let in_file = record_size.min(chunks - first);
+                (index, record, refs_key(dir_key, array, record), in_file)
+            })
+        });
     let mut counted: Vec<(usize, u64, Result<Tally, String>)> = stream::iter(jobs)
         .map(|(index, record, key, in_file)| async move {
             (index, record, file_tally(store, &key, in_file).await)
@@ -249,14 +255,12 @@ async fn file_tally(store: &dyn ObjectStore, key: &str, in_file: u64) -> Result<
         (path, raw) => (path.unwrap_or(rows), raw.unwrap_or(rows)),
     };
     let inconsistent = |what: &str| format!("{key}: its footer is inconsistent ({what})");
-    let referenced = rows.checked_sub(path_nulls).ok_or_else(|| {
-        inconsistent(&format!(
-            "{path_nulls} nulls in \"path\" but {rows} rows"
-        ))
-    })?;
-    let inline = rows.checked_sub(raw_nulls).ok_or_else(|| {
-        inconsistent(&format!("{raw_nulls} nulls in \"raw\" but {rows} rows"))
-    })?;
+    let referenced = rows
+        .checked_sub(path_nulls)
+        .ok_or_else(|| inconsistent(&format!("{path_nulls} nulls in \"path\" but {rows} rows")))?;
+    let inline = rows
+        .checked_sub(raw_nulls)
+        .ok_or_else(|| inconsistent(&format!("{raw_nulls} nulls in \"raw\" but {rows} rows")))?;
     let present = referenced + inline;
     let missing = in_file.checked_sub(present).ok_or_else(|| {
         inconsistent(&format!(
@@ -274,7 +278,10 @@ async fn file_tally(store: &dyn ObjectStore, key: &str, in_file: u64) -> Result<
 /// The decoded footer of `key`, or `None` when the file does not exist.
 /// At most two suffix reads: [`FOOTER_GUESS`] bytes, then the footer's
 /// exact length when it is longer.
-async fn read_footer(store: &dyn ObjectStore, key: &str) -> Result<Option<ParquetMetaData>, String> {
+async fn read_footer(
+    store: &dyn ObjectStore,
+    key: &str,
+) -> Result<Option<ParquetMetaData>, String> {
     let guess = FOOTER_GUESS.min(FOOTER_MAX);
     let Some(tail) = suffix(store, key, guess).await? else {
         return Ok(None);
@@ -339,7 +346,11 @@ fn footer_length(key: &str, tail: &[u8]) -> Result<u64, String> {
 
 /// The last `n` bytes of `key` (all of it when shorter), or `None` when it
 /// does not exist.
-async fn suffix(store: &dyn ObjectStore, key: &str, n: u64) -> Result<Option<bytes::Bytes>, String> {
+async fn suffix(
+    store: &dyn ObjectStore,
+    key: &str,
+    n: u64,
+) -> Result<Option<bytes::Bytes>, String> {
     let options = GetOptions {
         range: Some(GetRange::Suffix(n)),
         ..Default::default()
@@ -349,7 +360,10 @@ async fn suffix(store: &dyn ObjectStore, key: &str, n: u64) -> Result<Option<byt
         Err(object_store::Error::NotFound { .. }) => return Ok(None),
         Err(e) => return Err(format!("{key}: {e}")),
     };
-    got.bytes().await.map(Some).map_err(|e| format!("{key}: {e}"))
+    got.bytes()
+        .await
+        .map(Some)
+        .map_err(|e| format!("{key}: {e}"))
 }
 
 #[cfg(test)]
@@ -412,7 +426,10 @@ mod tests {
         };
         let (paths, path_levels) = optional(|r| r.0.map(str::as_bytes));
         let (raws, raw_levels) = optional(|r| r.1);
-        let numbers: Vec<i64> = rows.iter().map(|r| i64::from(r.0.is_some()) * 100).collect();
+        let numbers: Vec<i64> = rows
+            .iter()
+            .map(|r| i64::from(r.0.is_some()) * 100)
+            .collect();
         let mut column = group.next_column().unwrap().unwrap();
         column
             .typed::<ByteArrayType>()
@@ -451,14 +468,21 @@ mod tests {
 
     /// `files` in memory, counted, behind the guard of a Parquet reference
     /// directory at `refs/`.
-    async fn directory(files: Vec<(&str, Vec<u8>)>) -> (Guard<InstrumentedStore<InMemory>>, Arc<RequestStats>) {
+    async fn directory(
+        files: Vec<(&str, Vec<u8>)>,
+    ) -> (Guard<InstrumentedStore<InMemory>>, Arc<RequestStats>) {
         let mem = InMemory::new();
         for (key, body) in files {
-            mem.put(&Path::from(key), PutPayload::from(body)).await.unwrap();
+            mem.put(&Path::from(key), PutPayload::from(body))
+                .await
+                .unwrap();
         }
         let stats = Arc::new(RequestStats::default());
         let counted = InstrumentedStore::new(mem, Arc::clone(&stats), None);
-        (Guard::new(counted, ByteBudget::new(1 << 30), footers_only()), stats)
+        (
+            Guard::new(counted, ByteBudget::new(1 << 30), footers_only()),
+            stats,
+        )
     }
 
     fn tally(referenced: u64, inline: u64, missing: u64) -> Tally {
@@ -486,17 +510,30 @@ mod tests {
         );
         for (bad, says) in [
             (&br#"{"metadata": {}}"#[..], "no \"record_size\""),
-            (br#"{"metadata": {}, "record_size": 0}"#, "\"record_size\": 0"),
-            (br#"{"metadata": [], "record_size": 2}"#, "an array, not an object"),
-            (br#"{"metadata": {"a": 1}, "record_size": 2}"#, "a number for \"a\""),
+            (
+                br#"{"metadata": {}, "record_size": 0}"#,
+                "\"record_size\": 0",
+            ),
+            (
+                br#"{"metadata": [], "record_size": 2}"#,
+                "an array, not an object",
+            ),
+            (
+                br#"{"metadata": {"a": 1}, "record_size": 2}"#,
+                "a number for \"a\"",
+            ),
             (b"[1]", "not a JSON object"),
         ] {
             let err = parse_zmetadata(bad).unwrap_err();
             assert!(err.message().contains(says), "{}", err.message());
         }
         // A Zarr .zmetadata and a JSON reference set are not taken for one.
-        assert!(!is_parquet_zmetadata(br#"{"metadata": {}, "zarr_consolidated_format": 1}"#));
-        assert!(!is_parquet_zmetadata(br#"[{"record_size": 1, "metadata": 2}]"#));
+        assert!(!is_parquet_zmetadata(
+            br#"{"metadata": {}, "zarr_consolidated_format": 1}"#
+        ));
+        assert!(!is_parquet_zmetadata(
+            br#"[{"record_size": 1, "metadata": 2}]"#
+        ));
         assert!(!is_parquet_zmetadata(br#"{"version": 1, "refs": {}}"#));
     }
 
@@ -505,12 +542,22 @@ mod tests {
         // record_size 3. `t`: 7 chunks in files 0, 1 and 2 (file 2 padded
         // to 3 rows, as fsspec pads it); `c`: 2 chunks, its file absent.
         let (store, stats) = directory(vec![
-            ("refs/t/refs.0.parq", refs_file(&[REF, INLINE, NONE], 0, true)),
+            (
+                "refs/t/refs.0.parq",
+                refs_file(&[REF, INLINE, NONE], 0, true),
+            ),
             ("refs/t/refs.1.parq", refs_file(&[REF, REF, REF], 0, true)),
-            ("refs/t/refs.2.parq", refs_file(&[INLINE, NONE, NONE], 0, true)),
+            (
+                "refs/t/refs.2.parq",
+                refs_file(&[INLINE, NONE, NONE], 0, true),
+            ),
         ])
         .await;
-        let arrays = [("t".to_string(), 7), ("c".to_string(), 2), ("e".to_string(), 0)];
+        let arrays = [
+            ("t".to_string(), 7),
+            ("c".to_string(), 2),
+            ("e".to_string(), 0),
+        ];
         let got = footer_tallies(&store, "refs/", 3, &arrays, 2).await;
         assert_eq!(
             got,
@@ -545,7 +592,10 @@ mod tests {
             ("refs/a/refs.0.parq", b"{\"not\": \"parquet\"}".to_vec()),
             ("refs/b/refs.0.parq", huge_footer),
             ("refs/c/refs.0.parq", refs_file(&[REF], 0, false)),
-            ("refs/d/refs.0.parq", refs_file(&[REF, REF, INLINE], 0, true)),
+            (
+                "refs/d/refs.0.parq",
+                refs_file(&[REF, REF, INLINE], 0, true),
+            ),
         ])
         .await;
         let arrays: Vec<(String, u64)> = ["a", "b", "c", "d"].map(|a| (a.to_string(), 2)).into();
@@ -555,10 +605,22 @@ mod tests {
             errors[0],
             "refs/a/refs.0.parq: not a Parquet file (it does not end with PAR1)"
         );
-        assert!(errors[1].starts_with("refs/b/refs.0.parq: its Parquet footer is 1048576 bytes"), "{}", errors[1]);
-        assert!(errors[2].starts_with("refs/c/refs.0.parq: its footer has no null count"), "{}", errors[2]);
+        assert!(
+            errors[1].starts_with("refs/b/refs.0.parq: its Parquet footer is 1048576 bytes"),
+            "{}",
+            errors[1]
+        );
+        assert!(
+            errors[2].starts_with("refs/c/refs.0.parq: its footer has no null count"),
+            "{}",
+            errors[2]
+        );
         // Three rows with values where the grid leaves the file two chunks.
-        assert!(errors[3].starts_with("refs/d/refs.0.parq: its footer is inconsistent"), "{}", errors[3]);
+        assert!(
+            errors[3].starts_with("refs/d/refs.0.parq: its footer is inconsistent"),
+            "{}",
+            errors[3]
+        );
     }
 
     #[tokio::test]
@@ -574,7 +636,11 @@ mod tests {
         assert_eq!(got[0].1, Ok(tally(1, 1, 0)));
         assert_eq!(stats.requests(), 1);
         let key = Path::from("refs/t/refs.0.parq");
-        for range in [None, Some(GetRange::Bounded(0..size)), Some(GetRange::Offset(4))] {
+        for range in [
+            None,
+            Some(GetRange::Bounded(0..size)),
+            Some(GetRange::Offset(4)),
+        ] {
             let options = GetOptions {
                 range,
                 ..Default::default()
@@ -587,5 +653,95 @@ mod tests {
         }
         // Refused before any request was made.
         assert_eq!(stats.requests(), 1);
+    }
+
+    fn test_data(path: &str) -> Vec<u8> {
+        let full = format!(
+            "{}/tests/data/parquet-refs/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+    }
+
+    /// The Parquet set kerchunk's refs_to_dataframe wrote (fastparquet,
+    /// statistics off but null counts still written), copied from
+    /// fixtures/references/multi-parquet; the counts are the ones fsspec
+    /// gives in fixtures/references/expected.json.
+    #[tokio::test]
+    async fn kerchunk_written_directory_counts_as_fsspec_reads_it() {
+        let arrays = ["lat", "lon", "precip", "temperature", "time"];
+        let mut files = vec![("refs/.zmetadata", test_data("multi-parquet/.zmetadata"))];
+        let dir = format!(
+            "{}/tests/data/parquet-refs/multi-parquet",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut bodies = Vec::new();
+        for array in arrays {
+            for entry in std::fs::read_dir(format!("{dir}/{array}")).unwrap() {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                let key = format!("{array}/{name}");
+                bodies.push((
+                    format!("refs/{key}"),
+                    test_data(&format!("multi-parquet/{key}")),
+                ));
+            }
+        }
+        files.extend(bodies.iter().map(|(k, b)| (k.as_str(), b.clone())));
+        let (store, stats) = directory(files).await;
+        let zmetadata = store
+            .get(&Path::from("refs/.zmetadata"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(is_parquet_zmetadata(&zmetadata));
+        let meta = parse_zmetadata(&zmetadata).unwrap();
+        assert_eq!(meta.record_size, 2);
+        // The chunk grid of each array, from its .zarray.
+        let grid = |array: &str| -> u64 {
+            let key = format!("{array}/.zarray");
+            let (_, text) = meta.metadata.iter().find(|(k, _)| *k == key).unwrap();
+            let zarray: Value = serde_json::from_slice(text).unwrap();
+            let dims = |name: &str| -> Vec<u64> {
+                zarray[name]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap())
+                    .collect()
+            };
+            dims("shape")
+                .iter()
+                .zip(dims("chunks"))
+                .map(|(s, c)| s.div_ceil(c))
+                .product()
+        };
+        let arrays: Vec<(String, u64)> = arrays.iter().map(|a| (a.to_string(), grid(a))).collect();
+        let got = footer_tallies(&store, "refs", meta.record_size, &arrays, 4).await;
+        let want = [
+            ("lat", tally(0, 1, 0)),
+            ("lon", tally(0, 1, 0)),
+            ("precip", tally(3, 0, 0)),
+            ("temperature", tally(12, 0, 0)),
+            ("time", tally(0, 1, 0)),
+        ];
+        assert_eq!(got, want.map(|(a, t)| (a.to_string(), Ok(t))).to_vec());
+        // .zmetadata, then one suffix read per refs file.
+        assert_eq!(bodies.len(), 11);
+        assert_eq!(stats.requests(), 1 + bodies.len() as u64);
+    }
+
+    /// pyarrow with write_statistics=False (fsspec's `engine="pyarrow"`)
+    /// leaves out the statistics but writes definition-level histograms.
+    #[tokio::test]
+    async fn pyarrow_written_file_without_statistics_counts_from_histograms() {
+        let (store, _) = directory(vec![(
+            "refs/t/refs.0.parq",
+            test_data("pyarrow-no-statistics.parq"),
+        )])
+        .await;
+        let got = footer_tallies(&store, "refs", 3, &[("t".to_string(), 3)], 1).await;
+        assert_eq!(got[0].1, Ok(tally(1, 1, 1)));
     }
 }
