@@ -10,6 +10,7 @@
 //! Parquet reference directory.
 
 pub mod model;
+pub mod parquet;
 pub mod scan;
 pub mod store;
 pub mod summary;
