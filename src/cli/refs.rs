@@ -60,9 +60,11 @@ pub(super) async fn refs(args: RefsArgs) -> Result<u8> {
     let session = Session::new(&args.access, &args.report, DEFAULT_MAX_BYTES);
     let location = Location::parse(&args.url)?;
     let ms = session.open(location, crate::source::POLICY).await?;
-    let references = read(&ms).await?;
+    let mut references = read(&ms).await?;
     let h = references.hierarchy()?;
-    let summary = summarize(&references, &h);
+    let notes = reference::count_parquet_chunks(&ms, &mut references, &h, args.concurrency).await;
+    let mut summary = summarize(&references, &h);
+    summary.notes.extend(notes);
     let checks = if args.verify {
         let options = VerifyOptions {
             concurrency: args.concurrency,

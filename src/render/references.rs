@@ -35,16 +35,25 @@ pub fn write_refs(
         s.zarr_format
     )?;
     let k = &s.keys;
+    // Parquet footers count chunks but not their bytes.
+    let sized = s.format == "json";
+    let bytes = |n: u64| {
+        if sized {
+            format!(" ({})", size_text(n))
+        } else {
+            String::new()
+        }
+    };
     let mut parts = vec![count_text(k.metadata, "metadata document")];
     parts.push(format!(
-        "{} ({})",
+        "{}{}",
         count_text(k.inline, "inline chunk"),
-        size_text(k.inline_bytes)
+        bytes(k.inline_bytes)
     ));
     parts.push(format!(
-        "{} ({})",
+        "{}{}",
         count_text(k.referenced, "referenced chunk"),
-        size_text(k.referenced_bytes)
+        bytes(k.referenced_bytes)
     ));
     if k.whole_file > 0 {
         parts.push(count_text(k.whole_file, "whole-file reference"));
@@ -112,7 +121,11 @@ pub fn write_refs(
                 a.inline.to_string(),
                 a.whole_file.to_string(),
                 dash(a.missing),
-                size_text(a.referenced_bytes),
+                if sized {
+                    size_text(a.referenced_bytes)
+                } else {
+                    "-".to_string()
+                },
             ]);
         }
         for i in 1..=6 {

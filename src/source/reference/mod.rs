@@ -310,40 +310,65 @@ pub fn hierarchy(url: &str, docs: &[(String, Vec<u8>)], source: String) -> Resul
 /// The Parquet reference directory at `url`, if `zmetadata` (its
 /// `.zmetadata`, already read) is one: the tree needs nothing more.
 pub fn parquet_directory(url: &str, zmetadata: &[u8]) -> Option<Result<References>> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        record_size: Option<serde_json::Value>,
-        metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    if !parquet::is_parquet_zmetadata(zmetadata) {
+        return None;
     }
-    let head: Head = serde_json::from_slice(zmetadata).ok()?;
-    let record_size = head.record_size?;
-    let metadata = head.metadata?;
-    let Some(record_size) = record_size.as_u64().filter(|n| *n > 0) else {
-        return Some(Err(Error::of_kind(
-            ErrorKind::InvalidMetadata,
-            format!("{url}/.zmetadata is a Parquet reference index with record_size {record_size}, not a positive whole number"),
-        )
-        .with_hint("rewrite the references with kerchunk.df.refs_to_dataframe")));
-    };
-    let metadata = metadata
-        .into_iter()
-        .map(|(key, value)| {
-            let text = match value {
-                serde_json::Value::String(s) => s.into_bytes(),
-                other => other.to_string().into_bytes(),
-            };
-            (key, text)
-        })
-        .collect();
-    Some(Ok(References {
+    Some(parquet::parse_zmetadata(zmetadata).map(|meta| References {
         url: url.to_string(),
         format: Format::Parquet,
         compression: Compression::None,
         size: None,
-        record_size: Some(record_size),
+        record_size: Some(meta.record_size),
         scanned: Scanned {
-            metadata,
+            metadata: meta.metadata,
             ..Scanned::default()
         },
     }))
+}
+
+/// Fill `references` (a Parquet directory at the location, whose metadata
+/// gave `h`) with each array's chunk counts, read from the footers of its
+/// `refs.N.parq` files alone. A file that cannot be counted becomes a note.
+pub async fn count_parquet_chunks(
+    ms: &StoreHandle,
+    references: &mut References,
+    h: &Hierarchy,
+    concurrency: usize,
+) -> Vec<String> {
+    let Some(record_size) = references.record_size else {
+        return Vec::new();
+    };
+    let dir = ms.location.prefix.clone();
+    let store = ms.guarded(Policy {
+        keys: Keys::Files {
+            what: WHAT,
+            keys: vec![ms.location.key(".zmetadata")],
+            footers: &[".parq"],
+        },
+        writes: Writes::None,
+    });
+    // fsspec counts a 0-d array as one chunk.
+    let arrays: Vec<(String, u64)> = h
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            metadata::NodeKind::Array(info) => {
+                let chunks = u64::try_from(info.nchunks()?).ok()?.max(1);
+                Some((n.path.trim_start_matches('/').to_string(), chunks))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut notes = Vec::new();
+    for (array, tally) in
+        parquet::footer_tallies(store.as_ref(), &dir, record_size, &arrays, concurrency).await
+    {
+        match tally {
+            Ok(tally) => {
+                references.scanned.chunks.insert(array, tally);
+            }
+            Err(why) => notes.push(format!("/{array}: chunks not counted: {}", ms.redact(&why))),
+        }
+    }
+    notes
 }

@@ -665,14 +665,17 @@ mod tests {
 
     /// The Parquet set kerchunk's refs_to_dataframe wrote (fastparquet,
     /// statistics off but null counts still written), copied from
-    /// fixtures/references/multi-parquet; the counts are the ones fsspec
+    /// the fixtures script; the counts are the ones fsspec
     /// gives in fixtures/references/expected.json.
     #[tokio::test]
     async fn kerchunk_written_directory_counts_as_fsspec_reads_it() {
         let arrays = ["lat", "lon", "precip", "temperature", "time"];
-        let mut files = vec![("refs/.zmetadata", test_data("multi-parquet/.zmetadata"))];
+        let mut files = vec![(
+            "refs/.zmetadata",
+            test_data("../../../fixtures/references/multi-parquet/.zmetadata"),
+        )];
         let dir = format!(
-            "{}/tests/data/parquet-refs/multi-parquet",
+            "{}/fixtures/references/multi-parquet",
             env!("CARGO_MANIFEST_DIR")
         );
         let mut bodies = Vec::new();
@@ -682,7 +685,7 @@ mod tests {
                 let key = format!("{array}/{name}");
                 bodies.push((
                     format!("refs/{key}"),
-                    test_data(&format!("multi-parquet/{key}")),
+                    test_data(&format!("../../../fixtures/references/multi-parquet/{key}")),
                 ));
             }
         }
