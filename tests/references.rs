@@ -123,7 +123,7 @@ fn refs_counts_keys_targets_and_chunks_per_array_as_fsspec_sees_them() {
             assert_eq!(
                 n(&keys["metadata"]) + 1 + chunk_keys(keys),
                 n(&theirs["keys"]),
-                "{set}"
+                "{set}: {ours}"
             );
         } else if set == "gen-v1.json" {
             // fsspec's default (simple_templates) leaves gen out; expanded
@@ -422,4 +422,30 @@ fn refs_verify_heads_every_target_and_finds_a_deleted_and_a_truncated_one() {
         stdout.contains("BROKEN  s3://zarrscope-refs/netcdf/day3.nc  truncated: 1000 bytes"),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_parquet_set_is_read_from_its_index_and_the_footers_of_its_refs_files_only() {
+    let server = S3Server::start();
+    let out = run(&server, &["refs", &url("multi-parquet"), "--json"]);
+    assert_code(&out, 0);
+    let requests = server.requests();
+    let (index, footers): (Vec<_>, Vec<_>) = requests
+        .iter()
+        .partition(|r| r.path.ends_with("/.zmetadata"));
+    assert_eq!(index.len(), 1, "{:?}", log_lines(&server));
+    assert!(index.iter().all(|r| r.header("range").is_none()));
+    // 11 refs files (temperature 6, precip 2, lat, lon, time), each read
+    // from its end only, never from its start.
+    assert_eq!(footers.len(), 11, "{:?}", log_lines(&server));
+    for r in footers {
+        assert_eq!(r.method, "GET");
+        assert!(r.path.ends_with(".parq"), "{}", r.path);
+        let range = r.header("range").unwrap_or_default();
+        assert!(
+            range.starts_with("bytes=-"),
+            "{} read with {range:?}",
+            r.path
+        );
+    }
 }

@@ -25,6 +25,7 @@ pub mod loopback;
 pub mod proxy;
 pub mod standin;
 pub mod strict;
+pub mod suffix_range;
 pub mod token;
 
 use std::path::{Path, PathBuf};
@@ -249,6 +250,8 @@ impl S3Server {
                         && !path.ends_with('/')
                         && root_dir.join(path.trim_start_matches('/')).is_dir();
                     let refused = strict.refuse_early(&method, &query, req.headers());
+                    let mut req = req;
+                    suffix_range::as_s3_does(&mut req, &root_dir, &path);
                     let result = match faults.answer(&method, &path, req).await {
                         Ok(injected) => Ok(injected),
                         Err(_) if is_dir_key => Ok(not_found()),
