@@ -66,6 +66,33 @@ pub struct Location {
     /// Written as `reference://URL` (or fsspec's chained `reference::URL`):
     /// the file is a kerchunk reference set whatever its name.
     pub reference: bool,
+    /// A version of an Icechunk repository written after the URL:
+    /// `URL@branch.NAME`, `URL@tag.NAME` or `URL@SNAPSHOT_ID`, as written
+    /// after the `@`.
+    pub version: Option<String>,
+}
+
+/// `input` without a trailing Icechunk version (`@branch.NAME`,
+/// `@tag.NAME`, `@` and a 20-character snapshot id), and that version.
+/// An `@` elsewhere (an abfs account, a key holding `@`) is left alone.
+pub fn split_version(input: &str) -> (&str, Option<&str>) {
+    let last_segment = input.rsplit('/').next().unwrap_or(input);
+    let Some((_, version)) = last_segment.rsplit_once('@') else {
+        return (input, None);
+    };
+    let named = ["branch.", "tag."]
+        .iter()
+        .any(|p| version.strip_prefix(p).is_some_and(|name| !name.is_empty()));
+    let snapshot_id = version.len() == 20
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+    if named || snapshot_id {
+        let at = input.len() - version.len() - 1;
+        (&input[..at], Some(version))
+    } else {
+        (input, None)
+    }
 }
 
 const SUPPORTED: &str = "s3://, s3a://, gs://, az://, http://, https://, file:// or a local path";
@@ -105,6 +132,20 @@ impl Location {
                 .with_hint("give s3://bucket/prefix (or gs://, az://, https://)"));
         }
         Self::parse(arg)
+    }
+
+    /// A location that may name a version of an Icechunk repository
+    /// (`URL@branch.NAME`, `URL@tag.NAME`, `URL@SNAPSHOT_ID`): for the
+    /// commands that read trees. The chores (`ls`, `cp`, …) use [`parse`],
+    /// where an `@` is part of the key.
+    ///
+    /// [`parse`]: Location::parse
+    pub fn parse_versioned(input: &str) -> Result<Self> {
+        let (url, version) = split_version(input.trim());
+        Self::parse(url).map(|location| Self {
+            version: version.map(str::to_string),
+            ..location
+        })
     }
 
     pub fn parse(input: &str) -> Result<Self> {
@@ -173,6 +214,7 @@ impl Location {
                 let base = format!("{}://{container}@{host}", scheme.to_ascii_lowercase());
                 Ok(Self {
                     reference: false,
+                    version: None,
                     url: join_url(&base, &prefix),
                     backend: Backend::Azure {
                         container: container.to_string(),
@@ -206,6 +248,7 @@ impl Location {
                 let url = join_url(&base, &prefix);
                 Ok(Self {
                     reference: false,
+                    version: None,
                     backend: Backend::Http { base },
                     prefix,
                     url,
@@ -259,6 +302,7 @@ impl Location {
         let base = format!("https://{host}/{container}");
         Ok(Self {
             reference: false,
+            version: None,
             url: join_url(&base, &prefix),
             backend: Backend::Azure {
                 container: container.to_string(),
@@ -279,6 +323,7 @@ impl Location {
         let url = join_url(&format!("{scheme}://{bucket}"), &prefix);
         Self {
             reference: false,
+            version: None,
             backend,
             prefix,
             url,
@@ -313,6 +358,7 @@ impl Location {
         let prefix = clean_prefix(&root.to_string_lossy());
         Ok(Self {
             reference: false,
+            version: None,
             backend: Backend::Local {
                 root: PathBuf::from("/"),
             },
@@ -399,6 +445,40 @@ fn join_url(base: &str, prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_icechunk_version_is_split_off_the_end_and_nothing_else() {
+        assert_eq!(
+            split_version("s3://b/repo.icechunk@branch.dev"),
+            ("s3://b/repo.icechunk", Some("branch.dev"))
+        );
+        assert_eq!(
+            split_version("s3://b/r@tag.v1"),
+            ("s3://b/r", Some("tag.v1"))
+        );
+        assert_eq!(
+            split_version("/data/r@G2Q9MJ58VZNXQS76XS80"),
+            ("/data/r", Some("G2Q9MJ58VZNXQS76XS80"))
+        );
+        for unchanged in [
+            "abfss://container@account.dfs.core.windows.net/x",
+            "abfss://container@account.dfs.core.windows.net",
+            "s3://b/p%q:r@s!(t)'u",
+            "s3://b/name@branch.",
+            "s3://b/name@g2q9mj58vznxqs76xs80",
+            "s3://b/a@branch.x/inner",
+        ] {
+            assert_eq!(split_version(unchanged), (unchanged, None), "{unchanged}");
+        }
+        let parsed = Location::parse_versioned("s3://b/repo.icechunk@tag.v2").unwrap();
+        assert_eq!(parsed.version.as_deref(), Some("tag.v2"));
+        assert_eq!(parsed.prefix, "repo.icechunk");
+        let key = Location::parse("s3://b/repo.icechunk@tag.v2").unwrap();
+        assert_eq!(
+            (key.prefix.as_str(), key.version),
+            ("repo.icechunk@tag.v2", None)
+        );
+    }
 
     #[test]
     fn s3_forms_normalise() {

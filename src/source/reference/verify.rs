@@ -124,6 +124,7 @@ fn address(url: &str) -> std::result::Result<Addressed, String> {
         prefix: String::new(),
         url: location.url_of(""),
         reference: false,
+        version: None,
     };
     Ok(Addressed {
         root,
