@@ -2,6 +2,8 @@
 //! a synthetic ~200 MB kerchunk version 1 reference set, against baselines
 //! measured in the same run on the same file:
 //!
+//! - the scanner before it read in blocks (`scan_reader`: serde_json's
+//!   `from_reader`, byte at a time);
 //! - `serde_json::from_reader::<Value>` (BufReader) and `from_slice::<Value>`
 //!   of the whole file read into memory;
 //! - fsspec's ReferenceFileSystem (ujson) opening the file and listing it
@@ -23,7 +25,7 @@ use std::time::Instant;
 
 use base64::Engine;
 use serde_json::{Value, json};
-use zarrscope::source::reference::scan::{ScanOptions, open, scan};
+use zarrscope::source::reference::scan::{ScanOptions, open, scan, scan_reader};
 
 /// Heap accounting: current and peak bytes, over mimalloc (the allocator
 /// the `zarrscope` binary uses).
@@ -183,14 +185,18 @@ fn child(variant: &str, path: &Path) {
     let mut metadata = 0;
     match variant {
         "idle" => {}
-        "scan" => {
+        "scan" | "scan_reader" => {
             let keep = |_: &str| false;
             let options = ScanOptions {
                 keep: &keep,
                 max_json_bytes: u64::MAX,
             };
             let (_, reader) = open(File::open(path).unwrap()).unwrap();
-            let scanned = scan(reader, &options).unwrap();
+            let scanned = if variant == "scan" {
+                scan(reader, &options).unwrap()
+            } else {
+                scan_reader(reader, &options).unwrap()
+            };
             metadata = scanned
                 .metadata
                 .iter()
@@ -314,6 +320,7 @@ fn main() {
     let runs = 3;
     let (idle, _) = rust_variant(&path, "idle", runs);
     let (scanned, metadata) = rust_variant(&path, "scan", runs);
+    let (scanned_reader, _) = rust_variant(&path, "scan_reader", runs);
     let (reader, _) = rust_variant(&path, "value_reader", runs);
     let (slice, _) = rust_variant(&path, "value_slice", runs);
 
@@ -357,6 +364,13 @@ fn main() {
         scanned.heap,
     );
     row(
+        "before: scan_reader (from_reader)",
+        scanned_reader.seconds,
+        scanned_reader.rss,
+        idle.rss,
+        scanned_reader.heap,
+    );
+    row(
         "serde_json from_reader Value",
         reader.seconds,
         reader.rss,
@@ -394,6 +408,10 @@ fn main() {
     }
     let above = scanned.rss.saturating_sub(idle.rss);
     println!();
+    println!(
+        "scan vs scan_reader (before): {:.2}x the speed",
+        scanned_reader.seconds / scanned.seconds
+    );
     println!(
         "Target: >= 200 MB/s: {:.0} MB/s; peak memory <= 2x metadata part ({}): {} above idle = {:.1}x the metadata part; heap peak {} = {:.1}x",
         size as f64 / 1e6 / scanned.seconds,

@@ -12,11 +12,15 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, BufReader, Read};
+use std::marker::PhantomData;
+use std::ops::Range;
 
 use base64::Engine;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -48,6 +52,10 @@ pub enum ScanError {
         "the reference set holds more than {limit} bytes of JSON (after decompression); reading stopped there: raise the byte budget if the set is that large"
     )]
     TooLarge { limit: u64 },
+    #[error(
+        "the value of the key {key} is larger than {limit} bytes, far beyond any kerchunk writes; reading stopped there: the file is damaged or not a reference set"
+    )]
+    MemberTooLarge { key: String, limit: usize },
     #[error("reading the reference set: {0}")]
     Io(#[source] io::Error),
 }
@@ -94,24 +102,593 @@ pub fn open(
     }
 }
 
+/// How many bytes [`scan`] reads at a time.
+const BLOCK: usize = 256 << 10;
+
+/// The largest member (a key and its value) [`scan`] holds: far above
+/// anything kerchunk writes, and the bound of the buffer.
+const MAX_MEMBER: usize = 64 << 20;
+
 /// Reads a JSON reference set in one streaming pass.
 pub fn scan(reader: impl Read, options: &ScanOptions) -> Result<Scanned, ScanError> {
+    scan_blocks(reader, options, BLOCK, MAX_MEMBER)
+}
+
+// Why a splitter: serde_json's `from_reader` takes its input a byte at a
+// time through `Read`, at less than half the speed of `from_slice`. So the
+// stream is read in blocks into one reused buffer, a minimal splitter finds
+// where each member of the reference map ends (it tracks strings, escapes
+// and the depth of {} and [], nothing else) and serde_json parses each
+// complete member from the buffer: all parsing and validation stay
+// serde_json's; the splitter checks only the structural bytes between
+// members (`:`, `,`, `}`), with serde_json's words for what is wrong.
+fn scan_blocks(
+    reader: impl Read,
+    options: &ScanOptions,
+    block: usize,
+    max_member: usize,
+) -> Result<Scanned, ScanError> {
+    let mut blocks = Blocks {
+        reader: Bounded {
+            inner: reader,
+            read: 0,
+            limit: options.max_json_bytes,
+            over: false,
+        },
+        buf: Vec::new(),
+        pos: 0,
+        end: 0,
+        eof: false,
+        block: block.max(1),
+        max_member,
+        dropped: 0,
+        dropped_lines: 0,
+        dropped_line_start: 0,
+    };
+    let mut state = State::new(options);
+    blocks.document(&mut state)?;
+    finish(state, blocks.reader.read)
+}
+
+/// serde_json's words for a structural byte that is wrong.
+const EOF_OBJECT: &str = "EOF while parsing an object";
+const EOF_VALUE: &str = "EOF while parsing a value";
+const EXPECTED_COLON: &str = "expected `:`";
+const EXPECTED_COMMA_OR_END: &str = "expected `,` or `}`";
+const KEY_NOT_STRING: &str = "key must be a string";
+const TRAILING_COMMA: &str = "trailing comma";
+const TRAILING_CHARACTERS: &str = "trailing characters";
+
+/// A structural byte that is wrong (or the end of the input): where, from
+/// the start of the member, and what was expected.
+#[derive(Debug, PartialEq)]
+struct Broke {
+    at: usize,
+    message: &'static str,
+}
+
+/// A map member up to its value, split from the bytes at hand.
+#[derive(Debug, PartialEq)]
+enum Head {
+    /// More bytes needed (the key, if it is complete).
+    More(Option<Range<usize>>),
+    /// The `}` of an empty map: the bytes up to it.
+    Close(usize),
+    Broken(Broke),
+    /// The key (to the end of the input if cut there), then the first byte
+    /// of the value (the end of the input if none) or what is wrong.
+    Key(Range<usize>, Result<usize, Broke>),
+}
+
+/// A member's value and the `,` or `}` after it.
+#[derive(Debug, PartialEq)]
+enum Tail {
+    More,
+    /// The value (to the end of the input if cut there), then the bytes to
+    /// the separator included and whether it closes the map, or what is
+    /// wrong.
+    Value(Range<usize>, Result<(usize, bool), Broke>),
+}
+
+fn is_whitespace(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|&c| is_whitespace(c)) {
+        i += 1;
+    }
+    i
+}
+
+/// The bytes of a number, `true`, `false` or `null` (and of their typos,
+/// which serde_json then reports).
+fn is_literal(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')
+}
+
+/// Nonzero where a byte of `word` equals `byte`; its lowest set bit is in
+/// the first such byte.
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    let x = word ^ (u64::from(byte) * 0x0101_0101_0101_0101);
+    x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080
+}
+
+/// The end (past the closing quote) of the string opening at `open`; None
+/// when the bytes end first.
+fn string_end(b: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    loop {
+        // Eight bytes at a time to the next quote or backslash.
+        while let Some(word) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+            let word = u64::from_le_bytes(*word);
+            let found = bytes_equal(word, b'"') | bytes_equal(word, b'\\');
+            if found != 0 {
+                i += (found.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        match *b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
+/// The end of the value starting at `start` (not whitespace); None when
+/// the bytes end first.
+fn value_end(b: &[u8], start: usize) -> Option<usize> {
+    match *b.get(start)? {
+        b'"' => string_end(b, start),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            loop {
+                match *b.get(i)? {
+                    b'"' => {
+                        i = string_end(b, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        // One byte that starts no value: serde_json says so.
+        c if !is_literal(c) => Some(start + 1),
+        _ => b[start..]
+            .iter()
+            .position(|&c| !is_literal(c))
+            .map(|n| start + n),
+    }
+}
+
+/// Splits a map member's key and colon; `first`: right after the `{`.
+fn split_head(b: &[u8], eof: bool, first: bool) -> Head {
+    let i = skip_whitespace(b, 0);
+    match b.get(i) {
+        None if eof => Head::Broken(Broke {
+            at: i,
+            message: if first { EOF_OBJECT } else { EOF_VALUE },
+        }),
+        None => Head::More(None),
+        Some(b'}') if first => Head::Close(i + 1),
+        Some(b'}') => Head::Broken(Broke {
+            at: i,
+            message: TRAILING_COMMA,
+        }),
+        Some(b'"') => {
+            let Some(key_end) = string_end(b, i) else {
+                return if eof {
+                    let at = b.len();
+                    Head::Key(
+                        i..at,
+                        Err(Broke {
+                            at,
+                            message: EOF_OBJECT,
+                        }),
+                    )
+                } else {
+                    Head::More(None)
+                };
+            };
+            let key = i..key_end;
+            let colon = skip_whitespace(b, key_end);
+            match b.get(colon) {
+                Some(b':') => {}
+                Some(_) => {
+                    return Head::Key(
+                        key,
+                        Err(Broke {
+                            at: colon,
+                            message: EXPECTED_COLON,
+                        }),
+                    );
+                }
+                None if eof => {
+                    return Head::Key(
+                        key,
+                        Err(Broke {
+                            at: colon,
+                            message: EOF_OBJECT,
+                        }),
+                    );
+                }
+                None => return Head::More(Some(key)),
+            }
+            let value = skip_whitespace(b, colon + 1);
+            if value == b.len() && !eof {
+                return Head::More(Some(key));
+            }
+            Head::Key(key, Ok(value))
+        }
+        Some(_) => Head::Broken(Broke {
+            at: i,
+            message: KEY_NOT_STRING,
+        }),
+    }
+}
+
+/// The `,` or `}` after a value ending at `i`; None when more bytes are
+/// needed.
+fn split_after(b: &[u8], i: usize, eof: bool) -> Option<Result<(usize, bool), Broke>> {
+    let j = skip_whitespace(b, i);
+    match b.get(j) {
+        Some(b',') => Some(Ok((j + 1, false))),
+        Some(b'}') => Some(Ok((j + 1, true))),
+        Some(_) => Some(Err(Broke {
+            at: j,
+            message: EXPECTED_COMMA_OR_END,
+        })),
+        None if eof => Some(Err(Broke {
+            at: j,
+            message: EOF_OBJECT,
+        })),
+        None => None,
+    }
+}
+
+/// Splits a member's value starting at `start` and the separator after it.
+fn split_tail(b: &[u8], start: usize, eof: bool) -> Tail {
+    let Some(end) = value_end(b, start) else {
+        if eof {
+            let at = b.len();
+            return Tail::Value(
+                start..at,
+                Err(Broke {
+                    at,
+                    message: EOF_OBJECT,
+                }),
+            );
+        }
+        return Tail::More;
+    };
+    match split_after(b, end, eof) {
+        Some(after) => Tail::Value(start..end, after),
+        None => Tail::More,
+    }
+}
+
+/// The stream in blocks: `buf[pos..end]` holds what is read and not yet
+/// used, starting with the member being split.
+struct Blocks<R> {
+    reader: Bounded<R>,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    eof: bool,
+    block: usize,
+    max_member: usize,
+    /// Bytes dropped from the front of `buf` so far, the newlines among
+    /// them and where the line after the last one starts: for positions.
+    dropped: u64,
+    dropped_lines: usize,
+    dropped_line_start: u64,
+}
+
+impl<R: Read> Blocks<R> {
+    fn rest(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    fn skip_whitespace(&mut self) {
+        self.pos += skip_whitespace(self.rest(), 0);
+    }
+
+    /// Moves the bytes from `pos` on to the front and reads at least a
+    /// block more, or as many as are held: a long member is split again
+    /// a bounded number of times. False at the end of the input.
+    fn fill(&mut self) -> Result<bool, ScanError> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.pos > 0 {
+            let gone = &self.buf[..self.pos];
+            if let Some(last) = gone.iter().rposition(|&b| b == b'\n') {
+                self.dropped_lines += gone.iter().filter(|&&b| b == b'\n').count();
+                self.dropped_line_start = self.dropped + last as u64 + 1;
+            }
+            self.dropped += self.pos as u64;
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        // The buffer stays one block until a member fills half of it;
+        // then it doubles with the member.
+        if self.buf.len() < self.end + self.block / 2 + 1 {
+            self.buf.resize(self.end + self.block.max(self.end), 0);
+        }
+        // Not past one byte over the member bound: enough to know.
+        let stop = self
+            .buf
+            .len()
+            .min(self.max_member.saturating_add(1))
+            .max(self.end + 1);
+        let before = self.end;
+        while self.end < stop {
+            match self.reader.read(&mut self.buf[self.end..stop]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) if self.reader.over => {
+                    return Err(ScanError::TooLarge {
+                        limit: self.reader.limit,
+                    });
+                }
+                Err(e) => return Err(ScanError::Io(e)),
+            }
+        }
+        Ok(self.end > before)
+    }
+
+    /// The member from `pos` on needs more bytes: reads them, unless the
+    /// member is already over the bound (`key`: its key, when split).
+    fn more(&mut self, state: &mut State, key: Option<Range<usize>>) -> Result<(), ScanError> {
+        if self.end - self.pos > self.max_member {
+            let key = match key {
+                Some(key) => {
+                    self.parse(key, KeySeed(&mut state.key))?;
+                    format!("{:?}", state.key)
+                }
+                None => {
+                    let rest = self.rest();
+                    let start = &rest[..rest.len().min(80)];
+                    format!("starting {:?}", String::from_utf8_lossy(start))
+                }
+            };
+            return Err(ScanError::MemberTooLarge {
+                key,
+                limit: self.max_member,
+            });
+        }
+        self.fill().map(|_| ())
+    }
+
+    /// serde_json's line and column of `buf[at]`: the line's bytes before it.
+    fn position(&self, at: usize) -> (usize, usize) {
+        let held = &self.buf[..at];
+        let lines = self.dropped_lines + held.iter().filter(|&&b| b == b'\n').count();
+        let line_start = match held.iter().rposition(|&b| b == b'\n') {
+            Some(i) => self.dropped + i as u64 + 1,
+            None => self.dropped_line_start,
+        };
+        let column = usize::try_from(self.dropped + at as u64 - line_start).unwrap_or(usize::MAX);
+        (lines + 1, column)
+    }
+
+    fn broken(&self, broke: Broke) -> ScanError {
+        // serde_json counts the byte it looked at in the column.
+        let at = (self.pos + broke.at + 1).min(self.end);
+        let (line, column) = self.position(at);
+        ScanError::NotJson {
+            line,
+            column,
+            message: broke.message.to_string(),
+        }
+    }
+
+    /// An error of serde_json reading from `buf[start..]`, placed in the
+    /// whole input.
+    fn json_error(&self, start: usize, e: serde_json::Error) -> ScanError {
+        if e.classify() == serde_json::error::Category::Io {
+            return ScanError::Io(e.into());
+        }
+        let (line, column) = match (e.line(), self.position(start)) {
+            (0, _) => (0, 0),
+            (1, (line, column)) => (line, column + e.column()),
+            (more, (line, _)) => (line + more - 1, e.column()),
+        };
+        ScanError::NotJson {
+            line,
+            column,
+            message: strip_position(&e.to_string()),
+        }
+    }
+
+    /// serde_json reads `range` of the rest (one key or value) with `seed`.
+    fn parse<S, T>(&self, range: Range<usize>, seed: S) -> Result<T, ScanError>
+    where
+        S: for<'de> DeserializeSeed<'de, Value = T>,
+    {
+        let start = self.pos + range.start;
+        let mut de = serde_json::Deserializer::from_slice(&self.buf[start..self.pos + range.end]);
+        seed.deserialize(&mut de)
+            .and_then(|value| de.end().map(|()| value))
+            .map_err(|e| {
+                // A literal cut by the splitter (`tru` of `tru}`): serde_json
+                // says what is wrong when it sees the byte after it too.
+                let next = self.pos + range.end;
+                if e.is_eof() && next < self.end {
+                    let mut de = serde_json::Deserializer::from_slice(&self.buf[start..=next]);
+                    if let Err(e) = IgnoredAny::deserialize(&mut de) {
+                        return self.json_error(start, e);
+                    }
+                }
+                self.json_error(start, e)
+            })
+    }
+
+    fn document(&mut self, state: &mut State) -> Result<(), ScanError> {
+        loop {
+            self.skip_whitespace();
+            if self.pos < self.end || !self.fill()? {
+                break;
+            }
+        }
+        if self.rest().first() != Some(&b'{') {
+            return self.not_an_object(state);
+        }
+        self.pos += 1;
+        self.map(state, true)?;
+        loop {
+            self.skip_whitespace();
+            if self.pos < self.end {
+                return Err(self.broken(Broke {
+                    at: 0,
+                    message: TRAILING_CHARACTERS,
+                }));
+            }
+            if !self.fill()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Anything but an object: serde_json and [`TopSeed`] say what it is.
+    fn not_an_object(&mut self, state: &mut State) -> Result<(), ScanError> {
+        let start = self.pos;
+        let outcome = {
+            let held = io::Cursor::new(&self.buf[self.pos..self.end]);
+            let mut de = serde_json::Deserializer::from_reader(held.chain(&mut self.reader));
+            TopSeed(state).deserialize(&mut de).and_then(|()| de.end())
+        };
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(_) if self.reader.over => Err(ScanError::TooLarge {
+                limit: self.reader.limit,
+            }),
+            Err(e) => match state.not_reference.take() {
+                Some(why) => Err(ScanError::NotReferenceSet { why }),
+                None => Err(self.json_error(start, e)),
+            },
+        }
+    }
+
+    /// The members of an object whose `{` is read. `top`: the document's
+    /// own (version 0 entries, or version 1 sections, `refs` descended
+    /// into); otherwise the entries of `refs`.
+    fn map(&mut self, state: &mut State, top: bool) -> Result<(), ScanError> {
+        let mut first = true;
+        loop {
+            self.skip_whitespace();
+            let (key, value) = match split_head(self.rest(), self.eof, first) {
+                Head::More(key) => {
+                    self.more(state, key)?;
+                    continue;
+                }
+                Head::Close(n) => {
+                    self.pos += n;
+                    return Ok(());
+                }
+                Head::Broken(broke) => return Err(self.broken(broke)),
+                Head::Key(key, value) => (key, value),
+            };
+            self.parse(key.clone(), KeySeed(&mut state.key))?;
+            let value = value.map_err(|broke| self.broken(broke))?;
+            if top && state.key == "refs" && self.rest().get(value) == Some(&b'{') {
+                state.saw_refs = true;
+                self.pos += value + 1;
+                self.map(state, false)?;
+                loop {
+                    self.skip_whitespace();
+                    match split_after(self.rest(), 0, self.eof) {
+                        None => {
+                            self.fill()?;
+                        }
+                        Some(Ok((n, closes))) => {
+                            self.pos += n;
+                            if closes {
+                                return Ok(());
+                            }
+                            break;
+                        }
+                        Some(Err(broke)) => return Err(self.broken(broke)),
+                    }
+                }
+                first = false;
+                continue;
+            }
+            let (value, after) = match split_tail(self.rest(), value, self.eof) {
+                Tail::More => {
+                    self.more(state, Some(key))?;
+                    continue;
+                }
+                Tail::Value(value, after) => (value, after),
+            };
+            if top {
+                self.section(state, value)?;
+            } else {
+                self.parse(value, ValueSeed(state))?;
+            }
+            let (n, closes) = after.map_err(|broke| self.broken(broke))?;
+            self.pos += n;
+            if closes {
+                return Ok(());
+            }
+            first = false;
+        }
+    }
+
+    /// A value at the top level, under the key in `state.key`.
+    fn section(&self, state: &mut State, value: Range<usize>) -> Result<(), ScanError> {
+        let start = self.pos + value.start;
+        let as_entry = |state: &mut State, other: Value| {
+            entry_from_value::<serde_json::Error>(state, other)
+                .map_err(|e| self.json_error(start, e))
+        };
+        match state.key.as_str() {
+            "version" => state.version = Some(self.parse(value, PhantomData::<Value>)?),
+            "refs" => self.parse(value, RefsSeed(state))?,
+            // Small sections, read whole; anything else under these names
+            // is an ordinary (version 0) entry.
+            "templates" => match self.parse(value, PhantomData::<Value>)? {
+                Value::Object(templates) => state.templates(templates),
+                other => as_entry(state, other)?,
+            },
+            "gen" => match self.parse(value, PhantomData::<Value>)? {
+                Value::Array(items) => state.generators(items),
+                other => as_entry(state, other)?,
+            },
+            _ => self.parse(value, ValueSeed(state))?,
+        }
+        Ok(())
+    }
+}
+
+/// The first scanner: serde_json's `from_reader` over the whole stream.
+/// Kept as the benchmark's baseline and the tests' reference for errors;
+/// [`scan`] reads the same sets several times faster.
+#[doc(hidden)]
+pub fn scan_reader(reader: impl Read, options: &ScanOptions) -> Result<Scanned, ScanError> {
     let mut bounded = Bounded {
         inner: reader,
         read: 0,
         limit: options.max_json_bytes,
         over: false,
     };
-    let mut state = State {
-        keep: options.keep,
-        out: Scanned::default(),
-        key: String::new(),
-        url: String::new(),
-        version: None,
-        saw_refs: false,
-        not_reference: None,
-        keys: 0,
-    };
+    let mut state = State::new(options);
     let outcome = {
         let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(
             READ_BUFFER,
@@ -139,6 +716,12 @@ pub fn scan(reader: impl Read, options: &ScanOptions) -> Result<Scanned, ScanErr
             },
         });
     }
+    finish(state, bounded.read)
+}
+
+/// The checks once the whole set is read: its version, and that it holds
+/// Zarr metadata at all.
+fn finish(state: State, json_bytes: u64) -> Result<Scanned, ScanError> {
     let mut out = state.out;
     out.version = match state.version {
         Some(Value::Number(n)) if n.as_u64() == Some(1) => 1,
@@ -160,7 +743,7 @@ pub fn scan(reader: impl Read, options: &ScanOptions) -> Result<Scanned, ScanErr
             ),
         });
     }
-    out.json_bytes = bounded.read;
+    out.json_bytes = json_bytes;
     Ok(out)
 }
 
@@ -242,7 +825,20 @@ fn base64_len(text: &str) -> u64 {
     ((bytes.len() - pad) as u64) * 3 / 4
 }
 
-impl State<'_> {
+impl<'o> State<'o> {
+    fn new(options: &ScanOptions<'o>) -> Self {
+        State {
+            keep: options.keep,
+            out: Scanned::default(),
+            key: String::new(),
+            url: String::new(),
+            version: None,
+            saw_refs: false,
+            not_reference: None,
+            keys: 0,
+        }
+    }
+
     fn invalid(&mut self, why: impl Into<String>) {
         self.out.invalid_count += 1;
         if self.out.invalid.len() < INVALID_KEPT {
@@ -577,7 +1173,10 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
         let state = self.0;
         state.keys += 1;
-        if is_metadata_key(&state.key) {
+        // No metadata name ends with a digit and most keys are chunks
+        // (`t/0.1.2`): those are told apart without comparing names.
+        let chunk = state.key.ends_with(|c: char| c.is_ascii_digit());
+        if !chunk && is_metadata_key(&state.key) {
             let raw: Box<RawValue> = de::Deserialize::deserialize(de)?;
             state.metadata(&raw);
             Ok(())
@@ -765,6 +1364,122 @@ mod tests {
 
     fn tally(scanned: &Scanned, dir: &str) -> Tally {
         scanned.chunks.get(dir).copied().unwrap_or_default()
+    }
+
+    /// `scan` with a block size and member bound for tests.
+    fn scan_small(text: &str, block: usize, max_member: usize) -> Result<Scanned, ScanError> {
+        let keep = |key: &str| key.ends_with('0');
+        let options = ScanOptions {
+            keep: &keep,
+            max_json_bytes: 1 << 20,
+        };
+        scan_blocks(text.as_bytes(), &options, block, max_member)
+    }
+
+    /// What the first scanner (serde_json's `from_reader` over all of it)
+    /// makes of the text: the reference for results and errors.
+    fn scan_before(text: &str) -> Result<Scanned, ScanError> {
+        let keep = |key: &str| key.ends_with('0');
+        let options = ScanOptions {
+            keep: &keep,
+            max_json_bytes: 1 << 20,
+        };
+        scan_reader(text.as_bytes(), &options)
+    }
+
+    /// A set with `{`, `}`, `[`, `]`, `,`, `:`, `\"` and `\\` inside keys
+    /// and values, and whitespace everywhere JSON allows it.
+    const AWKWARD: &str = " \r\n\t{ \"version\" :\n1 ,\"templates\"\t: {\"u\" : \"s3://b/{x},[y]\\\"\"} ,\n\"refs\" : { \".zgroup\" : \"{\\\"zarr_format\\\": 2}\" ,\r\n\"a\\\\/.zarray\":{\"shape\":[ 2 , 3 ],\"k\":\"}]\\\\\"} , \"a\\\\/0\" : [ \"{{u}}\" , 10 , 5 ] ,\"a\\\\/1\":\"in,line}\\\"[\" , \"a\\\\/{2}\"\t:\t[\"s3://b/c\\\\d,e]\"],\"a\\\\/3\":\"base64:AAEC\" , \"a\\\\/n\" : -1.5e3 , \"a\\\\/t\" : true , \"a\\\\/z\":null } , \"gen\" : [ ] }\n\t ";
+
+    #[test]
+    fn a_member_across_blocks_reads_the_same_at_every_offset() {
+        let before = scan_before(AWKWARD).unwrap();
+        assert_eq!(before.invalid_count, 3);
+        assert_eq!(before.kept.len(), 1);
+        for block in 1..=AWKWARD.len() + 1 {
+            let after = scan_small(AWKWARD, block, 1 << 20).unwrap();
+            assert_eq!(after, before, "block size {block}");
+        }
+        // And a version 0 set read the same way.
+        let v0 = r#"{".zgroup":"{}", "x/0" : ["s3://b/]}", 1, 2], "x/1": "}{", "x/2":["u"]}"#;
+        let before = scan_before(v0).unwrap();
+        for block in 1..=v0.len() + 1 {
+            assert_eq!(
+                scan_small(v0, block, 1 << 20).unwrap(),
+                before,
+                "block {block}"
+            );
+        }
+    }
+
+    #[test]
+    fn broken_json_is_reported_where_and_as_before() {
+        let cases = [
+            // Between members: the bytes the splitter steps over.
+            r#"{".zgroup": "{}" "a/0": "x"}"#,
+            r#"{".zgroup" "{}"}"#,
+            r#"{".zgroup": "{}",}"#,
+            r#"{".zgroup": "{}", 5: "x"}"#,
+            r#"{, ".zgroup": "{}"}"#,
+            "{\".zgroup\": \"{}\"}\n x",
+            r#"{".zgroup": "{}"}}"#,
+            r#"{"refs": {".zgroup": "{}"} "version": 1}"#,
+            r#"{"refs": {".zgroup": "{}",}}"#,
+            // Inside a member: serde_json's own errors.
+            "{\".zgroup\": \"{}\",\n  \"a/0\": [\"u\", 1,, 2]}",
+            "{\".zgroup\": \"{}\",\n  \"a/0\": [\"u\" 1]}",
+            "{\".zgroup\": \"{}\",\n  \"a/0\": [\"u\", 1}",
+            r#"{".zgroup": "{}", "a/0": tru}"#,
+            r#"{".zgroup": "{}", "a/0": "\x"}"#,
+            r#"{".zgroup": "{}", "a/0": }"#,
+            r#"{".zgroup": "{}", "a/0": ,}"#,
+            // Cut short anywhere.
+            r#"{".zgroup": "{}", "a/0": ["u", 1, 2"#,
+            r#"{".zgroup": "{}", "a/0": 12"#,
+            r#"{".zgroup": "{}", "a/0":"#,
+            r#"{".zgroup": "{}", "a/0""#,
+            r#"{".zgroup": "{}", "a/"#,
+            r#"{".zgroup": "{}","#,
+            r#"{".zgroup": "{}""#,
+            r#"{"#,
+            "",
+            "  \n ",
+            r#"{"refs": {".zgroup": "{}""#,
+            r#"{"refs": {".zgroup": "{}"}"#,
+        ];
+        for text in cases {
+            let before = scan_before(text).unwrap_err();
+            let ScanError::NotJson { .. } = before else {
+                panic!("{text:?}: {before}");
+            };
+            for block in [1, 2, 3, 5, 8, 64] {
+                let after = scan_small(text, block, 1 << 20).unwrap_err();
+                assert_eq!(
+                    after.to_string(),
+                    before.to_string(),
+                    "{text:?}, block size {block}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_member_over_the_bound_is_an_error_naming_its_key() {
+        let text = format!(r#"{{{ZGROUP}, "a/0": "{}", "a/1": "x"}}"#, "y".repeat(300));
+        let e = scan_small(&text, 16, 256).unwrap_err();
+        assert!(
+            matches!(e, ScanError::MemberTooLarge { ref key, limit: 256 } if key == "\"a/0\""),
+            "{e}"
+        );
+        // A key that is itself too long is named by its first bytes.
+        let text = format!(r#"{{{ZGROUP}, "{}": "x"}}"#, "k".repeat(300));
+        let e = scan_small(&text, 16, 256).unwrap_err();
+        assert!(
+            matches!(e, ScanError::MemberTooLarge { ref key, .. } if key.starts_with("starting \"\\\"kkk")),
+            "{e}"
+        );
+        // Within the bound, the same set reads.
+        assert!(scan_small(&text, 16, 1024).is_ok());
     }
 
     #[test]
