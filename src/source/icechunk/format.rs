@@ -1060,6 +1060,77 @@ mod tests {
         ));
     }
 
+    /// A spec v2 snapshot as icechunk-format writes one (no fixture has one:
+    /// PyPI's icechunk for Python 3.11 writes spec v1).
+    #[test]
+    fn snapshot_of_spec_v2_decodes() {
+        use icechunk_format::manifest::{ManifestExtents, ManifestRef as IcManifestRef};
+        use icechunk_format::snapshot::{ArrayShape, ManifestFileInfo};
+        use icechunk_format::{ManifestId, NodeId, Path as IcPath};
+
+        let manifest = ManifestId::new([7; 12]);
+        let array = NodeSnapshot {
+            id: NodeId::new([1; 8]),
+            path: IcPath::new("/t").unwrap(),
+            user_data: bytes::Bytes::from_static(br#"{"node_type":"array"}"#),
+            node_data: NodeData::Array {
+                shape: ArrayShape::new([(4, 2)]).unwrap(),
+                dimension_names: None,
+                manifests: vec![IcManifestRef {
+                    object_id: manifest.clone(),
+                    extents: ManifestExtents::new(&[0], &[2]),
+                }],
+            },
+        };
+        let root = NodeSnapshot {
+            id: NodeId::new([2; 8]),
+            path: IcPath::root(),
+            user_data: bytes::Bytes::from_static(br#"{"node_type":"group"}"#),
+            node_data: NodeData::Group,
+        };
+        let mut metadata = BTreeMap::new();
+        metadata.insert("who".to_string(), Value::from("test"));
+        let id = SnapshotId::new([3; 12]);
+        let written = IcSnapshot::from_iter(
+            Some(id.clone()),
+            None,
+            SpecVersionBin::V2,
+            "v2 commit",
+            Some(metadata),
+            vec![ManifestFileInfo {
+                id: manifest.clone(),
+                size_bytes: 99,
+                num_chunk_refs: 2,
+            }],
+            Some(DateTime::from_timestamp_micros(5_000).unwrap()),
+            [Ok(root), Ok(array)],
+        )
+        .unwrap();
+        let snap = snapshot(&with_header(2, 1, written.bytes()), MAX).unwrap();
+        assert_eq!(snap.spec_version, 2);
+        assert_eq!(snap.id, id.to_string());
+        assert_eq!(snap.parent, None);
+        assert_eq!(snap.message, "v2 commit");
+        assert_eq!(snap.metadata, serde_json::json!({"who": "test"}));
+        assert_eq!(snap.written_at.timestamp_micros(), 5_000);
+        let paths: Vec<(&str, NodeKind)> = snap
+            .nodes
+            .iter()
+            .map(|n| (n.path.as_str(), n.kind))
+            .collect();
+        assert_eq!(paths, [("/", NodeKind::Group), ("/t", NodeKind::Array)]);
+        assert_eq!(snap.nodes[1].zarr_json, br#"{"node_type":"array"}"#);
+        assert_eq!(
+            snap.nodes[1].manifests,
+            [ManifestRef {
+                id: manifest.to_string(),
+                extents: vec![0..2]
+            }]
+        );
+        assert_eq!(snap.array_chunk_refs("/t"), Some(2));
+        assert_eq!(snap.manifests[0].size_bytes, 99);
+    }
+
     #[test]
     fn ancestry_ends_on_a_parent_loop() {
         let summary = |id: &str, parent: &str| SnapshotSummary {
@@ -1074,7 +1145,12 @@ mod tests {
             branches: vec![],
             tags: vec![],
             deleted_tags: vec![],
-            snapshots: vec![summary("A", "B"), summary("B", "A"), summary("C", "A")],
+            snapshots: vec![
+                summary("A", "B"),
+                summary("B", "A"),
+                summary("C", "A"),
+                summary("D", "C"),
+            ],
         };
         let ids: Vec<&str> = info
             .ancestry("C")
