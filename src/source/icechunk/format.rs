@@ -1124,7 +1124,7 @@ mod tests {
             snap.nodes[1].manifests,
             [ManifestRef {
                 id: manifest.to_string(),
-                extents: vec![0..2]
+                extents: std::iter::once(0..2).collect()
             }]
         );
         assert_eq!(snap.array_chunk_refs("/t"), Some(2));
