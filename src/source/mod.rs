@@ -16,6 +16,7 @@
 pub mod consolidated;
 pub mod crawl;
 mod detect;
+pub mod icechunk;
 pub mod reference;
 
 use bytes::Bytes;

@@ -1,0 +1,4 @@
+//! Icechunk repositories: [`format`] decodes their metadata files (headers,
+//! snapshots, repo info, transaction logs) from bytes, apart from any I/O.
+
+pub mod format;
