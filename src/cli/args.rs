@@ -137,6 +137,16 @@ pub enum Command {
     /// are reported, and the exit code is 1.
     #[command(after_long_help = REFS_NOTES)]
     Refs(RefsArgs),
+    /// The history of an Icechunk repository: each snapshot of a branch
+    /// (default main), tag or snapshot back to the first, with its time,
+    /// message, and what it changed in the metadata.
+    ///
+    /// The changes are found by comparing each snapshot's nodes with its
+    /// parent's (added and removed groups and arrays, and per node the
+    /// fields that differ: shape, chunks, attributes, …). Only refs and
+    /// snapshots are read (spec v1: a listing of snapshots/ and every
+    /// snapshot at once, bounded), never a manifest or a chunk.
+    Log(LogArgs),
     /// List a prefix's immediate children (or everything below it with -r).
     ///
     /// One delimited LIST; objects are never read. Zarr stores recognisable
@@ -289,9 +299,26 @@ Examples:
   zarrscope refs reference://s3://bucket/refs/set.json.zst --json";
 
 #[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The repository, optionally with a version: URL@branch.NAME,
+    /// URL@tag.NAME or URL@SNAPSHOT_ID.
+    pub url: String,
+    #[command(flatten)]
+    pub output: JsonArg,
+    /// Most snapshots read; a longer history is an error naming it.
+    #[arg(long, value_name = "N", default_value_t = crate::source::crawl::DEFAULT_MAX_REQUESTS)]
+    pub max_requests: u64,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct RefsArgs {
     /// The reference set: a .json file (or .json.zst/.json.gz), a Parquet
-    /// reference directory, or reference://URL.
+    /// reference directory, or reference://URL; or an Icechunk repository
+    /// (its branches and tags).
     pub url: String,
     #[command(flatten)]
     pub output: JsonArg,
@@ -364,6 +391,53 @@ pub struct SourceArgs {
 
     #[command(flatten)]
     pub crawling: CrawlArgs,
+
+    /// The tip of this branch of an Icechunk repository (as URL@branch.NAME).
+    #[arg(
+        long,
+        value_name = "NAME",
+        group = "version",
+        help_heading = "Icechunk"
+    )]
+    pub branch: Option<String>,
+
+    /// This tag of an Icechunk repository (as URL@tag.NAME).
+    #[arg(
+        long,
+        value_name = "NAME",
+        group = "version",
+        help_heading = "Icechunk"
+    )]
+    pub tag: Option<String>,
+
+    /// This snapshot of an Icechunk repository (as URL@SNAPSHOT_ID; `zarrscope
+    /// log URL` lists them).
+    #[arg(long, value_name = "ID", group = "version", help_heading = "Icechunk")]
+    pub snapshot: Option<String>,
+}
+
+impl SourceArgs {
+    /// The location `url` names, with the Icechunk version the flags name
+    /// (a version written after `@` in the URL, or one flag, not both).
+    pub fn location(&self, url: &str) -> crate::error::Result<crate::location::Location> {
+        let mut location = crate::location::Location::parse_versioned(url)?;
+        let flag = match (&self.branch, &self.tag, &self.snapshot) {
+            (Some(b), _, _) => Some(format!("branch.{b}")),
+            (_, Some(t), _) => Some(format!("tag.{t}")),
+            (_, _, Some(id)) => Some(id.clone()),
+            _ => None,
+        };
+        if let Some(flag) = flag {
+            if let Some(written) = &location.version {
+                return Err(crate::error::Error::new(format!(
+                    "two versions asked for: @{written} in the URL and {flag} by flag"
+                ))
+                .with_hint("give the version once: URL@VERSION, or --branch/--tag/--snapshot"));
+            }
+            location.version = Some(flag);
+        }
+        Ok(location)
+    }
 }
 
 /// How a crawl runs. Shared by every command that crawls.

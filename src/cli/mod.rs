@@ -4,6 +4,7 @@
 //! share.
 
 pub mod args;
+mod log;
 mod objects;
 pub mod output;
 mod refs;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Consolidate(args) => finish(block_on(stores::consolidate(args))),
         Command::Diff(args) => finish_code(block_on(stores::diff(args))),
         Command::Refs(args) => finish_code(block_on(refs::refs(args))),
+        Command::Log(args) => finish(block_on(log::log(args))),
         Command::Ls(args) => finish(block_on(objects::ls(args))),
         Command::Glob(args) => finish(block_on(objects::glob(args))),
         Command::Info(args) => finish(block_on(objects::info(args))),

@@ -60,7 +60,17 @@ pub(super) async fn refs(args: RefsArgs) -> Result<u8> {
     let session = Session::new(&args.access, &args.report, DEFAULT_MAX_BYTES);
     let location = Location::parse(&args.url)?;
     let ms = session.open(location, crate::source::POLICY).await?;
-    let mut references = read(&ms).await?;
+    let mut references = match read(&ms).await {
+        Ok(references) => references,
+        // An Icechunk repository's refs are its branches and tags.
+        Err(not_a_reference_set) => {
+            let probed = crate::source::icechunk::probe(&ms).await?;
+            if !probed.found() {
+                return Err(not_a_reference_set);
+            }
+            return super::log::refs_of_repository(&ms, &session, &probed, args.output.json).await;
+        }
+    };
     let h = references.hierarchy()?;
     let notes = reference::count_parquet_chunks(&ms, &mut references, &h, args.concurrency).await;
     let mut summary = summarize(&references, &h);
@@ -115,7 +125,7 @@ async fn read(ms: &StoreHandle) -> Result<References> {
             format!("{url} is not a kerchunk reference set: {what}"),
         )
         .with_hint(format!(
-            "give a reference file (.json, .json.zst, .json.gz; or reference://URL for another name) or a Parquet reference directory; `{}` shows a Zarr store",
+            "give a reference file (.json, .json.zst, .json.gz; or reference://URL for another name), a Parquet reference directory or an Icechunk repository; `{}` shows a Zarr store",
             ms.command(&format!("tree {url}"))
         ))
     };

@@ -29,7 +29,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
         DEFAULT_MAX_BYTES
     };
     let session = Session::new(&args.access, &args.report, budget);
-    let location = Location::parse(&args.url)?;
+    let location = args.source.location(&args.url)?;
     let ms = session.open(location, crate::source::POLICY).await?;
     // A reference set read for --coords keeps its coordinate chunk entries
     // in the same one read that gives the tree.

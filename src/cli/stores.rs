@@ -39,7 +39,7 @@ struct CheckReport<'a> {
 pub(super) async fn check(args: CheckArgs) -> Result<u8> {
     let session = Session::sharing_budget(&args.access, &args.report, DEFAULT_MAX_BYTES);
     let ms = session
-        .open(Location::parse(&args.url)?, crate::source::POLICY)
+        .open(Location::parse_versioned(&args.url)?, crate::source::POLICY)
         .await?;
     let options = args.crawling.options(&args.report);
     // A reference set has no per-node documents to compare with: lint its
@@ -164,7 +164,7 @@ pub(super) async fn diff(args: DiffArgs) -> Result<u8> {
     // One budget for both stores: --max-bytes bounds the whole comparison.
     let session = Session::sharing_budget(&args.access, &args.report, DEFAULT_MAX_BYTES);
     let open = |url: &str| {
-        let (session, location) = (&session, Location::parse(url));
+        let (session, location) = (&session, args.source.location(url));
         async move { session.open(location?, crate::source::POLICY).await }
     };
     let (a, b) = futures::join!(open(&args.url_a), open(&args.url_b));

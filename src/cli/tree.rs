@@ -4,13 +4,12 @@ use super::output;
 use super::session::Session;
 use super::{Format, TreeArgs, print_warnings, read_tree, write_out};
 use crate::error::Result;
-use crate::location::Location;
 use crate::render::{JsonRenderer, Renderer, TableRenderer, TreeRenderer};
 use crate::store::DEFAULT_MAX_BYTES;
 
 pub(super) async fn tree(args: TreeArgs) -> Result<()> {
     let session = Session::new(&args.access, &args.report, DEFAULT_MAX_BYTES);
-    let location = Location::parse(&args.url)?;
+    let location = args.source.location(&args.url)?;
     let ms = session.open(location, crate::source::POLICY).await?;
     let result = read_tree(&ms, &args.source, &args.report).await;
     let stats = session.totals();

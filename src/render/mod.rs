@@ -9,6 +9,7 @@ pub mod check;
 pub mod comparison;
 pub mod dataset;
 mod json;
+pub mod log;
 pub mod objects;
 pub mod ome;
 pub mod peek;

@@ -12,6 +12,7 @@ use super::consolidated::{
     Found, consolidated_in, draft_format, from_v2, no_consolidated, parse_json,
 };
 use super::crawl::Seed;
+use super::icechunk;
 use super::{Got, below, chunk_key_error, draft_v3_error, refused_error};
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
@@ -105,6 +106,23 @@ pub async fn detect(ms: &StoreHandle) -> Result<Opened> {
         let references = super::reference::read_json(ms, super::reference::keep_none()).await?;
         return references.hierarchy().map(Opened::Tree);
     }
+    // A version named: an Icechunk repository, read as asked.
+    if let Some(version) = &ms.location.version {
+        let version = icechunk::Version::parse(version)?;
+        return icechunk::read(ms, &version, None)
+            .await
+            .map(|(h, _)| Opened::Tree(h));
+    }
+    // A URL that says it is a repository (`….icechunk`): its two documents
+    // are this round trip's probes, and the snapshot the next.
+    let hinted = icechunk::hinted(&ms.location);
+    if hinted {
+        let probed = icechunk::probe(ms).await?;
+        if probed.found() {
+            let (h, _) = icechunk::read(ms, &icechunk::Version::main(), Some(probed)).await?;
+            return Ok(Opened::Tree(h));
+        }
+    }
     let (v3, v2) = futures::join!(probe(ms, "zarr.json"), probe(ms, ".zmetadata"));
     let (v3, v2) = (v3?, v2?);
     // A Parquet reference directory: its `.zmetadata` says so.
@@ -139,7 +157,22 @@ pub async fn detect(ms: &StoreHandle) -> Result<Opened> {
             probe(ms, ".zattrs")
         )
     };
-    let (ancestor_results, (old, zgroup, zarray, zattrs)) = futures::join!(ancestor_probes, own);
+    // A repository whose URL did not say so: its probes in this round trip.
+    let repository_probe = async {
+        if hinted || matches!(v3, Probe::Found(_)) || matches!(v2, Probe::Found(_)) {
+            Ok(None)
+        } else {
+            icechunk::probe(ms).await.map(Some)
+        }
+    };
+    let (ancestor_results, (old, zgroup, zarray, zattrs), repository) =
+        futures::join!(ancestor_probes, own, repository_probe);
+    if let Ok(Some(probed)) = repository
+        && probed.found()
+    {
+        let (h, _) = icechunk::read(ms, &icechunk::Version::main(), Some(probed)).await?;
+        return Ok(Opened::Tree(h));
+    }
 
     if !unconsolidated_v3 && let Probe::Found(bytes) = old? {
         return from_v2(&ms.location.url, "zmetadata", &bytes).map(Opened::Tree);

@@ -2,3 +2,6 @@
 //! snapshots, repo info, transaction logs) from bytes, apart from any I/O.
 
 pub mod format;
+pub mod repository;
+
+pub use repository::{Probed, Version, hinted, probe, read};

@@ -157,8 +157,13 @@ fn invalid(url: &str, what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 fn repo_info(ms: &StoreHandle, bytes: &[u8]) -> Result<RepoInfo> {
-    format::repo_info(bytes, bound(ms))
-        .map_err(|e| invalid(&ms.location.url_of(&ms.location.key("repo")), "the repo file", e))
+    format::repo_info(bytes, bound(ms)).map_err(|e| {
+        invalid(
+            &ms.location.url_of(&ms.location.key("repo")),
+            "the repo file",
+            e,
+        )
+    })
 }
 
 /// The snapshot id in a spec v1 `ref.json`.
@@ -167,8 +172,7 @@ fn ref_snapshot(url: &str, bytes: &[u8]) -> Result<String> {
     struct Ref {
         snapshot: String,
     }
-    let parsed: Ref =
-        serde_json::from_slice(bytes).map_err(|e| invalid(url, "the ref", e))?;
+    let parsed: Ref = serde_json::from_slice(bytes).map_err(|e| invalid(url, "the ref", e))?;
     format::parse_snapshot_id(&parsed.snapshot).map_err(|e| invalid(url, "the ref", e))
 }
 
@@ -269,9 +273,9 @@ pub async fn resolve(ms: &StoreHandle, probed: &Probed, version: &Version) -> Re
 }
 
 fn no_such_version(ms: &StoreHandle, version: &Version, refs: &Refs) -> Error {
-    let (kind, names) = match version {
-        Version::Tag(_) => ("tag", &refs.tags),
-        _ => ("branch", &refs.branches),
+    let kind = match version {
+        Version::Tag(_) => "tag",
+        _ => "branch",
     };
     let list = |m: &BTreeMap<String, String>| {
         if m.is_empty() {
@@ -307,7 +311,10 @@ pub async fn read_snapshot(ms: &StoreHandle, id: &str) -> Result<Snapshot> {
     let Some(bytes) = get_exact(ms, &key).await? else {
         return Err(Error::of_kind(
             ErrorKind::NotFound,
-            format!("the Icechunk repository {} has no snapshot {id}", ms.location.url),
+            format!(
+                "the Icechunk repository {} has no snapshot {id}",
+                ms.location.url
+            ),
         )
         .with_hint(format!(
             "`{}` lists the snapshots of its main branch",
@@ -350,13 +357,18 @@ pub async fn read(
     };
     let id = resolve(ms, &probed, version).await?;
     let snapshot = read_snapshot(ms, &id).await?;
-    let spec = if probed.repo.is_some() { 2 } else { snapshot.spec_version };
+    let spec = if probed.repo.is_some() {
+        2
+    } else {
+        snapshot.spec_version
+    };
     let source = format!(
         "Icechunk repository (spec v{spec}), {} = snapshot {}",
         version.label(),
         snapshot.id
     );
-    let h = hierarchy(&ms.location.url, &snapshot, source)?;
+    let url = format!("{}@{}", ms.location.url, version.label());
+    let h = hierarchy(&url, &snapshot, source)?;
     Ok((h, snapshot))
 }
 
@@ -382,10 +394,11 @@ pub async fn ancestry(ms: &StoreHandle, start: &str, max: usize) -> Result<Vec<S
         ))
         .with_hint("raise --max-requests"));
     }
-    let read: Vec<Result<Snapshot>> = futures::stream::iter(ids.iter().map(|id| read_snapshot(ms, id)))
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
+    let read: Vec<Result<Snapshot>> =
+        futures::stream::iter(ids.iter().map(|id| read_snapshot(ms, id)))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
     let mut by_id = BTreeMap::new();
     for snapshot in read {
         let snapshot = snapshot?;
@@ -397,7 +410,10 @@ pub async fn ancestry(ms: &StoreHandle, start: &str, max: usize) -> Result<Vec<S
         let Some(snapshot) = by_id.remove(&id) else {
             return Err(Error::of_kind(
                 ErrorKind::InvalidMetadata,
-                format!("the history of {} names snapshot {id}, which is not in snapshots/", ms.location.url),
+                format!(
+                    "the history of {} names snapshot {id}, which is not in snapshots/",
+                    ms.location.url
+                ),
             ));
         };
         next = snapshot.parent.clone();
