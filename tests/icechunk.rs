@@ -128,6 +128,28 @@ fn a_tree_of_main_reads_a_ref_and_a_snapshot_and_nothing_else() {
             .any(|k| k.contains("manifests/") || k.contains("chunks/")),
         "{lines:?}"
     );
+
+    // A tag: `repo` and that tag's ref at once, then its snapshot.
+    server.reset();
+    let out = run(&server, &["tree", &format!("{REPO}@tag.v1")]);
+    assert_code(&out, 0);
+    let v1 = expected()["tags"]["v1"].as_str().unwrap().to_string();
+    let mut keys: Vec<String> = server
+        .requests()
+        .iter()
+        .filter_map(|r| r.key().map(str::to_string))
+        .collect();
+    keys[..2].sort();
+    assert_eq!(
+        keys,
+        [
+            "icechunk/history.icechunk/refs/tag.v1/ref.json".to_string(),
+            "icechunk/history.icechunk/repo".to_string(),
+            format!("icechunk/history.icechunk/snapshots/{v1}"),
+        ],
+        "{:?}",
+        log_lines(&server)
+    );
 }
 
 #[test]
@@ -258,7 +280,7 @@ fn a_missing_branch_or_tag_is_an_error_listing_the_branches() {
 }
 
 #[test]
-fn a_repository_whose_name_does_not_say_so_is_found_after_the_zarr_probes() {
+fn a_repository_whose_name_does_not_say_so_is_found_once_no_zarr_metadata_was() {
     let server = S3Server::start();
     let dir = server.bucket_dir(PUBLIC).join("plain-name");
     common::copy_dir(

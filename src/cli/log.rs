@@ -9,14 +9,18 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::location::Location;
 use crate::render::log::{Commit, write_log, write_refs};
 use crate::source::icechunk::repository::{
-    Probed, Refs, Version, ancestry, hierarchy, list_refs, probe, resolve,
+    Probed, Refs, Version, ancestry, hierarchy, list_refs, probe, probe_for, resolve,
 };
 use crate::store::{DEFAULT_MAX_BYTES, StoreHandle};
 
 /// The repository's two documents, or an error saying it is not one.
-pub(super) async fn open_repository(ms: &StoreHandle) -> Result<Probed> {
-    let probed = probe(ms).await?;
+pub(super) async fn open_repository(ms: &StoreHandle, version: &Version) -> Result<Probed> {
+    let probed = probe_for(ms, version).await?;
     if probed.found() {
+        return Ok(probed);
+    }
+    // A version that does not exist, in a repository: `resolve` says so.
+    if probed.asked && probe(ms).await?.found() {
         return Ok(probed);
     }
     Err(Error::of_kind(
@@ -47,7 +51,7 @@ pub(super) async fn log(args: LogArgs) -> Result<()> {
         None => Version::main(),
     };
     let ms = session.open(location, crate::source::POLICY).await?;
-    let probed = open_repository(&ms).await?;
+    let probed = open_repository(&ms, &version).await?;
     let start = resolve(&ms, &probed, &version).await?;
     let max = usize::try_from(args.max_requests).unwrap_or(usize::MAX);
     let chain = ancestry(&ms, &start, max).await?;

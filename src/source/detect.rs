@@ -157,22 +157,7 @@ pub async fn detect(ms: &StoreHandle) -> Result<Opened> {
             probe(ms, ".zattrs")
         )
     };
-    // A repository whose URL did not say so: its probes in this round trip.
-    let repository_probe = async {
-        if hinted || matches!(v3, Probe::Found(_)) || matches!(v2, Probe::Found(_)) {
-            Ok(None)
-        } else {
-            icechunk::probe(ms).await.map(Some)
-        }
-    };
-    let (ancestor_results, (old, zgroup, zarray, zattrs), repository) =
-        futures::join!(ancestor_probes, own, repository_probe);
-    if let Ok(Some(probed)) = repository
-        && probed.found()
-    {
-        let (h, _) = icechunk::read(ms, &icechunk::Version::main(), Some(probed)).await?;
-        return Ok(Opened::Tree(h));
-    }
+    let (ancestor_results, (old, zgroup, zarray, zattrs)) = futures::join!(ancestor_probes, own);
 
     if !unconsolidated_v3 && let Probe::Found(bytes) = old? {
         return from_v2(&ms.location.url, "zmetadata", &bytes).map(Opened::Tree);
@@ -296,9 +281,18 @@ pub async fn detect(ms: &StoreHandle) -> Result<Opened> {
     if let Some(array_url) = enclosing_array_dir(ms, &up, false).await {
         return Err(chunk_key_error(&ms.location.url, &array_url, "/"));
     }
+    // No Zarr metadata at all: an Icechunk repository whose URL did not say
+    // so (a Zarr store never pays for these probes).
+    if !hinted {
+        let probed = icechunk::probe(ms).await?;
+        if probed.found() {
+            let (h, _) = icechunk::read(ms, &icechunk::Version::main(), Some(probed)).await?;
+            return Ok(Opened::Tree(h));
+        }
+    }
     let forbidden = matches!(v3, Probe::Absent { forbidden: true })
         || matches!(v2, Probe::Absent { forbidden: true });
-    let looked = "zarr.json, .zmetadata, zmetadata, .zgroup, .zarray here, and zarr.json, .zmetadata in every parent";
+    let looked = "zarr.json, .zmetadata, zmetadata, .zgroup, .zarray here, and zarr.json, .zmetadata in every parent; an Icechunk repository's repo and refs/branch.main/ref.json";
     let ls = ms.command(&format!("ls {}/", ms.location.url));
     Err(if forbidden {
         refused_error(ms, looked)

@@ -48,6 +48,16 @@ pub const ZARR_KEYS: KeySet = KeySet {
     prefixes: &[],
 };
 
+/// Whether `key` is a metadata document some source reads when looking at
+/// a location: Zarr's (v2, v3), or the two documents that make an Icechunk
+/// repository (its `repo` file, its main branch's ref). For tests and
+/// checks of what a command asked for; the guard decides per read.
+pub fn probed_metadata_key(key: &str) -> bool {
+    ZARR_KEYS.contains(key)
+        || key.rsplit('/').next() == Some("repo")
+        || key.ends_with("refs/branch.main/ref.json")
+}
+
 /// What a location is opened with before [`detect`] knows its source: the
 /// keys every source declares (today the Zarr ones; a new source adds its
 /// `KEYS` here), no writes. Chunk keys stay refused whatever the source.

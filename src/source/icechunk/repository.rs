@@ -76,7 +76,7 @@ impl Version {
 
 /// Whether the URL says it is a repository, so that its probes belong in
 /// the first round trip: a version after `@`, or a name ending
-/// `.icechunk`. Other repositories are found in the second round trip,
+/// `.icechunk`. Other repositories are found once no Zarr metadata was,
 /// after the Zarr probes found nothing.
 pub fn hinted(location: &Location) -> bool {
     location.version.is_some()
@@ -93,11 +93,16 @@ pub fn hinted(location: &Location) -> bool {
 pub struct Probed {
     pub repo: Option<Bytes>,
     pub main_ref: Option<Bytes>,
+    /// The ref of the version asked for, read with `repo` when that
+    /// version is not `main` ([`probe_for`]).
+    pub asked_ref: Option<Bytes>,
+    /// Whether that ref was asked for (absent when `asked_ref` is `None`).
+    pub asked: bool,
 }
 
 impl Probed {
     pub fn found(&self) -> bool {
-        self.repo.is_some() || self.main_ref.is_some()
+        self.repo.is_some() || self.main_ref.is_some() || self.asked_ref.is_some()
     }
 }
 
@@ -139,6 +144,26 @@ pub async fn probe(ms: &StoreHandle) -> Result<Probed> {
     Ok(Probed {
         repo: repo?,
         main_ref: main_ref?,
+        asked_ref: None,
+        asked: false,
+    })
+}
+
+/// Read `repo` and the ref `version` names at once: one round trip
+/// whichever spec the repository follows.
+pub async fn probe_for(ms: &StoreHandle, version: &Version) -> Result<Probed> {
+    let Some(key) = version.ref_key() else {
+        return probe(ms).await;
+    };
+    if *version == Version::main() {
+        return probe(ms).await;
+    }
+    let (repo, asked) = futures::join!(get_exact(ms, "repo"), get_exact(ms, &key));
+    Ok(Probed {
+        repo: repo?,
+        main_ref: None,
+        asked_ref: asked?,
+        asked: true,
     })
 }
 
@@ -262,8 +287,11 @@ pub async fn resolve(ms: &StoreHandle, probed: &Probed, version: &Version) -> Re
     }
     let key = version.ref_key().unwrap_or_default();
     let url = ms.location.url_of(&ms.location.key(&key));
-    let bytes = match (version, &probed.main_ref) {
-        (Version::Branch(n), Some(main)) if n == "main" => Some(main.clone()),
+    let bytes = match (version, &probed.main_ref, &probed.asked_ref) {
+        (_, _, Some(asked)) => Some(asked.clone()),
+        // Asked for with `repo` and absent: no second GET.
+        (_, None, None) if probed.asked => None,
+        (Version::Branch(n), Some(main), _) if n == "main" => Some(main.clone()),
         _ => get_exact(ms, &key).await?,
     };
     match bytes {
@@ -353,7 +381,7 @@ pub async fn read(
     let probed = match probed {
         Some(p) => p,
         None if matches!(version, Version::Snapshot(_)) => Probed::default(),
-        None => probe(ms).await?,
+        None => probe_for(ms, version).await?,
     };
     let id = resolve(ms, &probed, version).await?;
     let snapshot = read_snapshot(ms, &id).await?;
