@@ -301,3 +301,19 @@ fn a_repository_whose_name_does_not_say_so_is_found_once_no_zarr_metadata_was() 
         .collect();
     assert_eq!(ours, recorded(&expected()["trees"]["branch.main"]));
 }
+
+#[test]
+fn check_lints_a_version_without_a_crawl() {
+    let server = S3Server::start();
+    let out = run(&server, &["check", &format!("{REPO}@tag.v1")]);
+    assert_code(&out, 0);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("tag.v1 = snapshot"), "{stdout}");
+    assert!(stdout.contains("nothing can be stale"), "{stdout}");
+    // No listing: a repository's directory holds no Zarr documents to crawl.
+    assert!(
+        server.requests().iter().all(|r| r.key().is_some()),
+        "{:?}",
+        log_lines(&server)
+    );
+}

@@ -42,9 +42,11 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
         .open(Location::parse_versioned(&args.url)?, crate::source::POLICY)
         .await?;
     let options = args.crawling.options(&args.report);
-    // A reference set has no per-node documents to compare with: lint its
-    // tree, and stale means nothing there.
-    if crate::source::reference::named_by_url(&ms.location) {
+    // A reference set or an Icechunk repository has no per-node documents to
+    // compare with: lint its tree, and stale means nothing there.
+    if crate::source::reference::named_by_url(&ms.location)
+        || crate::source::icechunk::hinted(&ms.location)
+    {
         let h = match session.settle(detect(&ms).await)? {
             Opened::Tree(h) => h,
             Opened::Unconsolidated(u) => return Err(u.error),
@@ -54,6 +56,14 @@ pub(super) async fn check(args: CheckArgs) -> Result<u8> {
     }
     // Both at once: the crawl dominates the wall time anyway.
     let (consolidated, crawled) = futures::join!(detect(&ms), crawl(&ms, &options));
+    // Found to be one of those only now (a Parquet reference directory, a
+    // repository whose name does not say so): the crawl means nothing.
+    if let Ok(Opened::Tree(h)) = &consolidated
+        && h.source.is_some()
+    {
+        print_warnings(&ms, h, &args.report);
+        return check_reference_set(&session, &ms, h, &args);
+    }
     let crawled = session.settle(crawled)?;
     let disk = &crawled.hierarchy;
     print_warnings(&ms, disk, &args.report);
@@ -136,17 +146,18 @@ fn check_reference_set(
         return Ok(code);
     }
     let source = h.source.as_deref().unwrap_or("reference set");
-    let verify = ms.command(&format!("refs {} --verify", ms.location.url));
-    write_out(|out| {
-        write_reference_check(
-            out,
-            &ms.location.url,
-            source,
-            h.nodes.len(),
-            &verify,
-            &findings,
+    let next = if source.starts_with("Icechunk") {
+        format!(
+            "`{}` shows its history",
+            ms.command(&format!("log {}", ms.location.url))
         )
-    })?;
+    } else {
+        format!(
+            "`{}` checks that its target files are still there",
+            ms.command(&format!("refs {} --verify", ms.location.url))
+        )
+    };
+    write_out(|out| write_reference_check(out, &h.url, source, h.nodes.len(), &next, &findings))?;
     Ok(code)
 }
 

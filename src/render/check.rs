@@ -67,19 +67,20 @@ pub fn write_check(
     write_findings(out, found.findings)
 }
 
-/// `check`'s report on a reference set (`source` says which kind): only
-/// lint findings, since its metadata has no second copy to go stale.
+/// `check`'s report on a reference set or an Icechunk repository (`source`
+/// says which): only lint findings, since its metadata has no second copy
+/// to go stale; `next` says what to run next.
 pub fn write_reference_check(
     out: &mut dyn Write,
     url: &str,
     source: &str,
     nodes: usize,
-    verify: &str,
+    next: &str,
     findings: &[Finding],
 ) -> io::Result<()> {
     writeln!(
         out,
-        "{url}: a {source} with {nodes} nodes; its metadata has one copy, in the reference set, so nothing can be stale; `{verify}` checks that its target files are still there"
+        "{url}: {source} with {nodes} nodes; its metadata has one copy, so nothing can be stale; {next}"
     )?;
     write_findings(out, findings)
 }
