@@ -15,41 +15,19 @@
 //! The target (issue 15): at least 200 MB/s, peak memory at most 2x the
 //! metadata part of the set.
 
-use std::alloc::{GlobalAlloc, Layout};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use base64::Engine;
 use serde_json::{Value, json};
 use zarrscope::source::reference::scan::{ScanOptions, open, scan, scan_reader};
 
-/// Heap accounting: current and peak bytes, over mimalloc (the allocator
-/// the `zarrscope` binary uses).
-struct Counting;
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { mimalloc::MiMalloc.alloc(layout) };
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+#[path = "support/heap.rs"]
+mod heap;
+use heap::peak_during;
 
 const ARRAYS: usize = 50;
 const TARGET_FILES: usize = 2_000;
@@ -179,12 +157,9 @@ fn generate(path: &Path) -> u64 {
 
 /// In the child: run one variant, print `seconds heap_peak metadata_bytes`.
 fn child(variant: &str, path: &Path) {
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
     let started = Instant::now();
-    let mut metadata = 0;
-    match variant {
-        "idle" => {}
+    let (metadata, heap_peak) = peak_during(|| match variant {
+        "idle" => 0,
         "scan" | "scan_reader" => {
             let keep = |_: &str| false;
             let options = ScanOptions {
@@ -197,7 +172,7 @@ fn child(variant: &str, path: &Path) {
             } else {
                 scan_reader(reader, &options).unwrap()
             };
-            metadata = scanned
+            let metadata: usize = scanned
                 .metadata
                 .iter()
                 .map(|(k, v)| k.len() + v.len())
@@ -210,24 +185,24 @@ fn child(variant: &str, path: &Path) {
             );
             assert!(referenced > 0);
             std::hint::black_box(scanned);
+            metadata
         }
         "value_reader" => {
             let value: Value =
                 serde_json::from_reader(BufReader::new(File::open(path).unwrap())).unwrap();
             std::hint::black_box(value);
+            0
         }
         "value_slice" => {
             let bytes = std::fs::read(path).unwrap();
             let value: Value = serde_json::from_slice(&bytes).unwrap();
             std::hint::black_box(value);
+            0
         }
         other => panic!("unknown variant {other}"),
-    }
+    });
     let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "{seconds} {} {metadata}",
-        PEAK.load(Ordering::Relaxed) - base
-    );
+    println!("{seconds} {heap_peak} {metadata}");
 }
 
 struct Run {
