@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::session::Session;
 use super::{LogArgs, json_out, write_out};
-use crate::compare::{Comparison, compare};
+use crate::compare::compare;
 use crate::error::{Error, ErrorKind, Result};
 use crate::location::Location;
 use crate::render::log::{Commit, write_log, write_refs};
@@ -64,13 +64,11 @@ pub(super) async fn log(args: LogArgs) -> Result<()> {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let changes = match trees.get(i + 1) {
-                Some(parent) => compare(parent, &trees[i]),
-                None => Comparison {
-                    only_in_b: Vec::new(),
-                    ..compare(&trees[i], &trees[i])
-                },
-            };
+            // The first snapshot has no parent to differ from.
+            let changes = trees
+                .get(i + 1)
+                .map(|parent| compare(parent, &trees[i]))
+                .unwrap_or_default();
             Commit {
                 id: s.id.clone(),
                 parent: s.parent.clone(),

@@ -156,7 +156,17 @@ pub enum Got {
 /// GET `path` with its body: found, absent, or another failure for the
 /// caller to explain.
 pub async fn get(ms: &StoreHandle, path: &Path) -> std::result::Result<Got, object_store::Error> {
-    let fetched = match ms.store.get(path).await {
+    get_through(ms, ms.store.as_ref(), path).await
+}
+
+/// [`get`] through `store`: the same bucket behind another guard
+/// ([`StoreHandle::guarded`]), e.g. one that allows exactly this key.
+pub async fn get_through(
+    ms: &StoreHandle,
+    store: &dyn object_store::ObjectStore,
+    path: &Path,
+) -> std::result::Result<Got, object_store::Error> {
+    let fetched = match store.get(path).await {
         Ok(r) => {
             let version = UpdateVersion {
                 e_tag: r.meta.e_tag.clone(),

@@ -156,6 +156,19 @@ impl Policy {
         }
     }
 
+    /// Reads of exactly one key (a reference file, an Icechunk ref or
+    /// snapshot), no writes; the refusal calls it `what`.
+    pub fn one_file(what: &'static str, key: String) -> Policy {
+        Policy {
+            keys: Keys::Files {
+                what,
+                keys: vec![key],
+                footers: &[],
+            },
+            writes: Writes::None,
+        }
+    }
+
     /// Reads of the keys a source declared plus a put of `key` alone:
     /// `consolidate --yes`.
     pub fn reading_and_one_write(keys: KeySet, key: String) -> Policy {

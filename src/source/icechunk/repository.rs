@@ -8,15 +8,15 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use object_store::ObjectStoreExt;
 
 use super::format::{self, RepoInfo, Snapshot};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hierarchy::Hierarchy;
 use crate::location::Location;
 use crate::metadata;
+use crate::source::Got;
 use crate::store::StoreHandle;
-use crate::store::guard::{Keys, Policy, Writes};
+use crate::store::guard::Policy;
 
 /// What the guard calls the keys this source reads.
 pub const WHAT: &str = "Icechunk metadata";
@@ -113,25 +113,12 @@ pub const PROBE_NAMES: [&str; 2] = ["repo", "ref.json"];
 /// key alone: `None` when it does not exist.
 async fn get_exact(ms: &StoreHandle, key: &str) -> Result<Option<Bytes>> {
     let full = ms.location.key(key);
-    let store = ms.guarded(Policy {
-        keys: Keys::Files {
-            what: WHAT,
-            keys: vec![full.clone()],
-            footers: &[],
-        },
-        writes: Writes::None,
-    });
+    let store = ms.guarded(Policy::one_file(WHAT, full.clone()));
     let path = crate::keys::path(&full)?;
-    let url = ms.location.url_of(&full);
-    let got = match store.get(&path).await {
-        Ok(got) => got.bytes().await,
-        Err(e) => Err(e),
-    };
-    match got {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(e) if crate::source::access_denied(ms, &e) => Ok(None),
-        Err(e) => Err(ms.explain_url(&url, &e)),
+    match crate::source::get_through(ms, store.as_ref(), &path).await {
+        Ok(Got::Found { raw, .. }) => Ok(Some(raw)),
+        Ok(Got::Absent { .. }) => Ok(None),
+        Err(e) => Err(ms.explain_url(&ms.location.url_of(&full), &e)),
     }
 }
 
@@ -329,7 +316,6 @@ fn no_such_version(ms: &StoreHandle, version: &Version, refs: &Refs) -> Error {
         list(&refs.tags),
         ms.command(&format!("refs {}", ms.location.url))
     ))
-    .with_kind(ErrorKind::NotFound)
 }
 
 /// The snapshot `id`, decoded.

@@ -92,14 +92,7 @@ pub fn keep_none() -> Keep {
 
 /// The guard's policy for a JSON reference file: that file alone.
 pub fn file_policy(key: &str) -> Policy {
-    Policy {
-        keys: Keys::Files {
-            what: WHAT,
-            keys: vec![key.to_string()],
-            footers: &[],
-        },
-        writes: Writes::None,
-    }
+    Policy::one_file(WHAT, key.to_string())
 }
 
 /// Read the JSON reference file at the location, in one pass.
