@@ -14,6 +14,7 @@ pub mod dataset;
 pub mod decode;
 pub mod error;
 pub mod hierarchy;
+pub mod inventory;
 pub mod keys;
 pub mod lint;
 pub mod location;

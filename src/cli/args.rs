@@ -147,6 +147,12 @@ pub enum Command {
     /// snapshots are read (spec v1: a listing of snapshots/ and every
     /// snapshot at once, bounded), never a manifest or a chunk.
     Log(LogArgs),
+    /// Every dataset under a prefix: Zarr stores (v2, v3), Icechunk
+    /// repositories and kerchunk reference sets, one line each.
+    Find(FindArgs),
+    /// The entries of an intake YAML or STAC catalog; with ENTRY, that
+    /// entry opened with the access the catalog declares.
+    Catalog(CatalogArgs),
     /// List a prefix's immediate children (or everything below it with -r).
     ///
     /// One delimited LIST; objects are never read. Zarr stores recognisable
@@ -297,6 +303,30 @@ Examples:
   zarrscope refs https://usgs.osn.mghpcc.org/hytest/daymet.json \\
       --endpoint-url https://usgs.osn.mghpcc.org --anon --verify
   zarrscope refs reference://s3://bucket/refs/set.json.zst --json";
+
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    /// The prefix to search: s3://bucket/prefix, gs://…, az://…, a local
+    /// directory.
+    pub url: String,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// The catalog: an intake YAML file or a STAC collection/item JSON,
+    /// local or remote.
+    pub url: String,
+    /// An entry's name: open it with the access the catalog declares.
+    pub entry: Option<String>,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
@@ -513,6 +543,16 @@ pub struct AccessArgs {
     #[arg(long, help_heading = "Access")]
     pub region: Option<String>,
 
+    /// Read from a Requester Pays bucket: you, not the bucket's owner, are
+    /// billed for the requests and the bytes.
+    ///
+    /// Sends `x-amz-request-payer: requester` with every S3 request (S3
+    /// refuses such buckets' objects with 403 without it). Needs
+    /// credentials: AWS bills the signed caller, so anonymous requests
+    /// cannot pay. A catalog entry with `requester_pays: true` sets this.
+    #[arg(long, help_heading = "Access")]
+    pub requester_pays: bool,
+
     /// Most bytes the command may download, e.g. 64MiB, 500KB, 1048576
     /// [default: 64MiB].
     ///
@@ -597,6 +637,7 @@ impl AccessArgs {
                 profile: self.profile.clone(),
                 endpoint_url: self.endpoint_url.clone(),
                 region: self.region.clone(),
+                requester_pays: self.requester_pays,
             },
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,

@@ -4,6 +4,8 @@
 //! share.
 
 pub mod args;
+mod catalog;
+mod find;
 mod log;
 mod objects;
 pub mod output;
@@ -54,6 +56,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Diff(args) => finish_code(block_on(stores::diff(args))),
         Command::Refs(args) => finish_code(block_on(refs::refs(args))),
         Command::Log(args) => finish(block_on(log::log(args))),
+        Command::Find(args) => finish_code(block_on(find::find(args))),
+        Command::Catalog(args) => finish_code(block_on(catalog::catalog(args))),
         Command::Ls(args) => finish(block_on(objects::ls(args))),
         Command::Glob(args) => finish(block_on(objects::glob(args))),
         Command::Info(args) => finish(block_on(objects::info(args))),

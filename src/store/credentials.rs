@@ -133,6 +133,9 @@ pub struct S3Flags {
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
     pub region: Option<String>,
+    /// `--requester-pays` (or a catalog's `requester_pays: true`): reads
+    /// carry `x-amz-request-payer: requester`, and the requester is billed.
+    pub requester_pays: bool,
 }
 
 impl S3Flags {
@@ -458,6 +461,7 @@ mod tests {
             profile: Some("my osn".into()),
             endpoint_url: Some("http://127.0.0.1:9000".into()),
             region: None,
+            requester_pays: false,
         };
         assert_eq!(
             f.to_args(),

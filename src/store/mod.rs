@@ -165,6 +165,39 @@ impl StoreHandle {
         })
     }
 
+    /// The same bucket, client, guard, counters and budget, located at
+    /// `prefix` (bucket-relative): for a command that reads many stores of
+    /// one bucket (`find`) without building a client per store. Bucket
+    /// creation is not carried over.
+    pub fn at(&self, prefix: &str) -> StoreHandle {
+        let prefix = prefix.trim_matches('/').to_string();
+        let location = Location {
+            url: self.location.url_of(&prefix),
+            backend: self.location.backend.clone(),
+            prefix,
+            reference: false,
+            version: None,
+        };
+        StoreHandle {
+            location,
+            store: Arc::clone(&self.store),
+            stats: Arc::clone(&self.stats),
+            budget: Arc::clone(&self.budget),
+            anonymous: self.anonymous,
+            credential_source: self.credential_source.clone(),
+            bucket_admin: None,
+            access: self.access.clone(),
+            server: self.server.clone(),
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            notices: Arc::clone(&self.notices),
+            secrets: Arc::clone(&self.secrets),
+            logger: self.logger.clone(),
+            backend: Arc::clone(&self.backend),
+            s3_lister: self.s3_lister.clone(),
+        }
+    }
+
     /// The same bucket (same client, counters, budget) behind a guard with
     /// another policy — for a command that was asked to read more, e.g.
     /// coordinate chunks.
