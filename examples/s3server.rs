@@ -18,7 +18,7 @@ fn main() {
         eprintln!("usage: s3server DELAY_MS LOG_FILE");
         std::process::exit(2);
     };
-    let server = common::S3Server::start_with_delay(Duration::from_millis(delay));
+    let server = common::S3Server::start_for_bench(Duration::from_millis(delay));
     println!("endpoint={}", server.endpoint);
     println!("public={}", server.bucket_dir(common::PUBLIC).display());
     let _ = std::io::stdout().flush();

@@ -33,6 +33,8 @@ pub struct Awkward {
     pub phantoms: Phantoms,
     /// s3s-fs's root: a copy from a file on disk to a phantom reads it here.
     pub root: std::path::PathBuf,
+    /// The bench server's one-directory listings (see `shallow_list`).
+    pub shallow_listing: bool,
 }
 
 impl Awkward {
@@ -61,12 +63,24 @@ fn modified() -> Timestamp {
 impl S3 for Awkward {
     async fn list_objects_v2(
         &self,
-        req: S3Request<ListObjectsV2Input>,
+        mut req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        // S3 reads `delimiter=` (s3fs sends it) as no delimiter; s3s-fs
+        // would group every key under its first character.
+        if req.input.delimiter.as_deref() == Some("") {
+            req.input.delimiter = None;
+        }
         let bucket = req.input.bucket.clone();
         let prefix = req.input.prefix.clone().unwrap_or_default();
         let delimiter = req.input.delimiter.clone();
-        let mut response = self.fs.list_objects_v2(req).await?;
+        let shallow = match self.shallow_listing {
+            true => super::shallow_list::list(&self.root, &req.input).await,
+            false => None,
+        };
+        let mut response = match shallow {
+            Some(output) => S3Response::new(output),
+            None => self.fs.list_objects_v2(req).await?,
+        };
         let out = &mut response.output;
         let mut objects = out.contents.take().unwrap_or_default();
         let mut prefixes: Vec<String> = out

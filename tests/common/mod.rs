@@ -23,6 +23,7 @@ pub mod inject;
 pub mod inspect;
 pub mod loopback;
 pub mod proxy;
+pub mod shallow_list;
 pub mod standin;
 pub mod strict;
 pub mod suffix_range;
@@ -165,6 +166,13 @@ impl S3Server {
         Self::start_with(Duration::ZERO, true, None)
     }
 
+    /// The bench server (`examples/s3server.rs`): `delay` per request, and
+    /// a delimited listing costs one directory read, as on S3 (see
+    /// `shallow_list`).
+    pub fn start_for_bench(delay: Duration) -> Self {
+        Self::start_full(delay, true, None, true)
+    }
+
     /// s3s-fs as it is: it takes a PUT without Content-Length and a batch
     /// delete without a checksum (for a test that needs what S3 refuses).
     pub fn start_lenient() -> Self {
@@ -182,6 +190,15 @@ impl S3Server {
     }
 
     fn start_with(delay: Duration, strict: bool, gate: Option<std::sync::Arc<gate::Gate>>) -> Self {
+        Self::start_full(delay, strict, gate, false)
+    }
+
+    fn start_full(
+        delay: Duration,
+        strict: bool,
+        gate: Option<std::sync::Arc<gate::Gate>>,
+        shallow_listing: bool,
+    ) -> Self {
         let root = tempfile::tempdir().unwrap();
         for bucket in [PUBLIC, PRIVATE] {
             copy_dir(&repo_root().join("fixtures"), &root.path().join(bucket));
@@ -191,6 +208,7 @@ impl S3Server {
             fs: s3s_fs::FileSystem::new(root.path()).unwrap(),
             phantoms: phantoms.clone(),
             root: root.path().to_path_buf(),
+            shallow_listing,
         };
         let copy_cap = copy_cap::CopyCapState::new();
         let fs = copy_cap::CopyCap {
