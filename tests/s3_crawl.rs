@@ -512,3 +512,124 @@ fn diff_shows_what_changed_between_two_stores() {
     assert_code(&out, 0);
     assert!(text(&out.stdout).contains("same metadata"));
 }
+
+/// A v2 store of 1 root, `groups` groups and `arrays` arrays in each
+/// (every node with a `.zattrs`), written into the server's public bucket.
+fn write_wide_v2_store(server: &S3Server, name: &str, groups: usize, arrays: usize) {
+    let write = |path: std::path::PathBuf, text: &str| {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let root = server.bucket_dir(PUBLIC).join(name);
+    for dir in std::iter::once(root.clone()).chain((0..groups).map(|g| root.join(format!("g{g}"))))
+    {
+        write(dir.join(".zgroup"), r#"{"zarr_format":2}"#);
+        write(dir.join(".zattrs"), r#"{"title":"g"}"#);
+    }
+    for g in 0..groups {
+        for a in 0..arrays {
+            let dir = root.join(format!("g{g}/a{a}"));
+            write(
+                dir.join(".zarray"),
+                r#"{"zarr_format":2,"shape":[10],"chunks":[5],"dtype":"<f4","fill_value":0.0,"order":"C","filters":null,"compressor":null}"#,
+            );
+            write(dir.join(".zattrs"), r#"{"_ARRAY_DIMENSIONS":["x"]}"#);
+        }
+    }
+}
+
+#[test]
+fn a_server_throttling_past_100_in_flight_slows_the_crawl_without_losing_a_node() {
+    // Each request waits 20 ms, so they pile up; one arriving while more
+    // than 100 are out is answered 503 SlowDown. The crawl starts at 64
+    // and grows (default ceiling 256): it must be throttled, back off, and
+    // finish with every node, no request refused more often than the 2
+    // retries absorb.
+    let server = S3Server::start_with_delay(std::time::Duration::from_millis(20));
+    let home = Home::new(&server.endpoint);
+    write_wide_v2_store(&server, "busy-v2.zarr", 4, 150);
+    server.throttle_above(100);
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &["tree", "s3://public/busy-v2.zarr", "--crawl", "--json"],
+        ),
+    );
+    assert_code(&out, 0);
+    let doc = json(&out);
+    assert_eq!(doc["complete"], true, "{}", text(&out.stderr));
+    assert_eq!(doc["nodes"].as_array().unwrap().len(), 1 + 4 + 4 * 150);
+    assert_eq!(text(&out.stderr), "", "no warning");
+    let log = server.requests();
+    let refused = log.iter().filter(|r| r.status == 503).count();
+    assert!(refused > 0, "never throttled: the test proves nothing");
+    let mut per_request = std::collections::HashMap::new();
+    for r in log.iter().filter(|r| r.status == 503) {
+        *per_request
+            .entry((r.path.clone(), r.query.clone()))
+            .or_insert(0) += 1;
+    }
+    assert!(
+        per_request.values().all(|n| *n <= 2),
+        "a request was refused more than twice: {per_request:?}"
+    );
+    // Backing off keeps the refusals a small share of what was asked.
+    assert!(
+        refused * 10 < log.len(),
+        "{refused} of {} requests refused",
+        log.len()
+    );
+}
+
+#[test]
+fn a_listing_answered_503_is_asked_again_and_the_crawl_is_complete() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    // The first listing of the crawl (the root's): a bucket request.
+    server.fail_next("GET", "", 503, 1);
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &["tree", "s3://public/nested-v2.zarr", "--crawl", "--json"],
+        ),
+    );
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["complete"], true, "{}", text(&out.stderr));
+    let listings: Vec<u16> = server
+        .requests()
+        .iter()
+        .filter(|r| r.query.contains("list-type=2"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(listings.first(), Some(&503), "{listings:?}");
+    assert_eq!(listings.get(1), Some(&200), "{listings:?}");
+}
+
+#[test]
+fn tree_knows_a_v2_group_from_its_listing_and_reads_no_nested_zgroup() {
+    // Per node: an array costs .zarray + .zattrs; a group .zarray (absent) +
+    // .zattrs + one listing; its .zgroup only where documents are kept.
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    write_wide_v2_store(&server, "lean-v2.zarr", 3, 5);
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &["tree", "s3://public/lean-v2.zarr", "--crawl", "--json"],
+        ),
+    );
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["nodes"].as_array().unwrap().len(), 1 + 3 + 15);
+    let log = server.requests();
+    let zgroups: Vec<&str> = log
+        .iter()
+        .filter(|r| r.path.ends_with("/.zgroup"))
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(zgroups, ["/public/lean-v2.zarr/.zgroup"], "the root's only");
+    // Root: zarr.json, .zgroup, .zattrs, listing; groups 3 each; arrays 2.
+    assert_eq!(log.len(), 4 + 3 * 3 + 15 * 2, "{log:?}");
+}

@@ -473,7 +473,9 @@ impl SourceArgs {
 /// How a crawl runs. Shared by every command that crawls.
 #[derive(Debug, Args)]
 pub struct CrawlArgs {
-    /// Requests in flight at once during a crawl.
+    /// Most requests in flight at once during a crawl. The crawl starts at
+    /// 64 (or N if lower), goes up while the store keeps up and down by
+    /// about half when it throttles (503 SlowDown, 429), never past N.
     #[arg(long, value_name = "N", default_value_t = crate::source::crawl::DEFAULT_CONCURRENCY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096), help_heading = "Crawl")]
     pub concurrency: usize,
 
@@ -487,6 +489,7 @@ impl CrawlArgs {
     pub(super) fn options(&self, report: &ReportArgs) -> crate::source::CrawlOptions {
         crate::source::CrawlOptions {
             concurrency: self.concurrency,
+            group_documents: true,
             max_requests: self.max_requests,
             progress: crate::progress::Progress::spinner(!report.quiet),
         }

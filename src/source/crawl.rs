@@ -3,16 +3,25 @@
 //! metadata or to check it. Still through the metadata-only guard.
 //!
 //! Every request is a job in one queue, run with a bound on how many are in
-//! flight. A node's documents are fetched as soon as its directory is known;
+//! flight: an AIMD [`Limiter`] that starts at [`START_CONCURRENCY`], grows
+//! while the store answers and is cut by about half (with jitter) when it
+//! throttles, never past `--concurrency` ([`CrawlOptions::concurrency`]).
+//! It sees every 503/429 through the command's counters, retried attempts
+//! included, so a throttling store slows the crawl down before the retries
+//! run out. A node's documents are fetched as soon as its directory is known;
 //! a directory is listed (with a delimiter) once it is known not to be an
 //! array — listing an array would enumerate its chunks. The root is listed
 //! at once, in parallel with its documents (the listing is dropped if the
 //! root is an array). So the wall time grows with the depth, not with the
 //! number of nodes.
 //!
-//! v2 directories are asked for `.zarray` and `.zattrs`; only one without
-//! `.zarray` (chunks live only in arrays) is then asked for `.zgroup` and
-//! listed, both at once. Once the format is known no other format's
+//! v2 directories are asked for `.zarray` and `.zattrs` at once (an array
+//! costs one round trip of two GETs); only one without `.zarray` (chunks
+//! live only in arrays) is then listed. Whether it is a group (has a
+//! `.zgroup`) the listing says: the `.zgroup` itself, always
+//! `{"zarr_format": 2}` for the tree, is read only when the documents are
+//! wanted ([`CrawlOptions::group_documents`]: `consolidate`, `check`), at
+//! once with the listing. Once the format is known no other format's
 //! documents are requested; there is never a HEAD before a GET.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -29,19 +38,27 @@ use crate::keys::{join, relative};
 use crate::metadata::{self, Attributes, NodeDoc, NodeKind, json};
 use crate::progress::Progress;
 use crate::store::StoreHandle;
+use crate::store::limiter::{Limiter, ThrottleWatch};
 
 use super::{Got, KeySet, access_denied, chunk_key_error, draft_v3, draft_v3_error, refused_error};
 
 /// The keys this source reads.
 pub const KEYS: KeySet = super::ZARR_KEYS;
 
-pub const DEFAULT_CONCURRENCY: usize = 32;
+/// The default ceiling on requests in flight (`--concurrency`).
+pub const DEFAULT_CONCURRENCY: usize = 256;
+/// Requests in flight when a crawl starts, before the limiter has seen the
+/// store answer (at most the ceiling).
+pub const START_CONCURRENCY: usize = 64;
 pub const DEFAULT_MAX_REQUESTS: u64 = 10_000;
 
 #[derive(Clone)]
 pub struct CrawlOptions {
-    /// Requests in flight at once (at least 1).
+    /// Most requests in flight at once (at least 1): the limiter's ceiling.
     pub concurrency: usize,
+    /// Read every group's `.zgroup` (for [`Crawled::documents`]); without,
+    /// a listing that shows it is enough to know the group.
+    pub group_documents: bool,
     /// Stop issuing requests after this many; the result is then incomplete.
     pub max_requests: u64,
     pub progress: Progress,
@@ -51,6 +68,7 @@ impl Default for CrawlOptions {
     fn default() -> Self {
         Self {
             concurrency: DEFAULT_CONCURRENCY,
+            group_documents: true,
             max_requests: DEFAULT_MAX_REQUESTS,
             progress: Progress::hidden(),
         }
@@ -61,7 +79,8 @@ impl Default for CrawlOptions {
 pub struct Crawled {
     pub hierarchy: Hierarchy,
     /// Every metadata document read, by key relative to the store root
-    /// (`.zgroup`, `a/.zarray`, `a/zarr.json`, ...) — for `consolidate`.
+    /// (`.zgroup`, `a/.zarray`, `a/zarr.json`, ...) — for `consolidate`
+    /// (nested `.zgroup`s only with [`CrawlOptions::group_documents`]).
     pub documents: BTreeMap<String, Document>,
 }
 
@@ -82,6 +101,16 @@ enum Job {
     List { dir: String },
 }
 
+impl Outcome {
+    /// The request ended in an error (absent documents are answers).
+    fn failed(&self) -> bool {
+        match self {
+            Outcome::Doc { doc, .. } => doc.is_err(),
+            Outcome::Listed { children, .. } => children.is_err(),
+        }
+    }
+}
+
 enum Outcome {
     Doc {
         dir: String,
@@ -94,8 +123,16 @@ enum Outcome {
     },
 }
 
-/// A directory's child directories, or why not.
-type Listed = std::result::Result<Vec<String>, ListFailure>;
+/// What one delimited listing of a directory shows.
+struct DirListing {
+    /// Child directories (store-relative).
+    children: Vec<String>,
+    /// A `.zgroup` sits in the directory.
+    zgroup: bool,
+}
+
+/// A directory's listing, or why not.
+type Listed = std::result::Result<DirListing, ListFailure>;
 
 enum ListFailure {
     /// The listing was refused (403): every other listing of the store
@@ -110,7 +147,8 @@ enum ListFailure {
 struct V2Dir {
     zarray: Option<Option<Bytes>>,
     zattrs: Option<Option<Bytes>>,
-    zgroup: Option<Option<Bytes>>,
+    /// Whether a `.zgroup` exists.
+    zgroup: Option<bool>,
     children: Option<Vec<String>>,
 }
 
@@ -157,11 +195,17 @@ async fn list(ms: &StoreHandle, dir: &str) -> Listed {
         dir => ms.location.key(dir),
     };
     match crate::store::listing::list_keys(ms, &key, true).await {
-        Ok(listed) => Ok(listed
-            .directories
-            .iter()
-            .map(|p| join(dir, relative(p, &key)))
-            .collect()),
+        Ok(listed) => Ok(DirListing {
+            children: listed
+                .directories
+                .iter()
+                .map(|p| join(dir, relative(p, &key)))
+                .collect(),
+            zgroup: listed
+                .objects
+                .iter()
+                .any(|o| relative(&o.key, &key) == ".zgroup"),
+        }),
         Err(e) if access_denied(ms, &e) => Err(ListFailure::Refused(listing_refused(ms, &key))),
         Err(e) => Err(ListFailure::Failed(
             ms.explain_url(&ms.location.url_of(&key), &e),
@@ -246,9 +290,13 @@ impl<'a> Crawler<'a> {
                 Err(ListFailure::Refused(e)) => {
                     self.refused.get_or_insert(e);
                 }
-                Ok(children) if self.v3 => self.children_found(children),
-                Ok(children) => {
-                    self.v2.entry(dir.clone()).or_default().children = Some(children);
+                Ok(listed) if self.v3 => self.children_found(listed.children),
+                Ok(listed) => {
+                    let entry = self.v2.entry(dir.clone()).or_default();
+                    entry.children = Some(listed.children);
+                    if !self.options.group_documents {
+                        entry.zgroup.get_or_insert(listed.zgroup);
+                    }
                     self.resolve_v2(&dir);
                 }
             },
@@ -273,7 +321,7 @@ impl<'a> Crawler<'a> {
                 match name {
                     ".zarray" => entry.zarray = Some(doc),
                     ".zattrs" => entry.zattrs = Some(doc),
-                    _ => entry.zgroup = Some(doc),
+                    _ => entry.zgroup = Some(doc.is_some()),
                 }
                 self.resolve_v2(&dir);
             }
@@ -328,19 +376,21 @@ impl<'a> Crawler<'a> {
             self.v2.remove(dir);
             return;
         }
-        // Not an array: a group if .zgroup exists; ask for it and list the
-        // directory at once (the root's were asked for already).
-        // (Called again only when one of those two answers.)
+        // Not an array: a group if .zgroup exists; list the directory, and
+        // ask for the .zgroup at once when its bytes are wanted (the root's
+        // were asked for already). (Called again only when those answer.)
         if entry.zgroup.is_none() && entry.children.is_none() {
             let dir = dir.to_string();
-            self.get(&dir, ".zgroup");
+            if self.options.group_documents {
+                self.get(&dir, ".zgroup");
+            }
             self.queue.push_back(Job::List { dir });
             return;
         }
         let (Some(zgroup), Some(children)) = (&entry.zgroup, &entry.children) else {
             return;
         };
-        if zgroup.is_none() {
+        if !zgroup {
             self.skipped.push(dir.to_string());
             self.v2.remove(dir);
             return;
@@ -357,10 +407,13 @@ impl<'a> Crawler<'a> {
 
     async fn run(mut self) -> Result<Crawled> {
         let mut in_flight = FuturesUnordered::new();
+        let ceiling = self.options.concurrency.max(1);
+        let mut limiter = Limiter::new(START_CONCURRENCY.min(ceiling), ceiling);
+        let mut throttles = ThrottleWatch::new(&self.ms.stats);
         // Futures start when polled, so count requests as they are queued.
         let mut issued = self.ms.stats.requests();
         loop {
-            while in_flight.len() < self.options.concurrency.max(1) {
+            while in_flight.len() < limiter.limit() {
                 if issued >= self.options.max_requests {
                     break;
                 }
@@ -373,6 +426,16 @@ impl<'a> Crawler<'a> {
             let Some(outcome) = in_flight.next().await else {
                 break;
             };
+            // In flight when it answered, itself included.
+            let busy = in_flight.len() + 1;
+            if throttles.throttled_since() {
+                limiter.throttled(busy);
+                limiter.failed();
+            } else if outcome.failed() {
+                limiter.failed();
+            } else {
+                limiter.succeeded(busy);
+            }
             self.handle(outcome);
             if let Some(refused) = self.refused.take() {
                 self.options.progress.finish();
@@ -573,7 +636,7 @@ pub async fn crawl_seeded(
         });
         let entry = crawler.v2.entry(String::new()).or_default();
         entry.zarray = Some(None);
-        entry.zgroup = Some(zgroup);
+        entry.zgroup = Some(zgroup.is_some());
         crawler.handle(Outcome::Doc {
             dir: String::new(),
             name: ".zattrs",

@@ -89,6 +89,11 @@ pub struct Read {
 /// documents, starting from those the probes already read, with a notice;
 /// with [`Choice::Crawl`] from every node's own documents.
 pub async fn read_tree(ms: &StoreHandle, choice: Choice, options: &CrawlOptions) -> Result<Read> {
+    // The tree needs to know a group, not to read its `.zgroup`.
+    let options = &CrawlOptions {
+        group_documents: false,
+        ..options.clone()
+    };
     if choice == Choice::Crawl {
         let hierarchy = crawl::crawl(ms, options).await?.hierarchy;
         return Ok(Read {

@@ -18,6 +18,11 @@
 //! URL path only, never the query (a presigned query holds a signature), and
 //! no header.
 //!
+//! Every attempt answered 503 or 429 (the store asking to slow down) is
+//! also counted as throttled, retried or not, for the crawl's
+//! [`super::limiter::Limiter`]: it sees the throttling object_store absorbs
+//! in its retries, not only what comes out of them.
+//!
 //! Requests that do not go through object_store count themselves with
 //! [`RequestStats::record_request`]: the S3 lister's pages, the bucket-region
 //! lookup, `mkdir`'s CreateBucket/HeadBucket. Credential requests the AWS SDK
@@ -173,6 +178,11 @@ impl HttpService for CountingService {
         let reached_server = !matches!(&outcome, Err(e) if e.kind() == HttpErrorKind::Connect);
         if reached_server {
             self.stats.record_request(0);
+        }
+        if let Ok(response) = &outcome
+            && super::limiter::is_throttling(response.status().as_u16())
+        {
+            self.stats.record_throttled();
         }
         if let (Some(logger), Some(status)) = (&self.logger, retryable_failure(&outcome)) {
             logger(&RequestRecord {

@@ -43,9 +43,18 @@ use object_store::{
 pub struct RequestStats {
     requests: AtomicU64,
     bytes: AtomicU64,
+    /// Answers asking to slow down (503, 429), retried attempts included:
+    /// what a [`super::limiter::Limiter`] reacts to.
+    throttled: AtomicU64,
 }
 
 impl RequestStats {
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::Relaxed)
+    }
+    pub fn record_throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+    }
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }

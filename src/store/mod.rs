@@ -14,6 +14,7 @@ pub mod env;
 pub mod failure;
 pub mod guard;
 pub mod instrument;
+pub mod limiter;
 pub mod listing;
 pub mod profile;
 

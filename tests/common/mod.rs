@@ -27,6 +27,7 @@ pub mod shallow_list;
 pub mod standin;
 pub mod strict;
 pub mod suffix_range;
+pub mod throttle;
 pub mod token;
 
 use std::path::{Path, PathBuf};
@@ -108,6 +109,7 @@ pub struct S3Server {
     phantoms: awkward::Phantoms,
     copy_cap: copy_cap::CopyCapState,
     faults: inject::Faults,
+    throttle: throttle::Throttle,
     root: tempfile::TempDir,
 }
 
@@ -234,6 +236,8 @@ impl S3Server {
         let strict2 = strict.clone();
         let faults = inject::Faults::default();
         let faults2 = faults.clone();
+        let throttle = throttle::Throttle::default();
+        let throttle2 = throttle.clone();
         let server =
             loopback::Loopback::serve(move |req: hyper::Request<hyper::body::Incoming>| {
                 let (service, log, in_flight, max, root_dir, strict, gate) = (
@@ -246,16 +250,18 @@ impl S3Server {
                     gate.clone(),
                 );
                 let faults = faults2.clone();
+                let throttle = throttle2.clone();
                 async move {
                     let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                     max.fetch_max(now, Ordering::SeqCst);
+                    let throttled = throttle.refuses(now);
                     let method = req.method().to_string();
                     let path = percent_decode(req.uri().path());
                     let query = req.uri().query().unwrap_or("").to_string();
                     let signed = req.headers().contains_key("authorization");
                     let security_token = token::security_token(&req);
                     let headers = header_list(req.headers());
-                    if !delay.is_zero() {
+                    if !delay.is_zero() && !throttled {
                         tokio::time::sleep(delay).await;
                     }
                     if let Some(gate) = &gate {
@@ -271,6 +277,7 @@ impl S3Server {
                     let mut req = req;
                     suffix_range::as_s3_does(&mut req, &root_dir, &path);
                     let result = match faults.answer(&method, &path, req).await {
+                        Ok(_) | Err(_) if throttled => Ok(throttle::slow_down()),
                         Ok(injected) => Ok(injected),
                         Err(_) if is_dir_key => Ok(not_found()),
                         Err(req) => match refused {
@@ -313,6 +320,7 @@ impl S3Server {
             phantoms,
             copy_cap,
             faults,
+            throttle,
             root,
         }
     }
@@ -330,6 +338,12 @@ impl S3Server {
     /// any bucket; `""` for bucket requests) with `status` (503: SlowDown).
     pub fn fail_next(&self, method: &str, key: &str, status: u16, times: usize) {
         self.faults.fail_next(method, key, status, times);
+    }
+
+    /// From now on, answer 503 SlowDown to each request that arrives while
+    /// more than `above` are in flight (see `throttle`).
+    pub fn throttle_above(&self, above: usize) {
+        self.throttle.set(above);
     }
 
     /// Refuse an S3 operation (e.g. "DeleteObject") from now on, signed or not.

@@ -11,7 +11,10 @@
 //! quick-xml (both already under object_store). No signing code of our own.
 //!
 //! These requests bypass object_store's counting HTTP layer, so each page
-//! counts itself (once: a page is not retried), as does a region lookup.
+//! counts itself (each attempt), as does a region lookup. A page answered
+//! 5xx or 429 is asked again as object_store asks again for other requests
+//! (`--retries` times, backing off with jitter); a throttling answer (503,
+//! 429) is noted for the crawl's limiter.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -108,7 +111,14 @@ pub struct S3Lister {
     for_region: Option<RegionLookup>,
     stats: Arc<RequestStats>,
     logger: Option<RequestLogger>,
+    /// Times a page answered 5xx or 429 is asked again.
+    retries: usize,
 }
+
+/// The first wait before a page is asked again, doubled each time up to
+/// [`MAX_BACKOFF`] (object_store's figures for every other request).
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// A listing request that got no response; its source is reqwest's error
 /// without the (possibly presigned) URL.
@@ -153,7 +163,14 @@ impl S3Lister {
             for_region: None,
             stats,
             logger,
+            retries: 0,
         })
+    }
+
+    /// Ask a page answered 5xx or 429 again, up to `retries` times.
+    pub fn with_retries(mut self, retries: usize) -> Self {
+        self.retries = retries;
+        self
     }
 
     fn client(&self) -> object_store::Result<&reqwest::Client> {
@@ -203,8 +220,20 @@ impl S3Lister {
         let mut out = RawListing::default();
         let mut token: Option<String> = None;
         let mut switched_region = false;
-        for _ in 0..MAX_PAGES {
+        let mut retried = 0;
+        let mut pages = 0;
+        while pages < MAX_PAGES {
             let page = match self.page(&wire_prefix, delimited, token.as_deref()).await {
+                Err(PageError::Retryable(_)) if retried < self.retries => {
+                    let backoff = FIRST_BACKOFF
+                        .saturating_mul(1u32 << retried.min(16))
+                        .min(MAX_BACKOFF);
+                    retried += 1;
+                    tokio::time::sleep(backoff.mul_f64(crate::store::limiter::jitter_factor()))
+                        .await;
+                    continue;
+                }
+                Err(PageError::Retryable(e)) => return Err(e),
                 Err(PageError::WrongRegion(detail)) if !switched_region => {
                     switched_region = true;
                     if self.switch_region().await {
@@ -216,6 +245,8 @@ impl S3Lister {
                 Err(PageError::Other(e)) => return Err(e),
                 Ok(page) => page,
             };
+            pages += 1;
+            retried = 0;
             out.objects
                 .extend(page.contents.into_iter().map(|c| RawObject {
                     key: c.key,
@@ -343,6 +374,9 @@ impl S3Lister {
             }
         };
         log(status.as_u16().to_string(), bytes);
+        if crate::store::limiter::is_throttling(status.as_u16()) {
+            self.stats.record_throttled();
+        }
         if !status.is_success() {
             let text = String::from_utf8_lossy(&body);
             let code = xml_text(&text, "Code").unwrap_or_default();
@@ -355,7 +389,13 @@ impl S3Lister {
             {
                 return Err(PageError::WrongRegion(detail));
             }
-            return Err(PageError::Other(match status.as_u16() {
+            let retryable = status.is_server_error() || status.as_u16() == 429;
+            let wrap = if retryable {
+                PageError::Retryable
+            } else {
+                PageError::Other
+            };
+            return Err(wrap(match status.as_u16() {
                 404 if code == "NoSuchBucket" || code.is_empty() => object_store::Error::NotFound {
                     path: prefix.to_string(),
                     source: detail.into(),
@@ -377,6 +417,8 @@ impl S3Lister {
 
 enum PageError {
     WrongRegion(String),
+    /// 5xx or 429: asked again while retries remain.
+    Retryable(object_store::Error),
     Other(object_store::Error),
 }
 

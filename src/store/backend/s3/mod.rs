@@ -173,6 +173,7 @@ pub(super) async fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBacken
                 Arc::clone(setup.stats),
                 setup.logger.clone(),
             )
+            .map(|lister| lister.with_retries(setup.options.retries))
         })
         .map_err(|e| config_error("S3 listing", e))?;
     // With no region given, a wrong-region answer switches to the
