@@ -540,26 +540,33 @@ fn write_wide_v2_store(server: &S3Server, name: &str, groups: usize, arrays: usi
 
 #[test]
 fn a_server_throttling_past_100_in_flight_slows_the_crawl_without_losing_a_node() {
-    // Each request waits 20 ms, so they pile up; one arriving while more
+    // Each request waits 50 ms, so they pile up; one arriving while more
     // than 100 are out is answered 503 SlowDown. The crawl starts at 64
-    // and grows (default ceiling 256): it must be throttled, back off, and
-    // finish with every node, no request refused more often than the 2
+    // and grows toward a ceiling of 1,024: it must be throttled, back off,
+    // and finish with every node, no request refused more often than the 2
     // retries absorb.
-    let server = S3Server::start_with_delay(std::time::Duration::from_millis(20));
+    let server = S3Server::start_with_delay(std::time::Duration::from_millis(50));
     let home = Home::new(&server.endpoint);
-    write_wide_v2_store(&server, "busy-v2.zarr", 4, 150);
+    write_wide_v2_store(&server, "busy-v2.zarr", 4, 250);
     server.throttle_above(100);
     let out = run(
         &home,
         &anon(
             &server,
-            &["tree", "s3://public/busy-v2.zarr", "--crawl", "--json"],
+            &[
+                "tree",
+                "s3://public/busy-v2.zarr",
+                "--crawl",
+                "--json",
+                "--concurrency",
+                "1024",
+            ],
         ),
     );
     assert_code(&out, 0);
     let doc = json(&out);
     assert_eq!(doc["complete"], true, "{}", text(&out.stderr));
-    assert_eq!(doc["nodes"].as_array().unwrap().len(), 1 + 4 + 4 * 150);
+    assert_eq!(doc["nodes"].as_array().unwrap().len(), 1 + 4 + 4 * 250);
     assert_eq!(text(&out.stderr), "", "no warning");
     let log = server.requests();
     let refused = log.iter().filter(|r| r.status == 503).count();

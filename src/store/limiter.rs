@@ -16,7 +16,8 @@
 //!   factor in [0.4, 0.6): halved, with jitter, so that clients throttled
 //!   together do not come back together (S3's advice for 503 SlowDown).
 //!   The requests already out when it was lowered were sent under the old
-//!   bound: their throttles do not lower it again (once per round trip).
+//!   bound: their throttles do not lower it again until as many requests
+//!   as the new bound have answered (about once per round trip).
 //!
 //! The type is plain state: the caller says what happened. It holds no
 //! clock and no lock, so it is tested alone.
@@ -99,7 +100,9 @@ impl Limiter {
         }
         let factor = DECREASE_LOW + DECREASE_SPREAD * self.next_unit();
         self.limit = (self.limit * factor).max(1.0);
-        self.deaf_for = in_flight;
+        // Until a window at the new bound has answered; no longer, or a
+        // bound still too high would stay until all the old one drained.
+        self.deaf_for = in_flight.min(self.limit());
     }
 
     fn completed(&mut self) {
@@ -231,8 +234,8 @@ mod tests {
             let halved = limiter.limit();
             assert!((40..60).contains(&halved), "{halved}");
             seen.insert(halved);
-            // More 503s from requests sent under the old bound: no change.
-            for _ in 0..99 {
+            // More 503s while a window at the new bound answers: no change.
+            for _ in 0..halved - 1 {
                 limiter.failed();
                 limiter.throttled(100);
             }
