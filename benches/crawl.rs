@@ -1,8 +1,22 @@
-//! `cargo bench --bench crawl`: the crawl of a 1,000-node store (v2 and v3,
-//! no consolidated metadata) over the in-process S3 server with 50 ms added
-//! to every request, at --concurrency 1 (the baseline: one request at a
-//! time, as sequential peers do) and 32 (the default). Prints wall time,
-//! requests from the server's log, and the ratio.
+//! `cargo bench --bench crawl`: crawls of Zarr v2 stores without
+//! consolidated metadata over the in-process S3 server (the bench server: a
+//! delimited listing costs one directory read, as on S3) with 50 ms added
+//! to every request. Four stores: depth 2 and depth 6, about 1,000 and
+//! 10,000 nodes. Each is crawled, in the same run:
+//!
+//! - before: `--concurrency 32`, the old fixed bound (the limiter cannot
+//!   leave a ceiling of 32). The old crawl also read every nested group's
+//!   `.zgroup`: its requests are these plus one per nested group (shown);
+//! - after: the defaults (the limiter from 64 up to 256);
+//! - zarr-python (`members(max_depth=None)` of `zarr.open_group(...,
+//!   use_consolidated=False)` over s3fs, a fresh process, imports included)
+//!   when `ZARR_PYTHON` names a Python that has zarr 3 and s3fs;
+//!
+//! against the depth-bound limit: 2 × depth round trips for v2 as it can
+//! be crawled (the root's documents and listing at once; per group level
+//! `.zarray`+`.zattrs`, then the listing; the arrays' level one round trip),
+//! and the (depth + 1) round trips of a crawl that learnt a whole level per
+//! round trip. Prints wall time, requests from the server's log, and ratios.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -13,8 +27,6 @@ use std::time::{Duration, Instant};
 use common::{Home, S3Server};
 
 const DELAY: Duration = Duration::from_millis(50);
-const GROUPS: usize = 10;
-const ARRAYS_PER_GROUP: usize = 99;
 
 fn write(path: &Path, text: &str) {
     if let Some(dir) = path.parent() {
@@ -23,66 +35,78 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write");
 }
 
-/// 1 root + 10 groups + 990 arrays = 1,001 nodes, depth 2.
-fn make_store(root: &Path, v3: bool) {
-    let group = |dir: &Path| {
-        if v3 {
-            write(
-                &dir.join("zarr.json"),
-                r#"{"zarr_format":3,"node_type":"group","attributes":{"title":"g"}}"#,
-            );
-        } else {
-            write(&dir.join(".zgroup"), r#"{"zarr_format":2}"#);
-            write(&dir.join(".zattrs"), r#"{"title":"g"}"#);
-        }
-    };
-    group(root);
-    for g in 0..GROUPS {
-        let gdir = root.join(format!("group{g:02}"));
-        group(&gdir);
-        for a in 0..ARRAYS_PER_GROUP {
-            let adir = gdir.join(format!("var{a:03}"));
-            if v3 {
-                write(
-                    &adir.join("zarr.json"),
-                    r#"{"zarr_format":3,"node_type":"array","shape":[8760,100],"data_type":"float32","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[720,100]}},"chunk_key_encoding":{"name":"default","configuration":{"separator":"/"}},"fill_value":0.0,"codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"zstd","configuration":{"level":3,"checksum":false}}],"attributes":{"units":"K"},"dimension_names":["time","x"]}"#,
-                );
-            } else {
-                write(
-                    &adir.join(".zarray"),
-                    r#"{"zarr_format":2,"shape":[8760,100],"chunks":[720,100],"dtype":"<f4","fill_value":0.0,"order":"C","filters":null,"compressor":{"id":"zstd","level":3}}"#,
-                );
-                write(
-                    &adir.join(".zattrs"),
-                    r#"{"units":"K","_ARRAY_DIMENSIONS":["time","x"]}"#,
-                );
-            }
-        }
+/// A store's shape: groups at levels 1..depth-1 (`branching` per group),
+/// `arrays` arrays under each group of level depth-1.
+struct Shape {
+    name: &'static str,
+    depth: usize,
+    branching: usize,
+    arrays: usize,
+}
+
+impl Shape {
+    /// Groups below the root.
+    fn nested_groups(&self) -> usize {
+        (1..self.depth).map(|l| self.branching.pow(l as u32)).sum()
+    }
+
+    fn leaf_groups(&self) -> usize {
+        self.branching.pow(self.depth as u32 - 1)
+    }
+
+    fn nodes(&self) -> usize {
+        1 + self.nested_groups() + self.leaf_groups() * self.arrays
     }
 }
 
+fn group(dir: &Path) {
+    write(&dir.join(".zgroup"), r#"{"zarr_format":2}"#);
+    write(&dir.join(".zattrs"), r#"{"title":"g"}"#);
+}
+
+fn array(dir: &Path) {
+    write(
+        &dir.join(".zarray"),
+        r#"{"zarr_format":2,"shape":[8760,100],"chunks":[720,100],"dtype":"<f4","fill_value":0.0,"order":"C","filters":null,"compressor":{"id":"zstd","level":3}}"#,
+    );
+    write(
+        &dir.join(".zattrs"),
+        r#"{"units":"K","_ARRAY_DIMENSIONS":["time","x"]}"#,
+    );
+}
+
+fn make_store(dir: &Path, shape: &Shape, level: usize) {
+    group(dir);
+    if level + 1 == shape.depth {
+        for a in 0..shape.arrays {
+            array(&dir.join(format!("var{a:03}")));
+        }
+        return;
+    }
+    for g in 0..shape.branching {
+        make_store(&dir.join(format!("group{g:02}")), shape, level + 1);
+    }
+}
+
+/// Wall time and requests in the server's log of one crawl, which must
+/// print `nodes` nodes.
 fn crawl_once(
     server: &S3Server,
     home: &Home,
     store: &str,
-    concurrency: &str,
-) -> (Duration, usize, usize) {
+    nodes: usize,
+    extra: &[&str],
+) -> (Duration, usize) {
     server.reset();
+    let url = format!("s3://public/{store}");
+    let mut args = vec!["tree", &url, "--crawl", "--json"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--anon", "--endpoint-url", &server.endpoint]);
     let t0 = Instant::now();
     let out = home
         .zarrscope()
         .timeout(Duration::from_secs(900))
-        .args([
-            "tree",
-            &format!("s3://public/{store}"),
-            "--crawl",
-            "--json",
-            "--concurrency",
-            concurrency,
-            "--anon",
-            "--endpoint-url",
-            &server.endpoint,
-        ])
+        .args(&args)
         .output()
         .expect("zarrscope runs");
     let wall = t0.elapsed();
@@ -92,47 +116,129 @@ fn crawl_once(
         String::from_utf8_lossy(&out.stderr)
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let nodes = doc["nodes"].as_array().map_or(0, Vec::len);
-    (wall, server.requests().len(), nodes)
+    assert_eq!(doc["complete"], true, "{store}");
+    assert_eq!(
+        doc["nodes"].as_array().map_or(0, Vec::len),
+        nodes,
+        "{store}"
+    );
+    (wall, server.requests().len())
+}
+
+/// zarr-python's crawl of the same store: (wall, requests, nodes).
+fn zarr_python(python: &str, server: &S3Server, store: &str) -> Option<(Duration, usize, usize)> {
+    server.reset();
+    let code = format!(
+        "import zarr\n\
+         opts = {{'anon': True, 'client_kwargs': {{'endpoint_url': '{}'}}}}\n\
+         g = zarr.open_group('s3://public/{store}', mode='r', storage_options=opts, zarr_format=2, use_consolidated=False)\n\
+         print(1 + sum(1 for _ in g.members(max_depth=None)))\n",
+        server.endpoint
+    );
+    let t0 = Instant::now();
+    let out = std::process::Command::new(python)
+        .args(["-c", &code])
+        .env("PYTHONWARNINGS", "ignore")
+        .output()
+        .ok()?;
+    let wall = t0.elapsed();
+    if !out.status.success() {
+        eprintln!(
+            "zarr-python failed on {store}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    let nodes = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+    Some((wall, server.requests().len(), nodes))
 }
 
 fn main() {
     if std::env::args().any(|a| a == "--test") {
         return;
     }
-    let server = S3Server::start_with_delay(DELAY);
+    let shapes = [
+        Shape {
+            name: "d2-1k.zarr",
+            depth: 2,
+            branching: 10,
+            arrays: 99,
+        },
+        Shape {
+            name: "d2-10k.zarr",
+            depth: 2,
+            branching: 10,
+            arrays: 999,
+        },
+        Shape {
+            name: "d6-1k.zarr",
+            depth: 6,
+            branching: 2,
+            arrays: 30,
+        },
+        Shape {
+            name: "d6-10k.zarr",
+            depth: 6,
+            branching: 2,
+            arrays: 311,
+        },
+    ];
+    let server = S3Server::start_for_bench(DELAY);
     let home = Home::new(&server.endpoint);
     let bucket = server.bucket_dir(common::PUBLIC);
-    make_store(&bucket.join("thousand-v2.zarr"), false);
-    make_store(&bucket.join("thousand-v3.zarr"), true);
+    for shape in &shapes {
+        make_store(&bucket.join(shape.name), shape, 0);
+    }
+    let python = std::env::var("ZARR_PYTHON").ok();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "Crawl of a 1,001-node store (1 root, {GROUPS} groups, {} arrays; depth 2), {} ms per request",
-        GROUPS * ARRAYS_PER_GROUP,
+        "Crawls of Zarr v2 stores (no consolidated metadata), {} ms per request; wall time in ms, requests from the server's log",
         DELAY.as_millis()
     );
     println!(
-        "| store | --concurrency 1 (baseline) | requests | --concurrency 32 | requests | speed-up |"
+        "| store | nodes | limit 2·depth RT | (depth+1) RT | before: fixed 32 (requests; old crawl) | after: adaptive 64→256 (requests) | zarr-python (requests) | before/after | zarr-python/after | after/limit |"
     );
-    println!("|---|---|---|---|---|---|");
-    for store in ["thousand-v2.zarr", "thousand-v3.zarr"] {
-        let (serial, serial_requests, n1) = crawl_once(&server, &home, store, "1");
-        let mut walls = Vec::new();
-        let mut wide_requests = 0;
-        let mut n32 = 0;
-        for _ in 0..3 {
-            let (wall, requests, n) = crawl_once(&server, &home, store, "32");
-            walls.push(wall);
-            wide_requests = requests;
-            n32 = n;
-        }
-        walls.sort();
-        let wide = walls[1];
-        assert_eq!(n1, n32, "same nodes either way");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for shape in &shapes {
+        let store = shape.name;
+        let (before, before_requests) = crawl_once(
+            &server,
+            &home,
+            store,
+            shape.nodes(),
+            &["--concurrency", "32"],
+        );
+        let (after, after_requests) = crawl_once(&server, &home, store, shape.nodes(), &[]);
+        let limit = DELAY * (2 * shape.depth) as u32;
+        let level_limit = DELAY * (shape.depth + 1) as u32;
+        let peer = python
+            .as_deref()
+            .and_then(|p| zarr_python(p, &server, store));
+        let (peer_cell, peer_ratio) = match peer {
+            Some((wall, requests, nodes)) => {
+                assert_eq!(
+                    nodes,
+                    shape.nodes(),
+                    "zarr-python saw every node of {store}"
+                );
+                (
+                    format!("{:.0} ({requests})", ms(wall)),
+                    format!("{:.1}x", wall.as_secs_f64() / after.as_secs_f64()),
+                )
+            }
+            None => ("not run".into(), "-".into()),
+        };
         println!(
-            "| {store} ({n32} nodes) | {:.1} s | {serial_requests} | {:.2} s | {wide_requests} | {:.1}x |",
-            serial.as_secs_f64(),
-            wide.as_secs_f64(),
-            serial.as_secs_f64() / wide.as_secs_f64()
+            "| {store} (depth {}) | {} | {:.0} | {:.0} | {:.0} ({before_requests}; {}) | {:.0} ({after_requests}) | {peer_cell} | {:.1}x | {peer_ratio} | {:.1}x |",
+            shape.depth,
+            shape.nodes(),
+            ms(limit),
+            ms(level_limit),
+            ms(before),
+            before_requests + shape.nested_groups(),
+            ms(after),
+            before.as_secs_f64() / after.as_secs_f64(),
+            after.as_secs_f64() / limit.as_secs_f64(),
         );
     }
 }
