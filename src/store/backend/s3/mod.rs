@@ -15,7 +15,7 @@ use object_store::aws::AmazonS3Builder;
 
 use super::{BuiltBackend, CHECK_BUCKET_NAME, GENERIC, Setup, Vocabulary, config_error};
 use crate::error::{Error, Result};
-use crate::store::credentials::{S3Credentials, S3Settings};
+use crate::store::credentials::{S3Credentials, S3Flags, S3Settings};
 use crate::store::profile::Profiles;
 
 /// Entries per listing page.
@@ -50,6 +50,9 @@ pub struct BucketAdmin {
     pub aws: bool,
     /// The custom endpoint, for messages.
     pub endpoint: Option<String>,
+    /// `--requester-pays`: requests signed outside object_store (the parts
+    /// of a multipart copy) carry `x-amz-request-payer: requester` too.
+    pub requester_pays: bool,
 }
 
 impl BucketAdmin {
@@ -76,9 +79,17 @@ pub(super) async fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBacken
     let profiles = Profiles::load(setup.env).await?;
     let settings = S3Settings::resolve(&setup.options.s3, setup.env, &profiles)?;
     let secrets: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(settings.credentials.secrets()));
+    // Requester Pays: object_store puts `x-amz-request-payer: requester` in
+    // every request it signs (the header signed with it) and in every URL
+    // it presigns (the listing, mkdir's bucket requests) as a signed query
+    // parameter, as S3 documents for presigned requests. Anonymous requests
+    // carry nothing, and cannot pay: S3Settings::resolve refuses them with
+    // the flag.
+    let requester_pays = setup.options.s3.requester_pays;
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
-        .with_retry(setup.retry());
+        .with_retry(setup.retry())
+        .with_request_payer(requester_pays);
     let allow_http = settings
         .endpoint
         .as_ref()
@@ -230,9 +241,23 @@ pub(super) async fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBacken
             region: settings.region.clone(),
             aws,
             endpoint: settings.endpoint.clone(),
+            requester_pays,
         }),
         s3_lister: Some(Arc::new(lister)),
     })
+}
+
+/// A signed S3 request refused with 403 may be a Requester Pays bucket
+/// refusing a requester who did not agree to pay: said in the hint, after
+/// the other causes, when `--requester-pays` was not given.
+pub(crate) fn with_requester_pays_cause(hint: String, signed: bool, flags: &S3Flags) -> String {
+    if signed && !flags.requester_pays {
+        format!(
+            "{hint}; or the bucket is Requester Pays: add --requester-pays (its requests and bytes are then billed to you)"
+        )
+    } else {
+        hint
+    }
 }
 
 /// The profile bridge's own failure (an expired SSO session, a failing
