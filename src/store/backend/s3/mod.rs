@@ -40,7 +40,8 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
 };
 
 /// What `mkdir` needs to create an S3 bucket: a client that can presign the
-/// CreateBucket request, and where it goes.
+/// CreateBucket request, and where it goes. (Its signer never adds
+/// `x-amz-request-payer`: bucket requests take none.)
 pub struct BucketAdmin {
     pub signer: Arc<object_store::aws::AmazonS3>,
     pub bucket: String,
@@ -145,6 +146,9 @@ pub(super) async fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBacken
         builder = builder.with_metadata_endpoint(imds.trim_end_matches('/'));
     }
     builder = builder.with_http_connector(setup.connector(allow_http, !anonymous));
+    // The bucket's own requests (mkdir's HeadBucket and CreateBucket) have
+    // no RequestPayer parameter in S3's API: presigned without it.
+    let admin_builder = requester_pays.then(|| builder.clone().with_request_payer(false));
     let for_region = move |region: &str| {
         builder
             .clone()
@@ -153,6 +157,15 @@ pub(super) async fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBacken
             .map_err(|e| config_error("S3", e))
     };
     let first = Arc::new(for_region(&settings.region)?);
+    let admin_signer = match admin_builder {
+        Some(builder) => Arc::new(
+            builder
+                .with_region(&settings.region)
+                .build()
+                .map_err(|e| config_error("S3", e))?,
+        ),
+        None => Arc::clone(&first),
+    };
     let instrumented = instrument.wrap(Arc::clone(&first) as Arc<dyn ObjectStore>);
     let aws = settings.endpoint.is_none();
     let lister_target = {
@@ -236,7 +249,7 @@ pub(super) async fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBacken
         credential_source: settings.credentials.source(),
         secrets,
         bucket_admin: Some(BucketAdmin {
-            signer: first,
+            signer: admin_signer,
             bucket: bucket.to_string(),
             region: settings.region.clone(),
             aws,
