@@ -250,21 +250,20 @@ fn without_the_flag_a_signed_403_names_requester_pays_as_a_cause() {
     );
 
     // Unsigned, or refused for another reason, the flag is not the cause.
-    let anon = run(
-        &home,
-        &[
-            "head",
-            "s3://payer/nwm-chrtout-v2.zarr/.zattrs",
-            "--anon",
-            "--endpoint-url",
-            &server.endpoint,
-        ],
-    );
-    let err = assert_failed(&anon);
-    assert!(
-        err.contains("403") && !err.contains("--requester-pays"),
-        "{err}"
-    );
+    for (command, url) in [
+        ("head", "s3://payer/nwm-chrtout-v2.zarr/.zattrs"),
+        ("tree", "s3://payer/nwm-chrtout-v2.zarr"),
+    ] {
+        let anon = run(
+            &home,
+            &[command, url, "--anon", "--endpoint-url", &server.endpoint],
+        );
+        let err = assert_failed(&anon);
+        assert!(
+            err.contains("403") && !err.contains("--requester-pays"),
+            "{command}: {err}"
+        );
+    }
     let wrong = run(
         &home,
         &[
