@@ -171,6 +171,27 @@ fn server_side_copies_agree_to_pay_in_one_request_and_in_parts() {
     assert_all_paid(&server, "multipart copy");
 }
 
+#[test]
+fn mkdir_sends_its_bucket_requests_without_the_agreement() {
+    // HeadBucket and CreateBucket take no RequestPayer in S3's API.
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let out = run(&home, &paying(&["mkdir", "s3://fresh-bucket", "--yes"]));
+    assert_ok(&out);
+    assert!(server.bucket_dir("fresh-bucket").is_dir());
+    let log = server.requests();
+    assert!(
+        log.iter().any(|r| r.method == "PUT"),
+        "{:?}",
+        log_lines(&server)
+    );
+    assert!(
+        !log.iter().any(mentions_payment),
+        "{:?}",
+        log_lines(&server)
+    );
+}
+
 // ------------------------------------------- without the flag: refused, hinted
 
 #[test]

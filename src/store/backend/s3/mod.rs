@@ -82,8 +82,8 @@ pub(super) async fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBacken
     let secrets: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(settings.credentials.secrets()));
     // Requester Pays: object_store puts `x-amz-request-payer: requester` in
     // every request it signs (the header signed with it) and in every URL
-    // it presigns (the listing, mkdir's bucket requests) as a signed query
-    // parameter, as S3 documents for presigned requests. Anonymous requests
+    // it presigns (the listing) as a signed query parameter, as S3
+    // documents for presigned requests. Anonymous requests
     // carry nothing, and cannot pay: S3Settings::resolve refuses them with
     // the flag.
     let requester_pays = setup.options.s3.requester_pays;
