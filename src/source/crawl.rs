@@ -178,10 +178,10 @@ fn listing_refused(ms: &StoreHandle, key: &str) -> Error {
         ms.location.url_of(key),
         ms.credential_source
     ))
-    .with_hint(format!(
+    .with_hint(ms.hint_for_403(format!(
         "reading it needs {permission} (ask its owner); or have its metadata consolidated by someone who may list it (`{}`, or zarr.consolidate_metadata): then one GET reads the tree, without listing",
         ms.command(&format!("consolidate {url} --yes"))
-    ))
+    )))
     .with_kind(ErrorKind::AccessDenied)
 }
 

@@ -226,9 +226,9 @@ pub fn refused_error(ms: &StoreHandle, looked: &str) -> Error {
         "access denied (403) to {url} with {}: no Zarr metadata could be read (looked for {looked})",
         ms.credential_source
     ))
-    .with_hint(format!(
+    .with_hint(ms.hint_for_403(format!(
         "{why}. Check the path (`{ls}` shows what is there, where listing is allowed); {try_next}"
-    ))
+    )))
     .with_kind(ErrorKind::AccessDenied)
 }
 

@@ -9,6 +9,9 @@
 //! request (`Signer::signed_url_opts`, the query folded into the signature;
 //! unsigned when anonymous), sent with reqwest, and its XML read with
 //! quick-xml (both already under object_store). No signing code of our own.
+//! With `--requester-pays` the signer adds `x-amz-request-payer=requester`
+//! to the query before signing it, which is how S3 takes that header in a
+//! presigned request.
 //!
 //! These requests bypass object_store's counting HTTP layer, so each page
 //! counts itself (once: a page is not retried), as does a region lookup.
