@@ -194,7 +194,7 @@ pub fn catalog_dir(url: &str) -> String {
         Some((dir, _)) if !dir.is_empty() && !dir.ends_with(':') && !dir.ends_with(":/") => {
             dir.to_string()
         }
-        Some((dir, _)) if dir.is_empty() => "/".to_string(),
+        Some(("", _)) => "/".to_string(),
         _ => ".".to_string(),
     }
 }

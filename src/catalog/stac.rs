@@ -98,10 +98,10 @@ fn link_name(link: &Value, href: &str) -> String {
     let mut segments = href.trim_end_matches('/').rsplit('/');
     let file = segments.next().unwrap_or(href);
     let stem = file.strip_suffix(".json").unwrap_or(file);
-    if matches!(stem, "collection" | "catalog" | "item") {
-        if let Some(dir) = segments.next().filter(|d| !d.is_empty() && *d != ".") {
-            return dir.to_string();
-        }
+    if matches!(stem, "collection" | "catalog" | "item")
+        && let Some(dir) = segments.next().filter(|d| !d.is_empty() && *d != ".")
+    {
+        return dir.to_string();
     }
     if stem.is_empty() {
         link.get("title")
