@@ -28,30 +28,44 @@ const FILES: [&str; 4] = [
     "items/day1.json",
 ];
 
-/// The fixture catalogs with the server's endpoint in place of
-/// @ENDPOINT@: written under `dir`, and uploaded to
-/// s3://public/catalogs/. The reference set's targets are uploaded to
-/// bucket zarrscope-refs, without day2.nc (moved away).
-fn set_up(server: &S3Server, dir: &Path) {
+/// Two servers: the stores, the catalogs and the reference file on
+/// `stores`; the reference set's target files on `targets` (the catalogs'
+/// remote_options name it), so that the targets' access is seen apart from
+/// the file's.
+struct Servers {
+    stores: S3Server,
+    targets: S3Server,
+}
+
+/// The fixture catalogs with the servers' endpoints in place of @ENDPOINT@
+/// and @TARGETS@: written under `dir`, and uploaded to
+/// s3://public/catalogs/ of the stores' server. The reference set's
+/// targets are uploaded to bucket zarrscope-refs of the targets' server,
+/// without day2.nc (moved away).
+fn set_up(dir: &Path) -> Servers {
+    let servers = Servers {
+        stores: S3Server::start(),
+        targets: S3Server::start(),
+    };
     for file in FILES {
         let body = std::fs::read_to_string(fixtures().join(file))
             .unwrap()
-            .replace("@ENDPOINT@", &server.endpoint);
-        for root in [
-            dir.to_path_buf(),
-            server.bucket_dir("public").join("catalogs"),
-        ] {
+            .replace("@ENDPOINT@", &servers.stores.endpoint)
+            .replace("@TARGETS@", &servers.targets.endpoint);
+        let uploaded = servers.stores.bucket_dir("public").join("catalogs");
+        for root in [dir.to_path_buf(), uploaded] {
             let path = root.join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, &body).unwrap();
         }
     }
-    let targets = server.bucket_dir(REFS_BUCKET).join("netcdf");
+    let targets = servers.targets.bucket_dir(REFS_BUCKET).join("netcdf");
     common::copy_dir(
         &common::repo_root().join("fixtures/references/netcdf"),
         &targets,
     );
     std::fs::remove_file(targets.join("day2.nc")).unwrap();
+    servers
 }
 
 fn path_str(p: &Path) -> &str {
@@ -225,9 +239,9 @@ fn hytest_catalogs_parse_every_entry_with_its_access() {
 /// targets are asked for.
 #[test]
 fn check_reports_every_entry_healthy_or_broken_and_why() {
-    let server = S3Server::start();
     let dir = tempfile::tempdir().unwrap();
-    set_up(&server, dir.path());
+    let servers = set_up(dir.path());
+    let server = &servers.stores;
     let catalog = dir.path().join("catalog.yml");
     let out = zarrscope()
         .args(["catalog", path_str(&catalog), "--check", "--json"])
@@ -272,17 +286,25 @@ fn check_reports_every_entry_healthy_or_broken_and_why() {
                     || key.ends_with("references/multi-v1.json"),
                 "GET of {key}"
             ),
-            "HEAD" => assert!(key.starts_with("netcdf/day"), "HEAD of {key}"),
             other => panic!("{other} {key}"),
         }
     }
-    // The targets were asked for with their own access: anonymous.
-    assert!(
-        server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "HEAD")
-            .all(|r| !r.signed)
+    // The targets were asked for with their own access (remote_options):
+    // on their server, anonymously, one HEAD each.
+    let mut heads: Vec<String> = servers
+        .targets
+        .requests()
+        .iter()
+        .map(|r| format!("{} {} signed={}", r.method, r.path, r.signed))
+        .collect();
+    heads.sort();
+    assert_eq!(
+        heads,
+        [
+            "HEAD /zarrscope-refs/netcdf/day1.nc signed=false",
+            "HEAD /zarrscope-refs/netcdf/day2.nc signed=false",
+            "HEAD /zarrscope-refs/netcdf/day3.nc signed=false",
+        ]
     );
 
     let out = zarrscope()
@@ -329,9 +351,9 @@ fn check_reports_every_entry_healthy_or_broken_and_why() {
 /// anon (no flag given); a flag given wins over the catalog's field.
 #[test]
 fn an_entry_opens_with_the_access_the_catalog_declares_and_flags_override() {
-    let server = S3Server::start();
     let dir = tempfile::tempdir().unwrap();
-    set_up(&server, dir.path());
+    let servers = set_up(dir.path());
+    let server = &servers.stores;
     let catalog = dir.path().join("catalog.yml");
     let catalog = path_str(&catalog);
     let out = zarrscope()
@@ -462,9 +484,9 @@ fn an_entry_opens_with_the_access_the_catalog_declares_and_flags_override() {
 /// and the notice of a requester-pays entry.
 #[test]
 fn sub_catalogs_list_and_a_requester_pays_entry_says_who_is_billed() {
-    let server = S3Server::start();
     let dir = tempfile::tempdir().unwrap();
-    set_up(&server, dir.path());
+    let servers = set_up(dir.path());
+    let server = &servers.stores;
     let catalog = dir.path().join("catalog.yml");
     let catalog = path_str(&catalog);
     let out = zarrscope()
@@ -510,9 +532,9 @@ fn sub_catalogs_list_and_a_requester_pays_entry_says_who_is_billed() {
 /// xarray:storage_options, the item link listed and opened on request.
 #[test]
 fn a_stac_collection_is_checked_and_its_item_opened() {
-    let server = S3Server::start();
     let dir = tempfile::tempdir().unwrap();
-    set_up(&server, dir.path());
+    let servers = set_up(dir.path());
+    let server = &servers.stores;
     let collection = dir.path().join("collection.json");
     let collection = path_str(&collection);
     let out = zarrscope()
@@ -557,9 +579,9 @@ fn a_stac_collection_is_checked_and_its_item_opened() {
 /// fixtures script with intake 0.7).
 #[test]
 fn a_remote_catalog_lists_what_intake_lists() {
-    let server = S3Server::start();
     let dir = tempfile::tempdir().unwrap();
-    set_up(&server, dir.path());
+    let servers = set_up(dir.path());
+    let server = &servers.stores;
     let view: Value =
         serde_json::from_slice(&std::fs::read(fixtures().join("intake-view.json")).unwrap())
             .unwrap();
@@ -617,6 +639,13 @@ fn a_remote_catalog_lists_what_intake_lists() {
         if let Value::Object(remote) = &options["remote_options"] {
             assert_eq!(ours["targets"]["access"]["anon"], remote["anon"]);
             assert_eq!(ours["targets"]["protocol"], options["remote_protocol"]);
+            let endpoint = remote["client_kwargs"]["endpoint_url"]
+                .as_str()
+                .map(|e| e.replace("@TARGETS@", &servers.targets.endpoint));
+            assert_eq!(
+                ours["targets"]["access"]["endpoint_url"].as_str(),
+                endpoint.as_deref()
+            );
         }
     }
 
