@@ -345,6 +345,26 @@ fn check_reports_every_entry_healthy_or_broken_and_why() {
         stdout.contains("8 entries: 1 ok, 5 broken, 2 not checked"),
         "{stdout}"
     );
+
+    // A given endpoint overrides every entry's in --check too: nothing
+    // listens there.
+    let out = zarrscope()
+        .args([
+            "catalog",
+            path_str(&catalog),
+            "--check",
+            "--json",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--retries",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_code(&out, 1);
+    let found = states(&json(&out));
+    expect_state(&found, "healthy-osn", "broken", "unreachable");
+    expect_state(&found, "refs-osn", "broken", "unreachable");
 }
 
 /// (b) `catalog URL ENTRY` opens the entry with the catalog's endpoint and

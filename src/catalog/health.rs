@@ -33,6 +33,8 @@ pub enum Problem {
     RottenReferences,
     /// A local (on-prem) path that is not on this machine.
     NotOnThisMachine,
+    /// The server could not be reached (DNS, connection, timeout).
+    Unreachable,
     /// Anything else: the reason says what.
     Unreadable,
 }
@@ -45,6 +47,7 @@ impl Problem {
             Problem::Stale => "stale",
             Problem::RottenReferences => "rotten references",
             Problem::NotOnThisMachine => "not on this machine",
+            Problem::Unreachable => "unreachable",
             Problem::Unreadable => "unreadable",
         }
     }
@@ -54,6 +57,7 @@ impl Problem {
         match error.kind() {
             ErrorKind::AccessDenied => Problem::AccessDenied,
             ErrorKind::NotFound | ErrorKind::NothingAtUrl => Problem::Moved,
+            ErrorKind::Network => Problem::Unreachable,
             _ => Problem::Unreadable,
         }
     }
