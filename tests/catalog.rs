@@ -553,8 +553,8 @@ fn sub_catalogs_list_and_a_requester_pays_entry_says_who_is_billed() {
 #[test]
 fn a_stac_collection_is_checked_and_its_item_opened() {
     let dir = tempfile::tempdir().unwrap();
-    let servers = set_up(dir.path());
-    let server = &servers.stores;
+    // Kept until the end: the servers stop when dropped.
+    let _servers = set_up(dir.path());
     let collection = dir.path().join("collection.json");
     let collection = path_str(&collection);
     let out = zarrscope()
@@ -673,7 +673,7 @@ fn a_remote_catalog_lists_what_intake_lists() {
     server.reset();
     let out = zarrscope()
         .args(common::anon(
-            &server,
+            server,
             &["catalog", "s3://public/catalogs/catalog.yml", "--json"],
         ))
         .output()
@@ -694,7 +694,7 @@ fn a_remote_catalog_lists_what_intake_lists() {
     // whole, naming the flag.
     let out = zarrscope()
         .args(common::anon(
-            &server,
+            server,
             &[
                 "catalog",
                 "s3://public/catalogs/catalog.yml",
