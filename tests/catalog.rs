@@ -570,6 +570,15 @@ fn a_stac_collection_is_checked_and_its_item_opened() {
     expect_state(&found, "private", "broken", "access-denied");
     expect_state(&found, "stale", "broken", "stale");
     expect_state(&found, "references", "broken", "rotten-references");
+    expect_state(&found, "icechunk", "ok", "");
+    let icechunk = &doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "icechunk")
+        .unwrap()["dataset"];
+    assert_eq!(icechunk["kind"], "icechunk");
+    assert_eq!(icechunk["zarr_format"], 3);
     expect_state(&found, "thumbnail", "not-checked", "");
     expect_state(&found, "day1", "not-checked", "");
 
@@ -591,6 +600,15 @@ fn a_stac_collection_is_checked_and_its_item_opened() {
         "{}",
         text(&out.stdout)
     );
+
+    // The Icechunk repository's tree, from its main branch.
+    let out = zarrscope()
+        .args(["catalog", collection, "icechunk", "--json"])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let tree = json(&out);
+    assert_eq!(tree["zarr_format"], 3, "{tree}");
 }
 
 /// The catalog read over HTTP (the test server path-style) and from S3 (one
