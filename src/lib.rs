@@ -6,6 +6,7 @@
 //! [`source`] ties store and metadata together (one module per way of
 //! reading a tree); [`cli`] is the command line.
 
+pub mod catalog;
 pub mod cf;
 pub mod cli;
 pub mod compare;

@@ -152,6 +152,17 @@ pub enum Command {
     Find(FindArgs),
     /// The entries of an intake YAML or STAC catalog; with ENTRY, that
     /// entry opened with the access the catalog declares.
+    ///
+    /// Each entry's fsspec storage_options (intake `args.storage_options`,
+    /// STAC `xarray:storage_options`) map onto the access flags: `anon` is
+    /// --anon, `profile` --profile, `client_kwargs.endpoint_url` (or
+    /// `endpoint_url`) --endpoint-url, `client_kwargs.region_name`
+    /// --region, `requester_pays` --requester-pays. For `reference://`
+    /// entries `fo` is the reference file (read with `target_options`) and
+    /// `remote_options` is the access to its targets. A flag given on the
+    /// command line wins over the catalog's value of that field; a given
+    /// --profile also drops the catalog's `anon`.
+    #[command(after_long_help = CATALOG_EXAMPLES)]
     Catalog(CatalogArgs),
     /// List a prefix's immediate children (or everything below it with -r).
     ///
@@ -214,6 +225,18 @@ Examples:
   zarrscope show s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr streamflow --anon
   zarrscope show s3://hytest/conus404/conus404_hourly.zarr --anon \\
       --endpoint-url https://usgs.osn.mghpcc.org --coords";
+
+const CATALOG_EXAMPLES: &str = "\
+Examples:
+  zarrscope catalog https://raw.githubusercontent.com/hytest-org/hytest/main/dataset_catalog/hytest_intake_catalog.yml
+  zarrscope catalog hytest_intake_catalog.yml conus404-catalog/conus404-hourly-osn
+  zarrscope catalog hytest_intake_catalog.yml conus404-catalog --check
+
+Exit codes with --check:
+  0  every entry checked is healthy
+  1  an entry is broken (moved, access denied, stale, rotten references,
+     a local path not on this machine)
+  2  the catalog itself could not be read";
 
 const LS_EXAMPLES: &str = "\
 Examples:
@@ -317,11 +340,31 @@ pub struct FindArgs {
 
 #[derive(Debug, Args)]
 pub struct CatalogArgs {
-    /// The catalog: an intake YAML file or a STAC collection/item JSON,
-    /// local or remote.
+    /// The catalog: an intake YAML file or a STAC collection, item or
+    /// catalog (JSON); a local path, s3://…, https://….
     pub url: String,
-    /// An entry's name: open it with the access the catalog declares.
+    /// An entry's name: print its tree, opened with the access the catalog
+    /// declares. A sub-catalog entry (intake YAMLFileCatalog, a STAC item
+    /// or child link) lists that catalog; NAME/ENTRY walks into it.
     pub entry: Option<String>,
+    /// One JSON document: the entries (with --check, each one's health);
+    /// with ENTRY, the entry's tree as `tree --json` writes it.
+    #[arg(long)]
+    pub json: bool,
+    /// With ENTRY: print what `show` prints instead of the tree.
+    #[arg(long, requires = "entry")]
+    pub show: bool,
+    /// Open every entry's metadata (each with its own access) and report
+    /// which are reachable and which are broken: moved, access denied,
+    /// stale consolidated metadata, rotten references, a local path not on
+    /// this machine. Exit 1 when one is broken.
+    #[arg(long, conflicts_with = "show", help_heading = "Check")]
+    pub check: bool,
+    /// Entries checked at once with --check.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256), help_heading = "Check")]
+    pub parallel: usize,
+    #[command(flatten)]
+    pub source: SourceArgs,
     #[command(flatten)]
     pub access: AccessArgs,
     #[command(flatten)]

@@ -73,7 +73,11 @@ impl<'a> Session<'a> {
         Self::with_options(access, report, options)
     }
 
-    fn with_options(access: &'a AccessArgs, report: &'a ReportArgs, options: StoreOptions) -> Self {
+    pub fn with_options(
+        access: &'a AccessArgs,
+        report: &'a ReportArgs,
+        options: StoreOptions,
+    ) -> Self {
         Self {
             started: Instant::now(),
             access,
