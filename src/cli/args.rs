@@ -309,6 +309,31 @@ pub struct FindArgs {
     /// The prefix to search: s3://bucket/prefix, gs://…, az://…, a local
     /// directory.
     pub url: String,
+
+    /// Requests in flight at once for the whole command (listings and
+    /// metadata reads together).
+    #[arg(long, value_name = "N", default_value_t = crate::find::DEFAULT_CONCURRENCY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
+    pub concurrency: usize,
+
+    /// Most requests the command may make; past it no request is started,
+    /// what was found is printed with a warning, and the exit code is 1.
+    #[arg(long, value_name = "N", default_value_t = crate::find::DEFAULT_MAX_REQUESTS, value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..))]
+    pub max_requests: u64,
+
+    /// How many prefix levels below URL to list (0: URL's own listing
+    /// only). Default: no limit (--max-requests still bounds the walk).
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+
+    /// Also crawl each consolidated Zarr store and compare it with its
+    /// consolidated metadata: `stale` when they differ (exit 1).
+    #[arg(long)]
+    pub check: bool,
+
+    /// JSON Lines: one object per dataset, written as each is read.
+    #[arg(long)]
+    pub json: bool,
+
     #[command(flatten)]
     pub access: AccessArgs,
     #[command(flatten)]

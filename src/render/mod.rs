@@ -8,6 +8,7 @@
 pub mod check;
 pub mod comparison;
 pub mod dataset;
+pub mod find;
 mod json;
 pub mod log;
 pub mod objects;
