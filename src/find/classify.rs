@@ -154,12 +154,7 @@ pub fn classify(dir: &str, keys: Keys, complete: bool) -> Directory {
             ".zgroup",
         ))
     } else if markers.icechunk() {
-        Some((
-            Plan::Icechunk {
-                repo: markers.repo,
-            },
-            "repo",
-        ))
+        Some((Plan::Icechunk { repo: markers.repo }, "repo"))
     } else {
         None
     };

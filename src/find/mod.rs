@@ -102,7 +102,13 @@ impl Ledger {
     fn try_reserve(&self, n: u64) -> bool {
         let mut reserved = self.reserved.load(Ordering::SeqCst);
         loop {
-            if self.stats.requests().saturating_add(reserved).saturating_add(n) > self.cap {
+            if self
+                .stats
+                .requests()
+                .saturating_add(reserved)
+                .saturating_add(n)
+                > self.cap
+            {
                 return false;
             }
             match self.reserved.compare_exchange(
@@ -276,7 +282,12 @@ impl<'a> Walk<'a> {
 
     /// A job's future, which returns its slots and reservation with its
     /// outcome.
-    fn start(&self, job: Job, width: usize, cost: u64) -> LocalBoxFuture<'a, (usize, u64, Outcome)> {
+    fn start(
+        &self,
+        job: Job,
+        width: usize,
+        cost: u64,
+    ) -> LocalBoxFuture<'a, (usize, u64, Outcome)> {
         let root = self.root;
         let check = self.options.check;
         let ledger = Arc::clone(&self.ledger);
@@ -393,8 +404,7 @@ impl<'a> Walk<'a> {
                                 self.walked.beyond_depth += 1;
                             }
                         }
-                        self.reads
-                            .extend(candidates.into_iter().map(Job::Sniff));
+                        self.reads.extend(candidates.into_iter().map(Job::Sniff));
                     }
                 }
             }
@@ -432,11 +442,13 @@ impl<'a> Walk<'a> {
         }
         for warning in &read.warnings {
             let warning = self.root.redact(warning);
-            self.walked.warnings.push(if warning.contains(&summary.url) {
-                warning
-            } else {
-                format!("{}: {warning}", summary.url)
-            });
+            self.walked
+                .warnings
+                .push(if warning.contains(&summary.url) {
+                    warning
+                } else {
+                    format!("{}: {warning}", summary.url)
+                });
         }
         emit(summary);
     }

@@ -46,7 +46,12 @@ impl Read {
     }
 
     /// A dataset that could not be read: what the listing showed, and why.
-    pub fn failed(url: String, kind: DatasetKind, last_modified: Option<String>, e: &Error) -> Read {
+    pub fn failed(
+        url: String,
+        kind: DatasetKind,
+        last_modified: Option<String>,
+        e: &Error,
+    ) -> Read {
         let mut summary = Summary::unread(url, kind);
         summary.last_modified = last_modified;
         summary.error = Some(e.message().to_string());
@@ -143,7 +148,9 @@ pub async fn read(ms: &StoreHandle, found: &Found, check: bool) -> Next {
                     }
                     Next::Done(read)
                 }
-                Ok(Root::Array(h)) => Next::Done(Read::of(DatasetKind::Zarr, &h, &url, last_modified)),
+                Ok(Root::Array(h)) => {
+                    Next::Done(Read::of(DatasetKind::Zarr, &h, &url, last_modified))
+                }
                 Ok(Root::Group(_)) => Next::Crawl(Box::new(CrawlPlan {
                     prefix: found.prefix.clone(),
                     last_modified,
@@ -263,13 +270,12 @@ async fn repository(ms: &StoreHandle, repo: bool) -> Result<(Hierarchy, String)>
             "{} has snapshots/ but no {key}: not a readable Icechunk repository",
             ms.location.url
         ))
-        .with_hint("a repository without a main branch is read with URL@branch.NAME or URL@tag.NAME"));
+        .with_hint(
+            "a repository without a main branch is read with URL@branch.NAME or URL@tag.NAME",
+        ));
     }
     let (h, snapshot) = icechunk::read(ms, &icechunk::Version::main(), Some(probed)).await?;
-    Ok((
-        h,
-        crate::store::listing::timestamp(&snapshot.written_at),
-    ))
+    Ok((h, crate::store::listing::timestamp(&snapshot.written_at)))
 }
 
 /// Read the JSON reference set `object` (confirmed by its first bytes).
@@ -327,8 +333,8 @@ pub async fn crawl_group(
     match crawl::crawl_seeded(ms, &options, Some(seed)).await {
         Ok(crawled) => {
             let mut read = Read::of(DatasetKind::Zarr, &crawled.hierarchy, &url, last_modified);
-            read.capped = !crawled.hierarchy.complete
-                && ms.stats.requests() >= options.max_requests;
+            read.capped =
+                !crawled.hierarchy.complete && ms.stats.requests() >= options.max_requests;
             read
         }
         Err(e) => failed(e),
@@ -337,7 +343,12 @@ pub async fn crawl_group(
 
 /// `--check`: crawl a consolidated store and compare; `stale` when the
 /// nodes differ from the consolidated metadata.
-pub async fn check(ms: &StoreHandle, plan: CheckPlan, concurrency: usize, max_requests: u64) -> Read {
+pub async fn check(
+    ms: &StoreHandle,
+    plan: CheckPlan,
+    concurrency: usize,
+    max_requests: u64,
+) -> Read {
     let CheckPlan {
         consolidated,
         mut read,
@@ -367,10 +378,9 @@ pub async fn check(ms: &StoreHandle, plan: CheckPlan, concurrency: usize, max_re
             ));
             read.warnings.extend(crawled.hierarchy.warnings);
         }
-        Err(e) => read.warnings.push(format!(
-            "{} was not checked: {e}",
-            ms.location.url
-        )),
+        Err(e) => read
+            .warnings
+            .push(format!("{} was not checked: {e}", ms.location.url)),
     }
     read
 }

@@ -7,7 +7,15 @@ use super::text::size_or;
 use crate::inventory::{Metadata, Summary};
 
 const HEADER: [&str; 9] = [
-    "URL", "KIND", "FORMAT", "METADATA", "ARRAYS", "GROUPS", "SIZE", "MODIFIED", "DIMENSIONS",
+    "URL",
+    "KIND",
+    "FORMAT",
+    "METADATA",
+    "ARRAYS",
+    "GROUPS",
+    "SIZE",
+    "MODIFIED",
+    "DIMENSIONS",
 ];
 
 fn or_dash<T: ToString>(value: Option<T>) -> String {
@@ -117,7 +125,10 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("URL "), "{text}");
-        assert!(lines[1].starts_with("s3://b/a.json  kerchunk-json"), "{text}");
+        assert!(
+            lines[1].starts_with("s3://b/a.json  kerchunk-json"),
+            "{text}"
+        );
         assert!(lines[1].ends_with("error: not JSON"), "{text}");
         assert!(lines[2].contains("v2      consolidated"), "{text}");
         assert!(lines[2].ends_with("time=8760"), "{text}");

@@ -116,7 +116,9 @@ pub async fn list_directory_until(
             .await?;
         return Ok((to_keys(&raw), stopped));
     }
-    list_keys(handle, prefix, true).await.map(|keys| (keys, false))
+    list_keys(handle, prefix, true)
+        .await
+        .map(|keys| (keys, false))
 }
 
 /// A common prefix as a directory key: without its trailing `/`.
