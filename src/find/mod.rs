@@ -324,7 +324,10 @@ impl<'a> Walk<'a> {
                 }
                 Job::Read(found) => {
                     let ms = root.at(&found.prefix);
-                    (0, Outcome::Next(read::read(&ms, &found, check).await))
+                    (
+                        0,
+                        Outcome::Next(read::read(&ms, &found, check, width).await),
+                    )
                 }
                 Job::Sniff(object) => {
                     let reference = sniff::is_reference_set(root, &object).await;

@@ -102,7 +102,7 @@ pub fn kind_of(plan: &Plan) -> DatasetKind {
 }
 
 /// Read the dataset `found` through `ms` (located at it).
-pub async fn read(ms: &StoreHandle, found: &Found, check: bool) -> Next {
+pub async fn read(ms: &StoreHandle, found: &Found, check: bool, width: usize) -> Next {
     let url = ms.location.url.clone();
     let last_modified = found.last_modified.clone();
     let kind = kind_of(&found.plan);
@@ -161,7 +161,7 @@ pub async fn read(ms: &StoreHandle, found: &Found, check: bool) -> Next {
                 Err(e) => failed(e),
             }
         }
-        Plan::LoneArrayV2 { zattrs } => match lone_array(ms, *zattrs).await {
+        Plan::LoneArrayV2 { zattrs } => match lone_array(ms, *zattrs, width).await {
             Ok(h) => Next::Done(Read::of(DatasetKind::Zarr, &h, &url, last_modified)),
             Err(e) => failed(e),
         },
@@ -191,6 +191,20 @@ fn gone(url: &str, key: &str) -> Error {
     ))
 }
 
+/// Two requests at once, or one after the other within a bound of one.
+async fn both<A, B>(
+    width: usize,
+    a: impl std::future::Future<Output = A>,
+    b: impl std::future::Future<Output = B>,
+) -> (A, B) {
+    if width >= 2 {
+        futures::join!(a, b)
+    } else {
+        let a = a.await;
+        (a, b.await)
+    }
+}
+
 /// GET `key` (relative to the dataset): `None` when absent.
 async fn get(ms: &StoreHandle, key: &str) -> Result<Option<Bytes>> {
     let path = ms.path(key)?;
@@ -202,15 +216,16 @@ async fn get(ms: &StoreHandle, key: &str) -> Result<Option<Bytes>> {
 }
 
 /// A lone v2 array: `.zarray` (and `.zattrs`) are its complete metadata.
-async fn lone_array(ms: &StoreHandle, zattrs: bool) -> Result<Hierarchy> {
+async fn lone_array(ms: &StoreHandle, zattrs: bool, width: usize) -> Result<Hierarchy> {
     let url = &ms.location.url;
-    let (zarray, attrs) = futures::join!(get(ms, ".zarray"), async {
+    let (zarray, attrs) = both(width, get(ms, ".zarray"), async {
         if zattrs {
             get(ms, ".zattrs").await
         } else {
             Ok(None)
         }
-    });
+    })
+    .await;
     let zarray = zarray?.ok_or_else(|| gone(url, ".zarray"))?;
     crate::metadata::json::parse(&zarray).map_err(|e| {
         Error::new(format!(
@@ -307,13 +322,14 @@ pub async fn crawl_group(
     let seed = match &plan.zarr_json {
         Some(zarr_json) => Seed::new(ms, Ok(Some(zarr_json.clone())), Ok(None), Ok(None)),
         None => {
-            let (zgroup, zattrs) = futures::join!(get(ms, ".zgroup"), async {
+            let (zgroup, zattrs) = both(concurrency, get(ms, ".zgroup"), async {
                 if plan.zattrs {
                     get(ms, ".zattrs").await
                 } else {
                     Ok(None)
                 }
-            });
+            })
+            .await;
             match zgroup {
                 Ok(Some(zgroup)) => Seed::new(ms, Ok(None), Ok(Some(zgroup)), zattrs),
                 Ok(None) => return failed(gone(&url, ".zgroup")),
