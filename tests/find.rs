@@ -564,3 +564,38 @@ fn a_reference_set_that_decompresses_without_end_stays_within_the_byte_budget() 
     let read: u64 = gets(&server).iter().map(|(_, bytes, _)| bytes).sum();
     assert!(read <= 4096 + bomb.len() as u64, "{read} bytes read");
 }
+
+#[test]
+fn a_dataset_root_is_listed_one_page_deep_and_a_plain_directory_to_the_end() {
+    let server = S3Server::start();
+    let home = Home::new(&server.endpoint);
+    let pages = server.bucket_dir(PUBLIC).join("pages");
+    // A lone array with 2,500 chunk keys beside its `.zarray`: three
+    // listing pages, of which the first shows what it is.
+    copy_dir(&fixture("nested-v2.zarr/time"), &pages.join("big.zarr"));
+    for i in 0..2500 {
+        write(&pages.join(format!("big.zarr/{i}")), b"c");
+    }
+    // A plain directory whose store shows only on its second page.
+    for i in 0..1500 {
+        write(&pages.join(format!("plain/f{i:05}.txt")), b"z");
+    }
+    copy_dir(&fixture("cf-small-v2.zarr"), &pages.join("plain/zz.zarr"));
+    let out = run(
+        &home,
+        &anon(&server, &["find", "s3://public/pages", "--json", "--stats"]),
+    );
+    assert_code(&out, 0);
+    assert_eq!(
+        json_lines(&out).0,
+        [
+            "s3://public/pages/big.zarr",
+            "s3://public/pages/plain/zz.zarr"
+        ]
+    );
+    let listed = listed_prefixes(&server);
+    let pages_of = |prefix: &str| listed.iter().filter(|p| *p == prefix).count();
+    assert_eq!(pages_of("pages/big.zarr"), 1, "{listed:?}");
+    assert_eq!(pages_of("pages/plain"), 2, "{listed:?}");
+    common::inspect::assert_counted(&server, &text(&out.stderr));
+}
