@@ -277,6 +277,9 @@ impl<'a> Walk<'a> {
                 self.not_started(job, emit);
             }
         }
+        // Warnings arrive as requests complete: sorted, the output is the
+        // same from one run to the next.
+        self.walked.warnings.sort();
         Ok(())
     }
 
