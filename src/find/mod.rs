@@ -295,7 +295,7 @@ impl<'a> Walk<'a> {
         let check = self.options.check;
         let ledger = Arc::clone(&self.ledger);
         Box::pin(async move {
-            let (extra, outcome) = match job {
+            let (more_pages, outcome) = match job {
                 Job::List { dir, depth } => {
                     let mut markers = Markers::default();
                     let mut extra_pages = 0;
@@ -351,7 +351,7 @@ impl<'a> Walk<'a> {
                     (0, Outcome::Done(read::check(&ms, *plan, width, cost).await))
                 }
             };
-            (width, cost + extra, outcome)
+            (width, cost + more_pages, outcome)
         })
     }
 
