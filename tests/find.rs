@@ -182,7 +182,13 @@ fn find_lists_every_dataset_and_requests_nothing_but_listings_and_metadata() {
     let (urls, lines) = json_lines(&out);
     assert_eq!(urls, EXPECTED, "stderr: {}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("11 datasets; "), "{err}");
+    let requests = server.requests().len();
+    assert!(
+        err.contains(&format!(
+            "11 datasets; 17 directories listed, {requests} requests"
+        )),
+        "{err}"
+    );
     assert!(
         err.contains("3 .json files skipped: not kerchunk reference sets"),
         "{err}"

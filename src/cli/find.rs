@@ -50,7 +50,7 @@ pub(super) async fn find(args: FindArgs) -> Result<u8> {
     if !args.json && !found.is_empty() {
         write_out(|out| write_find(out, &found))?;
     }
-    report(&root.location.url, &walked, &args);
+    report(&root.location.url, &walked, root.stats.requests(), &args);
     session.print_stats();
     Ok(
         if walked.broken > 0 || walked.stale > 0 || walked.cap_reached {
@@ -63,7 +63,7 @@ pub(super) async fn find(args: FindArgs) -> Result<u8> {
 
 /// The lines on stderr after the datasets: warnings, what the walk did,
 /// and why it may be incomplete.
-fn report(url: &str, walked: &Walked, args: &FindArgs) {
+fn report(url: &str, walked: &Walked, requests: u64, args: &FindArgs) {
     if args.report.quiet {
         return;
     }
@@ -119,13 +119,14 @@ fn report(url: &str, walked: &Walked, args: &FindArgs) {
             problems.push(format!("{} stale", walked.stale));
         }
         note!(
-            "{}{}; {listed} listed",
+            "{}{}; {listed} listed, {}",
             count_text(walked.datasets, "dataset"),
             if problems.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", problems.join(", "))
-            }
+            },
+            count_text(requests, "request")
         );
     }
     if walked.not_references > 0 {
