@@ -131,8 +131,13 @@ fn report(url: &str, walked: &Walked, requests: u64, args: &FindArgs) {
     }
     if walked.not_references > 0 {
         note!(
-            "{} skipped: not kerchunk reference sets",
-            count_text(walked.not_references, ".json file")
+            "{} skipped: not {}",
+            count_text(walked.not_references, ".json file"),
+            if walked.not_references == 1 {
+                "a kerchunk reference set"
+            } else {
+                "kerchunk reference sets"
+            }
         );
     }
 }
