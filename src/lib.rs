@@ -14,6 +14,7 @@ pub mod consolidate;
 pub mod dataset;
 pub mod decode;
 pub mod error;
+pub mod find;
 pub mod hierarchy;
 pub mod inventory;
 pub mod keys;

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod check;
 pub mod comparison;
 pub mod dataset;
+pub mod find;
 mod json;
 pub mod log;
 pub mod objects;

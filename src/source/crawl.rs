@@ -439,6 +439,9 @@ pub struct Seed {
     zarr_json: Result<Option<Document>>,
     zgroup: Result<Option<Document>>,
     zattrs: Result<Option<Document>>,
+    /// The root's child directories (store-relative), when a complete
+    /// listing of the root was already made (`find`): not listed again.
+    children: Option<Vec<String>>,
 }
 
 impl Seed {
@@ -464,7 +467,14 @@ impl Seed {
             zarr_json: doc("zarr.json", zarr_json),
             zgroup: doc(".zgroup", zgroup),
             zattrs: doc(".zattrs", zattrs),
+            children: None,
         }
+    }
+
+    /// The root's child directories, from a complete listing already made.
+    pub fn with_children(mut self, children: Vec<String>) -> Self {
+        self.children = Some(children);
+        self
     }
 }
 
@@ -487,8 +497,12 @@ pub async fn crawl_seeded(
     let root_error =
         |e: Error| Error::of_kind(e.kind(), e.to_string()).with_hint("check the URL and access");
     let seeded = seed.is_some();
+    let mut seed_children = None;
     let ((v3, zgroup, zattrs), pending_listing) = match seed {
-        Some(seed) => ((seed.zarr_json, seed.zgroup, seed.zattrs), None),
+        Some(seed) => {
+            seed_children = seed.children;
+            ((seed.zarr_json, seed.zgroup, seed.zattrs), None)
+        }
         None => {
             let (docs, listing) = root_documents(ms, options).await;
             (docs, Some(listing))
@@ -590,7 +604,13 @@ pub async fn crawl_seeded(
             children: Ok(children),
         });
     } else if seeded && is_group {
-        crawler.queue.push_back(Job::List { dir: String::new() });
+        match seed_children {
+            Some(children) => crawler.handle(Outcome::Listed {
+                dir: String::new(),
+                children: Ok(children),
+            }),
+            None => crawler.queue.push_back(Job::List { dir: String::new() }),
+        }
     }
     crawler.run().await
 }
