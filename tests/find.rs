@@ -352,6 +352,49 @@ fn json_lines_have_the_documented_keys() {
     }
 }
 
+/// Each dataset's kind, format and metadata as the layout was written, and
+/// its array and group counts as `tree --json` of that URL reads them.
+#[test]
+fn each_line_says_what_the_dataset_is_and_agrees_with_tree() {
+    let (server, home) = start();
+    let out = run(&home, &anon(&server, &["find", ROOT, "--json"]));
+    assert_code(&out, 0);
+    let (_, lines) = json_lines(&out);
+    let expected: [(&str, &str, u64, &str); 11] = [
+        ("a/b/c/deep.zarr", "zarr", 2, "consolidated"),
+        ("a/b/cf.zarr", "zarr", 3, "consolidated"),
+        ("a/b/lone.zarr", "zarr", 2, "lone-array"),
+        ("a/consolidated.zarr", "zarr", 2, "consolidated"),
+        ("a/unconsolidated.zarr", "zarr", 2, "unconsolidated"),
+        ("odd//weird.json", "kerchunk-json", 2, "listed"),
+        ("refs/multi-parquet", "kerchunk-parquet", 2, "listed"),
+        ("refs/multi-v1.json.zst", "kerchunk-json", 2, "listed"),
+        ("repos/history.icechunk", "icechunk", 3, "listed"),
+        // Without --check nothing says it is stale.
+        ("stale/stale.zarr", "zarr", 2, "consolidated"),
+        ("top.json", "kerchunk-json", 2, "listed"),
+    ];
+    assert_eq!(lines.len(), expected.len());
+    for (path, kind, format, metadata) in expected {
+        let url = format!("{ROOT}/{path}");
+        let line = lines
+            .iter()
+            .find(|l| l["url"] == url.as_str())
+            .unwrap_or_else(|| panic!("no line for {url}"));
+        assert_eq!(line["kind"], kind, "{line}");
+        assert_eq!(line["zarr_format"], format, "{line}");
+        assert_eq!(line["metadata"], metadata, "{line}");
+        assert!(line["error"].is_null(), "{line}");
+        let tree = run(&home, &anon(&server, &["tree", &url, "--json"]));
+        assert_code(&tree, 0);
+        let tree: Value = serde_json::from_slice(&tree.stdout).unwrap();
+        let nodes = tree["nodes"].as_array().unwrap();
+        let arrays = nodes.iter().filter(|n| n["kind"] != "group").count();
+        assert_eq!(line["arrays"], arrays, "{url}");
+        assert_eq!(line["groups"], nodes.len() - arrays, "{url}");
+    }
+}
+
 #[test]
 fn depth_limits_the_levels_listed() {
     let (server, home) = start();

@@ -97,15 +97,7 @@ fn dataset_text(s: &Summary) -> String {
         None => s.kind.as_str().to_string(),
     }];
     if let Some(m) = s.metadata {
-        parts.push(
-            match m {
-                crate::inventory::Metadata::Consolidated => "consolidated",
-                crate::inventory::Metadata::Stale => "stale",
-                crate::inventory::Metadata::Unconsolidated => "unconsolidated",
-                crate::inventory::Metadata::Listed => "listed",
-            }
-            .to_string(),
-        );
+        parts.push(m.as_str().to_string());
     }
     if let Some(a) = s.arrays {
         parts.push(count_text(a, "array"));

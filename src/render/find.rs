@@ -22,15 +22,6 @@ fn or_dash<T: ToString>(value: Option<T>) -> String {
     value.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
-fn metadata_text(metadata: Metadata) -> &'static str {
-    match metadata {
-        Metadata::Consolidated => "consolidated",
-        Metadata::Stale => "stale",
-        Metadata::Unconsolidated => "unconsolidated",
-        Metadata::Listed => "listed",
-    }
-}
-
 /// The columns of one dataset; the last (dimensions, or the error) is not
 /// padded, being of any length.
 fn row(s: &Summary) -> [String; 9] {
@@ -47,7 +38,7 @@ fn row(s: &Summary) -> [String; 9] {
         s.url.clone(),
         s.kind.as_str().to_string(),
         or_dash(s.zarr_format.map(|f| format!("v{f}"))),
-        or_dash(s.metadata.map(metadata_text)),
+        or_dash(s.metadata.map(Metadata::as_str)),
         or_dash(s.arrays),
         or_dash(s.groups),
         if s.arrays.is_some() {
