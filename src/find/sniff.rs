@@ -78,7 +78,7 @@ pub fn looks_like_references(text: &[u8]) -> bool {
         cursor.skip_space();
         if matches!(key.as_str(), "version" | "refs" | "templates" | "gen")
             || crate::source::reference::model::is_metadata_key(&key)
-            || cursor.starts_reference_value()
+            || (is_chunk_key(&key) && cursor.starts_reference_value())
         {
             return true;
         }
@@ -91,6 +91,17 @@ pub fn looks_like_references(text: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Whether `key` names a chunk (`x/0.0`, `x/c/0/1`, a lone array's `0`):
+/// its last segment is chunk indices. STAC's `"stac_extensions": ["url"]`
+/// has the shape of a reference but not the key.
+fn is_chunk_key(key: &str) -> bool {
+    let last = key.rsplit('/').next().unwrap_or(key);
+    !last.is_empty()
+        && last
+            .split('.')
+            .all(|index| !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A hand-rolled walk over the start of a JSON text: serde_json cannot
@@ -252,6 +263,8 @@ mod tests {
             br#"[1, 2, 3]"#,
             br#"{"name": "package", "dependencies": {}}"#,
             br#"{"store.zarr": ["/", "/a", "/b"]}"#,
+            br#"{"type": "Collection", "stac_extensions": ["https://x/schema.json"], "#,
+            br#"{"mirrors": ["https://example.org/data.nc"]}"#,
             b"\0\0\0\0\0\0",
             b"",
             br#"{"a": "unterminated"#,
