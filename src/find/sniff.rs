@@ -59,38 +59,65 @@ pub fn decoded_prefix(head: &[u8]) -> Vec<u8> {
 /// Whether `text` (the start of a JSON document, maybe cut anywhere) opens
 /// as a kerchunk reference set: an object whose first keys include spec
 /// version 1's (`version`, `refs`, `templates`, `gen`) or, version 0, a
-/// Zarr metadata key or a key whose value is a reference `[url, …]`.
+/// Zarr metadata key or a chunk key whose value is a reference `[url, …]`.
+///
+/// serde_json reads the keys one by one and the decision is taken as soon
+/// as it can be, so a document cut after the deciding key still decides;
+/// serde_json's error about the cut (or about the map left unfinished) is
+/// not the answer, the recorded verdict is.
 pub fn looks_like_references(text: &[u8]) -> bool {
-    let mut cursor = Cursor { text, at: 0 };
-    cursor.skip_bom_and_space();
-    if !cursor.eat(b'{') {
-        return false;
+    let text = text.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(text);
+    let verdict = std::cell::Cell::new(false);
+    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    let _ =
+        serde::Deserializer::deserialize_map(&mut deserializer, FirstKeys { verdict: &verdict });
+    verdict.get()
+}
+
+/// Looks at the first [`KEYS_LOOKED_AT`] keys of a JSON object.
+struct FirstKeys<'a> {
+    verdict: &'a std::cell::Cell<bool>,
+}
+
+impl<'de> serde::de::Visitor<'de> for FirstKeys<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
     }
-    for _ in 0..KEYS_LOOKED_AT {
-        cursor.skip_space();
-        let Some(key) = cursor.string() else {
-            return false;
-        };
-        cursor.skip_space();
-        if !cursor.eat(b':') {
-            return false;
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        for _ in 0..KEYS_LOOKED_AT {
+            let Some(key) = map.next_key::<String>()? else {
+                return Ok(());
+            };
+            let decided = if matches!(key.as_str(), "version" | "refs" | "templates" | "gen")
+                || crate::source::reference::model::is_metadata_key(&key)
+            {
+                true
+            } else if is_chunk_key(&key) {
+                is_reference_value(&map.next_value::<serde_json::Value>()?)
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                false
+            };
+            if decided {
+                self.verdict.set(true);
+                return Ok(());
+            }
         }
-        cursor.skip_space();
-        if matches!(key.as_str(), "version" | "refs" | "templates" | "gen")
-            || crate::source::reference::model::is_metadata_key(&key)
-            || (is_chunk_key(&key) && cursor.starts_reference_value())
-        {
-            return true;
-        }
-        if !cursor.skip_value() {
-            return false;
-        }
-        cursor.skip_space();
-        if !cursor.eat(b',') {
-            return false;
-        }
+        Ok(())
     }
-    false
+}
+
+/// `["url"]` or `["url", offset, length]`: a version 0 reference to a
+/// file (a list of names is not one).
+fn is_reference_value(value: &serde_json::Value) -> bool {
+    match value.as_array().map(Vec::as_slice) {
+        Some([url]) => url.is_string(),
+        Some([url, offset, length]) => url.is_string() && offset.is_u64() && length.is_u64(),
+        _ => false,
+    }
 }
 
 /// Whether `key` names a chunk (`x/0.0`, `x/c/0/1`, a lone array's `0`):
@@ -102,138 +129,6 @@ fn is_chunk_key(key: &str) -> bool {
         && last
             .split('.')
             .all(|index| !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// A hand-rolled walk over the start of a JSON text: serde_json cannot
-/// read a document cut in the middle.
-struct Cursor<'a> {
-    text: &'a [u8],
-    at: usize,
-}
-
-impl Cursor<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.text.get(self.at).copied()
-    }
-
-    fn eat(&mut self, byte: u8) -> bool {
-        if self.peek() == Some(byte) {
-            self.at += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn skip_space(&mut self) {
-        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
-            self.at += 1;
-        }
-    }
-
-    fn skip_bom_and_space(&mut self) {
-        if self.text[self.at..].starts_with(&[0xEF, 0xBB, 0xBF]) {
-            self.at += 3;
-        }
-        self.skip_space();
-    }
-
-    /// A JSON string (escapes kept simple: `\"` and `\\` matter here).
-    fn string(&mut self) -> Option<String> {
-        if !self.eat(b'"') {
-            return None;
-        }
-        let mut out = Vec::new();
-        loop {
-            let byte = self.peek()?;
-            self.at += 1;
-            match byte {
-                b'"' => return Some(String::from_utf8_lossy(&out).into_owned()),
-                b'\\' => {
-                    out.push(self.peek()?);
-                    self.at += 1;
-                }
-                other => out.push(other),
-            }
-        }
-    }
-
-    /// `["url"]` or `["url", offset, length]`: a version 0 reference to a
-    /// file (a list of names is not one).
-    fn starts_reference_value(&self) -> bool {
-        let mut probe = Cursor {
-            text: self.text,
-            at: self.at,
-        };
-        if !probe.eat(b'[') {
-            return false;
-        }
-        probe.skip_space();
-        if probe.string().is_none() {
-            return false;
-        }
-        probe.skip_space();
-        if probe.eat(b']') {
-            return true;
-        }
-        for _ in 0..2 {
-            probe.skip_space();
-            if !probe.eat(b',') {
-                return false;
-            }
-            probe.skip_space();
-            let digits = probe.at;
-            while probe.peek().is_some_and(|b| b.is_ascii_digit()) {
-                probe.at += 1;
-            }
-            if probe.at == digits {
-                return false;
-            }
-        }
-        probe.skip_space();
-        probe.eat(b']')
-    }
-
-    /// Skip one value; false when the text ends first.
-    fn skip_value(&mut self) -> bool {
-        match self.peek() {
-            Some(b'"') => self.string().is_some(),
-            Some(b'{' | b'[') => {
-                let mut depth = 0usize;
-                while let Some(byte) = self.peek() {
-                    match byte {
-                        b'"' => {
-                            if self.string().is_none() {
-                                return false;
-                            }
-                            continue;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                self.at += 1;
-                                return true;
-                            }
-                        }
-                        _ => {}
-                    }
-                    self.at += 1;
-                }
-                false
-            }
-            Some(_) => {
-                while self
-                    .peek()
-                    .is_some_and(|b| !matches!(b, b',' | b'}' | b']') && !b.is_ascii_whitespace())
-                {
-                    self.at += 1;
-                }
-                self.peek().is_some()
-            }
-            None => false,
-        }
-    }
 }
 
 #[cfg(test)]
