@@ -200,32 +200,22 @@ pub fn catalog_dir(url: &str) -> String {
 }
 
 /// `href` resolved against the catalog's directory when it is relative (a
-/// STAC href; intake paths after `{{ CATALOG_DIR }}` expansion).
+/// STAC href; intake paths after `{{ CATALOG_DIR }}` expansion): by the
+/// URL standard's rules for a URL (`url::Url::join`), joined for a local
+/// directory (the file system resolves `..` itself).
 pub fn resolve(dir: &str, href: &str) -> String {
     let href = href.trim();
     if href.contains("://") || href.starts_with('/') || href.is_empty() {
         return href.to_string();
     }
-    let mut base: Vec<&str> = dir.trim_end_matches('/').split('/').collect();
-    let mut rest = href;
-    loop {
-        if let Some(r) = rest.strip_prefix("./") {
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix("../") {
-            // Never above a URL's host or a path's root.
-            if base.len() > 1
-                && !base
-                    .last()
-                    .is_some_and(|s| s.is_empty() || s.ends_with(':'))
-            {
-                base.pop();
-            }
-            rest = r;
-        } else {
-            break;
-        }
+    let base = format!("{}/", dir.trim_end_matches('/'));
+    if base.contains("://")
+        && let Ok(joined) = url::Url::parse(&base).and_then(|b| b.join(href))
+    {
+        return joined.to_string();
     }
-    format!("{}/{rest}", base.join("/"))
+    let href = href.strip_prefix("./").unwrap_or(href);
+    format!("{base}{href}")
 }
 
 #[cfg(test)]
@@ -239,6 +229,11 @@ mod tests {
         assert_eq!(resolve(&dir, "./a.zarr"), "s3://b/cat/a.zarr");
         assert_eq!(resolve(&dir, "../x/i.json"), "s3://b/x/i.json");
         assert_eq!(resolve(&dir, "s3://o/p"), "s3://o/p");
+        assert_eq!(resolve(&dir, "../../../up.json"), "s3://b/up.json");
+        assert_eq!(
+            resolve("https://h/stac/", "items/a%20b.json"),
+            "https://h/stac/items/a%20b.json"
+        );
         assert_eq!(resolve("/data/cats", "sub.yml"), "/data/cats/sub.yml");
         assert_eq!(catalog_dir("/c.yml"), "/");
         assert_eq!(catalog_dir("c.yml"), ".");
