@@ -70,20 +70,28 @@ start=$(date +%s)
   fail "the recipe's build script failed (above)"
 echo "build script: $(( $(date +%s) - start )) s"
 
-for f in $(field '" ".join(d["about"]["license_file"])'); do
+# (Each list is read into a variable first: a failed read then stops the
+# script, where inside `for ... in $(...)` it would check nothing.)
+license_files=$(field '" ".join(d["about"]["license_file"])')
+[ -n "$license_files" ] || fail "the recipe names no license file"
+for f in $license_files; do
   [ -s "$scratch/work/$f" ] || fail "license file $f was not made by the build"
 done
-for f in $(field '" ".join(t["package_contents"]["bin"] for t in d["tests"] if "package_contents" in t)'); do
+bins=$(field '" ".join(f for t in d["tests"] if "package_contents" in t for f in t["package_contents"]["bin"])')
+[ -n "$bins" ] || fail "the recipe's package_contents test names no program"
+for f in $bins; do
   [ -x "$scratch/prefix/bin/$f" ] || fail "package_contents: bin/$f is not in the prefix"
 done
 echo "installed: $(cd "$scratch/prefix" && find . -type f | sort | tr '\n' ' ')"
 
 # Script tests: in a fresh directory holding only their listed source files.
 tests=$(field 'len([t for t in d["tests"] if "script" in t])')
+[ "$tests" -gt 0 ] || fail "the recipe has no script test"
 for i in $(seq 0 $((tests - 1))); do
   t="[t for t in d[\"tests\"] if \"script\" in t][$i]"
   mkdir "$scratch/test$i"
-  for f in $(field "\" \".join($t.get(\"files\", {}).get(\"source\", []))"); do
+  files=$(field "\" \".join($t.get(\"files\", {}).get(\"source\", []))")
+  for f in $files; do
     mkdir -p "$scratch/test$i/$(dirname "$f")"
     cp -R "$scratch/work/${f%/}" "$scratch/test$i/$(dirname "$f")/"
   done
