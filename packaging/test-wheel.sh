@@ -52,6 +52,39 @@ PY
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+
+# No dev-dependency in the program: the crates of the wheel's SBOM against
+# those only the tests reach (Cargo.toml's [dev-dependencies] outside the
+# normal and build graph, from cargo metadata).
+cargo metadata --locked --format-version 1 >"$scratch/metadata.json"
+python3 - "$wheel" "$scratch/metadata.json" <<'PY' || fail "the wheel's program links test-only crates (above)"
+import json, sys, zipfile
+wheel, metadata = sys.argv[1], json.load(open(sys.argv[2]))
+sboms = [n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".cyclonedx.json")]
+if not sboms:
+    print("  (no SBOM in the wheel: dev-dependency check skipped)", file=sys.stderr)
+    sys.exit(0)
+linked = {c["name"] for c in json.loads(zipfile.ZipFile(wheel).read(sboms[0])).get("components", [])}
+nodes = {n["id"]: n for n in metadata["resolve"]["nodes"]}
+names = {p["id"]: p["name"] for p in metadata["packages"]}
+root = metadata["resolve"]["root"]
+normal, todo = set(), [root]
+while todo:
+    node = nodes[todo.pop()]
+    for dep in node["deps"]:
+        if any(k["kind"] != "dev" for k in dep["dep_kinds"]) and dep["pkg"] not in normal:
+            normal.add(dep["pkg"])
+            todo.append(dep["pkg"])
+dev_only = {names[d["pkg"]] for d in nodes[root]["deps"] if d["pkg"] not in normal} - {names[root]}
+if "zarrs" not in linked or not dev_only:
+    sys.exit(f"  SBOM or metadata unreadable: {len(linked)} linked crates, dev-only {sorted(dev_only)}")
+leaked = sorted(dev_only & linked)
+for name in leaked:
+    print(f"  dev-dependency {name} is linked into the program", file=sys.stderr)
+print(f"sbom: {len(linked)} crates, none of the dev-only {', '.join(sorted(dev_only))}")
+sys.exit(1 if leaked else 0)
+PY
+
 python3 -m venv "$scratch/venv"
 venv_bin=$scratch/venv/bin
 start=$(date +%s%N)
