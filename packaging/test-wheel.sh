@@ -81,8 +81,9 @@ if "zarrs" not in linked or not dev_only:
 leaked = sorted(dev_only & linked)
 for name in leaked:
     print(f"  dev-dependency {name} is linked into the program", file=sys.stderr)
+if leaked:
+    sys.exit(1)
 print(f"sbom: {len(linked)} crates, none of the dev-only {', '.join(sorted(dev_only))}")
-sys.exit(1 if leaked else 0)
 PY
 
 python3 -m venv "$scratch/venv"
