@@ -45,9 +45,24 @@ pub enum Metadata {
     Stale,
     /// No consolidated metadata: read node by node.
     Unconsolidated,
+    /// A lone array, whose own document is its whole metadata.
+    LoneArray,
     /// From an Icechunk snapshot or a reference set, which list every node
     /// by construction.
     Listed,
+}
+
+impl Metadata {
+    /// As `--json` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metadata::Consolidated => "consolidated",
+            Metadata::Stale => "stale",
+            Metadata::Unconsolidated => "unconsolidated",
+            Metadata::LoneArray => "lone-array",
+            Metadata::Listed => "listed",
+        }
+    }
 }
 
 /// A dimension name and its size, in order of first use.
@@ -105,6 +120,7 @@ impl Summary {
         let groups = h.nodes.len() - arrays;
         let metadata = match kind {
             DatasetKind::Zarr if h.consolidated => Metadata::Consolidated,
+            DatasetKind::Zarr if h.nodes.len() == 1 && h.nodes[0].is_array() => Metadata::LoneArray,
             DatasetKind::Zarr => Metadata::Unconsolidated,
             _ => Metadata::Listed,
         };

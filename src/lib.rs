@@ -6,6 +6,7 @@
 //! [`source`] ties store and metadata together (one module per way of
 //! reading a tree); [`cli`] is the command line.
 
+pub mod catalog;
 pub mod cf;
 pub mod cli;
 pub mod compare;
@@ -13,6 +14,7 @@ pub mod consolidate;
 pub mod dataset;
 pub mod decode;
 pub mod error;
+pub mod find;
 pub mod hierarchy;
 pub mod inventory;
 pub mod keys;

@@ -149,9 +149,29 @@ pub enum Command {
     Log(LogArgs),
     /// Every dataset under a prefix: Zarr stores (v2, v3), Icechunk
     /// repositories and kerchunk reference sets, one line each.
+    ///
+    /// Walks delimited listings from URL, many at once; a directory is
+    /// recognised as a dataset from its own listing and never listed below.
+    /// Each dataset's metadata is read as soon as it is found: one GET for
+    /// a consolidated store, a crawl for one without consolidated metadata.
+    /// No chunk is ever read. Exit 0, or 1 when a dataset is broken, stale
+    /// (--check) or the request cap stopped the walk; 2 when URL cannot be
+    /// listed.
+    #[command(after_help = EXIT_CODES, after_long_help = FIND_NOTES)]
     Find(FindArgs),
     /// The entries of an intake YAML or STAC catalog; with ENTRY, that
     /// entry opened with the access the catalog declares.
+    ///
+    /// Each entry's fsspec storage_options (intake `args.storage_options`,
+    /// STAC `xarray:storage_options`) map onto the access flags: `anon` is
+    /// --anon, `profile` --profile, `client_kwargs.endpoint_url` (or
+    /// `endpoint_url`) --endpoint-url, `client_kwargs.region_name`
+    /// --region, `requester_pays` --requester-pays. For `reference://`
+    /// entries `fo` is the reference file (read with `target_options`) and
+    /// `remote_options` is the access to its targets. A flag given on the
+    /// command line wins over the catalog's value of that field; a given
+    /// --profile also drops the catalog's `anon`.
+    #[command(after_long_help = CATALOG_EXAMPLES)]
     Catalog(CatalogArgs),
     /// List a prefix's immediate children (or everything below it with -r).
     ///
@@ -214,6 +234,18 @@ Examples:
   zarrscope show s3://noaa-nwm-retrospective-2-1-zarr-pds/chrtout.zarr streamflow --anon
   zarrscope show s3://hytest/conus404/conus404_hourly.zarr --anon \\
       --endpoint-url https://usgs.osn.mghpcc.org --coords";
+
+const CATALOG_EXAMPLES: &str = "\
+Examples:
+  zarrscope catalog https://raw.githubusercontent.com/hytest-org/hytest/main/dataset_catalog/hytest_intake_catalog.yml
+  zarrscope catalog hytest_intake_catalog.yml conus404-catalog/conus404-hourly-osn
+  zarrscope catalog hytest_intake_catalog.yml conus404-catalog --check
+
+Exit codes with --check:
+  0  every entry checked is healthy
+  1  an entry is broken (moved, access denied, stale, rotten references,
+     a local path not on this machine)
+  2  the catalog itself could not be read";
 
 const LS_EXAMPLES: &str = "\
 Examples:
@@ -290,6 +322,32 @@ pub struct JsonArg {
     pub json: bool,
 }
 
+const FIND_NOTES: &str = "\
+What each dataset costs:
+  A directory: one LIST (a dataset root: its first page only). A consolidated
+  Zarr store (v2 .zmetadata, v3 zarr.json): one GET; a lone v2 array: .zarray
+  and .zattrs; a store without consolidated metadata: a crawl (as tree does),
+  within --max-requests; an Icechunk repository: its repo file or main ref,
+  then the snapshot; a Parquet reference directory: its .zmetadata. Each
+  *.json, *.json.zst, *.json.gz file: one ranged GET of its first 4 KiB
+  (decompressed to at most 64 KiB) to see whether it is a kerchunk reference
+  set; only those that are are read, whole. Others are skipped and counted
+  on stderr. --max-bytes bounds every byte read together (default 512MiB).
+
+Output:
+  One line per dataset, sorted by URL: URL, kind (zarr, icechunk,
+  kerchunk-json, kerchunk-parquet), Zarr format, metadata (consolidated,
+  unconsolidated, stale with --check, listed for Icechunk and references),
+  arrays, groups, logical size, last modified, dimensions (name=size). With
+  --json, JSON Lines: one object per dataset as it is read, keys url, kind,
+  zarr_format, metadata, arrays, groups, dimensions [{name, size}], nbytes,
+  last_modified, error.
+
+Examples:
+  zarrscope find s3://bucket/prefix/ --anon
+  zarrscope find s3://bucket/ --json > inventory.jsonl
+  duckdb -c \"select kind, count(*) from read_json_auto('inventory.jsonl') group by kind\"";
+
 const REFS_NOTES: &str = "\
 Access to the target files:
   The access flags (--anon, --profile, --endpoint-url, --region, …) apply to
@@ -309,6 +367,31 @@ pub struct FindArgs {
     /// The prefix to search: s3://bucket/prefix, gs://…, az://…, a local
     /// directory.
     pub url: String,
+
+    /// Requests in flight at once for the whole command (listings and
+    /// metadata reads together).
+    #[arg(long, value_name = "N", default_value_t = crate::find::DEFAULT_CONCURRENCY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
+    pub concurrency: usize,
+
+    /// Most requests the command may make; past it no request is started,
+    /// what was found is printed with a warning, and the exit code is 1.
+    #[arg(long, value_name = "N", default_value_t = crate::find::DEFAULT_MAX_REQUESTS, value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..))]
+    pub max_requests: u64,
+
+    /// How many prefix levels below URL to list (0: URL's own listing
+    /// only). Default: no limit (--max-requests still bounds the walk).
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+
+    /// Also crawl each consolidated Zarr store and compare it with its
+    /// consolidated metadata: `stale` when they differ (exit 1).
+    #[arg(long)]
+    pub check: bool,
+
+    /// JSON Lines: one object per dataset, written as each is read.
+    #[arg(long)]
+    pub json: bool,
+
     #[command(flatten)]
     pub access: AccessArgs,
     #[command(flatten)]
@@ -317,11 +400,31 @@ pub struct FindArgs {
 
 #[derive(Debug, Args)]
 pub struct CatalogArgs {
-    /// The catalog: an intake YAML file or a STAC collection/item JSON,
-    /// local or remote.
+    /// The catalog: an intake YAML file or a STAC collection, item or
+    /// catalog (JSON); a local path, s3://…, https://….
     pub url: String,
-    /// An entry's name: open it with the access the catalog declares.
+    /// An entry's name: print its tree, opened with the access the catalog
+    /// declares. A sub-catalog entry (intake YAMLFileCatalog, a STAC item
+    /// or child link) lists that catalog; NAME/ENTRY walks into it.
     pub entry: Option<String>,
+    /// One JSON document: the entries (with --check, each one's health);
+    /// with ENTRY, the entry's tree as `tree --json` writes it.
+    #[arg(long)]
+    pub json: bool,
+    /// With ENTRY: print what `show` prints instead of the tree.
+    #[arg(long, requires = "entry")]
+    pub show: bool,
+    /// Open every entry's metadata (each with its own access) and report
+    /// which are reachable and which are broken: moved, access denied,
+    /// stale consolidated metadata, rotten references, a local path not on
+    /// this machine. Exit 1 when one is broken.
+    #[arg(long, conflicts_with = "show", help_heading = "Check")]
+    pub check: bool,
+    /// Entries checked at once with --check.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256), help_heading = "Check")]
+    pub parallel: usize,
+    #[command(flatten)]
+    pub source: SourceArgs,
     #[command(flatten)]
     pub access: AccessArgs,
     #[command(flatten)]
@@ -489,7 +592,6 @@ impl CrawlArgs {
     pub(super) fn options(&self, report: &ReportArgs) -> crate::source::CrawlOptions {
         crate::source::CrawlOptions {
             concurrency: self.concurrency,
-            group_documents: true,
             max_requests: self.max_requests,
             progress: crate::progress::Progress::spinner(!report.quiet),
         }
@@ -562,7 +664,8 @@ pub struct AccessArgs {
     /// A document whose size is known is refused before it is downloaded;
     /// one that grows past the budget is cut off.
     ///
-    /// Default 64MiB; for cp and mv no limit (their dry run shows the total).
+    /// Default 64MiB; for find 512MiB (every dataset's metadata together);
+    /// for cp and mv no limit (their dry run shows the total).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Access")]
     pub max_bytes: Option<u64>,
 

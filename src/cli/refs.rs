@@ -109,7 +109,7 @@ pub(super) async fn refs(args: RefsArgs) -> Result<u8> {
 
 /// The reference set at the location: a JSON file named so (or
 /// `reference://`), else a Parquet reference directory.
-async fn read(ms: &StoreHandle) -> Result<References> {
+pub(super) async fn read(ms: &StoreHandle) -> Result<References> {
     if reference::named_by_url(&ms.location) {
         return reference::read_json(ms, reference::keep_none()).await;
     }

@@ -35,6 +35,9 @@ pub(super) struct Session<'a> {
     /// Flags already warned about as ignored: once per command, however
     /// many stores it opens.
     warned: Mutex<Vec<&'static str>>,
+    /// Buckets already named as billed to the caller (--requester-pays):
+    /// once per bucket, however many stores of it the command opens.
+    billed: Mutex<Vec<String>>,
 }
 
 impl<'a> Session<'a> {
@@ -70,7 +73,11 @@ impl<'a> Session<'a> {
         Self::with_options(access, report, options)
     }
 
-    fn with_options(access: &'a AccessArgs, report: &'a ReportArgs, options: StoreOptions) -> Self {
+    pub fn with_options(
+        access: &'a AccessArgs,
+        report: &'a ReportArgs,
+        options: StoreOptions,
+    ) -> Self {
         Self {
             started: Instant::now(),
             access,
@@ -79,6 +86,7 @@ impl<'a> Session<'a> {
             opened: Mutex::new(Vec::new()),
             stats_printed: AtomicBool::new(false),
             warned: Mutex::new(Vec::new()),
+            billed: Mutex::new(Vec::new()),
         }
     }
 
@@ -95,6 +103,7 @@ impl<'a> Session<'a> {
         )
         .await?;
         let handle = Arc::new(handle);
+        self.note_billing(&handle);
         print_notices(&handle, self.report);
         self.opened().push(Arc::clone(&handle));
         Ok(handle)
@@ -121,6 +130,30 @@ impl<'a> Session<'a> {
                 );
             }
         }
+    }
+
+    /// With --requester-pays, that the caller pays for what the command
+    /// reads from an S3 bucket: once per bucket, unless --quiet. The
+    /// credentials are named by where they came from, never shown.
+    fn note_billing(&self, handle: &StoreHandle) {
+        let Backend::S3 { bucket } = &handle.location.backend else {
+            return;
+        };
+        if !self.options.s3.requester_pays || self.report.quiet {
+            return;
+        }
+        let mut billed = self
+            .billed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if billed.contains(bucket) {
+            return;
+        }
+        billed.push(bucket.clone());
+        note!(
+            "note: requester pays: requests and bytes to s3://{bucket} are billed to your account ({})",
+            handle.credential_source
+        );
     }
 
     fn opened(&self) -> std::sync::MutexGuard<'_, Vec<Arc<StoreHandle>>> {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::session::Session;
-use super::{ShowArgs, json_out, print_warnings, read_tree, write_out};
+use super::{ReportArgs, ShowArgs, SourceArgs, json_out, print_warnings, read_tree, write_out};
 use crate::dataset::{NotPeeked, array_detail, dataset};
 use crate::error::{Error, Result};
 use crate::location::Location;
@@ -22,6 +22,14 @@ fn width() -> usize {
     super::output::terminal_width().map_or(160, usize::from)
 }
 
+/// What `show` is asked for, apart from access and reporting.
+pub(super) struct ShowView<'a> {
+    pub url: &'a str,
+    pub path: Option<&'a str>,
+    pub json: bool,
+    pub coords: bool,
+}
+
 pub(super) async fn show(args: ShowArgs) -> Result<()> {
     let budget = if args.coords {
         DEFAULT_COORDS_BUDGET
@@ -29,7 +37,24 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
         DEFAULT_MAX_BYTES
     };
     let session = Session::new(&args.access, &args.report, budget);
-    let location = args.source.location(&args.url)?;
+    let view = ShowView {
+        url: &args.url,
+        path: args.path.as_deref(),
+        json: args.output.json,
+        coords: args.coords,
+    };
+    show_in(&session, &view, &args.source, &args.report).await
+}
+
+/// Open `view.url` in `session` and print the `show` view: `show`, and
+/// `catalog URL ENTRY --show` with the entry's access.
+pub(super) async fn show_in(
+    session: &Session<'_>,
+    args: &ShowView<'_>,
+    source: &SourceArgs,
+    report: &ReportArgs,
+) -> Result<()> {
+    let location = source.location(args.url)?;
     let ms = session.open(location, crate::source::POLICY).await?;
     // A reference set read for --coords keeps its coordinate chunk entries
     // in the same one read that gives the tree.
@@ -38,11 +63,11 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
         let references = reference::read_json(&ms, keep.keep()).await?;
         (references.hierarchy()?, Some((references, keep)))
     } else {
-        (read_tree(&ms, &args.source, &args.report).await?, None)
+        (read_tree(&ms, source, report).await?, None)
     };
-    print_warnings(&ms, &h, &args.report);
+    print_warnings(&ms, &h, report);
     // The node asked for: the URL's, or PATH below it.
-    let target = match args.path.as_deref().map(|p| p.trim_matches('/')) {
+    let target = match args.path.map(|p| p.trim_matches('/')) {
         None | Some("") => h.base.clone(),
         Some(p) if h.base == "/" => format!("/{p}"),
         Some(p) => format!("{}/{p}", h.base),
@@ -79,7 +104,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
                 ms.command(&format!(
                     "show {} {} --crawl",
                     args.url,
-                    args.path.as_deref().unwrap_or_default()
+                    args.path.unwrap_or_default()
                 ))
             ));
         } else if !h.complete {
@@ -93,7 +118,7 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     if h.nodes[i].is_array() {
         let detail = array_detail(&h, i)?;
         session.print_stats();
-        if args.output.json {
+        if args.json {
             return json_out(&detail);
         }
         return write_out(|out| write_array(out, &detail, width));
@@ -102,14 +127,14 @@ pub(super) async fn show(args: ShowArgs) -> Result<()> {
     if args.coords {
         match &references {
             Some((references, keep)) => {
-                peek_references(&session, &ms, &h, &mut view, references, keep).await?;
+                peek_references(session, &ms, &h, &mut view, references, keep).await?;
             }
             None if store::is_parquet(&h) => store::note_parquet(&mut view),
             None => peek_coordinates(&ms, &h, &mut view).await?,
         }
     }
     session.print_stats();
-    if args.output.json {
+    if args.json {
         return json_out(&view);
     }
     write_out(|out| write_dataset(out, &view, width))

@@ -290,7 +290,9 @@ impl Requests<'_> {
             .parse()
             .map_err(|e| generic(format!("cannot form the request URL: {e}")))?;
         *request.headers_mut() = headers.clone();
-        AwsAuthorizer::new(credential, "s3", &self.region).try_authorize(&mut request, None)?;
+        AwsAuthorizer::new(credential, "s3", &self.region)
+            .with_request_payer(self.admin.requester_pays)
+            .try_authorize(&mut request, None)?;
         Ok(request.headers().clone())
     }
 

@@ -5,9 +5,11 @@
 //! `ome` and `peek`). Every one of them takes data and writes text with the
 //! one toolkit in [`text`] (shapes, sizes, cut text, counts).
 
+pub mod catalog;
 pub mod check;
 pub mod comparison;
 pub mod dataset;
+pub mod find;
 mod json;
 pub mod log;
 pub mod objects;

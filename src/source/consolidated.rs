@@ -135,6 +135,17 @@ pub(super) fn consolidated_in(
     Ok(Found::Nothing)
 }
 
+/// What the store-root document `key` (`zarr.json`, `.zmetadata`,
+/// `zmetadata`) of the store at `url` describes, with the errors the probes
+/// give (a draft v3 `zarr.json` named as such): for a caller that found the
+/// document by listing (`find`).
+pub(crate) fn root_document(url: &str, key: &str, bytes: &[u8]) -> Result<Root> {
+    read_root(url, key, bytes).map_err(|e| match draft_format(bytes) {
+        Some(format) if key == "zarr.json" => draft_v3_error(url, &format),
+        _ => read_error(&format!("{url}/{key}"), e),
+    })
+}
+
 /// The tree in the v2 consolidated document `key` of the store at `url`.
 pub(super) fn from_v2(url: &str, key: &str, bytes: &[u8]) -> Result<Hierarchy> {
     read_root(url, key, bytes)

@@ -20,8 +20,8 @@
 //! live only in arrays) is then listed. Whether it is a group (has a
 //! `.zgroup`) the listing says: the `.zgroup` itself, always
 //! `{"zarr_format": 2}` for the tree, is read only when the documents are
-//! wanted ([`CrawlOptions::group_documents`]: `consolidate`, `check`), at
-//! once with the listing. Once the format is known no other format's
+//! wanted ([`crawl`], [`crawl_seeded`]: `consolidate`, `check`), at once
+//! with the listing; [`tree_only`] does without. Once the format is known no other format's
 //! documents are requested; there is never a HEAD before a GET.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -61,9 +61,6 @@ pub const DEFAULT_MAX_REQUESTS: u64 = 10_000;
 pub struct CrawlOptions {
     /// Most requests in flight at once (at least 1): the limiter's ceiling.
     pub concurrency: usize,
-    /// Read every group's `.zgroup` (for [`Crawled::documents`]); without,
-    /// a listing that shows it is enough to know the group.
-    pub group_documents: bool,
     /// Stop issuing requests after this many; the result is then incomplete.
     pub max_requests: u64,
     pub progress: Progress,
@@ -73,7 +70,6 @@ impl Default for CrawlOptions {
     fn default() -> Self {
         Self {
             concurrency: DEFAULT_CONCURRENCY,
-            group_documents: true,
             max_requests: DEFAULT_MAX_REQUESTS,
             progress: Progress::hidden(),
         }
@@ -85,7 +81,7 @@ pub struct Crawled {
     pub hierarchy: Hierarchy,
     /// Every metadata document read, by key relative to the store root
     /// (`.zgroup`, `a/.zarray`, `a/zarr.json`, ...) — for `consolidate`
-    /// (nested `.zgroup`s only with [`CrawlOptions::group_documents`]).
+    /// (nested `.zgroup`s not from [`tree_only`]).
     pub documents: BTreeMap<String, Document>,
 }
 
@@ -227,16 +223,19 @@ fn listing_refused(ms: &StoreHandle, key: &str) -> Error {
         ms.location.url_of(key),
         ms.credential_source
     ))
-    .with_hint(format!(
+    .with_hint(ms.hint_for_403(format!(
         "reading it needs {permission} (ask its owner); or have its metadata consolidated by someone who may list it (`{}`, or zarr.consolidate_metadata): then one GET reads the tree, without listing",
         ms.command(&format!("consolidate {url} --yes"))
-    ))
+    )))
     .with_kind(ErrorKind::AccessDenied)
 }
 
 struct Crawler<'a> {
     ms: &'a StoreHandle,
     options: &'a CrawlOptions,
+    /// Read nested groups' `.zgroup` (for [`Crawled::documents`]); without,
+    /// a listing that shows one is enough to know the group.
+    group_documents: bool,
     v3: bool,
     queue: VecDeque<Job>,
     v2: BTreeMap<String, V2Dir>,
@@ -299,7 +298,7 @@ impl<'a> Crawler<'a> {
                 Ok(listed) => {
                     let entry = self.v2.entry(dir.clone()).or_default();
                     entry.children = Some(listed.children);
-                    if !self.options.group_documents {
+                    if !self.group_documents {
                         entry.zgroup.get_or_insert(listed.zgroup);
                     }
                     self.resolve_v2(&dir);
@@ -386,7 +385,7 @@ impl<'a> Crawler<'a> {
         // were asked for already). (Called again only when those answer.)
         if entry.zgroup.is_none() && entry.children.is_none() {
             let dir = dir.to_string();
-            if self.options.group_documents {
+            if self.group_documents {
                 self.get(&dir, ".zgroup");
             }
             self.queue.push_back(Job::List { dir });
@@ -507,6 +506,9 @@ pub struct Seed {
     zarr_json: Result<Option<Document>>,
     zgroup: Result<Option<Document>>,
     zattrs: Result<Option<Document>>,
+    /// The root's child directories (store-relative), when a complete
+    /// listing of the root was already made (`find`): not listed again.
+    children: Option<Vec<String>>,
 }
 
 impl Seed {
@@ -532,7 +534,14 @@ impl Seed {
             zarr_json: doc("zarr.json", zarr_json),
             zgroup: doc(".zgroup", zgroup),
             zattrs: doc(".zattrs", zattrs),
+            children: None,
         }
+    }
+
+    /// The root's child directories, from a complete listing already made.
+    pub fn with_children(mut self, children: Vec<String>) -> Self {
+        self.children = Some(children);
+        self
     }
 }
 
@@ -550,13 +559,38 @@ pub async fn crawl_seeded(
     options: &CrawlOptions,
     seed: Option<Seed>,
 ) -> Result<Crawled> {
+    crawl_reading(ms, options, seed, true).await
+}
+
+/// [`crawl_seeded`] for the tree alone: a nested v2 group is known from
+/// the listing that shows its `.zgroup`, which is not read (one request
+/// less per group); [`Crawled::documents`] then lacks those `.zgroup`s, so
+/// it is not for `consolidate`.
+pub async fn tree_only(
+    ms: &StoreHandle,
+    options: &CrawlOptions,
+    seed: Option<Seed>,
+) -> Result<Crawled> {
+    crawl_reading(ms, options, seed, false).await
+}
+
+async fn crawl_reading(
+    ms: &StoreHandle,
+    options: &CrawlOptions,
+    seed: Option<Seed>,
+    group_documents: bool,
+) -> Result<Crawled> {
     let url = ms.location.url.clone();
     // The message as it was (its own hint included), and what to check.
     let root_error =
         |e: Error| Error::of_kind(e.kind(), e.to_string()).with_hint("check the URL and access");
     let seeded = seed.is_some();
+    let mut seed_children = None;
     let ((v3, zgroup, zattrs), pending_listing) = match seed {
-        Some(seed) => ((seed.zarr_json, seed.zgroup, seed.zattrs), None),
+        Some(seed) => {
+            seed_children = seed.children;
+            ((seed.zarr_json, seed.zgroup, seed.zattrs), None)
+        }
         None => {
             let (docs, listing) = root_documents(ms, options).await;
             (docs, Some(listing))
@@ -571,6 +605,7 @@ pub async fn crawl_seeded(
     let mut crawler = Crawler {
         ms,
         options,
+        group_documents,
         v3: v3.is_some(),
         queue: VecDeque::new(),
         v2: BTreeMap::new(),
@@ -658,7 +693,17 @@ pub async fn crawl_seeded(
             children: Ok(children),
         });
     } else if seeded && is_group {
-        crawler.queue.push_back(Job::List { dir: String::new() });
+        match seed_children {
+            // The root's own `.zgroup` is known already (the seed's).
+            Some(children) => crawler.handle(Outcome::Listed {
+                dir: String::new(),
+                children: Ok(DirListing {
+                    children,
+                    zgroup: false,
+                }),
+            }),
+            None => crawler.queue.push_back(Job::List { dir: String::new() }),
+        }
     }
     crawler.run().await
 }

@@ -302,6 +302,7 @@ pub async fn detect(ms: &StoreHandle) -> Result<Opened> {
             ms.location.url
         ))
         .with_hint(format!("check the URL; `{ls}` shows what is there"))
+        .with_kind(crate::error::ErrorKind::NotFound)
     })
 }
 

@@ -89,13 +89,8 @@ pub struct Read {
 /// documents, starting from those the probes already read, with a notice;
 /// with [`Choice::Crawl`] from every node's own documents.
 pub async fn read_tree(ms: &StoreHandle, choice: Choice, options: &CrawlOptions) -> Result<Read> {
-    // The tree needs to know a group, not to read its `.zgroup`.
-    let options = &CrawlOptions {
-        group_documents: false,
-        ..options.clone()
-    };
     if choice == Choice::Crawl {
-        let hierarchy = crawl::crawl(ms, options).await?.hierarchy;
+        let hierarchy = crawl::tree_only(ms, options, None).await?.hierarchy;
         return Ok(Read {
             hierarchy,
             notice: None,
@@ -114,7 +109,7 @@ pub async fn read_tree(ms: &StoreHandle, choice: Choice, options: &CrawlOptions)
         return Err(unconsolidated.error);
     }
     let probes = ms.stats.requests();
-    let crawled = crawl::crawl_seeded(ms, options, Some(unconsolidated.seed)).await?;
+    let crawled = crawl::tree_only(ms, options, Some(unconsolidated.seed)).await?;
     let mut h = crawled.hierarchy;
     h.warnings.splice(0..0, unconsolidated.warnings);
     let url = &ms.location.url;
@@ -231,9 +226,9 @@ pub fn refused_error(ms: &StoreHandle, looked: &str) -> Error {
         "access denied (403) to {url} with {}: no Zarr metadata could be read (looked for {looked})",
         ms.credential_source
     ))
-    .with_hint(format!(
+    .with_hint(ms.hint_for_403(format!(
         "{why}. Check the path (`{ls}` shows what is there, where listing is allowed); {try_next}"
-    ))
+    )))
     .with_kind(ErrorKind::AccessDenied)
 }
 

@@ -156,6 +156,9 @@ impl S3Flags {
                 out.push_str(&format!(" {flag} {}", shell_word(value)));
             }
         }
+        if self.requester_pays {
+            out.push_str(" --requester-pays");
+        }
         out
     }
 }
@@ -170,6 +173,18 @@ fn shell_word(value: &str) -> String {
     } else {
         format!("'{}'", value.replace('\'', "'\\''"))
     }
+}
+
+/// AWS bills a Requester Pays request to the account that signed it: an
+/// unsigned request cannot pay, and would only be refused (403) by the
+/// bucket. Refused here, before any request.
+fn requester_pays_unsigned(problem: &str, what_to_do: &str) -> Error {
+    Error::new(format!(
+        "{problem}: AWS bills a Requester Pays request to the account that signs it"
+    ))
+    .with_hint(format!(
+        "{what_to_do}: --profile NAME, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+    ))
 }
 
 /// Everything needed to build an S3 client.
@@ -230,6 +245,12 @@ impl S3Settings {
                 p.name
             )));
         }
+        if flags.requester_pays && flags.anon {
+            return Err(requester_pays_unsigned(
+                "--requester-pays needs signed requests, and --anon sends unsigned ones",
+                "drop --anon and give credentials",
+            ));
+        }
         let credentials = if flags.anon {
             S3Credentials::Anonymous { notice: false }
         } else if let (Some(_), Some(p)) = (&flags.profile, &selected) {
@@ -244,6 +265,12 @@ impl S3Settings {
                 _ => S3Credentials::Anonymous { notice: true },
             }
         };
+        if flags.requester_pays && matches!(credentials, S3Credentials::Anonymous { .. }) {
+            return Err(requester_pays_unsigned(
+                "--requester-pays needs credentials, and none were found",
+                "give credentials",
+            ));
+        }
         // Every source of an endpoint goes through the same check, so a value
         // without a scheme is an error here, not a panic deep in the client.
         let endpoint_source = flags
@@ -468,6 +495,41 @@ mod tests {
             " --anon --profile 'my osn' --endpoint-url http://127.0.0.1:9000"
         );
         assert_eq!(S3Flags::default().to_args(), "");
+        let paying = S3Flags {
+            profile: Some("zs".into()),
+            requester_pays: true,
+            ..S3Flags::default()
+        };
+        assert_eq!(paying.to_args(), " --profile zs --requester-pays");
+    }
+
+    #[tokio::test]
+    async fn requester_pays_is_refused_without_a_signature() {
+        let paying = S3Flags {
+            requester_pays: true,
+            ..flags()
+        };
+        let (p, env, _d) = setup(FILES.0, FILES.1, &[]).await;
+        let anon = S3Flags {
+            anon: true,
+            ..paying.clone()
+        };
+        let e = S3Settings::resolve(&anon, &env, &p).unwrap_err();
+        assert!(e.to_string().contains("--anon sends unsigned"), "{e}");
+        assert!(e.hint().unwrap_or_default().contains("drop --anon"), "{e}");
+        // No credentials anywhere: unsigned too, refused the same way.
+        let (p, env, _d) = setup("", "", &[]).await;
+        let e = S3Settings::resolve(&paying, &env, &p).unwrap_err();
+        assert!(e.to_string().contains("none were found"), "{e}");
+        // With credentials it resolves as without the flag.
+        let (p, env, _d) = setup(FILES.0, FILES.1, &[]).await;
+        let s = S3Settings::resolve(&paying, &env, &p).unwrap();
+        assert_eq!(
+            s.credentials,
+            S3Credentials::Profile {
+                name: "default".into()
+            }
+        );
     }
 
     #[test]

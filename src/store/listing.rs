@@ -96,3 +96,35 @@ pub async fn list_keys(
         directories: Vec::new(),
     })
 }
+
+/// One delimited listing of `prefix`, asking `stop` after each page but the
+/// last (with that page's keys) whether to stop before the next; the flag says
+/// whether it stopped with pages left. Only S3 listings are paged here;
+/// other backends list the whole directory at once.
+pub async fn list_directory_until(
+    handle: &StoreHandle,
+    prefix: &str,
+    stop: &mut (dyn FnMut(&Keys) -> bool + Send),
+) -> object_store::Result<(Keys, bool)> {
+    if let Some(lister) = &handle.s3_lister {
+        let to_keys = |raw: &crate::store::backend::s3::list::RawListing| Keys {
+            objects: raw.objects.iter().cloned().map(ObjectInfo::from).collect(),
+            directories: raw.common_prefixes.iter().map(|p| directory(p)).collect(),
+        };
+        let (raw, stopped) = lister
+            .list_until(prefix, true, &mut |raw| stop(&to_keys(raw)))
+            .await?;
+        return Ok((to_keys(&raw), stopped));
+    }
+    list_keys(handle, prefix, true)
+        .await
+        .map(|keys| (keys, false))
+}
+
+/// A common prefix as a directory key: without its trailing `/`.
+fn directory(prefix: &str) -> String {
+    prefix
+        .strip_suffix('/')
+        .map(str::to_string)
+        .unwrap_or_else(|| prefix.to_string())
+}

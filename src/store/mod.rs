@@ -286,6 +286,17 @@ impl StoreHandle {
         self.logger.as_ref()
     }
 
+    /// `hint` for a 403, with `--requester-pays` named as one more possible
+    /// cause where it may be one: a signed S3 request without the flag.
+    pub fn hint_for_403(&self, hint: String) -> String {
+        match self.location.backend {
+            Backend::S3 { .. } => {
+                backend::s3::with_requester_pays_cause(hint, !self.anonymous, &self.access)
+            }
+            _ => hint,
+        }
+    }
+
     /// Remove any secret from a message before it is shown.
     pub fn redact(&self, message: &str) -> String {
         let secrets = match self.secrets.lock() {
@@ -418,9 +429,9 @@ impl StoreHandle {
                     "access denied (403) to the listing of {url} with {}: listing needs {permission}",
                     self.credential_source
                 ))
-                .with_hint(format!(
+                .with_hint(self.hint_for_403(format!(
                     "objects may still be readable by their exact key (cat, info, or tree of a store's root); {next}"
-                ))
+                )))
             }
             403 if self.anonymous => Error::new(format!(
                 "access denied (403) to {url} with unsigned requests: the {} may be private, or the key may not exist ({})",
@@ -437,7 +448,7 @@ impl StoreHandle {
                 "access denied (403) to {url} with {}",
                 self.credential_source
             ))
-            .with_hint(format!("check that these credentials may do this; for a public {} try --anon", self.vocabulary().bucket_noun)),
+            .with_hint(self.hint_for_403(format!("check that these credentials may do this; for a public {} try --anon", self.vocabulary().bucket_noun))),
             401 if self.anonymous => Error::new(format!(
                 "the server wants credentials (401) for {url}: it is not public"
             ))

@@ -147,8 +147,19 @@ impl S3 for Awkward {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         if let Some(body) = self.get(&req.input.bucket, &req.input.key) {
+            // A range is served as S3 serves it (206 with Content-Range).
+            let (body, content_range) = match &req.input.range {
+                Some(range) => {
+                    let len = body.len() as u64;
+                    let r = range.check(len)?;
+                    let part = body.slice(r.start as usize..r.end as usize);
+                    (part, Some(format!("bytes {}-{}/{len}", r.start, r.end - 1)))
+                }
+                None => (body, None),
+            };
             return Ok(S3Response::new(GetObjectOutput {
                 content_length: Some(body.len() as i64),
+                content_range,
                 last_modified: Some(modified()),
                 e_tag: Some(ETag::Strong("phantom".into())),
                 body: Some(StreamingBlob::from(s3s::Body::from(body))),

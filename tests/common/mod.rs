@@ -3,8 +3,9 @@
 //! headers), an in-flight counter and an optional per-request delay. Strict
 //! by default: it refuses what S3 refuses (see `strict.rs`).
 //!
-//! Buckets: `public` (anonymous reads allowed) and `private` (signed requests
-//! only). Both hold a copy of `fixtures/`.
+//! Buckets: `public` (anonymous reads allowed), `private` (signed requests
+//! only) and `payer` (Requester Pays, see `requester_pays.rs`). Each holds a
+//! copy of `fixtures/`.
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -23,6 +24,7 @@ pub mod inject;
 pub mod inspect;
 pub mod loopback;
 pub mod proxy;
+pub mod requester_pays;
 pub mod shallow_list;
 pub mod standin;
 pub mod strict;
@@ -130,6 +132,9 @@ impl S3Access for PublicReadAccess {
         if self.strict.refuses(op, cx.s3_path().get_bucket_name()) {
             return Err(s3s::s3_error!(AccessDenied, "Access Denied"));
         }
+        if requester_pays::refuses(cx) {
+            return Err(s3s::s3_error!(AccessDenied, "Access Denied"));
+        }
         if cx.credentials().is_some() {
             return Ok(());
         }
@@ -202,7 +207,7 @@ impl S3Server {
         shallow_listing: bool,
     ) -> Self {
         let root = tempfile::tempdir().unwrap();
-        for bucket in [PUBLIC, PRIVATE] {
+        for bucket in [PUBLIC, PRIVATE, requester_pays::PAYER] {
             copy_dir(&repo_root().join("fixtures"), &root.path().join(bucket));
         }
         let phantoms = awkward::Phantoms::default();

@@ -356,6 +356,12 @@ pub const SCOPED_FLAGS: &[ScopedFlag] = &[
         honoured_by: is_s3,
     },
     ScopedFlag {
+        flag: "--requester-pays",
+        applies_to: "s3://",
+        given: |o| o.s3.requester_pays,
+        honoured_by: is_s3,
+    },
+    ScopedFlag {
         flag: "--endpoint-url",
         applies_to: "s3://, gs:// and az://",
         given: |o| o.s3.endpoint_url.is_some(),

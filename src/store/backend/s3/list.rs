@@ -9,6 +9,9 @@
 //! request (`Signer::signed_url_opts`, the query folded into the signature;
 //! unsigned when anonymous), sent with reqwest, and its XML read with
 //! quick-xml (both already under object_store). No signing code of our own.
+//! With `--requester-pays` the signer adds `x-amz-request-payer=requester`
+//! to the query before signing it, which is how S3 takes that header in a
+//! presigned request.
 //!
 //! These requests bypass object_store's counting HTTP layer, so each page
 //! counts itself (each attempt), as does a region lookup. A page answered
@@ -212,6 +215,20 @@ impl S3Lister {
     /// listed as `prefix/`), following pagination; with `delimited` only the
     /// immediate children and the common prefixes.
     pub async fn list(&self, prefix: &str, delimited: bool) -> object_store::Result<RawListing> {
+        self.list_until(prefix, delimited, &mut |_| false)
+            .await
+            .map(|(listing, _)| listing)
+    }
+
+    /// [`S3Lister::list`], asking `stop` after each page but the last (with
+    /// that page's objects and prefixes) whether to stop before the next:
+    /// `true` in the second place when it stopped with pages left.
+    pub async fn list_until(
+        &self,
+        prefix: &str,
+        delimited: bool,
+        stop: &mut (dyn FnMut(&RawListing) -> bool + Send),
+    ) -> object_store::Result<(RawListing, bool)> {
         let wire_prefix = if prefix.is_empty() {
             String::new()
         } else {
@@ -247,18 +264,27 @@ impl S3Lister {
             };
             pages += 1;
             retried = 0;
-            out.objects
-                .extend(page.contents.into_iter().map(|c| RawObject {
-                    key: c.key,
-                    size: c.size,
-                    last_modified: c.last_modified,
-                    e_tag: c.e_tag,
-                }));
-            out.common_prefixes
-                .extend(page.common_prefixes.into_iter().map(|p| p.prefix));
-            match page.next_continuation_token {
-                Some(next) if !next.is_empty() => token = Some(next),
-                _ => return Ok(out),
+            let listed = RawListing {
+                objects: page
+                    .contents
+                    .into_iter()
+                    .map(|c| RawObject {
+                        key: c.key,
+                        size: c.size,
+                        last_modified: c.last_modified,
+                        e_tag: c.e_tag,
+                    })
+                    .collect(),
+                common_prefixes: page.common_prefixes.into_iter().map(|p| p.prefix).collect(),
+            };
+            let more = page.next_continuation_token.filter(|next| !next.is_empty());
+            let stopped = more.is_some() && stop(&listed);
+            out.objects.extend(listed.objects);
+            out.common_prefixes.extend(listed.common_prefixes);
+            match more {
+                Some(_) if stopped => return Ok((out, true)),
+                Some(next) => token = Some(next),
+                _ => return Ok((out, false)),
             }
         }
         Err(generic(format!(

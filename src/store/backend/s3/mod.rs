@@ -15,7 +15,7 @@ use object_store::aws::AmazonS3Builder;
 
 use super::{BuiltBackend, CHECK_BUCKET_NAME, GENERIC, Setup, Vocabulary, config_error};
 use crate::error::{Error, Result};
-use crate::store::credentials::{S3Credentials, S3Settings};
+use crate::store::credentials::{S3Credentials, S3Flags, S3Settings};
 use crate::store::profile::Profiles;
 
 /// Entries per listing page.
@@ -40,7 +40,8 @@ pub const VOCABULARY: Vocabulary = Vocabulary {
 };
 
 /// What `mkdir` needs to create an S3 bucket: a client that can presign the
-/// CreateBucket request, and where it goes.
+/// CreateBucket request, and where it goes. (Its signer never adds
+/// `x-amz-request-payer`: bucket requests take none.)
 pub struct BucketAdmin {
     pub signer: Arc<object_store::aws::AmazonS3>,
     pub bucket: String,
@@ -50,6 +51,9 @@ pub struct BucketAdmin {
     pub aws: bool,
     /// The custom endpoint, for messages.
     pub endpoint: Option<String>,
+    /// `--requester-pays`: requests signed outside object_store (the parts
+    /// of a multipart copy) carry `x-amz-request-payer: requester` too.
+    pub requester_pays: bool,
 }
 
 impl BucketAdmin {
@@ -76,9 +80,17 @@ pub(super) async fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBacken
     let profiles = Profiles::load(setup.env).await?;
     let settings = S3Settings::resolve(&setup.options.s3, setup.env, &profiles)?;
     let secrets: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(settings.credentials.secrets()));
+    // Requester Pays: object_store puts `x-amz-request-payer: requester` in
+    // every request it signs (the header signed with it) and in every URL
+    // it presigns (the listing) as a signed query parameter, as S3
+    // documents for presigned requests. Anonymous requests
+    // carry nothing, and cannot pay: S3Settings::resolve refuses them with
+    // the flag.
+    let requester_pays = setup.options.s3.requester_pays;
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
-        .with_retry(setup.retry());
+        .with_retry(setup.retry())
+        .with_request_payer(requester_pays);
     let allow_http = settings
         .endpoint
         .as_ref()
@@ -134,6 +146,9 @@ pub(super) async fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBacken
         builder = builder.with_metadata_endpoint(imds.trim_end_matches('/'));
     }
     builder = builder.with_http_connector(setup.connector(allow_http, !anonymous));
+    // The bucket's own requests (mkdir's HeadBucket and CreateBucket) have
+    // no RequestPayer parameter in S3's API: presigned without it.
+    let admin_builder = requester_pays.then(|| builder.clone().with_request_payer(false));
     let for_region = move |region: &str| {
         builder
             .clone()
@@ -142,6 +157,15 @@ pub(super) async fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBacken
             .map_err(|e| config_error("S3", e))
     };
     let first = Arc::new(for_region(&settings.region)?);
+    let admin_signer = match admin_builder {
+        Some(builder) => Arc::new(
+            builder
+                .with_region(&settings.region)
+                .build()
+                .map_err(|e| config_error("S3", e))?,
+        ),
+        None => Arc::clone(&first),
+    };
     let instrumented = instrument.wrap(Arc::clone(&first) as Arc<dyn ObjectStore>);
     let aws = settings.endpoint.is_none();
     let lister_target = {
@@ -226,14 +250,28 @@ pub(super) async fn build(bucket: &str, setup: &Setup<'_>) -> Result<BuiltBacken
         credential_source: settings.credentials.source(),
         secrets,
         bucket_admin: Some(BucketAdmin {
-            signer: first,
+            signer: admin_signer,
             bucket: bucket.to_string(),
             region: settings.region.clone(),
             aws,
             endpoint: settings.endpoint.clone(),
+            requester_pays,
         }),
         s3_lister: Some(Arc::new(lister)),
     })
+}
+
+/// A signed S3 request refused with 403 may be a Requester Pays bucket
+/// refusing a requester who did not agree to pay: said in the hint, after
+/// the other causes, when `--requester-pays` was not given.
+pub(crate) fn with_requester_pays_cause(hint: String, signed: bool, flags: &S3Flags) -> String {
+    if signed && !flags.requester_pays {
+        format!(
+            "{hint}; or the bucket is Requester Pays: add --requester-pays (its requests and bytes are then billed to you)"
+        )
+    } else {
+        hint
+    }
 }
 
 /// The profile bridge's own failure (an expired SSO session, a failing
