@@ -648,3 +648,59 @@ fn a_dataset_root_is_listed_one_page_deep_and_a_plain_directory_to_the_end() {
     assert_eq!(pages_of("pages/plain"), 2, "{listed:?}");
     common::inspect::assert_counted(&server, &text(&out.stderr));
 }
+
+#[test]
+fn a_server_throttling_past_100_in_flight_slows_find_without_losing_a_dataset() {
+    // 600 consolidated stores side by side: their listings and then their
+    // documents are all ready at once. Each request waits 50 ms, and one
+    // arriving while more than 100 are out is answered 503 SlowDown. With
+    // a ceiling of 1,024, find must be throttled, back off, and read every
+    // store, no request refused more often than the 2 retries absorb.
+    let server = S3Server::start_with_delay(std::time::Duration::from_millis(50));
+    let home = Home::new(&server.endpoint);
+    let bucket = server.bucket_dir(PUBLIC);
+    for i in 0..600 {
+        let store = bucket.join(format!("busy/s{i:03}.zarr"));
+        write(&store.join(".zgroup"), r#"{"zarr_format":2}"#);
+        write(
+            &store.join(".zmetadata"),
+            r#"{"zarr_consolidated_format":1,"metadata":{".zgroup":{"zarr_format":2}}}"#,
+        );
+    }
+    server.throttle_above(100);
+    let out = run(
+        &home,
+        &anon(
+            &server,
+            &[
+                "find",
+                "s3://public/busy",
+                "--json",
+                "--concurrency",
+                "1024",
+            ],
+        ),
+    );
+    assert_code(&out, 0);
+    let (urls, lines) = json_lines(&out);
+    assert_eq!(urls.len(), 600, "{}", text(&out.stderr));
+    assert!(lines.iter().all(|l| l["error"].is_null()));
+    let log = server.requests();
+    let refused = log.iter().filter(|r| r.status == 503).count();
+    assert!(refused > 0, "never throttled: the test proves nothing");
+    let mut per_request = std::collections::HashMap::new();
+    for r in log.iter().filter(|r| r.status == 503) {
+        *per_request
+            .entry((r.path.clone(), r.query.clone()))
+            .or_insert(0) += 1;
+    }
+    assert!(
+        per_request.values().all(|n| *n <= 2),
+        "a request was refused more than twice: {per_request:?}"
+    );
+    assert!(
+        refused * 10 < log.len(),
+        "{refused} of {} requests refused",
+        log.len()
+    );
+}

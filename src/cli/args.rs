@@ -155,8 +155,8 @@ pub enum Command {
     /// Each dataset's metadata is read as soon as it is found: one GET for
     /// a consolidated store, a crawl for one without consolidated metadata.
     /// No chunk is ever read. Exit 0, or 1 when a dataset is broken, stale
-    /// (--check) or the request cap stopped the walk; 2 when URL cannot be
-    /// listed.
+    /// (--check), a directory could not be listed, or the request cap
+    /// stopped the walk; 2 when URL cannot be listed.
     #[command(after_help = EXIT_CODES, after_long_help = FIND_NOTES)]
     Find(FindArgs),
     /// The entries of an intake YAML or STAC catalog; with ENTRY, that
@@ -368,8 +368,12 @@ pub struct FindArgs {
     /// directory.
     pub url: String,
 
-    /// Requests in flight at once for the whole command (listings and
+    /// Most requests in flight at once for the whole command (listings and
     /// metadata reads together).
+    ///
+    /// The ceiling of an adaptive bound: it starts at 128 (or N if lower),
+    /// grows while the store keeps up, and is cut by about half, with
+    /// jitter, when the store throttles (503 SlowDown, 429), as S3 asks.
     #[arg(long, value_name = "N", default_value_t = crate::find::DEFAULT_CONCURRENCY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
     pub concurrency: usize,
 

@@ -53,7 +53,7 @@ pub(super) async fn find(args: FindArgs) -> Result<u8> {
     report(&root.location.url, &walked, root.stats.requests(), &args);
     session.print_stats();
     Ok(
-        if walked.broken > 0 || walked.stale > 0 || walked.cap_reached {
+        if walked.broken > 0 || walked.stale > 0 || walked.unlisted > 0 || walked.cap_reached {
             EXIT_FINDINGS
         } else {
             EXIT_OK
@@ -117,6 +117,12 @@ fn report(url: &str, walked: &Walked, requests: u64, args: &FindArgs) {
         }
         if walked.stale > 0 {
             problems.push(format!("{} stale", walked.stale));
+        }
+        if walked.unlisted > 0 {
+            problems.push(format!(
+                "{} not listed: see the warnings",
+                directories(walked.unlisted)
+            ));
         }
         note!(
             "{}{}; {listed} listed, {}",

@@ -8,8 +8,10 @@
 //! and the first bytes of each `.json` candidate ([`sniff`]). A dataset
 //! root is never listed below, nor past the listing page that showed it.
 //!
-//! Bounds: each job takes as many slots of `--concurrency` as it may have
-//! requests in flight, and reserves as many requests of `--max-requests`
+//! Bounds: each job takes as many slots of the bound on requests in flight
+//! as it may have requests in flight — the bound adapts as the crawl's does
+//! ([`crate::store::limiter`]): it starts at 128, grows up to
+//! `--concurrency` while the store keeps up and is cut when it throttles — and reserves as many requests of `--max-requests`
 //! as it may make (a crawl: what is left, up to one crawl's cap) before it
 //! starts; what it did not use is returned when it ends. Requests are
 //! counted as the store counts them, so the cap holds over every job.
@@ -30,16 +32,21 @@ use crate::inventory::{DatasetKind, Metadata, Summary};
 use crate::progress::Progress;
 use crate::store::StoreHandle;
 use crate::store::instrument::RequestStats;
+use crate::store::limiter::{Limiter, ThrottleWatch};
 use crate::store::listing::{Keys, ObjectInfo, list_directory_until};
 use classify::{Directory, Found, Markers, Plan, classify};
 use read::{CheckPlan, CrawlPlan, Next, Read};
 
-/// Requests in flight: as many as s5cmd's default workers. A bucket of
-/// 1,000 small stores three prefix levels down takes about 2,100 requests
-/// (a listing per directory, a GET per store); at 256 in flight that is
-/// about 9 waves of round trips against the 5 the depth alone needs, where
-/// 128 would take 17.
+/// The most requests in flight (the adaptive bound's ceiling): as many as
+/// s5cmd's default workers. A bucket of 1,000 small stores three prefix
+/// levels down takes about 2,100 requests (a listing per directory, a GET
+/// per store); at 256 in flight that is about 9 waves of round trips
+/// against the 5 the depth alone needs, where 128 would take 17.
 pub const DEFAULT_CONCURRENCY: usize = 256;
+/// Where the bound starts: a walk fans out fast (the bound doubles each
+/// round trip until the store throttles), without opening at full width
+/// on a store that cannot take it.
+const START_CONCURRENCY: usize = 128;
 /// Requests in all: enough for tens of thousands of stores, a bound on a
 /// walk into a bucket of many plain directories.
 pub const DEFAULT_MAX_REQUESTS: u64 = 100_000;
@@ -77,6 +84,8 @@ pub struct Walked {
     pub not_read: usize,
     pub broken: usize,
     pub stale: usize,
+    /// Directories whose listing failed: the inventory may miss datasets.
+    pub unlisted: usize,
     /// Whether `--max-requests` stopped anything.
     pub cap_reached: bool,
     pub warnings: Vec<String>,
@@ -229,7 +238,11 @@ pub async fn find(
 
 impl<'a> Walk<'a> {
     async fn run(&mut self, emit: &mut dyn FnMut(&Summary)) -> Result<()> {
-        let concurrency = self.options.concurrency.max(1);
+        let ceiling = self.options.concurrency.max(1);
+        // The crawl's adaptive bound: up to --concurrency while the store
+        // keeps up, cut with jitter when it throttles (503, 429).
+        let mut limiter = Limiter::new(START_CONCURRENCY.min(ceiling), ceiling);
+        let mut throttles = ThrottleWatch::new(&self.root.stats);
         let mut in_flight: FuturesUnordered<LocalBoxFuture<'a, (usize, u64, Outcome)>> =
             FuturesUnordered::new();
         let mut slots_used = 0usize;
@@ -243,8 +256,9 @@ impl<'a> Walk<'a> {
                     &mut self.listings
                 };
                 let Some(job) = queue.front() else { break };
-                let width = job.width(concurrency);
-                if slots_used > 0 && slots_used + width > concurrency {
+                let bound = limiter.limit();
+                let width = job.width(bound);
+                if slots_used > 0 && slots_used + width > bound {
                     break;
                 }
                 let Some(cost) = job.cost(&self.ledger) else {
@@ -257,6 +271,12 @@ impl<'a> Walk<'a> {
             let Some((width, reserved, outcome)) = in_flight.next().await else {
                 break;
             };
+            // In flight when it answered, itself included.
+            if throttles.throttled_since() {
+                limiter.throttled(slots_used);
+            } else {
+                limiter.succeeded(slots_used);
+            }
             slots_used -= width;
             self.ledger.release(reserved);
             self.handle(outcome, emit)?;
@@ -369,6 +389,7 @@ impl<'a> Walk<'a> {
                     // The location itself: nothing to walk, say why.
                     Err(e) if depth == 0 => return Err(self.root.explain_url(&url, &e)),
                     Err(e) => {
+                        self.walked.unlisted += 1;
                         self.walked.warnings.push(format!(
                             "{} (its datasets, if any, are not in this inventory)",
                             self.root.explain_url(&url, &e).message()
