@@ -22,8 +22,6 @@
 //! The type is plain state: the caller says what happened. It holds no
 //! clock and no lock, so it is tested alone.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 use super::instrument::RequestStats;
@@ -40,25 +38,29 @@ pub struct Limiter {
     slow_start: bool,
     /// Completions to see before a throttle may lower the bound again.
     deaf_for: usize,
-    /// xorshift64 state, for the jitter.
-    random: u64,
+    /// For the jitter.
+    random: fastrand::Rng,
 }
 
 impl Limiter {
     /// A bound starting at `start` (at most `ceiling`), seeded at random.
     pub fn new(start: usize, ceiling: usize) -> Self {
-        Self::seeded(start, ceiling, random_seed())
+        Self::with_rng(start, ceiling, fastrand::Rng::new())
     }
 
     /// As [`Limiter::new`], with the jitter's seed given (tests).
     pub fn seeded(start: usize, ceiling: usize, seed: u64) -> Self {
+        Self::with_rng(start, ceiling, fastrand::Rng::with_seed(seed))
+    }
+
+    fn with_rng(start: usize, ceiling: usize, random: fastrand::Rng) -> Self {
         let ceiling = ceiling.max(1);
         Self {
             limit: start.clamp(1, ceiling) as f64,
             ceiling,
             slow_start: true,
             deaf_for: 0,
-            random: spread(seed),
+            random,
         }
     }
 
@@ -98,7 +100,7 @@ impl Limiter {
         if self.deaf_for > 0 {
             return;
         }
-        let factor = DECREASE_LOW + DECREASE_SPREAD * self.next_unit();
+        let factor = DECREASE_LOW + DECREASE_SPREAD * self.random.f64();
         self.limit = (self.limit * factor).max(1.0);
         // Until a window at the new bound has answered; no longer, or a
         // bound still too high would stay until all the old one drained.
@@ -108,39 +110,11 @@ impl Limiter {
     fn completed(&mut self) {
         self.deaf_for = self.deaf_for.saturating_sub(1);
     }
-
-    /// Uniform in [0, 1).
-    fn next_unit(&mut self) -> f64 {
-        let mut x = self.random;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.random = x;
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// splitmix64's finaliser: nearby seeds give unrelated states (xorshift's
-/// first outputs from a small seed are small), never 0 (xorshift's fixed
-/// point).
-fn spread(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    (z ^ (z >> 31)) | 1
-}
-
-/// A random u64 without a random-number crate: std's per-process random
-/// hash keys.
-pub fn random_seed() -> u64 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(0x9e37_79b9_7f4a_7c15);
-    hasher.finish()
 }
 
 /// A random factor in [0.5, 1.0), for a retry's backoff ("equal jitter").
 pub fn jitter_factor() -> f64 {
-    0.5 + 0.5 * ((random_seed() >> 11) as f64 / (1u64 << 53) as f64)
+    0.5 + 0.5 * fastrand::f64()
 }
 
 /// Whether an HTTP status is the store asking to slow down: 503 (S3's
