@@ -351,6 +351,31 @@ impl S3Server {
         self.throttle.set(above);
     }
 
+    /// After a run against [`S3Server::throttle_above`]: the server did
+    /// throttle (or the test proves nothing), no request was refused more
+    /// often than the 2 retries absorb, and backing off kept the refusals
+    /// under a tenth of what was asked.
+    pub fn assert_throttling_absorbed(&self) {
+        let log = self.requests();
+        let refused = log.iter().filter(|r| r.status == 503).count();
+        assert!(refused > 0, "never throttled: the test proves nothing");
+        let mut per_request = std::collections::HashMap::new();
+        for r in log.iter().filter(|r| r.status == 503) {
+            *per_request
+                .entry((r.path.clone(), r.query.clone()))
+                .or_insert(0) += 1;
+        }
+        assert!(
+            per_request.values().all(|n| *n <= 2),
+            "a request was refused more than twice: {per_request:?}"
+        );
+        assert!(
+            refused * 10 < log.len(),
+            "{refused} of {} requests refused",
+            log.len()
+        );
+    }
+
     /// Refuse an S3 operation (e.g. "DeleteObject") from now on, signed or not.
     pub fn deny(&self, operation: &str) {
         self.denied.lock().unwrap().push(operation.to_string());
