@@ -3,8 +3,8 @@
 # wheel, see pyproject.toml) with a pinned maturin from PyPI, installed into a
 # throwaway venv, and prints the wheel's path and size.
 #
-# NOT part of .ci/run: it is a full release build (20-30 minutes on this
-# project's 2-core machines). Run it by hand or in a release job:
+# NOT part of .ci/run: it is a full release build (about 5 minutes on this
+# project's 2-core machines, more when other builds share the cores). Run it by hand or in a release job:
 #
 #   packaging/build-wheel.sh              # wheel in $CARGO_TARGET_DIR/wheels (or target/wheels)
 #   WHEEL_DIR=dist packaging/build-wheel.sh
