@@ -3,7 +3,7 @@
 # wheel, see pyproject.toml) with a pinned maturin from PyPI, installed into a
 # throwaway venv, and prints the wheel's path and size.
 #
-# NOT part of .ci/run: it is a full release build (about 5 minutes on this
+# NOT part of .ci/run: it is a full release build (5-6 minutes on this
 # project's 2-core machines, more when other builds share the cores). Run it by hand or in a release job:
 #
 #   packaging/build-wheel.sh              # wheel in $CARGO_TARGET_DIR/wheels (or target/wheels)

@@ -12,7 +12,7 @@
 # instead, and cargo-bundle-licenses from PATH
 # (`cargo install --locked cargo-bundle-licenses`).
 #
-# NOT part of .ci/run: `cargo install` is a full release build (about 5
+# NOT part of .ci/run: `cargo install` is a full release build (5-6
 # minutes on this project's 2-core machines; with CARGO_TARGET_DIR pointing
 # where packaging/build-wheel.sh built, cargo reuses that build). Run:
 #

@@ -5,7 +5,7 @@
 # cargo-built program (`cargo run -- tree ...`) prints.
 #
 # NOT part of .ci/run: it needs a wheel from packaging/build-wheel.sh, a full
-# release build (about 5 minutes on this project's 2-core machines). Run:
+# release build (5-6 minutes on this project's 2-core machines). Run:
 #
 #   packaging/build-wheel.sh && packaging/test-wheel.sh
 #   packaging/test-wheel.sh path/to/zarrscope-*.whl     # a given wheel
