@@ -9,8 +9,9 @@
 # is checked out in a temporary worktree and built by
 # `cargo build --release --locked` in its own empty target directory, one
 # after the other, with the wall and CPU time recorded; that is two clean
-# builds (8 min or more each on 2 cores), so keep the machine otherwise idle.
-# Needs hyperfine (Debian's package) and python3.
+# builds (5-8 min each on 2 cores), so keep the machine otherwise idle.
+# The large documents come from benches/tree.rs (`write-stores`), built here
+# with the release profile. Needs hyperfine (Debian's package) and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -31,7 +32,7 @@ else
   before=$1 after=$2
 fi
 
-python3 bench/big_stores.py "$work/stores" 50000
+cargo bench --locked --quiet --bench tree -- write-stores "$work/stores" 50000
 fixture=fixtures/nwm-chrtout-v2.zarr
 cmds=(
   "start-up|--version"

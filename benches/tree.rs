@@ -7,6 +7,11 @@
 //! 2. Tree over the in-process S3 server with 50 ms injected per request:
 //!    wall time and requests, against one bare GET (the floor) and against
 //!    probing the two formats one after the other.
+//!
+//! `cargo bench --bench tree -- write-stores DIR [N]` writes the synthetic
+//! documents below as two stores on disk instead (DIR/big-v2.zarr,
+//! DIR/big-v3.zarr; N arrays, 50,000 by default), for timing the release
+//! binary itself (bench/release_profile.sh).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -328,6 +333,20 @@ fn startup_benchmark() {
     );
 }
 
+/// The documents of [`v2_document`] and [`v3_document`] as stores on disk.
+fn write_stores(dir: &std::path::Path, n: usize) {
+    for (store, key, doc) in [
+        ("big-v2.zarr", ".zmetadata", v2_document(n)),
+        ("big-v3.zarr", "zarr.json", v3_document(n)),
+    ] {
+        let store = dir.join(store);
+        std::fs::create_dir_all(&store).expect("create the store's directory");
+        std::fs::write(store.join(key), doc).expect("write the document");
+    }
+    std::fs::write(dir.join("big-v2.zarr/.zgroup"), br#"{"zarr_format":2}"#)
+        .expect("write .zgroup");
+}
+
 fn main() {
     // `cargo test --benches` runs bench targets with no arguments in test
     // mode; keep that fast by only checking the documents parse.
@@ -341,6 +360,18 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
+    if let [command, dir, rest @ ..] = only.as_slice()
+        && command == "write-stores"
+    {
+        match rest.first().map_or(Ok(50_000), |n| n.parse()) {
+            Ok(n) => write_stores(std::path::Path::new(dir), n),
+            Err(e) => {
+                eprintln!("write-stores DIR [N]: N must be a number of arrays ({e})");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
     let wanted = |part: &str| only.is_empty() || only.iter().any(|o| part.contains(o.as_str()));
     if wanted("parse") {
         parse_benchmark();
